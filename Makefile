@@ -1,0 +1,54 @@
+# The two commands a newcomer runs: `make serve` and `make test`.
+# Both work on a fresh Debian 12 machine that has only python3 and make.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Debian packages the end-to-end tests and benchmarks talk to (real peers, real clients).
+TEST_DEBS := unbound nsd dnsmasq-base knot-dnsutils bind9-dnsutils dnsperf
+
+.PHONY: serve test venv test-env debs clean
+
+serve: $(VENV)/.installed
+	$(BIN)/fraudwall serve $(ARGS)
+
+test: test-env
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; exit 1; fi; \
+	exit $$rc
+
+venv: $(VENV)/.installed
+test-env: $(VENV)/.installed-test debs
+
+$(VENV)/bin/python:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; \
+	  else echo "python3's venv module is missing: run 'sudo apt-get install python3-venv' and try again" >&2; exit 1; fi; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/bin/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+# Installs the peers only when one is missing, and only as root; otherwise the
+# end-to-end tests skip (or fail, with FRAUDWALL_REQUIRE_PEERS=1) naming what is missing.
+debs:
+	@missing=""; for p in $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else echo "not root: cannot install$$missing; the tests that need them will skip" >&2; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info

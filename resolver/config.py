@@ -1,0 +1,272 @@
+"""One `Config`, read from TOML, that goes everywhere instead of globals.
+
+Each section is a frozen dataclass; the loader checks every key's name and type
+against it, so a typo or a wrong type is an error that names the file, the key
+and what is wrong, raised before anything binds a socket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from fraudwall.blocklists.settings import BlocklistSettings
+from fraudwall.scoring.settings import ScorerSettings
+
+
+class ConfigError(Exception):
+    """A config file or flag is wrong; the message names where and what."""
+
+
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    """`127.0.0.1:53`, `[::1]:5300`, `::1` or `192.0.2.1` to (host, port); ValueError otherwise."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r} is not [IPv6]:PORT")
+        port_text = rest[1:] if rest else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IP address") from None
+    port = default_port
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"{port_text!r} is not a port number (1-65535)")
+        port = int(port_text)
+    return str(address), port
+
+
+def _check_listen(values: tuple[str, ...], default_port: int) -> None:
+    for value in values:
+        parse_hostport(value, default_port)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    listen: tuple[str, ...] = ("127.0.0.1:5300",)
+    workers: int = 1
+    log_level: str = "info"
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 512
+    shutdown_grace: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not self.listen:
+            raise ValueError("listen: needs at least one ADDR:PORT")
+        try:
+            _check_listen(self.listen, 53)
+        except ValueError as error:
+            raise ValueError(f"listen: {error}") from None
+        if not 1 <= self.workers <= 64:
+            raise ValueError("workers: must be between 1 and 64")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError(f"log_level: must be debug, info, warning or error, not {self.log_level!r}")
+        if self.tcp_max_connections < 1:
+            raise ValueError("tcp_max_connections: must be at least 1")
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    # Client networks that get answers; everybody else gets REFUSED (no open resolver).
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+
+    def __post_init__(self) -> None:
+        for network in self.allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"allow: {network!r} is not an IP network") from None
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    # "resolv.conf" reads the nameservers from /etc/resolv.conf, as dnsmasq does.
+    servers: tuple[str, ...] = ("resolv.conf",)
+    resolv_conf: str = "/etc/resolv.conf"
+    timeout: float = 1.5
+    attempts: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.servers:
+            raise ValueError("servers: needs at least one upstream")
+        for server in self.servers:
+            if server != "resolv.conf":
+                try:
+                    parse_hostport(server, 53)
+                except ValueError as error:
+                    raise ValueError(f"servers: {error}") from None
+        if not 0.05 <= self.timeout <= 30:
+            raise ValueError("timeout: must be between 0.05 and 30 seconds")
+        if not 1 <= self.attempts <= 10:
+            raise ValueError("attempts: must be between 1 and 10")
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    size: int = 100_000
+    max_ttl: int = 86_400
+    min_ttl: int = 0
+    negative_max_ttl: int = 3_600
+    servfail_ttl: int = 5
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("size: must not be negative (0 turns the cache off)")
+        if self.min_ttl > self.max_ttl:
+            raise ValueError("min_ttl: must not be above max_ttl")
+
+
+@dataclass(frozen=True)
+class SinkholeSettings:
+    ipv4: str = "0.0.0.0"
+    ipv6: str = "::"      # empty: AAAA queries for blocked names get NODATA
+    ttl: int = 60
+    # "sinkhole": A/AAAA point at the sinkhole, other types NODATA; or "nxdomain", "nodata", "refused".
+    policy: str = "sinkhole"
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.IPv4Address(self.ipv4)
+        except ValueError:
+            raise ValueError(f"ipv4: {self.ipv4!r} is not an IPv4 address") from None
+        if self.ipv6:
+            try:
+                ipaddress.IPv6Address(self.ipv6)
+            except ValueError:
+                raise ValueError(f"ipv6: {self.ipv6!r} is not an IPv6 address") from None
+        if self.policy not in ("sinkhole", "nxdomain", "nodata", "refused"):
+            raise ValueError(f"policy: must be sinkhole, nxdomain, nodata or refused, not {self.policy!r}")
+        if not 0 <= self.ttl <= 86_400:
+            raise ValueError("ttl: must be between 0 and 86400")
+
+
+@dataclass(frozen=True)
+class AllowlistSettings:
+    # Names (and their subdomains) that are never blocked nor scored.
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    sinkhole: SinkholeSettings = field(default_factory=SinkholeSettings)
+    allowlist: AllowlistSettings = field(default_factory=AllowlistSettings)
+    blocklists: BlocklistSettings = field(default_factory=BlocklistSettings)
+    scorer: ScorerSettings = field(default_factory=ScorerSettings)
+    source: str = "<defaults>"
+
+    def replace(self, section: str, **changes: object) -> "Config":
+        """A copy with some keys of one section changed (command-line flags), checked like the file."""
+        current = getattr(self, section)
+        try:
+            updated = dataclasses.replace(current, **changes)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"command line: [{section}] {error}") from None
+        return dataclasses.replace(self, **{section: updated})
+
+
+def bundled_config_path() -> Path:
+    return Path(str(resources.files("fraudwall.resolver").joinpath("default.toml")))
+
+
+def load(path: str | Path | None = None) -> Config:
+    """The config in `path` (the bundled default when None); ConfigError names file and key."""
+    path = Path(path) if path is not None else bundled_config_path()
+    try:
+        with open(path, "rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return from_document(document, str(path), base=path.parent)
+
+
+def from_document(document: dict, source: str, base: Path | None = None) -> Config:
+    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
+    built: dict[str, object] = {}
+    for name, table in document.items():
+        if name not in sections:
+            known = ", ".join(sorted(sections))
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {known})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        section_type = typing.get_type_hints(Config)[name]
+        built[name] = _section(section_type, table, f"{source}: [{name}]")
+    config = Config(**built, source=source)
+    if base is not None:
+        config = _resolve_relative_files(config, base)
+    return config
+
+
+def _section(section_type: type, table: dict, where: str) -> object:
+    hints = typing.get_type_hints(section_type)
+    known = {f.name for f in dataclasses.fields(section_type)}
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where} unknown key {key!r} (known: {', '.join(sorted(known))})")
+        values[key] = _coerce(value, hints[key], f"{where} {key}")
+    try:
+        return section_type(**values)
+    except ValueError as error:
+        raise ConfigError(f"{where} {error}") from None
+
+
+def _coerce(value: object, hint: object, where: str) -> object:
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: must be an integer, not {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: must be a number, not {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: must be a string, not {value!r}")
+    if typing.get_origin(hint) is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where}: must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise ConfigError(f"{where}: unsupported setting type {hint!r}")
+
+
+def _resolve_relative_files(config: Config, base: Path) -> Config:
+    """File names in a config file are relative to that file, as in Unbound and CoreDNS."""
+
+    def resolve(name: str) -> str:
+        if not name or name == "demo" or Path(name).is_absolute():
+            return name
+        return str(base / name)
+
+    blocklists = dataclasses.replace(
+        config.blocklists,
+        db=resolve(config.blocklists.db),
+        files=tuple(resolve(name) for name in config.blocklists.files),
+    )
+    scorer = dataclasses.replace(config.scorer, brands_file=resolve(config.scorer.brands_file))
+    return dataclasses.replace(config, blocklists=blocklists, scorer=scorer)
