@@ -1,0 +1,34 @@
+"""Plain domain lists: one name a line, `#` and `!` comments, `*.example.org` for the names below."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from fraudwall.blocklists.formats import (
+    DomainEntry, Mode, Parsed, Skip, SkipReason, as_written, invalid_name)
+from fraudwall.blocklists.normalise import InvalidName, normalise_name
+from fraudwall.blocklists.verdict import Action
+
+
+def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
+    for number, text in lines:
+        if text[0] in "#!":
+            continue
+        if "#" in text:
+            text = text.split("#", 1)[0]
+        token = text.strip()
+        if not token:
+            continue
+        if " " in token or "\t" in token:
+            yield Skip(number, SkipReason.SYNTAX, f"more than one word: {token!r}")
+            continue
+        mode = Mode.SUBTREE
+        bare = token
+        if token.startswith("*."):
+            mode, bare = Mode.BELOW, token[2:]
+        try:
+            name = normalise_name(bare)
+        except InvalidName as error:
+            yield invalid_name(number, token, error)
+            continue
+        yield DomainEntry(name, mode, Action.BLOCK, number, as_written(token, name))

@@ -1,0 +1,67 @@
+"""hosts files: `ADDRESS NAME [NAME...]  # comment`, as Pi-hole and StevenBlack publish them.
+
+A sink address (0.0.0.0, 127.0.0.1, ::, ::1 ...) blocks the names; any other address is
+local data, served as a redirect, which is what the hosts file asked for.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable, Iterator
+
+from fraudwall.blocklists.formats import (
+    DomainEntry, Mode, Parsed, Skip, SkipReason, as_written, invalid_name)
+from fraudwall.blocklists.normalise import InvalidName, normalise_name
+from fraudwall.blocklists.verdict import Action
+
+# The boilerplate every hosts file starts with; never an entry.
+LOCAL_NAMES = frozenset({
+    "localhost", "localhost.localdomain", "local", "broadcasthost", "localhost4",
+    "localhost6", "localhost4.localdomain4", "localhost6.localdomain6", "ip6-localhost",
+    "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
+    "ip6-allhosts", "0.0.0.0",
+})
+
+
+def is_sink(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_unspecified or address.is_loopback
+
+
+def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
+    # The few distinct addresses of a file, parsed once each.
+    addresses: dict[str, tuple[Action, tuple[str, ...]] | None] = {}
+    for number, text in lines:
+        text = text.split("#", 1)[0]
+        fields = text.split()
+        if not fields:
+            continue
+        names = fields[1:]
+        if all(name.lower().rstrip(".") in LOCAL_NAMES for name in names):
+            continue
+        first = fields[0]
+        meaning = addresses.get(first, False)
+        if meaning is False:
+            meaning = addresses[first] = _address_meaning(first)
+        if meaning is None:
+            yield Skip(number, SkipReason.SYNTAX, f"{first!r} is not an IP address")
+            continue
+        action, redirect = meaning
+        for token in names:
+            try:
+                name = normalise_name(token)
+            except InvalidName as error:
+                yield invalid_name(number, token, error)
+                continue
+            if name in LOCAL_NAMES:
+                continue
+            yield DomainEntry(name, Mode.SUBTREE, action, number, as_written(token, name), False, redirect)
+
+
+def _address_meaning(text: str) -> tuple[Action, tuple[str, ...]] | None:
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if is_sink(address):
+        return Action.BLOCK, ()
+    return Action.REDIRECT, (str(address),)

@@ -1,0 +1,18 @@
+from fraudwall.blocklists.formats import Mode, SkipReason, domains
+
+from blocklist_helpers import run
+
+
+def test_plain_names_cover_their_subtree_and_wildcards_the_names_below():
+    text = "# comment\n! also a comment\nExample.ORG\n*.example.net\nbücher.example # inline\n"
+    entries, skips = run(domains.parse, text)
+    assert [(e.name, e.mode) for e in entries] == [
+        ("example.org", Mode.SUBTREE), ("example.net", Mode.BELOW), ("xn--bcher-kva.example", Mode.SUBTREE)]
+    assert entries[1].rule == "*.example.net"
+    assert skips == []
+
+
+def test_a_line_that_is_no_name_is_skipped_with_its_number():
+    entries, skips = run(domains.parse, "good.example.org\ntwo words.example\nbad_é..x\n")
+    assert [e.name for e in entries] == ["good.example.org"]
+    assert [(s.line, s.reason) for s in skips] == [(2, SkipReason.SYNTAX), (3, SkipReason.INVALID_NAME)]
