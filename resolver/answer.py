@@ -1,0 +1,29 @@
+"""The decision a stage hands back: what to send, what happened, and why."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from fraudwall.resolver.codec import Scan
+from fraudwall.resolver.codes import AnswerKind, EDECode
+
+# RFC 8914 codes follow from what happened, so no stage formats its own.
+_EDE_BY_KIND = {
+    AnswerKind.BLOCKED: EDECode.BLOCKED,
+    AnswerKind.SCORED: EDECode.FILTERED,
+    AnswerKind.REFUSED: EDECode.PROHIBITED,
+    AnswerKind.SERVFAIL: EDECode.NO_REACHABLE_AUTHORITY,
+}
+
+
+class Answer(NamedTuple):
+    kind: AnswerKind
+    body: bytes | None     # the reply without OPT, addressed to the client; None: send nothing
+    reason: str = ""       # for people: the warning page, the query log, the EDE text
+    label: str = ""        # low-cardinality: the list or scorer rule, for metrics
+    scan: Scan | None = None  # an upstream reply's walk, shared by the inspect and cache stages
+
+    @property
+    def ede(self) -> tuple[EDECode, str] | None:
+        code = _EDE_BY_KIND.get(self.kind)
+        return None if code is None else (code, self.reason)

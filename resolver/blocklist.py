@@ -1,0 +1,33 @@
+"""blocklist: the query's name and each of its parents, looked up in the blocklist."""
+
+from __future__ import annotations
+
+from fraudwall.blocklists.verdict import Action, Blocklist, Match
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.chain import Stage
+from fraudwall.resolver.codec import Query
+from fraudwall.resolver.codes import AnswerKind
+from fraudwall.resolver.sinkhole import Sinkhole
+
+
+def describe(match: Match) -> str:
+    """The short reason a person reads in the EDE text, the warning page and the log."""
+    return f"listed in {match.list} ({match.source})"
+
+
+class BlocklistStage(Stage):
+    def __init__(self, blocklist: Blocklist, sinkhole: Sinkhole) -> None:
+        super().__init__()
+        self.blocklist = blocklist
+        self.sinkhole = sinkhole
+
+    async def resolve(self, query: Query) -> Answer:
+        if not query.allowed:
+            match = self.blocklist.match_name(query.qname)
+            if match is not None:
+                if match.action is Action.ALLOW:
+                    query = query._replace(allowed=True)
+                else:
+                    return self.sinkhole.answer(query, AnswerKind.BLOCKED, describe(match), match.list,
+                                                match.action, match.redirect)
+        return await self.next.resolve(query)

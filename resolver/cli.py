@@ -1,0 +1,53 @@
+"""The `fraudwall` command: one verb per capability, each registered by the package that owns it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from fraudwall.resolver import config as config_module
+
+# Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
+COMMAND_MODULES = (
+    "fraudwall.resolver.commands",
+)
+
+
+def _version() -> str:
+    try:
+        return version("fraudwall")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.")
+    parser.add_argument("--version", action="version", version=f"fraudwall {_version()}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parsers(subparsers)
+    for verb in subparsers.choices.values():
+        verb.add_argument("--config", metavar="FILE", dest="config_file",
+                          help="the TOML config file (default: the bundled one)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.config = config_module.load(args.config_file)
+        return args.run(args)
+    except config_module.ConfigError as error:
+        print(f"fraudwall: config error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

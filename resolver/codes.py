@@ -1,0 +1,61 @@
+"""Codes that appear on the wire or in metrics, each an enum with a doc comment."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Rcode(enum.IntEnum):
+    """Response codes (RFC 1035 4.1.1, RFC 6891 for the extended ones)."""
+
+    NOERROR = 0
+    FORMERR = 1
+    SERVFAIL = 2
+    NXDOMAIN = 3
+    NOTIMP = 4
+    REFUSED = 5
+    BADVERS = 16  # EDNS version the server does not speak (extended rcode, RFC 6891 6.1.3)
+
+
+class QType(enum.IntEnum):
+    """The record types the resolver itself reads or writes."""
+
+    A = 1
+    NS = 2
+    CNAME = 5
+    SOA = 6
+    TXT = 16
+    AAAA = 28
+    OPT = 41
+    HTTPS = 65
+    ANY = 255
+
+
+class EDECode(enum.IntEnum):
+    """Extended DNS Error info codes (RFC 8914) that fraudwall sends."""
+
+    OTHER = 0
+    BLOCKED = 15      # blocked by the operator's policy (a blocklist)
+    CENSORED = 16
+    FILTERED = 17     # filtered on the client's behalf (the look-alike scorer)
+    PROHIBITED = 18   # the client may not use this resolver (access stage)
+    NO_REACHABLE_AUTHORITY = 22
+
+
+class Transport(enum.Enum):
+    UDP = "udp"
+    TCP = "tcp"
+
+
+class AnswerKind(enum.Enum):
+    """What happened to a query: derives metric labels, EDE codes and the query log's verdict."""
+
+    RESOLVED = "answered"   # forwarded upstream and answered
+    CACHED = "cached"       # answered from the cache
+    BLOCKED = "blocked"     # a blocklist entry matched the name, a CNAME target or an address
+    SCORED = "scored"       # the look-alike scorer blocked it
+    REFUSED = "refused"     # the client is not allowed
+    SERVFAIL = "servfail"   # every upstream failed
+    FORMERR = "formerr"     # the query could not be read
+    NOTIMP = "notimp"       # an opcode other than QUERY
+    DROPPED = "dropped"     # no answer at all (RPZ drop)

@@ -1,0 +1,60 @@
+"""The `serve` verb."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from fraudwall.resolver.config import Config
+from fraudwall.resolver.service import serve
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the DNS resolver",
+        description="Run the resolver: answer clients over UDP and TCP on each listen address, "
+                    "check every query against the blocklists and the scorer, forward the rest upstream. "
+                    "Flags override the config file.")
+    parser.add_argument("--listen", action="append", metavar="ADDR:PORT",
+                        help="address to serve UDP and TCP on, e.g. 127.0.0.1:5300 or [::1]:5300 (repeatable)")
+    parser.add_argument("--upstream", action="append", metavar="ADDR:PORT",
+                        help="upstream resolver to forward to (repeatable; default: /etc/resolv.conf)")
+    parser.add_argument("--db", metavar="PATH", help="the blocklist store to answer from")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--sinkhole-ipv4", metavar="ADDR", help="the A answer for a blocked name")
+    parser.add_argument("--sinkhole-ipv6", metavar="ADDR",
+                        help="the AAAA answer for a blocked name ('' for NODATA)")
+    parser.add_argument("--workers", type=int, metavar="N", help="worker processes sharing the ports")
+    parser.set_defaults(run=run_serve)
+
+
+def with_flags(config: Config, args: argparse.Namespace) -> Config:
+    """The config with the command-line flags laid over it; ConfigError when a flag's value is wrong."""
+    server = {}
+    if args.listen:
+        server["listen"] = tuple(args.listen)
+    if args.log_level:
+        server["log_level"] = args.log_level
+    if args.workers is not None:
+        server["workers"] = args.workers
+    if server:
+        config = config.replace("server", **server)
+    if args.upstream:
+        config = config.replace("upstream", servers=tuple(args.upstream))
+    sinkhole = {}
+    if args.sinkhole_ipv4 is not None:
+        sinkhole["ipv4"] = args.sinkhole_ipv4
+    if args.sinkhole_ipv6 is not None:
+        sinkhole["ipv6"] = args.sinkhole_ipv6
+    if sinkhole:
+        config = config.replace("sinkhole", **sinkhole)
+    if args.db:
+        config = config.replace("blocklists", db=args.db)
+    return config
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    config = with_flags(args.config, args)
+    logging.basicConfig(level=config.server.log_level.upper(),
+                        format="%(asctime)s fraudwall[%(process)d] %(levelname)s %(message)s")
+    return serve(config)

@@ -1,0 +1,54 @@
+"""Answers for blocked names, built from the policy and the entry's action."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from fraudwall.blocklists.verdict import Action
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.codec import Query, make_record, make_reply
+from fraudwall.resolver.codes import AnswerKind, QType, Rcode
+from fraudwall.resolver.config import SinkholeSettings
+
+
+class Sinkhole:
+    """Builds the answer for a block: A/AAAA at the warning page, NODATA, NXDOMAIN, REFUSED or nothing."""
+
+    def __init__(self, settings: SinkholeSettings) -> None:
+        self.ttl = settings.ttl
+        self.policy = settings.policy
+        self._ipv4 = ipaddress.IPv4Address(settings.ipv4).packed
+        self._ipv6 = ipaddress.IPv6Address(settings.ipv6).packed if settings.ipv6 else None
+
+    def answer(self, query: Query, kind: AnswerKind, reason: str, label: str,
+               action: Action = Action.BLOCK, redirect: tuple[str, ...] = ()) -> Answer:
+        if action is Action.DROP:
+            return Answer(kind, None, reason, label)
+        if action is Action.NXDOMAIN or (action is Action.BLOCK and self.policy == "nxdomain"):
+            return Answer(kind, make_reply(query, Rcode.NXDOMAIN), reason, label)
+        if action is Action.BLOCK and self.policy == "refused":
+            return Answer(kind, make_reply(query, Rcode.REFUSED), reason, label)
+        if action is Action.REDIRECT:
+            records = self._redirect_records(query.qtype, redirect)
+        elif action is Action.BLOCK and self.policy == "sinkhole":
+            records = self._sinkhole_records(query.qtype)
+        else:
+            records = ()
+        return Answer(kind, make_reply(query, Rcode.NOERROR, records), reason, label)
+
+    def _sinkhole_records(self, qtype: int) -> tuple[bytes, ...]:
+        if qtype == QType.A:
+            return (make_record(QType.A, self.ttl, self._ipv4),)
+        if qtype == QType.AAAA and self._ipv6 is not None:
+            return (make_record(QType.AAAA, self.ttl, self._ipv6),)
+        return ()
+
+    def _redirect_records(self, qtype: int, addresses: tuple[str, ...]) -> tuple[bytes, ...]:
+        records = []
+        for text in addresses:
+            address = ipaddress.ip_address(text)
+            if qtype == QType.A and address.version == 4:
+                records.append(make_record(QType.A, self.ttl, address.packed))
+            elif qtype == QType.AAAA and address.version == 6:
+                records.append(make_record(QType.AAAA, self.ttl, address.packed))
+        return tuple(records)

@@ -1,0 +1,221 @@
+"""upstream: forward a query over UDP (TCP when truncated), fail over, and share identical queries.
+
+RFC 5452: each UDP try uses a fresh socket (a fresh random source port chosen by the
+kernel) and a fresh random ID, and a reply counts only when it comes from the address
+and port asked, with that ID and the same question. TCP connections to an upstream are
+kept and reused, several queries in flight on each (RFC 7766).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import time
+from typing import Callable
+
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.chain import Stage
+from fraudwall.resolver.codec import Query, Scan, for_client, make_reply, make_upstream_query, scan_reply, strip_opt
+from fraudwall.resolver.codes import AnswerKind, Rcode
+from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
+
+log = logging.getLogger(__name__)
+
+TCP_IDLE_SECONDS = 10.0
+
+
+class UpstreamError(Exception):
+    """One try at one upstream failed."""
+
+
+def _is_reply_to(data: bytes, ident: bytes, question: bytes) -> bool:
+    if len(data) < 12 + len(question) or data[:2] != ident or not data[2] & 0x80:
+        return False
+    return data[12:12 + len(question)].lower() == question
+
+
+def _readable(reply: bytes) -> tuple[bytes, Scan]:
+    """The reply's body without OPT (the client gets its own) and its scan; UpstreamError if unreadable."""
+    scan = scan_reply(reply)
+    if scan is None:
+        raise UpstreamError("unreadable reply")
+    body = strip_opt(reply, scan)
+    if body is None:
+        body = _without_opt_by_reencoding(reply)
+    if body is not reply:
+        scan = scan_reply(body)
+        if scan is None:
+            raise UpstreamError("unreadable reply")
+    return body, scan
+
+
+def _without_opt_by_reencoding(reply: bytes) -> bytes:
+    """The rare reply whose OPT record is not the last one, rebuilt without it."""
+    import dnslib
+
+    try:
+        record = dnslib.DNSRecord.parse(reply)
+    except Exception as error:  # noqa: BLE001 - dnslib raises many types on bad input
+        raise UpstreamError(f"unreadable reply: {error}") from None
+    record.ar = [rr for rr in record.ar if rr.rtype != dnslib.QTYPE.OPT]
+    return record.pack()
+
+
+class _UdpTry(asyncio.DatagramProtocol):
+    def __init__(self, ident: bytes, question: bytes, reply: asyncio.Future) -> None:
+        self.ident = ident
+        self.question = question
+        self.reply = reply
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        # The socket is connected, so the kernel already dropped other sources; a reply with
+        # another ID or question is a spoofing attempt or a stray: wait on for the real one.
+        if not self.reply.done() and _is_reply_to(data, self.ident, self.question):
+            self.reply.set_result(data)
+
+    def error_received(self, error: Exception) -> None:
+        if not self.reply.done():
+            self.reply.set_exception(UpstreamError(f"UDP error: {error}"))
+
+
+class _TcpConnection(asyncio.Protocol):
+    """One kept TCP connection to an upstream; replies are matched to queries by ID."""
+
+    def __init__(self, on_lost: Callable[["_TcpConnection"], None]) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.pending: dict[bytes, tuple[bytes, asyncio.Future]] = {}
+        self.buffer = bytearray()
+        self.on_lost = on_lost
+        self.last_used = time.monotonic()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= 2:
+            length = int.from_bytes(self.buffer[:2], "big")
+            if len(self.buffer) < 2 + length:
+                return
+            message = bytes(self.buffer[2:2 + length])
+            del self.buffer[:2 + length]
+            waiting = self.pending.get(message[:2])
+            if waiting is not None and _is_reply_to(message, message[:2], waiting[0]):
+                del self.pending[message[:2]]
+                if not waiting[1].done():
+                    waiting[1].set_result(message)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        for _, future in self.pending.values():
+            if not future.done():
+                future.set_exception(UpstreamError("TCP connection closed"))
+        self.pending.clear()
+        self.on_lost(self)
+
+    @property
+    def usable(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def send(self, message: bytes, question: bytes) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.pending[message[:2]] = (question, future)
+        self.transport.write(len(message).to_bytes(2, "big") + message)
+        self.last_used = time.monotonic()
+        return future
+
+
+class Forwarder:
+    """The asyncio side of forwarding: drives `UpstreamPool`'s choices over real sockets."""
+
+    def __init__(self, pool: UpstreamPool, timeout: float, attempts: int,
+                 on_try: Callable[[Upstream, str, float], None] | None = None) -> None:
+        self.pool = pool
+        self.timeout = timeout
+        self.attempts = attempts
+        self.on_try = on_try or (lambda server, outcome, seconds: None)
+        self._tcp: dict[Upstream, _TcpConnection] = {}
+
+    async def exchange(self, query: Query) -> tuple[bytes, Scan] | None:
+        """The first readable reply from any upstream, without its OPT record, or None when all failed."""
+        for server in self.pool.order() * self.attempts:
+            started = time.monotonic()
+            try:
+                reply = await self._udp(server, query)
+                if reply[2] & 0x02:  # TC: the whole answer only comes over TCP
+                    reply = await self._tcp_exchange(server, query)
+                outcome = _readable(reply)
+            except (UpstreamError, OSError, asyncio.TimeoutError) as error:
+                self.pool.failed(server)
+                self.on_try(server, "timeout" if isinstance(error, asyncio.TimeoutError) else "error",
+                            time.monotonic() - started)
+                log.debug("upstream %s failed for %s: %r", server, query.qname, error)
+                continue
+            seconds = time.monotonic() - started
+            self.pool.succeeded(server, seconds)
+            self.on_try(server, "ok", seconds)
+            return outcome
+        return None
+
+    def _message(self, query: Query) -> tuple[bytes, bytes]:
+        ident = secrets.randbits(16)
+        return make_upstream_query(query, ident), query.question.lower()
+
+    async def _udp(self, server: Upstream, query: Query) -> bytes:
+        loop = asyncio.get_running_loop()
+        message, question = self._message(query)
+        reply = loop.create_future()
+        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpTry(message[:2], question, reply), remote_addr=(server.host, server.port), family=family)
+        try:
+            transport.sendto(message)
+            return await asyncio.wait_for(reply, self.timeout)
+        finally:
+            transport.close()
+
+    async def _tcp_exchange(self, server: Upstream, query: Query) -> bytes:
+        message, question = self._message(query)
+        connection = self._tcp.get(server)
+        if connection is None or not connection.usable:
+            connection = await self._connect(server)
+        return await asyncio.wait_for(connection.send(message, question), self.timeout)
+
+    async def _connect(self, server: Upstream) -> _TcpConnection:
+        loop = asyncio.get_running_loop()
+        connection = _TcpConnection(lambda lost: self._tcp.pop(server, None) if self._tcp.get(server) is lost else None)
+        await asyncio.wait_for(loop.create_connection(lambda: connection, server.host, server.port), self.timeout)
+        self._tcp[server] = connection
+        return connection
+
+    def close_idle(self, now: float) -> None:
+        for connection in list(self._tcp.values()):
+            if not connection.pending and now - connection.last_used > TCP_IDLE_SECONDS:
+                connection.transport.close()
+
+    def close(self) -> None:
+        for connection in list(self._tcp.values()):
+            if connection.transport is not None:
+                connection.transport.close()
+
+
+class UpstreamStage(Stage):
+    """The last stage: every query that reaches it is forwarded; identical ones in flight go once."""
+
+    def __init__(self, forwarder: Forwarder) -> None:
+        super().__init__()
+        self.forwarder = forwarder
+        self._in_flight: dict[bytes, asyncio.Future] = {}
+
+    async def resolve(self, query: Query) -> Answer:
+        shared = self._in_flight.get(query.key)
+        if shared is None:
+            shared = asyncio.ensure_future(self.forwarder.exchange(query))
+            self._in_flight[query.key] = shared
+            shared.add_done_callback(lambda _: self._in_flight.pop(query.key, None))
+        outcome = await asyncio.shield(shared)
+        if outcome is None:
+            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
+        body, scan = outcome
+        return Answer(AnswerKind.RESOLVED, for_client(body, query), scan=scan)
