@@ -25,7 +25,7 @@ def run_eagerly(coro: Coroutine[Any, Any, Any], on_result: Callable[[Any], None]
         return
     task = asyncio.ensure_future(_resume(coro, waiting))
     tasks.add(task)
-    task.add_done_callback(lambda done: _deliver(done, on_result, on_error, tasks))
+    task.add_done_callback(lambda done: _deliver(done, coro, on_result, on_error, tasks))
 
 
 async def _resume(coro: Coroutine[Any, Any, Any], waiting: Any) -> Any:
@@ -50,10 +50,16 @@ async def _resume(coro: Coroutine[Any, Any, Any], waiting: Any) -> Any:
             return stop.value
 
 
-def _deliver(task: asyncio.Task, on_result: Callable[[Any], None],
+def _deliver(task: asyncio.Task, coro: Coroutine[Any, Any, Any], on_result: Callable[[Any], None],
              on_error: Callable[[BaseException], None], tasks: set) -> None:
     tasks.discard(task)
     if task.cancelled():
+        if coro.cr_frame is not None:
+            # Cancelled before `_resume` first ran: the coroutine still waits and must hear of it.
+            try:
+                coro.throw(asyncio.CancelledError())
+            except BaseException:  # noqa: BLE001 - it ends here either way
+                pass
         return
     error = task.exception()
     if error is not None:

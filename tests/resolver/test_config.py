@@ -1,0 +1,84 @@
+"""Config errors name the file, the key and what is wrong; flags lay over the file."""
+
+import pytest
+
+from fraudwall.resolver import config
+from fraudwall.resolver.cli import main
+from fraudwall.resolver.config import ConfigError, parse_hostport
+from fraudwall.resolver.service import read_resolv_conf, upstream_servers
+
+
+def write(tmp_path, text):
+    path = tmp_path / "fraudwall.toml"
+    path.write_text(text)
+    return path
+
+
+def test_bundled_default_is_safe():
+    loaded = config.load()
+    assert loaded.server.listen == ("127.0.0.1:5300",)
+    assert loaded.access.allow == ("127.0.0.0/8", "::1/128")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[server]\nlisen = ['127.0.0.1:53']\n", ["fraudwall.toml", "[server]", "'lisen'"]),
+    ("[server]\nworkers = 'two'\n", ["[server] workers", "must be an integer"]),
+    ("[sinkhole]\nipv4 = '::1'\n", ["[sinkhole] ipv4", "not an IPv4 address"]),
+    ("[upstream]\nservers = ['dns.example.org']\n", ["[upstream] servers", "not an IP address"]),
+    ("[access]\nallow = ['10.0.0.0/33']\n", ["[access] allow"]),
+    ("[nonsense]\n", ["unknown section [nonsense]"]),
+    ("[server\n", ["not valid TOML"]),
+    ("[scorer]\nmode = 'loud'\n", ["[scorer] mode"]),
+])
+def test_errors_name_file_key_and_problem(tmp_path, text, words):
+    with pytest.raises(ConfigError) as raised:
+        config.load(write(tmp_path, text))
+    for word in words:
+        assert word in str(raised.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        config.load(tmp_path / "absent.toml")
+
+
+def test_relative_files_are_relative_to_the_config(tmp_path):
+    loaded = config.load(write(tmp_path, "[blocklists]\nfiles = ['lists/fraud.txt', 'demo']\n"))
+    assert loaded.blocklists.files == (str(tmp_path / "lists/fraud.txt"), "demo")
+
+
+def test_hostport_forms():
+    assert parse_hostport("127.0.0.1:5300", 53) == ("127.0.0.1", 5300)
+    assert parse_hostport("[::1]:5300", 53) == ("::1", 5300)
+    assert parse_hostport("::1", 53) == ("::1", 53)
+    assert parse_hostport("192.0.2.1", 53) == ("192.0.2.1", 53)
+    for bad in ("127.0.0.1:0", "127.0.0.1:70000", "[::1", "example.org:53", "[::1]x"):
+        with pytest.raises(ValueError):
+            parse_hostport(bad, 53)
+
+
+def test_resolv_conf_nameservers(tmp_path):
+    path = tmp_path / "resolv.conf"
+    path.write_text("# comment\nsearch example.org\nnameserver 192.0.2.53\nnameserver fe80::1%eth0\noptions ndots:2\n")
+    assert [str(server) for server in read_resolv_conf(str(path))] == ["192.0.2.53:53", "[fe80::1]:53"]
+    path.write_text("search example.org\n")
+    with pytest.raises(ConfigError, match="no nameserver"):
+        read_resolv_conf(str(path))
+
+
+def test_an_upstream_equal_to_our_listen_address_is_a_loop(tmp_path):
+    loaded = config.load(write(tmp_path, "[server]\nlisten=['127.0.0.1:5300']\n[upstream]\nservers=['127.0.0.1:5300']\n"))
+    with pytest.raises(ConfigError, match="loop"):
+        upstream_servers(loaded.upstream, loaded.server.listen)
+
+
+def test_cli_reports_config_errors_with_exit_code_2(tmp_path, capsys):
+    path = write(tmp_path, "[cache]\nsize = -1\n")
+    assert main(["serve", "--config", str(path)]) == 2
+    assert "[cache] size" in capsys.readouterr().err
+
+
+def test_cli_flag_errors_exit_2(capsys):
+    assert main(["serve", "--listen", "localhost:53"]) == 2
+    assert "listen" in capsys.readouterr().err
+    assert main(["serve", "--sinkhole-ipv4", "not-an-ip", "--upstream", "192.0.2.53"]) == 2

@@ -1,0 +1,103 @@
+"""Forwarding against an in-process upstream on loopback: RFC 5452 checks, TCP retry, failover, sharing."""
+
+import asyncio
+import socket
+
+import dns.rcode
+
+from fraudwall.resolver.codes import AnswerKind
+from fraudwall.resolver.upstream import Forwarder, UpstreamStage
+from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
+
+from tests.resolver.fake_upstream import FakeUpstream
+from tests.resolver.helpers import make_query, parse
+
+RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"]}
+
+
+def dead_port() -> int:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def stage_for(*ports: int, timeout: float = 0.2, attempts: int = 1) -> UpstreamStage:
+    import time
+
+    pool = UpstreamPool(tuple(Upstream("127.0.0.1", port) for port in ports), time.monotonic)
+    return UpstreamStage(Forwarder(pool, timeout, attempts))
+
+
+def test_forwards_and_answers():
+    async def main():
+        upstream = await FakeUpstream(RECORDS).start()
+        answer = await stage_for(upstream.port).resolve(make_query("WWW.example.org"))
+        upstream.stop()
+        assert answer.kind is AnswerKind.RESOLVED
+        assert parse(answer.body).answer[0][0].address == "192.0.2.1"
+        assert upstream.udp_queries == ["www.example.org."]  # forwarded in lowercase
+
+    asyncio.run(main())
+
+
+def test_a_reply_with_another_id_is_ignored():
+    async def main():
+        upstream = await FakeUpstream(RECORDS, spoof_first=True).start()
+        answer = await stage_for(upstream.port).resolve(make_query())
+        upstream.stop()
+        assert answer.kind is AnswerKind.RESOLVED
+
+    asyncio.run(main())
+
+
+def test_truncated_udp_is_retried_over_a_kept_tcp_connection():
+    async def main():
+        upstream = await FakeUpstream(RECORDS, truncate_udp=True).start()
+        stage = stage_for(upstream.port)
+        first = await stage.resolve(make_query())
+        second = await stage.resolve(make_query())
+        upstream.stop()
+        assert parse(first.body).answer[0][0].address == "192.0.2.1"
+        assert parse(second.body).answer[0][0].address == "192.0.2.1"
+        assert len(upstream.tcp_queries) == 2 and upstream.tcp_connections == 1
+
+    asyncio.run(main())
+
+
+def test_fails_over_to_the_next_upstream_and_then_prefers_it():
+    async def main():
+        silent = await FakeUpstream(RECORDS, silent=True).start()
+        good = await FakeUpstream(RECORDS).start()
+        stage = stage_for(silent.port, good.port)
+        first = await stage.resolve(make_query())
+        second = await stage.resolve(make_query())
+        silent.stop()
+        good.stop()
+        assert first.kind is AnswerKind.RESOLVED and second.kind is AnswerKind.RESOLVED
+        assert len(silent.udp_queries) == 1 and len(good.udp_queries) == 2
+
+    asyncio.run(main())
+
+
+def test_servfail_when_every_upstream_fails():
+    async def main():
+        answer = await stage_for(dead_port(), dead_port()).resolve(make_query())
+        assert answer.kind is AnswerKind.SERVFAIL
+        assert parse(answer.body).rcode() == dns.rcode.SERVFAIL
+
+    asyncio.run(main())
+
+
+def test_identical_queries_in_flight_go_upstream_once():
+    async def main():
+        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+        stage = stage_for(upstream.port)
+        queries = [make_query("www.example.org") for _ in range(5)]
+        answers = await asyncio.gather(*(stage.resolve(query) for query in queries))
+        upstream.stop()
+        assert len(upstream.udp_queries) == 1
+        assert [parse(answer.body).id for answer in answers] == [query.id for query in queries]
+
+    asyncio.run(main())
