@@ -18,6 +18,7 @@ HEADER = struct.Struct("!HHHHHH")
 RR_FIXED = struct.Struct("!HHIH")  # type, class, TTL, RDLENGTH after the owner name
 U16 = struct.Struct("!H")
 U32 = struct.Struct("!I")
+TYPE_CLASS = struct.Struct("!HH")
 
 QR = 0x8000
 AA = 0x0400
@@ -35,6 +36,7 @@ TCP_SIZE = 65535
 MAX_NAME_OCTETS = 255     # RFC 1035 3.1, on the wire
 MAX_LABEL_OCTETS = 63
 MAX_POINTER_HOPS = 64     # bounds a malicious compression loop
+_KEY_FLAGS = (b"\x00", b"\x01", b"\x02", b"\x03")  # the cache key's last byte: DO << 1 | CD
 
 
 class Query(NamedTuple):
@@ -190,17 +192,24 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
         labels, end = _read_question_name(data, 12)
         if end + 4 > len(data):
             raise ValueError("question runs past the end of the message")
-        qtype, qclass = struct.unpack_from("!HH", data, end)
+        qtype, qclass = TYPE_CLASS.unpack_from(data, end)
         end += 4
-        edns_size, do, version = _read_edns(data, end, ancount + nscount, arcount)
+        if (arcount == 1 and not ancount and not nscount and len(data) >= end + 11
+                and data[end] == 0 and data[end + 1] == 0 and data[end + 2] == QType.OPT):
+            # The usual query: the OPT record right after the question and nothing else.
+            _, size, ttl, rdlength = RR_FIXED.unpack_from(data, end + 1)
+            if end + 11 + rdlength > len(data):
+                raise ValueError("OPT record runs past the end of the message")
+            edns_size, do, version = max(size, PLAIN_UDP_SIZE), bool(ttl & EDNS_DO), (ttl >> 16) & 0xFF
+        else:
+            edns_size, do, version = _read_edns(data, end, ancount + nscount, arcount)
     except (ValueError, IndexError, struct.error) as error:
         return Malformed(error_reply(ident, flags, Rcode.FORMERR), AnswerKind.FORMERR, str(error))
     question = data[12:end]
     if version:
         return Malformed(badvers_reply(ident, flags, question), AnswerKind.FORMERR,
                          f"EDNS version {version}")
-    lowered = question.lower()
-    key = lowered + (b"\x03" if do and flags & CD else b"\x02" if do else b"\x01" if flags & CD else b"\x00")
+    key = question.lower() + _KEY_FLAGS[(2 if do else 0) | (1 if flags & CD else 0)]
     qname = b".".join(labels).lower().decode("latin-1")
     return Query(data, ident, flags, qname, qtype, qclass, question, key,
                  edns_size, do, client, transport)
@@ -271,19 +280,22 @@ def make_opt(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int =
     return b"\x00" + RR_FIXED.pack(QType.OPT, EDNS_SIZE, ttl, len(options)) + options
 
 
+_PLAIN_OPT = (make_opt(False), make_opt(True))  # indexed by the DO bit
+
+
 def render(query: Query, body: bytes, ede: tuple[EDECode, str] | None = None) -> bytes:
     """The bytes to send: `body` plus the client's EDNS, cut to TC=1 when it does not fit."""
     if query.edns_size:
-        opt = make_opt(query.do, ede)
-        arcount = U16.unpack_from(body, 10)[0] + 1
-        wire = body[:10] + U16.pack(arcount) + body[12:] + opt
+        opt = _PLAIN_OPT[query.do] if ede is None else make_opt(query.do, ede)
+        arcount = ((body[10] << 8) | body[11]) + 1
+        wire = b"".join((body[:10], U16.pack(arcount), body[12:], opt))
     else:
         opt = b""
         wire = body
     if len(wire) <= query.reply_limit:
         return wire
     # RFC 2181 9: a truncated reply keeps the header and question; the client retries over TCP.
-    ident, flags = struct.unpack_from("!HH", body)
+    ident, flags = TYPE_CLASS.unpack_from(body)
     header = HEADER.pack(ident, flags | TC, 1, 0, 0, 1 if opt else 0)
     return header + query.question + opt
 
@@ -366,5 +378,7 @@ def for_client(reply: bytes, query: Query) -> bytes:
 
     The answer comes from a recursive service, so RA is set and AA cleared, whatever the upstream said.
     """
-    flags = (U16.unpack_from(reply, 2)[0] & ~(RD | AA)) | RA | (query.flags & RD)
-    return U16.pack(query.id) + U16.pack(flags) + reply[4:12] + query.question + reply[12 + len(query.question):]
+    flags = (reply[2] << 8) | reply[3]
+    wanted = (flags & ~(RD | AA)) | RA | (query.flags & RD)
+    head = query.wire[:2] + (reply[2:4] if wanted == flags else U16.pack(wanted)) + reply[4:12]
+    return b"".join((head, query.question, reply[12 + len(query.question):]))

@@ -75,11 +75,14 @@ class Resolver:
         self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
                                    config.upstream.timeout, config.upstream.attempts)
         self.cache = CacheStage(config.cache)
-        self.chain: Stage = link(
+        stages: list[Stage] = [
             # A client outside the served networks gets nothing from us, not even a cached answer.
             AccessStage(config.access.allow),
+        ]
+        if config.allowlist.names:
             # The admin's own allowlist wins over every list and the scorer.
-            AllowlistStage(config.allowlist.names),
+            stages.append(AllowlistStage(config.allowlist.names))
+        stages += [
             # Before the cache: a name blocked live is blocked at once, even with an answer cached.
             BlocklistStage(blocklist, sinkhole),
             # After the lists: they are exact and cheaper; an allow entry there also skips scoring.
@@ -88,7 +91,9 @@ class Resolver:
             # Below the cache: replies are inspected once, when they come in, not on every hit.
             InspectStage(blocklist, sinkhole),
             UpstreamStage(self.forwarder),
-        )
+        ]
+        # Stages with nothing to do are left out: every link costs each query a call.
+        self.chain: Stage = link(*stages)
         self.handler = QueryHandler(self.chain)
 
 
