@@ -1,0 +1,1 @@
+"""The warning page: what a person sees when fraudwall blocked a name."""
