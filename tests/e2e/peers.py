@@ -1,0 +1,248 @@
+"""Real processes for the end-to-end tests: an NSD serving a test zone, and `fraudwall serve` in front of it.
+
+Nothing here is a mock: each helper writes a config into a temporary directory, starts the
+real binary on free loopback ports and waits until it answers a DNS query.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+ZONE = "example.org"
+START_TIMEOUT = 10.0
+
+# TXT strings of 255 octets: six make an answer of about 1.6 KB (more than 1232, so it needs TCP),
+# three about 800 bytes (more than 512 but less than 1232: fits EDNS UDP, not plain UDP).
+BIG_TXT_STRINGS = 6
+MEDIUM_TXT_STRINGS = 3
+
+ZONE_TEXT = f"""\
+$ORIGIN {ZONE}.
+$TTL 300
+@        3600 IN SOA ns1 hostmaster 2024010101 3600 900 604800 60
+@             IN NS  ns1
+ns1           IN A   127.0.0.1
+www           IN A   192.0.2.10
+www           IN AAAA 2001:db8::10
+v4only        IN A   192.0.2.20
+alias         IN CNAME alias2
+alias2        IN CNAME www
+ttl100   100  IN A   192.0.2.100
+countdown 100 IN A   192.0.2.101
+cached        IN A   192.0.2.102
+big           IN TXT {' '.join(f'"{chr(97 + i) * 255}"' for i in range(BIG_TXT_STRINGS))}
+medium        IN TXT {' '.join(f'"{chr(97 + i) * 255}"' for i in range(MEDIUM_TXT_STRINGS))}
+to-blocked    IN CNAME icbc-tuikuan.example.com.
+"""
+# One name per query of the TCP pipelining test, each with its own address.
+PIPELINED = [f"pipe{index}" for index in range(8)]
+ZONE_TEXT += "".join(f"{name} IN A 192.0.2.{200 + index}\n" for index, name in enumerate(PIPELINED))
+
+
+def free_port() -> int:
+    """A port that is free for UDP and TCP on 127.0.0.1 and ::1 (each is bound to port 0 to find it)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if all(_bindable(family, kind, port) for family in (socket.AF_INET, socket.AF_INET6)
+               for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)):
+            return port
+    raise RuntimeError("no free port on 127.0.0.1 and ::1")
+
+
+def _bindable(family: int, kind: int, port: int) -> bool:
+    host = "127.0.0.1" if family == socket.AF_INET else "::1"
+    with socket.socket(family, kind) as probe:
+        if family == socket.AF_INET6:
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_is_free(port: int) -> bool:
+    return all(_bindable(family, kind, port) for family in (socket.AF_INET, socket.AF_INET6)
+               for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM))
+
+
+def answers(host: str, port: int, name: str, rdtype: str = "SOA") -> bool:
+    try:
+        dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=0.2)
+    except (OSError, dns.exception.DNSException):
+        return False
+    return True
+
+
+class Process:
+    """A started peer: its process, its port, its log; `stop()` is idempotent."""
+
+    def __init__(self, name: str, argv: list[str], port: int, directory: Path, probe_name: str) -> None:
+        self.name = name
+        self.argv = argv
+        self.port = port
+        self.directory = directory
+        self.probe_name = probe_name
+        self.log_path = directory / f"{name}.stderr"
+        self.process: subprocess.Popen | None = None
+        self.signalled = False
+
+    def start(self) -> "Process":
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                            cwd=self.directory, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode} at start:\n{self.log()}")
+            if answers("127.0.0.1", self.port, self.probe_name):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer on port {self.port} within {START_TIMEOUT} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        self.signalled = True
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM (unless `signal` sent one already), then the exit code; killed if it does not stop in time."""
+        assert self.process is not None
+        if self.process.poll() is None and not self.signalled:
+            self.signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: nsd's children go too
+        except ProcessLookupError:
+            pass
+        self.process.wait(5)
+
+
+def start_nsd(nsd: str, directory: Path, zone_text: str = ZONE_TEXT, zone: str = ZONE) -> Process:
+    """An authoritative NSD for `zone` on a free loopback port (IPv4 and IPv6), in the foreground."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (directory / f"{zone}.zone").write_text(zone_text)
+    config = directory / "nsd.conf"
+    config.write_text(f"""\
+server:
+    ip-address: 127.0.0.1@{port}
+    ip-address: ::1@{port}
+    port: {port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "{directory}"
+    zonelistfile: "{directory}/zone.list"
+    xfrdfile: "{directory}/xfrd.state"
+    xfrdir: "{directory}"
+    pidfile: "{directory}/nsd.pid"
+    logfile: "{directory}/nsd.log"
+    verbosity: 1
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: "{zone}"
+    zonefile: "{zone}.zone"
+""")
+    return Process("nsd", [nsd, "-d", "-c", str(config)], port, directory, zone).start()
+
+
+def fraudwall_binary() -> str:
+    """The console script of the virtualenv running the tests."""
+    candidate = Path(sys.executable).with_name("fraudwall")
+    return str(candidate) if candidate.exists() else "fraudwall"
+
+
+def toml_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(f'"{value}"' for value in values) + "]"
+
+
+def write_fraudwall_config(directory: Path, upstreams: list[str], allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128"),
+                           timeout: float = 0.3, attempts: int = 1, policy: str = "sinkhole",
+                           extra: str = "") -> Path:
+    """A test config with every section; `extra` is appended (e.g. more keys under a new header)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "fraudwall.toml"
+    config.write_text(f"""\
+[server]
+listen = ["127.0.0.1:5300"]
+workers = 1
+log_level = "warning"
+shutdown_grace = 1.0
+
+[access]
+allow = {toml_list(allow)}
+
+[upstream]
+servers = {toml_list(upstreams)}
+timeout = {timeout}
+attempts = {attempts}
+
+[cache]
+size = 10000
+max_ttl = 86400
+
+[sinkhole]
+ipv4 = "0.0.0.0"
+ipv6 = "::"
+ttl = 60
+policy = "{policy}"
+
+[blocklists]
+files = ["demo"]
+
+[scorer]
+mode = "off"
+{extra}""")
+    return config
+
+
+def start_fraudwall(directory: Path, upstreams: list[str], *flags: str, probe_name: str = "icbc-tuikuan.example.com",
+                    **config: object) -> Process:
+    """`fraudwall serve` on a free port of 127.0.0.1 and ::1, forwarding to `upstreams`.
+
+    The readiness probe asks for a blocked demo name: it is answered without any upstream.
+    """
+    path = write_fraudwall_config(directory, upstreams, **config)  # type: ignore[arg-type]
+    port = free_port()
+    argv = [fraudwall_binary(), "serve", "--config", str(path),
+            "--listen", f"127.0.0.1:{port}", "--listen", f"[::1]:{port}"]
+    for upstream in upstreams:
+        argv += ["--upstream", upstream]
+    argv += list(flags)
+    return Process("fraudwall", argv, port, directory, probe_name).start()
