@@ -1,0 +1,163 @@
+"""How good the look-alike scorer is: recall on look-alikes and phishing, false positives, speed.
+
+    .venv/bin/python benchmarks/scorer_eval.py [--data ../shared/data/scorer-dev] [--write]
+
+Reads the development set (lookalikes.txt, phishing_real.txt, benign.txt), adds
+the look-alikes that benchmarks/lookalikes.py generates for every shipped brand,
+prints a report and, with --write, puts it in benchmarks/RESULTS.md between the
+scorer markers. Held-out checks: the dev look-alikes split by brand into two
+halves (A, B), generated look-alikes of brands the dev set does not cover, and
+the phishing hosts split in two halves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from collections import defaultdict
+from pathlib import Path
+
+from fraudwall.scoring.names import InvalidName
+from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.scorer import Scorer
+
+sys.path.insert(0, str(Path(__file__).parent))
+import lookalikes  # noqa: E402  (the generator next to this file)
+
+HERE = Path(__file__).parent
+BEGIN, END = "<!-- scorer:begin -->", "<!-- scorer:end -->"
+
+
+def rows(path: Path) -> list[list[str]]:
+    return [line.rstrip("\n").split("\t") for line in path.open(encoding="utf-8")
+            if line.strip() and not line.startswith("#")]
+
+
+def half(text: str) -> str:
+    return "A" if zlib.crc32(text.encode()) % 2 == 0 else "B"
+
+
+def flagged(scorer: Scorer, name: str) -> bool:
+    try:
+        return scorer.score(name).verdict is not Verdict.ALLOW
+    except InvalidName:
+        return False
+
+
+def pct(hit: int, total: int) -> str:
+    return f"{100 * hit / total:.1f} % ({hit}/{total})" if total else "n/a"
+
+
+def recall_table(scorer: Scorer, items: list[list[str]], key: int, title: str) -> list[str]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in items:
+        ok = flagged(scorer, item[0])
+        for group in (item[key], "all"):
+            counts[group][0] += ok
+            counts[group][1] += 1
+    lines = [f"| {title} | recall (block or warn) |", "|---|---|"]
+    lines += [f"| {k} | {pct(*counts[k])} |" for k in sorted(counts, key=lambda k: (k == "all", k))]
+    return lines
+
+
+def misses(scorer: Scorer, items: list[list[str]], limit: int) -> list[str]:
+    return [f"{i[0]} ({i[2]})" for i in items if not flagged(scorer, i[0])][:limit]
+
+
+def speed(names: list[str]) -> float:
+    scorer = Scorer(cache_size=0)
+    start = time.perf_counter()
+    for name in names:
+        try:
+            scorer.score_uncached(name)
+        except InvalidName:
+            pass
+    return len(names) / (time.perf_counter() - start)
+
+
+def report(data: Path, command: str) -> str:
+    scorer = Scorer()
+    dev = rows(data / "lookalikes.txt")
+    generated = list(map(list, lookalikes.generate(per_brand=25, seed=1)))
+    phishing = [r[0] for r in rows(data / "phishing_real.txt")]
+    benign = [r[0] for r in rows(data / "benign.txt")]
+    dev_brands = {r[1] for r in dev}
+    out = [f"Measured with `{command}` on one core ({time.strftime('%Y-%m-%d')}).", ""]
+
+    out += ["### Look-alikes, development set", ""]
+    out += recall_table(scorer, dev, 2, "family") + [""]
+    out += recall_table(scorer, dev, 3, "group") + [""]
+    for part in "AB":
+        subset = [r for r in dev if half(r[1]) == part]
+        hit = sum(flagged(scorer, r[0]) for r in subset)
+        out.append(f"- brand half {part} ({len({r[1] for r in subset})} brands): {pct(hit, len(subset))}")
+    out += ["", "Missed (first 30): " + ", ".join(misses(scorer, dev, 30)), ""]
+
+    out += ["### Look-alikes, generated (benchmarks/lookalikes.py, 25 per shipped brand, seed 1)", ""]
+    out += recall_table(scorer, generated, 2, "family") + [""]
+    out += recall_table(scorer, generated, 3, "group") + [""]
+    unseen = [r for r in generated if r[1] not in dev_brands]
+    hit = sum(flagged(scorer, r[0]) for r in unseen)
+    out.append(f"- brands not in the development set ({len({r[1] for r in unseen})} brands): "
+               f"{pct(hit, len(unseen))}")
+    out += ["", "Missed (first 30): " + ", ".join(misses(scorer, generated, 30)), ""]
+
+    out += ["### Real phishing hosts", ""]
+    verdicts = {name: scorer.score(name).verdict for name in phishing}
+    blocked = sum(v is Verdict.BLOCK for v in verdicts.values())
+    warned = sum(v is Verdict.WARN for v in verdicts.values())
+    out.append(f"- flagged (block or warn): {pct(blocked + warned, len(phishing))}; "
+               f"blocked {pct(blocked, len(phishing))}, warned {pct(warned, len(phishing))}")
+    for part in "AB":
+        subset = [n for n in phishing if half(n) == part]
+        out.append(f"- half {part}: {pct(sum(verdicts[n] is not Verdict.ALLOW for n in subset), len(subset))}")
+
+    out += ["", "### Benign popular domains", ""]
+    scores = [(scorer.score(name), name) for name in benign]
+    blocked = sum(s.verdict is Verdict.BLOCK for s, _ in scores)
+    warned = sum(s.verdict is Verdict.WARN for s, _ in scores)
+    out.append(f"- blocked {pct(blocked, len(benign))} (target <= 0.1 %), "
+               f"warned {pct(warned, len(benign))} (target <= 1 %)")
+    out += ["", "Worst false positives (top 20):", "", "| name | score | verdict | reasons |", "|---|---|---|---|"]
+    for s, name in sorted(scores, key=lambda p: -p[0].value)[:20]:
+        out.append(f"| {name} | {s.value:.2f} | {s.verdict.value} | {'; '.join(s.reasons)} |")
+
+    names = benign + phishing + [r[0] for r in dev] + [r[0] for r in generated]
+    out += ["", "### Speed", "", f"- {speed(names):,.0f} names per second uncached "
+            f"({len(names)} names, every cache off), one core"]
+    cached = scorer.score
+    start = time.perf_counter()
+    for name in benign:
+        cached(name)
+    per_name = (time.perf_counter() - start) / len(benign) * 1e6
+    out.append(f"- {per_name:.2f} µs per name seen before (cache hit)")
+    return "\n".join(out) + "\n"
+
+
+def write(section: str, path: Path) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    block = f"{BEGIN}\n## Look-alike scorer\n\n{section}{END}"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared/data/scorer-dev")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    command = ".venv/bin/python benchmarks/scorer_eval.py" + (" --write" if args.write else "")
+    section = report(args.data, command)
+    print(section)
+    if args.write:
+        write(section, HERE / "RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""What the scorer says about a name (`Score`), and how signals combine into it."""
+
+from __future__ import annotations
+
+import enum
+from typing import Iterable, NamedTuple
+
+__all__ = ["Rule", "Score", "Signal", "Verdict", "combine", "verdict_for"]
+
+
+class Verdict(enum.Enum):
+    ALLOW = "allow"
+    WARN = "warn"
+    BLOCK = "block"
+
+
+class Rule(enum.Enum):
+    """The kind of evidence: a metric label, so a short closed set."""
+    NONE = "none"
+    BRAND_DOMAIN = "brand-domain"        # the brand's own domain
+    TYPOSQUAT = "typosquat"              # an edit or two away from a brand
+    HOMOGLYPH = "homoglyph"              # looks the same once confusables are folded
+    COMBOSQUAT = "combosquat"            # brand plus other words
+    BRAND_SUBDOMAIN = "brand-subdomain"  # brand in front of an unrelated domain
+    TLD_SWAP = "tld-swap"                # brand label under a suffix it does not own
+    TLD = "tld"                          # a suffix that abuse reports rank high
+    WORDS = "words"                      # words fraud uses (login, tuikuan, ...)
+    SHAPE = "shape"                      # length, digits, hyphens, randomness
+
+
+class Signal(NamedTuple):
+    """One piece of evidence: how strongly it alone suggests fraud, in [0, 1]."""
+    value: float
+    rule: Rule
+    reason: str
+    brand: str | None = None   # main domain of the brand imitated
+
+
+class Score(NamedTuple):
+    value: float
+    verdict: Verdict
+    brand: str | None
+    reasons: tuple[str, ...]
+    rule: str
+
+
+def verdict_for(value: float, block_threshold: float, warn_threshold: float) -> Verdict:
+    if value >= block_threshold:
+        return Verdict.BLOCK
+    if value >= warn_threshold:
+        return Verdict.WARN
+    return Verdict.ALLOW
+
+
+def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
+            warn_threshold: float = 0.6) -> Score:
+    """Noisy-or of independent pieces of evidence: each closes part of the remaining doubt.
+
+    So two weak signals together say more than either, but never reach certainty,
+    and the reasons read strongest first, the way the value was built.
+    """
+    ranked = sorted((s for s in signals if s.value > 0), key=lambda s: -s.value)
+    doubt = 1.0
+    for signal in ranked:
+        doubt *= 1.0 - signal.value
+    value = round(1.0 - doubt, 4)
+    brand = next((s.brand for s in ranked if s.brand), None)
+    rule = ranked[0].rule.value if ranked else Rule.NONE.value
+    return Score(value, verdict_for(value, block_threshold, warn_threshold), brand,
+                 tuple(s.reason for s in ranked), rule)

@@ -1,0 +1,71 @@
+"""`Scorer`: brands loaded once, a suffix list that never touches the network, two caches."""
+
+from __future__ import annotations
+
+import functools
+
+import tldextract
+
+from fraudwall.scoring.brands import Brand, load_brands
+from fraudwall.scoring.index import BrandIndex
+from fraudwall.scoring.names import normalise
+from fraudwall.scoring.score import Rule, Score, Verdict, combine
+from fraudwall.scoring.settings import ScorerSettings
+from fraudwall.scoring.signals import DomainPart, context_signals, domain_signals, subdomain_signals
+
+__all__ = ["Scorer"]
+
+CACHE_SIZE = 100_000
+
+
+class Scorer:
+    """Scores names; `score` is a pure function of the name once constructed.
+
+    Two bounded LRU caches: full names, so a name seen before costs a
+    dictionary lookup, and registrable domains, so the brand matching of
+    `paypa1.com` is done once for all of `*.paypa1.com` (the subdomain part,
+    which can differ, is cheap and done per name).
+    """
+
+    def __init__(self, settings: ScorerSettings | None = None, brands: tuple[Brand, ...] | None = None,
+                 cache_size: int = CACHE_SIZE) -> None:
+        self.settings = settings or ScorerSettings()
+        self.index = BrandIndex(brands if brands is not None else load_brands(self.settings.brands_file))
+        # The suffix list bundled with tldextract: no fetch, no cache directory written.
+        self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                              fallback_to_snapshot=True)
+        self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
+        self._domain_part = functools.lru_cache(maxsize=cache_size)(self._analyse_domain)
+
+    def cache_clear(self) -> None:
+        self.score.cache_clear()
+        self._domain_part.cache_clear()
+
+    def score_uncached(self, name: str) -> Score:
+        """The Score of `name`; InvalidName (a ValueError) when it is not a domain name."""
+        name = normalise(name)
+        parts = self._extract.extract_str(name)
+        if not parts.suffix or not parts.domain:
+            # A single label, an unknown TLD, or a bare public suffix: nothing a
+            # stranger can register for the public to reach.
+            return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
+        registrable = f"{parts.domain}.{parts.suffix}"
+        owner = self.index.owner(registrable)
+        if owner is not None:
+            return Score(0.0, Verdict.ALLOW, owner.domain,
+                         (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
+        domain: DomainPart = self._domain_part(parts.domain, parts.suffix)
+        signals = list(domain.signals)
+        words = domain.words
+        brand_found = domain.brand_found
+        if parts.subdomain:
+            sub_signals, sub_words = subdomain_signals(self.index, parts.subdomain.split("."),
+                                                       parts.domain, registrable)
+            signals += sub_signals
+            words += sub_words
+            brand_found = brand_found or bool(sub_signals)
+        signals += context_signals(parts.domain, parts.suffix, words, brand_found)
+        return combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+
+    def _analyse_domain(self, label: str, suffix: str) -> DomainPart:
+        return domain_signals(self.index, label, suffix)

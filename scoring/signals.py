@@ -1,0 +1,233 @@
+"""The signals: each a small function from (part of) a name to the evidence it holds.
+
+`domain_signals` looks at the registrable domain (`paypa1` + `com`),
+`subdomain_signals` at what stands in front of it, `context_signals` at what
+is left once brands are accounted for: fraud words, the TLD, the shape.
+Values are how strongly one signal alone suggests fraud; `score.combine`
+adds them up.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from fraudwall.scoring.brands import Brand
+from fraudwall.scoring.combo import find_words, split_words
+from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
+from fraudwall.scoring.index import BrandIndex, Match
+from fraudwall.scoring.score import Rule, Signal
+from fraudwall.scoring.shape import shape
+from fraudwall.scoring.tld import tld_risk
+from fraudwall.scoring.typo import Edit, classify, distance
+
+__all__ = ["DomainPart", "context_signals", "domain_signals", "subdomain_signals"]
+
+# A look-alike of a long token is one on purpose; of a short one, maybe chance.
+TYPO = 0.9
+TYPO_TWO_EDITS = 0.75      # two edits in a long name: warn, the TLD or a word decides
+TYPO_SHORT = 0.75          # up to seven letters (icbc, chase, binance): one edit makes other words
+ADDITION_SHORT = 0.7       # jd -> jdd: warn, never block on this alone
+HOMOGLYPH_IDN = 0.95
+HOMOGLYPH = 0.9
+HOMOGLYPH_SHORT = 0.8
+TLD_SWAP = 0.75            # icbc.top: the TLD decides between warn and block
+COMBO = 0.9
+COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
+INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
+INSIDE = 0.5               # amazon1986.com: a brand, but also many fan sites
+SUBDOMAIN_BRAND = 0.75
+SUBDOMAIN_BRAND_SPELLED = 0.85   # paypal.com.account-verify.top
+SUBDOMAIN_SHORT = 0.4
+SUBDOMAIN_SPLIT = 0.9      # ban.kcomm.com
+WORD = 0.3
+WORDS = 0.45
+SHORT_TOKEN = 3            # jd, qq, ccb, 189: only whole, or with a fraud word
+
+_SUFFIX_LIKE = frozenset({"com", "net", "org", "cn", "co", "gov", "edu"})
+_FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2"})
+
+
+class DomainPart(NamedTuple):
+    """The analysis of a registrable domain: cached, shared by all its subdomains."""
+    signals: tuple[Signal, ...]
+    words: tuple[str, ...]      # fraud words not already explained by a brand
+    brand_found: bool
+
+
+def _of(match: Match) -> str:
+    """How a reason names what was imitated: the domain, and the token when it is another name."""
+    if match.token == match.brand.domain.split(".")[0].replace("-", ""):
+        return match.brand.domain
+    return f"'{match.token}' ({match.brand.domain})"
+
+
+def _typo_value(token: str, d: int) -> float:
+    if d >= 2:
+        return TYPO_TWO_EDITS
+    return TYPO if len(token) >= 8 else TYPO_SHORT
+
+
+def _digits_kept(plain: str, token: str) -> bool:
+    """A number (10086) is imitated with digits and look-alike letters, not by a word (`ololo`)."""
+    return not token.isdigit() or 2 * sum(c.isdigit() for c in plain) >= len(plain)
+
+
+def _short_addition(index: BrandIndex, plain: str) -> Match | None:
+    """`jdd`, `qq1`, `ccbk`: a short token with one character added at the end."""
+    if 2 <= len(plain) - 1 <= SHORT_TOKEN:
+        brand = index.label(plain[:-1])
+        if brand is not None:
+            return Match(plain[:-1], brand, 1)
+    return None
+
+
+def _lookalike(index: BrandIndex, text: str) -> tuple[Signal, ...]:
+    """Typosquat or homoglyph of a brand token; `text` is a decoded label, maybe with hyphens."""
+    plain = text.replace("-", "")
+    brand = index.token(plain)
+    if brand is not None:
+        if plain == text:
+            return ()   # the token itself: a TLD swap, not a look-alike
+        match = Match(plain, brand, 1)
+        value = TYPO if len(plain) > SHORT_TOKEN else TYPO_SHORT
+        return (Signal(value, Rule.TYPOSQUAT, f"hyphenation look-alike of {_of(match)}", brand.domain),)
+    idn = is_idn(plain)
+    folded = loose_skeleton(plain) if idn else skeleton(plain)
+    for match in index.same_skeleton(plain, loose=idn):
+        if not _digits_kept(plain, match.token):
+            continue
+        value = HOMOGLYPH_IDN if idn else HOMOGLYPH if len(match.token) > SHORT_TOKEN else HOMOGLYPH_SHORT
+        return (Signal(value, Rule.HOMOGLYPH, f"homoglyph of {_of(match)}: '{text}' reads as "
+                       f"'{match.token}'", match.brand.domain),)
+    # Compared folded, so `paypa1l` (a homoglyph and a typo) is found too; it is a
+    # plain typo when folding did not bring it closer.
+    for match in index.near(folded, folded=True, loose=idn):
+        if not _digits_kept(plain, match.token):
+            continue
+        if idn or distance(plain, match.token, 2) > match.distance:
+            value = HOMOGLYPH_IDN if idn else _typo_value(match.token, match.distance)
+            return (Signal(value, Rule.HOMOGLYPH, f"homoglyph of {_of(match)}: '{text}' reads as "
+                           f"'{match.token}', edit distance {match.distance}", match.brand.domain),)
+        edit = classify(plain, match.token)
+        return (Signal(_typo_value(match.token, match.distance), Rule.TYPOSQUAT,
+                       f"{edit.value} look-alike of {_of(match)}, edit distance {match.distance}",
+                       match.brand.domain),)
+    if not idn:
+        match = _short_addition(index, plain)
+        if match is not None:
+            return (Signal(ADDITION_SHORT, Rule.TYPOSQUAT,
+                           f"{Edit.ADDITION.value} look-alike of {_of(match)}, edit distance 1",
+                           match.brand.domain),)
+    return ()
+
+
+def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...]]:
+    """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not."""
+    core, words = split_words(label)
+    if words and core:
+        plain = core.replace("-", "")
+        brand = index.token(plain)
+        match = Match(plain, brand, 0) if brand else next(iter(index.near(plain)), None)
+        if match is not None:
+            said = ", ".join(f"'{w}'" for w in words)
+            kind = "fraud word" if len(words) == 1 else "fraud words"
+            slip = f" (a look-alike of '{match.token}')" if match.distance else ""
+            return (Signal(COMBO_NEAR if match.distance else COMBO, Rule.COMBOSQUAT,
+                           f"{kind} {said} next to brand '{match.token}'{slip}",
+                           match.brand.domain), ())
+    words = find_words(label)
+    plain = label.replace("-", "")
+    for match in index.inside(plain):
+        if words:
+            said = ", ".join(f"'{w}'" for w in words)
+            return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{match.token}' with fraud words {said}",
+                           match.brand.domain), ())
+        return (Signal(INSIDE, Rule.COMBOSQUAT, f"brand '{match.token}' inside an unrelated domain",
+                       match.brand.domain), ())
+    for part in label.split("-"):
+        brand = index.token(part)
+        if brand is not None and words:
+            said = ", ".join(f"'{w}'" for w in words)
+            return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{part}' with fraud words {said}",
+                           brand.domain), ())
+    return None, words
+
+
+def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
+    """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
+    text = decode_label(label)
+    plain = text.replace("-", "")
+    brand: Brand | None = index.token(plain) if plain == text else None
+    if brand is not None:
+        match = Match(plain, brand, 0)
+        signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
+                        f"its own domain {brand.domain}", brand.domain)
+        return DomainPart((signal,), (), True)
+    signals = _lookalike(index, text)
+    if signals:
+        return DomainPart(signals, find_words(text), True)
+    combo, words = _combo(index, text)
+    if combo is not None:
+        return DomainPart((combo,), (), True)
+    return DomainPart((), words, False)
+
+
+def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
+                      ) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
+    """Brands and fraud words in the labels in front of an unrelated registrable domain."""
+    while labels and labels[0] in _FIRST_LABELS:
+        labels = labels[1:]
+    if not labels:
+        return (), ()
+    signals: list[Signal] = []
+    # ban.kcomm.com: the brand split by a dot
+    joined = labels[-1] + label
+    for match in (*((Match(joined, b, 0),) if (b := index.token(joined)) else ()), *index.near(joined)):
+        signals.append(Signal(SUBDOMAIN_SPLIT, Rule.TYPOSQUAT, f"'{labels[-1]}.{label}' is "
+                              f"{_of(match)} split by a dot", match.brand.domain))
+        break
+    words: list[str] = []
+    for position, sub in enumerate(labels):
+        words += find_words(sub)
+        if signals:
+            continue
+        spelled = position + 1 < len(labels) and labels[position + 1] in _SUFFIX_LIKE
+        for part in dict.fromkeys((sub, *sub.split("-"))):
+            brand = index.token(part)
+            match = Match(part, brand, 0) if brand else None
+            if match is None and len(part) > SHORT_TOKEN:
+                match = next(iter(index.same_skeleton(decode_label(part))), None)
+            if match is None:
+                continue
+            value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
+                     else SUBDOMAIN_BRAND_SPELLED if spelled else SUBDOMAIN_BRAND)
+            signals.append(Signal(value, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' in subdomain "
+                                  f"of an unrelated domain {registrable}", match.brand.domain))
+            break
+        else:
+            for match in index.inside(sub.replace("-", "")):
+                signals.append(Signal(INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside "
+                                      f"subdomain of an unrelated domain {registrable}",
+                                      match.brand.domain))
+                break
+    return tuple(signals), tuple(words)
+
+
+def context_signals(label: str, suffix: str, words: tuple[str, ...], brand_found: bool,
+                    ) -> tuple[Signal, ...]:
+    """What is left once brands are accounted for: fraud words, the TLD, the shape of the label."""
+    signals = []
+    risk = tld_risk(suffix)
+    if risk:
+        tld = suffix.rpartition(".")[2]
+        signals.append(Signal(risk, Rule.TLD, f"TLD .{tld} ranks high in abuse reports"))
+    words = tuple(dict.fromkeys(words))
+    if words:
+        said = ", ".join(f"'{w}'" for w in words)
+        signals.append(Signal(WORDS if len(words) > 1 else WORD, Rule.WORDS,
+                              f"fraud word{'s' if len(words) > 1 else ''} {said}"))
+    if not brand_found:
+        traits = shape(label)
+        if traits.value:
+            signals.append(Signal(traits.value, Rule.SHAPE, f"machine-made shape: {', '.join(traits.traits)}"))
+    return tuple(signals)
