@@ -50,7 +50,7 @@ class Scorer:
             # stranger can register for the public to reach.
             return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
         registrable = f"{parts.domain}.{parts.suffix}"
-        owner = self.index.owner(registrable)
+        owner = self.index.owner(registrable) or self._owner_above(name, registrable)
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
@@ -66,6 +66,15 @@ class Scorer:
             brand_found = brand_found or bool(sub_signals)
         signals += context_signals(parts.domain, parts.suffix, words, brand_found)
         return combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+
+    def _owner_above(self, name: str, registrable: str):
+        """A brand domain the suffix list does not know as registrable (amazon.com.be)."""
+        while len(name) > len(registrable):
+            owner = self.index.owner(name)
+            if owner is not None:
+                return owner
+            name = name.partition(".")[2]
+        return None
 
     def _analyse_domain(self, label: str, suffix: str) -> DomainPart:
         return domain_signals(self.index, label, suffix)

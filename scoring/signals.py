@@ -35,7 +35,7 @@ COMBO = 0.9
 COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
 INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
 INSIDE = 0.5               # amazon1986.com: a brand, but also many fan sites
-SUBDOMAIN_BRAND = 0.75
+SUBDOMAIN_BRAND = 0.55    # apple.stackexchange.com exists too: the context decides
 SUBDOMAIN_BRAND_SPELLED = 0.85   # paypal.com.account-verify.top
 SUBDOMAIN_SHORT = 0.4
 SUBDOMAIN_SPLIT = 0.9      # ban.kcomm.com
@@ -226,8 +226,7 @@ def context_signals(label: str, suffix: str, words: tuple[str, ...], brand_found
         said = ", ".join(f"'{w}'" for w in words)
         signals.append(Signal(WORDS if len(words) > 1 else WORD, Rule.WORDS,
                               f"fraud word{'s' if len(words) > 1 else ''} {said}"))
-    if not brand_found:
-        traits = shape(label)
-        if traits.value:
-            signals.append(Signal(traits.value, Rule.SHAPE, f"machine-made shape: {', '.join(traits.traits)}"))
+    traits = shape(label)
+    if traits.value:
+        signals.append(Signal(traits.value, Rule.SHAPE, f"machine-made shape: {', '.join(traits.traits)}"))
     return tuple(signals)

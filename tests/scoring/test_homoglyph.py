@@ -1,0 +1,32 @@
+import pytest
+
+from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
+
+
+def test_punycode_is_decoded_and_plain_labels_pass():
+    assert decode_label("xn--80ak6aa92e") == "аррӏе"   # Cyrillic
+    assert decode_label("example") == "example"
+    with pytest.raises(ValueError):
+        decode_label("xn--a-ecp.ru" + "\u2603")
+
+
+@pytest.mark.parametrize("text", ["аррӏе", "app1e", "appIe".lower(), "äpple"])
+def test_confusables_fold_to_the_brand(text):
+    assert skeleton(text) == skeleton("apple")
+
+
+@pytest.mark.parametrize("text, brand", [("rnicrosoft", "microsoft"), ("vvechat", "wechat"),
+                                         ("jcl", "jd"), ("g00gle", "google"), ("i0086", "10086")])
+def test_multi_character_and_digit_confusables(text, brand):
+    assert skeleton(text) == skeleton(brand)
+
+
+def test_loose_skeleton_folds_weaker_confusions_only_there():
+    assert skeleton("ęęb") != skeleton("ccb")
+    assert loose_skeleton("ęęb") == loose_skeleton("ccb")
+    assert is_idn("ęęb") and not is_idn("ccb")
+
+
+def test_different_words_keep_different_skeletons():
+    assert skeleton("github") != skeleton("google")
+    assert skeleton("bad") != skeleton("dad")

@@ -1,0 +1,114 @@
+import os
+import socket
+import time
+
+import pytest
+
+from fraudwall.scoring.brands import load_brands
+from fraudwall.scoring.names import InvalidName
+from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.scorer import Scorer
+from fraudwall.scoring.settings import ScorerSettings
+
+
+@pytest.mark.parametrize("name", ["paypal.com", "www.paypal.com", "login.paypal.com", "icbc.com.cn",
+                                  "mybank.icbc.com.cn", "jd.com", "qq.com", "10086.cn", "PayPal.com."])
+def test_brands_own_domains_are_allowed(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "brand-domain"
+
+
+def test_every_shipped_brand_domain_is_allowed(scorer):
+    for brand in load_brands():
+        for domain in brand.domains:
+            assert scorer.score(domain).verdict is Verdict.ALLOW, domain
+
+
+@pytest.mark.parametrize("name", ["google.com", "github.com", "abc.xyz", "abc.com", "abc.net.au",
+                                  "wikipedia.org", "example.org", "jdsports.com", "qqq.example",
+                                  "ccbill.com", "office-depot.example", "steamykitchen.com",
+                                  "163.com", "apple.stackexchange.com"])
+def test_benign_names_are_allowed(scorer, name):
+    assert scorer.score(name).verdict is Verdict.ALLOW, scorer.score(name)
+
+
+def test_homoglyph_typo_blocks_and_names_the_brand(scorer):
+    score = scorer.score("paypa1.com")
+    assert score.verdict is Verdict.BLOCK
+    assert score.brand == "paypal.com" and "paypal.com" in score.reasons[0]
+
+
+def test_combosquat_with_pinyin_fraud_word_blocks(scorer):
+    score = scorer.score("icbc-tuikuan.top")
+    assert score.verdict is Verdict.BLOCK and score.rule == "combosquat"
+    assert any("'tuikuan' next to brand 'icbc'" in r for r in score.reasons)
+
+
+def test_brand_in_subdomain_of_unrelated_domain_blocks(scorer):
+    score = scorer.score("www.paypal.com.account-verify.top")
+    assert score.verdict is Verdict.BLOCK and score.rule == "brand-subdomain"
+    assert "brand 'paypal' in subdomain of an unrelated domain account-verify.top" in score.reasons
+
+
+def test_brand_under_another_tld_is_flagged_more_on_abused_tlds(scorer):
+    assert scorer.score("icbc.top").verdict is not Verdict.ALLOW
+    assert scorer.score("icbc.top").rule == "tld-swap"
+    assert scorer.score("icbc.top").value > scorer.score("icbc.de").value
+
+
+def test_idn_homoglyph_blocks(scorer):
+    score = scorer.score("xn--80ak6aa92e.com")     # аррӏе.com in Cyrillic
+    assert score.verdict is Verdict.BLOCK and score.rule == "homoglyph" and score.brand == "apple.com"
+
+
+def test_short_tokens_need_care(scorer):
+    assert scorer.score("jd-login.com").verdict is Verdict.BLOCK
+    assert scorer.score("jdd.com").verdict is Verdict.WARN          # addition: warn only
+    assert scorer.score("jdm.example").verdict is not Verdict.BLOCK
+    assert scorer.score("ajdb.com").verdict is Verdict.ALLOW           # no plain substring match
+
+
+def test_thresholds_are_configurable():
+    strict = Scorer(ScorerSettings(block_threshold=0.7, warn_threshold=0.5))
+    assert strict.score("jdd.com").verdict is Verdict.BLOCK
+
+
+def test_admin_brand_is_protected(tmp_path):
+    extra = tmp_path / "brands.toml"
+    extra.write_text('[[brand]]\nname = "Example Bank"\ngroup = "intl"\ncategory = "bank"\n'
+                     'domains = ["examplebank.org"]\n')
+    scorer = Scorer(ScorerSettings(brands_file=str(extra)))
+    assert scorer.score("examplebank.org").verdict is Verdict.ALLOW
+    assert scorer.score("examp1ebank.org").verdict is Verdict.BLOCK
+    assert scorer.score("examplebank-login.top").brand == "examplebank.org"
+
+
+def test_invalid_names_raise(scorer):
+    with pytest.raises(InvalidName):
+        scorer.score("a" * 64 + ".com")
+
+
+def test_cache_serves_a_name_seen_before_fast(scorer):
+    scorer.score("paypa1.example.com")
+    start = time.perf_counter()
+    for _ in range(10_000):
+        scorer.score("paypa1.example.com")
+    assert (time.perf_counter() - start) / 10_000 < 5e-6
+
+
+def test_subdomains_of_one_domain_can_score_differently(scorer):
+    assert scorer.score("paypal.example.top").brand == "paypal.com"
+    assert scorer.score("blog.example.top").brand is None
+
+
+def test_suffix_list_is_never_fetched_nor_cached(monkeypatch, tmp_path):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the scorer must not open a connection")
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "cache"))
+    scorer = Scorer()
+    assert scorer.score("paypal.com.example.top").verdict is not Verdict.ALLOW
+    assert scorer.score("example.co.uk").verdict is Verdict.ALLOW
+    assert not os.listdir(tmp_path)

@@ -1,0 +1,49 @@
+"""Each signal on its own, through the functions the Scorer combines."""
+
+import pytest
+
+from fraudwall.scoring.brands import load_brands
+from fraudwall.scoring.index import BrandIndex
+from fraudwall.scoring.score import Rule
+from fraudwall.scoring.signals import context_signals, domain_signals, subdomain_signals
+
+
+@pytest.fixture(scope="module")
+def index():
+    return BrandIndex(load_brands())
+
+
+@pytest.mark.parametrize("label, rule, phrase", [
+    ("icb", Rule.TYPOSQUAT, "omission look-alike of icbc.com.cn, edit distance 1"),
+    ("pay-pal", Rule.TYPOSQUAT, "hyphenation look-alike of paypal.com"),
+    ("bankofamerca", Rule.TYPOSQUAT, "omission look-alike of bankofamerica.com"),
+    ("rnicrosoft", Rule.HOMOGLYPH, "homoglyph of microsoft.com"),
+    ("xn--pypal-4ve", Rule.HOMOGLYPH, "homoglyph of paypal.com"),
+    ("taobao-tuikuan", Rule.COMBOSQUAT, "fraud word 'tuikuan' next to brand 'taobao'"),
+    ("secure-paypal-login", Rule.COMBOSQUAT, "fraud words 'secure', 'login' next to brand 'paypal'"),
+    ("qq", Rule.TLD_SWAP, "brand 'qq' under .top"),
+])
+def test_domain_signal(index, label, rule, phrase):
+    signals = domain_signals(index, label, "top").signals
+    assert signals and signals[0].rule is rule and phrase in signals[0].reason, signals
+
+
+@pytest.mark.parametrize("label", ["github", "jdsports", "ccbill", "abcnews", "booking"])
+def test_no_brand_signal_for_names_that_only_contain_short_tokens(index, label):
+    assert domain_signals(index, label, "com").signals == ()
+
+
+def test_subdomain_split_and_brand_in_subdomain(index):
+    split, _ = subdomain_signals(index, ["ban"], "kcomm", "kcomm.com")
+    assert split[0].rule is Rule.TYPOSQUAT and "split by a dot" in split[0].reason
+    spelled, words = subdomain_signals(index, ["www", "paypal", "com", "login"], "example", "example.top")
+    assert spelled[0].rule is Rule.BRAND_SUBDOMAIN and spelled[0].value >= 0.85
+    assert words == ("login",)
+    plain, _ = subdomain_signals(index, ["paypal"], "example", "example.org")
+    assert plain[0].value < 0.6      # alone, a brand in front of a domain only hints
+
+
+def test_context_adds_tld_words_and_shape():
+    rules = {s.rule for s in context_signals("x7k2q9zpl4mn", "top", ("login",), False)}
+    assert rules == {Rule.TLD, Rule.WORDS, Rule.SHAPE}
+    assert context_signals("github", "com", (), False) == ()
