@@ -67,14 +67,18 @@ def misses(scorer: Scorer, items: list[list[str]], limit: int) -> list[str]:
 
 
 def speed(names: list[str]) -> float:
+    # CPU time of this process, best of three: the machine is shared.
     scorer = Scorer(cache_size=0)
-    start = time.perf_counter()
-    for name in names:
-        try:
-            scorer.score_uncached(name)
-        except InvalidName:
-            pass
-    return len(names) / (time.perf_counter() - start)
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        for name in names:
+            try:
+                scorer.score_uncached(name)
+            except InvalidName:
+                pass
+        best = min(best, time.process_time() - start)
+    return len(names) / best
 
 
 def report(data: Path, command: str) -> str:

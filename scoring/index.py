@@ -80,10 +80,11 @@ class BrandIndex:
         """The brand one of whose domains has `text` as label (and token)."""
         return self._tokens.get(text) if text in self._labels else None
 
-    def same_skeleton(self, text: str, loose: bool = False) -> tuple[Match, ...]:
-        """Tokens that read like `text` once look-alike characters are folded."""
+    def same_skeleton(self, text: str, loose: bool = False, folded: str | None = None) -> tuple[Match, ...]:
+        """Tokens that read like `text` once look-alike characters are folded (`folded`, if done)."""
         fold, table = (loose_skeleton, self._loose) if loose else (skeleton, self._skeletons)
-        return tuple(Match(t, self._tokens[t], 0) for t in table.get(fold(text), ()))
+        key = fold(text) if folded is None else folded
+        return tuple(Match(t, self._tokens[t], 0) for t in table.get(key, ()))
 
     def near(self, text: str, folded: bool = False, loose: bool = False) -> tuple[Match, ...]:
         """Tokens within their edit budget (`typo.max_distance`) of `text`, nearest first.

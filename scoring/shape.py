@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from typing import NamedTuple
 
 __all__ = ["Shape", "entropy", "shape"]
 
-_VOWELS = frozenset("aeiouy")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_NO_VOWELS = str.maketrans("", "", "aeiouy")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
 _CAP = 0.5
@@ -27,9 +27,8 @@ class Shape(NamedTuple):
 
 def entropy(text: str) -> float:
     """Shannon entropy in bits per character."""
-    counts = Counter(text)
     total = len(text)
-    return -sum(n / total * math.log2(n / total) for n in counts.values())
+    return -sum(n / total * math.log2(n / total) for n in map(text.count, set(text)))
 
 
 def shape(label: str) -> Shape:
@@ -37,27 +36,30 @@ def shape(label: str) -> Shape:
     traits: list[str] = []
     value = 0.0
     letters = label.replace("-", "")
-    digits = sum(c.isdigit() for c in letters)
+    alpha = letters.translate(_NO_DIGITS)
+    digits = len(letters) - len(alpha)
+    hyphens = len(label) - len(letters)
     if len(label) >= 20:
         value += 0.1 if len(label) < 30 else 0.2
         traits.append(f"{len(label)} characters long")
-    if label.count("-") >= 2:
-        value += 0.1 * min(label.count("-") - 1, 3)
-        traits.append(f"{label.count('-')} hyphens")
-    if digits >= 4 and digits == len(letters):
+    if hyphens >= 2:
+        value += 0.1 * min(hyphens - 1, 3)
+        traits.append(f"{hyphens} hyphens")
+    if digits >= 4 and not alpha:
         value += 0.2
         traits.append("all digits")
     elif digits and _DIGIT_LETTER_MIX.search(letters):
         value += 0.15 if digits < 4 else 0.25
         traits.append("letters and digits interleaved")
-    alpha = [c for c in letters if c.isalpha()]
     if len(alpha) >= 8:
-        vowel_share = sum(c in _VOWELS for c in alpha) / len(alpha)
+        vowels = len(alpha) - len(alpha.translate(_NO_VOWELS))
         run = _CONSONANT_RUN.search(letters)
-        if vowel_share < 0.2 or run:
+        if vowels < 0.2 * len(alpha) or run:
             value += 0.25
             traits.append("unpronounceable" + (f" ({run.group()!r})" if run else ""))
-        if len(letters) >= 12 and entropy(letters) > 3.6:
-            value += 0.1
-            traits.append(f"random-looking (entropy {entropy(letters):.1f} bits)")
+        if len(letters) >= 12:
+            bits = entropy(letters)
+            if bits > 3.6:
+                value += 0.1
+                traits.append(f"random-looking (entropy {bits:.1f} bits)")
     return Shape(min(value, _CAP), tuple(traits))

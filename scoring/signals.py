@@ -93,7 +93,7 @@ def _lookalike(index: BrandIndex, text: str) -> tuple[Signal, ...]:
         return (Signal(value, Rule.TYPOSQUAT, f"hyphenation look-alike of {_of(match)}", brand.domain),)
     idn = is_idn(plain)
     folded = loose_skeleton(plain) if idn else skeleton(plain)
-    for match in index.same_skeleton(plain, loose=idn):
+    for match in index.same_skeleton(plain, loose=idn, folded=folded):
         if not _digits_kept(plain, match.token):
             continue
         value = HOMOGLYPH_IDN if idn else HOMOGLYPH if len(match.token) > SHORT_TOKEN else HOMOGLYPH_SHORT
