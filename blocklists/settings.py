@@ -3,11 +3,70 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
+
+FEED_FORMATS = ("auto", "hosts", "domains", "adblock", "rpz", "urlhaus", "phishtank-csv",
+                "phishtank-json", "openphish", "csv", "iplist")
+
+
+class Feed(NamedTuple):
+    """One `feeds` entry: a list that `serve` downloads again every `period` seconds."""
+
+    name: str
+    url: str
+    format: str
+    period: int
 
 
 @dataclass(frozen=True)
 class BlocklistSettings:
-    # The SQLite store. Empty: serve the plain domain lists in `files` from memory.
+    # The SQLite store. Empty: /var/lib/fraudwall/blocklists.db as root, else
+    # ~/.local/state/fraudwall/blocklists.db; created on first use.
     db: str = ""
-    # Plain domain lists loaded into memory when no store is set; "demo" is the bundled list.
+    # false: serve the plain domain lists in `files` from memory, without a store.
+    store: bool = True
+    # Lists imported into a new store as lists of the same name ("demo" is the bundled list).
     files: tuple[str, ...] = ("demo",)
+    # Feeds that `serve` keeps fresh: "NAME=URL,FORMAT,PERIOD" (PERIOD in seconds, >= 60).
+    feeds: tuple[str, ...] = ()
+    # Share of a list (0-1) a re-import may change before it is held back until `--force`.
+    change_threshold: float = 0.5
+    # Wanted false-positive rate of the Bloom filter (a "maybe" costs one exact lookup).
+    filter_error_rate: float = 0.001
+    # Recent verdicts kept per worker process; emptied on every change of the store.
+    cache_size: int = 65_536
+    # Processes that parse a big feed in parallel at import (0: one per CPU, at most 4).
+    import_workers: int = 0
+    # Extra guard data, one name a line: shared-platform hosts and popular sites.
+    platforms_file: str = ""
+    popular_file: str = ""
+    # Extra protected brands (same format as [scorer] brands_file); the shipped ones always count.
+    brands_file: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.change_threshold <= 1.0:
+            raise ValueError("change_threshold: must be above 0 and at most 1")
+        if not 0.00001 <= self.filter_error_rate <= 0.1:
+            raise ValueError("filter_error_rate: must be between 0.00001 and 0.1")
+        if self.cache_size < 0:
+            raise ValueError("cache_size: must not be negative (0 turns the cache off)")
+        if not 0 <= self.import_workers <= 16:
+            raise ValueError("import_workers: must be between 0 and 16")
+        self.parsed_feeds()
+
+    def parsed_feeds(self) -> tuple[Feed, ...]:
+        feeds = []
+        for text in self.feeds:
+            name, sep, rest = text.partition("=")
+            parts = [part.strip() for part in rest.split(",")]
+            if not sep or not name.strip() or len(parts) != 3:
+                raise ValueError(f"feeds: {text!r} is not NAME=URL,FORMAT,PERIOD")
+            url, format, period = parts
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"feeds: {text!r}: the URL must be http:// or https://")
+            if format not in FEED_FORMATS:
+                raise ValueError(f"feeds: {text!r}: unknown format {format!r} (known: {', '.join(FEED_FORMATS)})")
+            if not period.isdigit() or int(period) < 60:
+                raise ValueError(f"feeds: {text!r}: the period must be a number of seconds, at least 60")
+            feeds.append(Feed(name.strip(), url, format, int(period)))
+        return tuple(feeds)

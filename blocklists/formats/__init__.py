@@ -78,12 +78,13 @@ Parsed = Union[DomainEntry, NetworkEntry, UrlEntry, Skip]
 Parser = Callable[[Iterable[tuple[int, str]]], Iterator[Parsed]]
 
 
-def numbered_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+def numbered_lines(lines: Iterable[str], first: int = 1) -> Iterator[tuple[int, str]]:
     """(line number, text) with the BOM and line ends gone and blank lines dropped.
 
-    Leading blanks stay: in a zone file they mean "the previous owner".
+    Leading blanks stay: in a zone file they mean "the previous owner". `first` is the
+    number of the first line, for a part cut from the middle of a file.
     """
-    for number, text in enumerate(lines, start=1):
+    for number, text in enumerate(lines, start=first):
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
         text = text.rstrip()

@@ -9,3 +9,32 @@ def run(parser, text: str):
     entries = [p for p in parsed if isinstance(p, (DomainEntry, NetworkEntry, UrlEntry))]
     skips = [p for p in parsed if isinstance(p, Skip)]
     return entries, skips
+
+
+def fake_guards():
+    """The shipped guard data, with one made-up protected brand instead of the scorer's brands."""
+    from fraudwall.blocklists.guards import load_guards
+
+    return load_guards(brands=lambda extra: ["examplebank.example"])
+
+
+def import_text(db, tmp_path, list_name, text, filename="feed.txt", **options):
+    from fraudwall.blocklists.importer import import_list
+
+    path = tmp_path / filename
+    path.write_text(text, encoding="utf-8")
+    options.setdefault("workers", 1)
+    return import_list(db, list_name, [str(path)], options.pop("guards", None) or fake_guards(), **options)
+
+
+def cli(*argv, config=None):
+    """Run one `fraudwall` verb of the blocklists; (exit code, stdout, stderr) via capsys is up to the test."""
+    import argparse
+
+    from fraudwall.blocklists.commands import add_parsers
+
+    parser = argparse.ArgumentParser(prog="fraudwall")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([str(arg) for arg in argv])
+    args.config = config
+    return args.run(args)

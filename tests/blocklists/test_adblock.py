@@ -1,7 +1,7 @@
 from fraudwall.blocklists.formats import Mode, SkipReason, adblock
 from fraudwall.blocklists.verdict import Action
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 FILTER = """[Adblock Plus 2.0]
 ! Title: phishing filter

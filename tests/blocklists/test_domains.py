@@ -1,6 +1,6 @@
 from fraudwall.blocklists.formats import Mode, SkipReason, domains
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 
 def test_plain_names_cover_their_subtree_and_wildcards_the_names_below():

@@ -1,7 +1,7 @@
 from fraudwall.blocklists.formats import Mode, SkipReason, hosts
 from fraudwall.blocklists.verdict import Action
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 
 def test_any_sink_address_blocks_every_name_of_the_line():

@@ -1,6 +1,6 @@
 from fraudwall.blocklists.formats import SkipReason, iplist
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 
 def test_addresses_and_networks_of_both_families():

@@ -1,7 +1,7 @@
 from fraudwall.blocklists.formats import Mode, NetworkEntry, SkipReason, rpz
 from fraudwall.blocklists.verdict import Action
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 ZONE = """$TTL 300
 @ IN SOA ns.rpz.example.org. hostmaster.example.org. (

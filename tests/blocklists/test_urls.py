@@ -1,6 +1,6 @@
 from fraudwall.blocklists.formats import SkipReason, urls
 
-from blocklist_helpers import run
+from .blocklist_helpers import run
 
 URLHAUS = '''################################################################
 # abuse.ch URLhaus Database Dump (CSV - recent URLs only)      #

@@ -1,0 +1,165 @@
+"""The Bloom filter over blocked names, in pybloom-live's filter and file format, mapped from disk.
+
+pybloom-live sizes the filter (slices and bits per slice from capacity and error rate),
+holds the bit array and defines the file (`BloomFilter.tofile`: a `<dQQQQ` header, then
+the bits). Two things are ours, both for the query path's speed:
+
+* the file is mapped, not read, so every worker process shares one copy in the page cache;
+* bit positions come from one xxh3-128 call per name, split into two 64-bit halves for
+  Kirsch-Mitzenmacher double hashing (position i = h1 + i*h2 in slice i), instead of
+  pybloom-live's SHA-384 generator: 0.5 us instead of 2.3 us for a "no" on this machine.
+  The catalogue records the scheme (`filter_hash`), since `name in BloomFilter` would not
+  know it.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Iterable
+
+import bitarray
+import xxhash
+from pybloom_live import BloomFilter
+
+HEADER = BloomFilter.FILE_FMT
+HEADER_SIZE = struct.calcsize(HEADER)
+HASH_SCHEME = "xxh3-128-km"
+_LOW64 = (1 << 64) - 1
+
+
+class CorruptFilter(ValueError):
+    """The filter file is not what the store recorded; rebuild it from the store."""
+
+
+def new_filter(capacity: int, error_rate: float) -> BloomFilter:
+    bloom = BloomFilter(capacity=max(capacity, 1000), error_rate=error_rate)
+    # Whole bytes, as a mapped file has them, so that filters can be ORed with mapped ones.
+    bloom.bitarray.extend([0] * (-len(bloom.bitarray) % 8))
+    return bloom
+
+
+class NameFilter:
+    """A pybloom-live filter with the fast membership test the query path needs."""
+
+    def __init__(self, bloom: BloomFilter, keep: object = None) -> None:
+        self.bloom = bloom
+        self._bits = bloom.bitarray
+        self._slices = bloom.num_slices
+        self._width = bloom.bits_per_slice
+        self._offsets = [i * bloom.bits_per_slice for i in range(bloom.num_slices)]
+        self._keep = keep   # the mmap the bits live in, closed with the filter
+
+    @classmethod
+    def empty(cls, capacity: int, error_rate: float) -> "NameFilter":
+        return cls(new_filter(capacity, error_rate))
+
+    def __contains__(self, name: str) -> bool:
+        digest = xxhash.xxh3_128_intdigest(name.encode())
+        step, position = digest >> 64, digest & _LOW64
+        bits, width = self._bits, self._width
+        for offset in self._offsets:
+            if not bits[offset + position % width]:
+                return False
+            position += step
+        return True
+
+    def positions(self, name: str) -> list[int]:
+        digest = xxhash.xxh3_128_intdigest(name.encode())
+        step, position = digest >> 64, digest & _LOW64
+        width = self._width
+        out = []
+        for offset in self._offsets:
+            out.append(offset + position % width)
+            position += step
+        return out
+
+    def add_many(self, names: Iterable[str]) -> int:
+        positions, bits = self.positions, self._bits
+        count = 0
+        for name in names:
+            bits[positions(name)] = 1
+            count += 1
+        self.bloom.count += count
+        return count
+
+    def same_geometry(self, other: "NameFilter") -> bool:
+        return (self.bloom.num_slices, self.bloom.bits_per_slice) == (other.bloom.num_slices, other.bloom.bits_per_slice)
+
+    def union_update(self, other: "NameFilter") -> None:
+        self._bits |= other._bits
+        self.bloom.count += other.bloom.count
+
+    @property
+    def capacity(self) -> int:
+        return self.bloom.capacity
+
+    @property
+    def fill_ratio(self) -> float:
+        return self._bits.count(1) / max(self.bloom.num_bits, 1)
+
+    def save(self, path: Path) -> int:
+        """Write to `path` atomically (temp file, fsync, rename); the CRC-32 of the file."""
+        temporary = path.with_name(path.name + ".tmp")
+        with open(temporary, "wb") as stream:
+            self.bloom.tofile(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+        return file_crc(path)
+
+    def close(self) -> None:
+        keep, self._keep = self._keep, None
+        if keep is not None:
+            self._bits = bitarray.bitarray(0)
+            self.bloom.bitarray = self._bits
+            try:
+                keep.close()
+            except BufferError:
+                pass   # a bitarray still exports the buffer; the map goes with the last reference
+
+
+def file_crc(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def load(path: Path, expected_crc: int | None = None) -> NameFilter:
+    """The filter in `path`, mapped read-only; CorruptFilter when it is not a sound filter file."""
+    try:
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size < HEADER_SIZE:
+                raise CorruptFilter(f"{path}: {size} bytes, shorter than the header")
+            mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as error:
+        raise CorruptFilter(f"{path}: cannot read: {error.strerror}") from None
+    error_rate, num_slices, bits_per_slice, capacity, count = struct.unpack(HEADER, mapped[:HEADER_SIZE])
+    num_bits = num_slices * bits_per_slice
+    if not (0 < error_rate < 1 and 0 < num_slices < 64 and 0 < bits_per_slice < 1 << 40):
+        mapped.close()
+        raise CorruptFilter(f"{path}: header makes no sense")
+    if size != HEADER_SIZE + math.ceil(num_bits / 8):
+        mapped.close()
+        raise CorruptFilter(f"{path}: {size} bytes, the header says {HEADER_SIZE + math.ceil(num_bits / 8)}")
+    if expected_crc is not None and zlib.crc32(mapped) != expected_crc:
+        mapped.close()
+        raise CorruptFilter(f"{path}: checksum differs from the one the store recorded")
+    bloom = BloomFilter.__new__(BloomFilter)
+    bloom._setup(error_rate, num_slices, bits_per_slice, capacity, count)
+    bloom.bitarray = bitarray.bitarray(buffer=memoryview(mapped)[HEADER_SIZE:], endian="little")
+    return NameFilter(bloom, keep=mapped)
+
+
+def capacity_for(count: int) -> int:
+    """Room for growth, rounded so that small changes keep the same size (and file)."""
+    step = 1 << max(17, (max(count, 1) * 5 // 4).bit_length() - 3)
+    return -(-max(count, 1000) * 5 // 4 // step) * step
+

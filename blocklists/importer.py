@@ -1,0 +1,523 @@
+"""Importing feeds into the store.
+
+A big feed is cut at line boundaries into one part per worker process; each worker parses
+its parts and fills its own segment file and its own Bloom filter, so a 25-million-line
+feed uses every core. Nothing the readers see changes until the last step, one catalogue
+transaction that makes the new generation current: a failed or killed import leaves the
+store as it was, and its files are removed by the next import.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from fraudwall.blocklists import bloom, fetch, filters, store
+from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
+from fraudwall.blocklists.formats import (
+    DomainEntry, Format, Mode, NetworkEntry, Skip, UrlEntry, detect_format, numbered_lines, parser_for)
+from fraudwall.blocklists.guards import Guard, Guards
+from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT, MANUAL_LIST, StorePaths
+from fraudwall.blocklists.verdict import Action
+
+# Formats without state across lines: a part of the file parses like the whole.
+SPLITTABLE = frozenset({Format.HOSTS, Format.DOMAINS, Format.ADBLOCK, Format.OPENPHISH, Format.IPLIST,
+                        Format.URLHAUS})
+# Formats whose plain entries follow the list's --match (hosts, domain lists, URL hosts).
+PLAIN = frozenset({Format.HOSTS, Format.DOMAINS, Format.URLHAUS, Format.PHISHTANK_CSV,
+                   Format.PHISHTANK_JSON, Format.OPENPHISH, Format.CSV})
+PARALLEL_BYTES = 8 << 20      # below this a worker process costs more than it saves
+BATCH = 20_000
+SAMPLES = 20                  # bad lines reported one by one per worker; the rest counted
+LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+
+
+class ImportFailed(Exception):
+    """The import did not happen; the store is as it was. The message says why."""
+
+
+@dataclass(frozen=True)
+class Part:
+    source: int          # index into the list's sources
+    label: str           # the file or URL, for messages
+    path: str
+    format: Format
+    start: int
+    end: int
+    first_line: int
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    index: int
+    path: Path
+    parts: tuple[Part, ...]
+    exact: bool
+    column: str
+    guards: Guards
+    capacity: int
+    error_rate: float
+    old_filter: Path | None
+    released: frozenset[str]
+
+
+@dataclass
+class SegmentResult:
+    names: int = 0
+    duplicates: int = 0
+    blocking: int = 0
+    seen_before: int = 0
+    networks: int = 0
+    urls: int = 0
+    held: int = 0
+    guarded: collections.Counter = field(default_factory=collections.Counter)
+    skipped: collections.Counter = field(default_factory=collections.Counter)
+    samples: list[str] = field(default_factory=list)
+    bloom_path: str = ""
+    error: str = ""
+
+    def merge(self, other: "SegmentResult") -> None:
+        for key in ("names", "duplicates", "blocking", "seen_before", "networks", "urls", "held"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.guarded.update(other.guarded)
+        self.skipped.update(other.skipped)
+        self.samples.extend(other.samples)
+
+
+@dataclass
+class Summary:
+    list: str
+    totals: SegmentResult
+    seconds: float
+    sources: tuple[str, ...]
+    formats: tuple[str, ...]
+    replaced: bool = False
+    not_modified: bool = False
+    held_back: str = ""          # why the whole import was held back (empty: it was not)
+    changed_share: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.held_back else 0
+
+
+# -- planning --------------------------------------------------------------------------
+
+def _head(path: str, lines: int = 64) -> list[str]:
+    with open(path, "rb") as stream:
+        return [raw.decode("utf-8", "replace") for raw, _ in zip(stream, range(lines))]
+
+
+def _split(part: Part, pieces: int) -> list[Part]:
+    """`pieces` parts of one file, cut after a newline, each with its first line's number."""
+    size = part.end
+    if pieces <= 1 or part.format not in SPLITTABLE or size < PARALLEL_BYTES:
+        return [part]
+    cuts = [0]
+    with open(part.path, "rb") as stream:
+        for index in range(1, pieces):
+            stream.seek(size * index // pieces)
+            stream.readline()
+            cuts.append(max(stream.tell(), cuts[-1]))
+        cuts.append(size)
+        result, line = [], 1
+        for start, end in zip(cuts, cuts[1:]):
+            if end > start:
+                result.append(Part(part.source, part.label, part.path, part.format, start, end, line))
+            stream.seek(start)
+            remaining, newlines = end - start, 0
+            while remaining > 0:
+                block = stream.read(min(remaining, 1 << 24))
+                if not block:
+                    break
+                newlines += block.count(b"\n")
+                remaining -= len(block)
+            line += newlines
+    return result
+
+
+def _estimate_entries(parts: Iterable[Part]) -> int:
+    total = 0
+    for part in parts:
+        sample = _head(part.path, 2000)
+        average = max(sum(len(line) for line in sample) / max(len(sample), 1), 8)
+        total += int(part.end / average) + 1
+    return total
+
+
+# -- one worker ------------------------------------------------------------------------
+
+def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
+    with open(part.path, "rb") as stream:
+        stream.seek(part.start)
+        position, reported = part.start, part.start
+        for raw in stream:
+            position += len(raw)
+            yield raw.decode("utf-8", "replace")
+            if position - reported > 1 << 20:
+                progress(position - reported)
+                reported = position
+            if position >= part.end:
+                break
+        progress(position - reported)
+
+
+def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: None,
+                  parent: int | None = None) -> SegmentResult:
+    """Fill one segment file and its filter from the job's parts (runs in a worker process)."""
+    result = SegmentResult()
+    writer = store.SegmentWriter(job.path)
+    name_filter = NameFilter.empty(job.capacity, job.error_rate)
+    old = None
+    if job.old_filter is not None:
+        with contextlib.suppress(CorruptFilter):
+            old = bloom.load(job.old_filter)
+    guards, released, exact = job.guards, job.released, job.exact
+    check, is_platform = guards.check, guards.is_platform
+    names: list[tuple] = []
+    blocking: list[str] = []
+    networks: list[tuple] = []
+    urls: list[tuple] = []
+    held: list[tuple] = []
+    block_code, allow = ACTION_CODE[Action.BLOCK], Action.ALLOW
+
+    def flush() -> None:
+        if names:
+            added = writer.add_names(names)
+            result.names += added
+            result.duplicates += len(names) - added
+            names.clear()
+        if blocking:
+            name_filter.add_many(blocking)
+            result.blocking += len(blocking)
+            if old is not None:
+                result.seen_before += sum(1 for name in blocking if name in old)
+            blocking.clear()
+        if networks:
+            added = writer.add_networks(networks)
+            result.networks += added
+            result.duplicates += len(networks) - added
+            networks.clear()
+        if urls:
+            result.urls += writer.add_urls(urls)
+            urls.clear()
+        if held:
+            result.held += writer.add_held(held)
+            held.clear()
+        if parent is not None and os.getppid() != parent:
+            raise SystemExit("the importing process is gone")
+
+    def domain(entry: DomainEntry, source: int, plain: bool) -> None:
+        name, mode, action = entry.name, entry.mode, entry.action
+        if plain and exact and mode is Mode.SUBTREE:
+            mode = Mode.EXACT
+        row = (name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
+               entry.line, entry.rule or None, ",".join(entry.redirect) or None)
+        if action is not allow:
+            guard = check(name, mode)
+            if guard is Guard.POPULAR and name not in released:
+                held.append(row + (guard.value,))
+                return
+            if guard is not None and guard is not Guard.POPULAR:
+                result.guarded[guard.value] += 1
+                return
+            blocking.append(name)
+        names.append(row)
+
+    try:
+        for part in job.parts:
+            plain = part.format in PLAIN
+            parse = parser_for(part.format, job.column)
+            for item in parse(numbered_lines(_lines(part, progress), part.first_line)):
+                kind = type(item)
+                if kind is DomainEntry:
+                    domain(item, part.source, plain)
+                elif kind is Skip:
+                    result.skipped[item.reason.value] += 1
+                    if len(result.samples) < SAMPLES:
+                        result.samples.append(f"{part.label}:{item.line}: {item.reason.value}: {item.detail}")
+                elif kind is UrlEntry:
+                    urls.append((item.url, item.host, part.source, item.line))
+                    if ":" in item.host or item.host.replace(".", "").isdigit():
+                        networks.append((item.host, block_code, part.source, item.line, item.url))
+                    elif is_platform(item.host):
+                        result.guarded[Guard.SHARED_PLATFORM.value] += 1
+                    else:
+                        domain(DomainEntry(item.host, Mode.SUBTREE, Action.BLOCK, item.line, item.url),
+                               part.source, plain)
+                elif kind is NetworkEntry:
+                    networks.append((item.network, ACTION_CODE[item.action], part.source, item.line,
+                                     item.rule or None))
+                if len(names) >= BATCH or len(urls) >= BATCH or len(networks) >= BATCH:
+                    flush()
+        flush()
+        writer.finish()
+        bloom_path = job.path.with_suffix(".part.bloom")
+        name_filter.save(bloom_path)
+        result.bloom_path = str(bloom_path)
+    except BaseException:
+        writer.abandon()
+        raise
+    finally:
+        if old is not None:
+            old.close()
+    return result
+
+
+def _worker(job: SegmentJob, counter, connection, parent: int) -> None:
+    try:
+        result = build_segment(job, lambda done: _add(counter, done), parent)
+    except BaseException as error:   # reported to the parent, which fails the import
+        result = SegmentResult(error=f"{type(error).__name__}: {error}")
+    with contextlib.suppress(OSError):
+        connection.send(result)
+    connection.close()
+
+
+def _add(counter, amount: int) -> None:
+    with counter.get_lock():
+        counter.value += amount
+
+
+# -- the whole import ------------------------------------------------------------------
+
+class Progress:
+    """A progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.started = max(total, 1), 0, time.monotonic()
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = 0.0
+
+    def add(self, amount: int) -> None:
+        self.show(self.done + amount)
+
+    def show(self, done: int) -> None:
+        self.done = done
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < 0.2:
+            return
+        self.shown = now
+        share = min(done / self.total, 1.0)
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\rimporting [{bar:<30}] {share:6.1%} {rate:6.1f} MB/s")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+            sys.stderr.flush()
+
+
+def import_list(db: Path, list_name: str, sources: Sequence[str], guards: Guards, *,
+                format: str = "auto", match: str = "", force: bool = False, column: str = "",
+                threshold: float = 0.5, error_rate: float = filters.DEFAULT_ERROR_RATE,
+                workers: int = 0, progress: bool = False) -> Summary:
+    """Import `sources` (files or URLs) as list `list_name`, replacing its previous import."""
+    started = time.monotonic()
+    if list_name == MANUAL_LIST or not LIST_NAME.fullmatch(list_name):
+        raise ImportFailed(f"{list_name!r}: a list name is lowercase letters, digits, '.', '_' and '-'"
+                           f" (and not {MANUAL_LIST!r}, which holds `block`/`allow` entries)")
+    if not sources:
+        raise ImportFailed("nothing to import: name at least one file or URL")
+    if format != "auto":
+        try:
+            Format(format)
+        except ValueError:
+            known = ", ".join(f.value for f in Format)
+            raise ImportFailed(f"unknown format {format!r} (known: auto, {known})") from None
+    if match not in ("", "exact", "subtree"):
+        raise ImportFailed(f"unknown match mode {match!r} (exact or subtree)")
+    for source in sources:
+        if not fetch.is_url(source) and not Path(source).is_file():
+            raise ImportFailed(f"{source}: no such file")
+    paths = StorePaths(Path(db))
+    with store.writer_lock(paths):
+        connection = store.connect_catalogue(paths.db)
+        try:
+            return _import_locked(paths, connection, list_name, list(sources), guards, format, match,
+                                  force, column, threshold, error_rate, workers, progress, started)
+        finally:
+            connection.close()
+
+
+def _import_locked(paths: StorePaths, connection, list_name: str, sources: list[str], guards: Guards,
+                   format: str, match: str, force: bool, column: str, threshold: float,
+                   error_rate: float, workers: int, progress: bool, started: float) -> Summary:
+    store.remove_unreferenced(paths, connection)
+    lists = store.read_lists(connection)
+    before = lists.get(list_name)
+    downloads: list[Path] = []
+    etag = last_modified = ""
+    try:
+        local: list[str] = []
+        for source in sources:
+            if not fetch.is_url(source):
+                local.append(source)
+                continue
+            conditional = before is not None and before.sources == (source,) and len(sources) == 1 and not force
+            got = fetch.download(source, paths.directory, before.etag if conditional else "",
+                                 before.last_modified if conditional else "")
+            if got.path is None:
+                return Summary(list_name, SegmentResult(), time.monotonic() - started, tuple(sources),
+                               (before.format,), not_modified=True)
+            downloads.append(got.path)
+            local.append(str(got.path))
+            etag, last_modified = got.etag, got.last_modified
+        return _import_files(paths, connection, list_name, sources, local, guards, format, match, force,
+                             column, threshold, error_rate, workers, progress, started, before, lists,
+                             etag, last_modified)
+    except fetch.FetchError as error:
+        raise ImportFailed(str(error)) from None
+    finally:
+        for path in downloads:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _import_files(paths, connection, list_name, sources, local, guards, format, match, force, column,
+                  threshold, error_rate, workers, progress, started, before, lists, etag, last_modified):
+    parts: list[Part] = []
+    formats: list[str] = []
+    for index, (label, path) in enumerate(zip(sources, local)):
+        chosen = Format(format) if format != "auto" else detect_format(_head(path))
+        if chosen is Format.CSV and not column:
+            raise ImportFailed(f"{label}: --format csv needs --column (a number or a header name)")
+        formats.append(chosen.value)
+        parts.append(Part(index, label, path, chosen, 0, os.path.getsize(path), 1))
+    workers = workers or min(os.cpu_count() or 1, 4)
+    total_bytes = sum(part.end for part in parts)
+    if total_bytes < PARALLEL_BYTES:
+        workers = 1
+    pieces = [piece for part in parts for piece in _split(part, workers)]
+    groups: list[list[Part]] = [[] for _ in range(min(workers, len(pieces)) or 1)]
+    for index, piece in enumerate(pieces):
+        groups[index % len(groups)].append(piece)
+
+    capacity, current_rate = filters.geometry(connection)
+    if store.meta(connection, "filter_file") is None:
+        current_rate = error_rate
+    others = sum(info.names for info in lists.values() if info.name != list_name)
+    needed = others + _estimate_entries(parts) + 1000
+    new_geometry = needed * 1.1 > capacity or current_rate != filters.geometry(connection)[1]
+    if new_geometry:
+        capacity = filters.grown_capacity(capacity, needed)
+    gen = (before.gen if before else 0) + 1
+    old_filter = paths.list_filter(before.name, before.gen) if before and before.segments else None
+    released = frozenset(row[0] for row in connection.execute(
+        "SELECT r.name FROM released r JOIN lists l ON l.id = r.list_id WHERE l.name = ?", (list_name,)))
+    jobs = [SegmentJob(index, paths.segment(list_name, gen, index), tuple(group), match == "exact", column,
+                       guards, capacity, current_rate, old_filter, released)
+            for index, group in enumerate(groups)]
+    bar = Progress(total_bytes, progress)
+    try:
+        results = _run(jobs, bar)
+    except BaseException:
+        for job in jobs:
+            for path in (job.path, job.path.with_suffix(".part.bloom")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise
+    finally:
+        bar.end()
+    totals = SegmentResult()
+    list_filter = NameFilter.empty(capacity, current_rate)
+    for result in results:
+        totals.merge(result)
+        part_filter = bloom.load(Path(result.bloom_path))
+        list_filter.union_update(part_filter)
+        part_filter.close()
+        os.unlink(result.bloom_path)
+    summary = Summary(list_name, totals, 0.0, tuple(sources), tuple(formats), replaced=before is not None)
+
+    if before is not None and before.names > 0:
+        # Entries of the old list missing from the new, plus new ones, over the old count.
+        removed = max(before.names - totals.seen_before, 0)
+        added = max(totals.blocking - totals.duplicates - totals.seen_before, 0)
+        summary.changed_share = (removed + added) / before.names
+        if summary.changed_share > threshold and not force:
+            summary.held_back = (
+                f"list {list_name}: this import would change {summary.changed_share:.0%} of its"
+                f" {before.names} entries (more than {threshold:.0%}); the old list stays in force."
+                f" Check the feed, then run the import again with --force to accept it.")
+            for job in jobs:
+                with contextlib.suppress(OSError):
+                    job.path.unlink()
+            summary.seconds = time.monotonic() - started
+            return summary
+    list_filter.save(paths.list_filter(list_name, gen))
+    # Everything but the operator's own names, outside the transaction: may take seconds
+    # when the geometry grew and other lists' filters are rebuilt.
+    combined = filters.assemble(paths, connection, {list_name: list_filter}, manual=False,
+                                geometry_override=(capacity, current_rate))
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if new_geometry:
+            store.set_meta(connection, "filter_capacity", capacity)
+            store.set_meta(connection, "filter_error_rate", current_rate)
+        connection.execute("INSERT OR IGNORE INTO lists(name) VALUES (?)", (list_name,))
+        connection.execute(
+            "UPDATE lists SET source = ?, format = ?, match = ?, gen = ?, segments = ?, imported_at = ?,"
+            " names = ?, networks = ?, urls = ?, held = ?, sources = ?, etag = ?, last_modified = ?"
+            " WHERE name = ?",
+            (", ".join(sources), ",".join(sorted(set(formats))), match or "subtree", gen, len(jobs), time.time(),
+             totals.names, totals.networks, totals.urls, totals.held, json.dumps(sources), etag,
+             last_modified, list_name))
+        connection.execute("DELETE FROM released WHERE list_id = (SELECT id FROM lists WHERE name = ?)",
+                           (list_name,))
+        combined.add_many(store.manual_names(connection))
+        store.log_change(connection, "swap", list_name)
+        filters.publish(paths, connection, combined)
+        store.prune_changes(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        list_filter.close()
+    store.remove_unreferenced(paths, connection)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(jobs: list[SegmentJob], bar: Progress) -> list[SegmentResult]:
+    if len(jobs) == 1:
+        return [build_segment(jobs[0], bar.add)]
+    context = multiprocessing.get_context("fork")
+    counters = [context.Value("q", 0) for _ in jobs]
+    processes = []
+    for job, counter in zip(jobs, counters):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_worker, args=(job, counter, sender, os.getpid()), daemon=True)
+        process.start()
+        sender.close()
+        processes.append((process, receiver))
+    results: list[SegmentResult | None] = [None] * len(jobs)
+    try:
+        while any(result is None for result in results):
+            for index, (process, receiver) in enumerate(processes):
+                if results[index] is None and receiver.poll(0.05):
+                    results[index] = receiver.recv()
+                elif results[index] is None and not process.is_alive() and not receiver.poll(0):
+                    raise ImportFailed(f"import worker {index} died (exit code {process.exitcode})")
+            bar.show(sum(counter.value for counter in counters))
+        for process, _ in processes:
+            process.join()
+    finally:
+        for process, _ in processes:
+            if process.is_alive():
+                process.kill()
+    failed = [result.error for result in results if result and result.error]
+    if failed:
+        raise ImportFailed("; ".join(failed))
+    return [result for result in results if result is not None]

@@ -1,0 +1,53 @@
+"""Which of the entries that cover a name decides it.
+
+1. The most specific entry wins: an entry at `a.example.org` beats one at `example.org`.
+2. At the same name, an operator's own entry (`fraudwall block/allow`) beats the feeds'.
+3. Then an allow beats a block, unless the block is `$important`.
+4. A subtree entry covers its name and the names below it, never its parent; an exact
+   entry only its name; a `*.name` entry only the names below `name`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.verdict import Action, Match
+
+
+class Candidate(NamedTuple):
+    match: Match
+    mode: Mode
+    important: bool
+    manual: bool
+    order: int          # the list's position, for a stable choice between equal entries
+
+
+def covers(entry_name: str, mode: Mode, query: str) -> bool:
+    if entry_name == query:
+        return mode is not Mode.BELOW
+    return mode is not Mode.EXACT and query.endswith("." + entry_name)
+
+
+def decide(query: str, candidates: Iterable[Candidate]) -> Match | None:
+    best: list[Candidate] = []
+    best_length = -1
+    for candidate in candidates:
+        name = candidate.match.name
+        if not covers(name, candidate.mode, query):
+            continue
+        if len(name) > best_length:
+            best, best_length = [candidate], len(name)
+        elif len(name) == best_length:
+            best.append(candidate)
+    if not best:
+        return None
+    manual = [c for c in best if c.manual]
+    pool = sorted(manual or best, key=lambda c: c.order)
+    for candidate in pool:
+        if candidate.important and candidate.match.action is not Action.ALLOW:
+            return candidate.match
+    for candidate in pool:
+        if candidate.match.action is Action.ALLOW:
+            return candidate.match
+    return pool[0].match

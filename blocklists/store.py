@@ -1,0 +1,390 @@
+"""The on-disk store: one SQLite catalogue plus immutable segment files per list generation.
+
+Layout, for `blocklists.db`:
+
+    blocklists.db            catalogue (WAL): lists, manual entries, released quarantine,
+                             the change log, meta (which filter file is current, its CRC)
+    blocklists.db.d/         one directory beside it
+      seg-<list>-<gen>-<k>.db   the entries of one import of one list, written once by
+                             import worker k, then only read (`immutable=1`: no locks,
+                             no WAL, shared by every worker process through the page cache)
+      list-<list>-<gen>.bloom   that import's own filter (same geometry as the global one)
+      filter-<n>.bloom          the global filter: the OR of every list's filter
+
+Why segments: a 25-million-row table is built fastest by several processes each filling
+its own file, and a re-import swaps a whole list by changing one catalogue row: a reader
+sees the old generation's files or the new one's, never a mix, and a crash mid-import
+leaves unreferenced files that the next writer removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
+
+from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.verdict import Action
+
+SCHEMA_VERSION = 1
+MANUAL_LIST = "manual"
+ACTIONS = tuple(Action)          # stored as the index into this tuple
+ACTION_CODE = {action: index for index, action in enumerate(ACTIONS)}
+IMPORTANT = 1                    # flags bit: an AdBlock `$important` block
+
+CATALOGUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lists(
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, source TEXT NOT NULL DEFAULT '',
+    format TEXT NOT NULL DEFAULT '', match TEXT NOT NULL DEFAULT 'subtree',
+    gen INTEGER NOT NULL DEFAULT 0, segments INTEGER NOT NULL DEFAULT 0,
+    imported_at REAL, names INTEGER NOT NULL DEFAULT 0, networks INTEGER NOT NULL DEFAULT 0,
+    urls INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0,
+    sources TEXT NOT NULL DEFAULT '[]', etag TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS manual(
+    name TEXT NOT NULL, mode INTEGER NOT NULL, action INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0,
+    rule TEXT, redirect TEXT, added REAL NOT NULL, PRIMARY KEY(name, mode)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS manual_networks(
+    network TEXT PRIMARY KEY, action INTEGER NOT NULL, rule TEXT, added REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS released(
+    list_id INTEGER NOT NULL, name TEXT NOT NULL, mode INTEGER NOT NULL, action INTEGER NOT NULL,
+    flags INTEGER NOT NULL, src INTEGER, line INTEGER, rule TEXT, redirect TEXT, added REAL NOT NULL,
+    PRIMARY KEY(list_id, name, mode)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS released_name ON released(name);
+CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,
+    list TEXT NOT NULL, name TEXT NOT NULL DEFAULT '');
+"""
+
+SEGMENT_SCHEMA = """
+CREATE TABLE names(name TEXT NOT NULL, mode INTEGER NOT NULL, action INTEGER NOT NULL,
+    flags INTEGER NOT NULL DEFAULT 0, src INTEGER NOT NULL DEFAULT 0, line INTEGER,
+    rule TEXT, redirect TEXT, PRIMARY KEY(name, mode)) WITHOUT ROWID;
+CREATE TABLE networks(network TEXT NOT NULL, action INTEGER NOT NULL, src INTEGER, line INTEGER,
+    rule TEXT, PRIMARY KEY(network)) WITHOUT ROWID;
+CREATE TABLE urls(url TEXT NOT NULL, host TEXT NOT NULL, src INTEGER, line INTEGER,
+    PRIMARY KEY(url)) WITHOUT ROWID;
+CREATE TABLE held(name TEXT NOT NULL, mode INTEGER NOT NULL, action INTEGER NOT NULL,
+    flags INTEGER NOT NULL, src INTEGER, line INTEGER, rule TEXT, redirect TEXT, reason TEXT,
+    PRIMARY KEY(name, mode)) WITHOUT ROWID;
+"""
+
+
+class StoreError(Exception):
+    """Something about the store an operator must fix; the message says what."""
+
+
+class ListInfo(NamedTuple):
+    id: int
+    name: str
+    source: str
+    format: str
+    match: str
+    gen: int
+    segments: int
+    imported_at: float | None
+    names: int
+    networks: int
+    urls: int
+    held: int
+    sources: tuple[str, ...]
+    etag: str
+    last_modified: str
+
+
+@dataclass(frozen=True)
+class StorePaths:
+    db: Path
+
+    @property
+    def directory(self) -> Path:
+        return self.db.with_name(self.db.name + ".d")
+
+    @property
+    def lock(self) -> Path:
+        return self.db.with_name(self.db.name + ".lock")
+
+    def segment(self, list_name: str, gen: int, index: int) -> Path:
+        return self.directory / f"seg-{list_name}-{gen}-{index}.db"
+
+    def list_filter(self, list_name: str, gen: int) -> Path:
+        return self.directory / f"list-{list_name}-{gen}.bloom"
+
+    def filter(self, number: int) -> Path:
+        return self.directory / f"filter-{number}.bloom"
+
+
+def default_db_path() -> Path:
+    """Where a newcomer's `serve` and `block` meet without any setting: a system path as root."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/fraudwall/blocklists.db")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "fraudwall" / "blocklists.db"
+
+
+def resolve_db(db: str) -> Path:
+    return Path(db).expanduser() if db else default_db_path()
+
+
+def connect_catalogue(path: Path, create: bool = True) -> sqlite3.Connection:
+    """A writing connection to the catalogue; creates it (and its directory) on first use."""
+    if not path.exists() and not create:
+        raise StoreError(f"{path}: no blocklist store here (import a list first)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        StorePaths(path).directory.mkdir(exist_ok=True)
+        connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(CATALOGUE_SCHEMA)
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    except (OSError, sqlite3.Error) as error:
+        raise StoreError(f"{path}: cannot open the blocklist store: {error}") from None
+    return connection
+
+
+def connect_catalogue_readonly(path: Path) -> sqlite3.Connection:
+    """A reading connection for the query path (several worker processes may hold one each)."""
+    if not path.exists():
+        raise StoreError(f"{path}: no blocklist store here")
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5,
+                                 isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA query_only=1")
+    connection.execute("PRAGMA cache_size=-2000")
+    return connection
+
+
+def connect_segment(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                                 isolation_level=None, check_same_thread=False)
+    # Pages come from the shared page cache through the map, not from a private cache.
+    connection.execute("PRAGMA mmap_size=4294967296")
+    connection.execute("PRAGMA cache_size=-1000")
+    return connection
+
+
+@contextlib.contextmanager
+def writer_lock(paths: StorePaths, wait: bool = True) -> Iterator[None]:
+    """One writer at a time (imports and manual changes both rewrite the filter)."""
+    paths.db.parent.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "a+") as handle:
+        flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(handle, flags)
+        except BlockingIOError:
+            raise StoreError(f"{paths.db}: another import or change is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_lists(connection: sqlite3.Connection) -> dict[str, ListInfo]:
+    rows = connection.execute(
+        "SELECT id, name, source, format, match, gen, segments, imported_at, names, networks, urls,"
+        " held, sources, etag, last_modified FROM lists ORDER BY id").fetchall()
+    return {row[1]: ListInfo(*row[:12], tuple(json.loads(row[12])), row[13], row[14]) for row in rows}
+
+
+def meta(connection: sqlite3.Connection, key: str, default: object = None) -> object:
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return default if row is None else row[0]
+
+
+def set_meta(connection: sqlite3.Connection, key: str, value: object) -> None:
+    connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def log_change(connection: sqlite3.Connection, kind: str, list_name: str, name: str = "") -> None:
+    connection.execute("INSERT INTO changes(at, kind, list, name) VALUES (?, ?, ?, ?)",
+                       (time.time(), kind, list_name, name))
+
+
+def ensure_list(connection: sqlite3.Connection, name: str) -> ListInfo:
+    connection.execute("INSERT OR IGNORE INTO lists(name) VALUES (?)", (name,))
+    return read_lists(connection)[name]
+
+
+def segment_paths(paths: StorePaths, info: ListInfo) -> list[Path]:
+    return [paths.segment(info.name, info.gen, index) for index in range(info.segments)]
+
+
+def remove_unreferenced(paths: StorePaths, connection: sqlite3.Connection) -> None:
+    """Drop the files of finished or crashed imports (call with the writer lock held).
+
+    Readers that still use an old generation keep their open descriptors: on POSIX an
+    unlinked file lives on until its last descriptor closes.
+    """
+    lists = read_lists(connection).values()
+    keep = {p.name for info in lists for p in segment_paths(paths, info)}
+    keep |= {paths.list_filter(info.name, info.gen).name for info in lists}
+    current = meta(connection, "filter_file")
+    if current:
+        keep.add(str(current))
+    for file in paths.directory.glob("*"):
+        if file.name.startswith("feed-") and time.time() - file.stat().st_mtime < 3600:
+            continue   # a download another command may still be importing
+        if file.name not in keep:
+            with contextlib.suppress(OSError):
+                file.unlink()
+
+
+def prune_changes(connection: sqlite3.Connection, keep_seconds: float = 86_400.0) -> None:
+    connection.execute("DELETE FROM changes WHERE at < ? AND id < (SELECT max(id) FROM changes)",
+                       (time.time() - keep_seconds,))
+
+
+class SegmentWriter:
+    """Fills one segment file; PRAGMAs for a bulk load of a file nobody reads yet."""
+
+    def __init__(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.path = path
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
+                       "temp_store=MEMORY", "cache_size=-400000", "page_size=8192"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.connection.executescript(SEGMENT_SCHEMA)
+        self.connection.execute("BEGIN")
+
+    def add_names(self, rows: list[tuple]) -> int:
+        """Rows (name, mode, action, flags, src, line, rule, redirect); how many were new."""
+        before = self.connection.total_changes
+        self.connection.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?,?,?,?,?)", rows)
+        return self.connection.total_changes - before
+
+    def add_networks(self, rows: list[tuple]) -> int:
+        before = self.connection.total_changes
+        self.connection.executemany("INSERT OR IGNORE INTO networks VALUES (?,?,?,?,?)", rows)
+        return self.connection.total_changes - before
+
+    def add_urls(self, rows: list[tuple]) -> int:
+        before = self.connection.total_changes
+        self.connection.executemany("INSERT OR IGNORE INTO urls VALUES (?,?,?,?)", rows)
+        return self.connection.total_changes - before
+
+    def add_held(self, rows: list[tuple]) -> int:
+        before = self.connection.total_changes
+        self.connection.executemany("INSERT OR IGNORE INTO held VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        return self.connection.total_changes - before
+
+    def finish(self) -> None:
+        self.connection.execute("COMMIT")
+        self.connection.close()
+        with open(self.path, "rb") as stream:
+            os.fsync(stream.fileno())
+
+    def abandon(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.connection.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def all_segment_names(paths: StorePaths, info: ListInfo, blocking_only: bool = True) -> Iterator[str]:
+    """Every name of a list's current generation (for rebuilding filters)."""
+    where = f" WHERE action != {ACTION_CODE[Action.ALLOW]}" if blocking_only else ""
+    for path in segment_paths(paths, info):
+        connection = connect_segment(path)
+        try:
+            for (name,) in connection.execute(f"SELECT name FROM names{where}"):
+                yield name
+        finally:
+            connection.close()
+
+
+def manual_names(connection: sqlite3.Connection) -> Iterable[str]:
+    allow = ACTION_CODE[Action.ALLOW]
+    names = [row[0] for row in connection.execute("SELECT name FROM manual WHERE action != ?", (allow,))]
+    names += [row[0] for row in connection.execute("SELECT name FROM released WHERE action != ?", (allow,))]
+    return names
+
+
+def mode_of(text: str) -> Mode:
+    return Mode.EXACT if text == "exact" else Mode.SUBTREE
+
+
+def set_manual(connection: sqlite3.Connection, entries: Iterable[tuple[str, Mode, Action, str]]) -> None:
+    """The operator's own entries (name, mode, action, reason), enforced by readers' next refresh."""
+    now = time.time()
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for name, mode, action, reason in entries:
+            connection.execute("DELETE FROM manual WHERE name = ?", (name,))
+            connection.execute("INSERT INTO manual VALUES (?, ?, ?, 0, ?, NULL, ?)",
+                               (name, int(mode), ACTION_CODE[action], reason or None, now))
+            log_change(connection, "allow" if action is Action.ALLOW else "block", MANUAL_LIST, name)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def remove_manual(connection: sqlite3.Connection, names: Iterable[str]) -> list[str]:
+    """Remove the operator's entries for `names`; the names that had one."""
+    removed = []
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for name in names:
+            if connection.execute("DELETE FROM manual WHERE name = ?", (name,)).rowcount:
+                removed.append(name)
+                log_change(connection, "remove", MANUAL_LIST, name)
+            if connection.execute("DELETE FROM manual_networks WHERE network = ?", (name,)).rowcount:
+                removed.append(name)
+                log_change(connection, "networks", MANUAL_LIST, name)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return removed
+
+
+def set_manual_networks(connection: sqlite3.Connection, entries: Iterable[tuple[str, Action, str]]) -> None:
+    now = time.time()
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for network, action, reason in entries:
+            connection.execute("INSERT OR REPLACE INTO manual_networks VALUES (?, ?, ?, ?)",
+                               (network, ACTION_CODE[action], reason or None, now))
+            log_change(connection, "networks", MANUAL_LIST, network)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def held_entries(paths: StorePaths, info: ListInfo) -> Iterator[tuple]:
+    """(name, mode, action, flags, src, line, rule, redirect, reason) of a list's quarantine."""
+    for path in segment_paths(paths, info):
+        connection = connect_segment(path)
+        try:
+            yield from connection.execute("SELECT * FROM held ORDER BY name")
+        finally:
+            connection.close()
+
+
+def release(paths: StorePaths, connection: sqlite3.Connection, names: Iterable[str]) -> list[tuple[str, str]]:
+    """Enforce quarantined entries the admin confirmed; (list, name) of each one released."""
+    wanted = set(names)
+    released = []
+    lists = read_lists(connection)
+    found = [(info, row) for info in lists.values() for row in held_entries(paths, info) if row[0] in wanted]
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for info, (name, mode, action, flags, src, line, rule, redirect, _) in found:
+            connection.execute("INSERT OR REPLACE INTO released VALUES (?,?,?,?,?,?,?,?,?,?)",
+                               (info.id, name, mode, action, flags, src, line, rule, redirect, time.time()))
+            log_change(connection, "allow" if ACTIONS[action] is Action.ALLOW else "block", info.name, name)
+            released.append((info.name, name))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return released

@@ -1,0 +1,51 @@
+import random
+import string
+
+import pytest
+from pybloom_live import BloomFilter
+
+from fraudwall.blocklists import bloom
+from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
+
+
+def names(count, seed):
+    rng = random.Random(seed)
+    return ["".join(rng.choices(string.ascii_lowercase, k=12)) + ".example" for _ in range(count)]
+
+
+def test_added_names_are_always_found_and_strangers_rarely(tmp_path):
+    inside, outside = names(20_000, 1), names(20_000, 2)
+    name_filter = NameFilter.empty(20_000, 0.001)
+    name_filter.add_many(inside)
+    assert all(name in name_filter for name in inside)
+    assert sum(name in name_filter for name in outside) / len(outside) < 0.004
+
+
+def test_the_file_is_pybloom_lives_format_and_loads_mapped(tmp_path):
+    name_filter = NameFilter.empty(5_000, 0.001)
+    name_filter.add_many(["a.example.org"])
+    crc = name_filter.save(tmp_path / "f.bloom")
+    with open(tmp_path / "f.bloom", "rb") as stream:
+        reread = BloomFilter.fromfile(stream)
+    assert (reread.num_slices, reread.bits_per_slice) == (name_filter.bloom.num_slices, name_filter.bloom.bits_per_slice)
+    assert reread.bitarray.tobytes() == name_filter.bloom.bitarray.tobytes()
+    loaded = bloom.load(tmp_path / "f.bloom", crc)
+    assert "a.example.org" in loaded and "b.example.org" not in loaded
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "header"])
+def test_a_damaged_file_is_refused(tmp_path, damage):
+    name_filter = NameFilter.empty(5_000, 0.001)
+    name_filter.add_many(names(100, 3))
+    path = tmp_path / "f.bloom"
+    crc = name_filter.save(path)
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        data[-10] ^= 0xFF
+    else:
+        data[8:16] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFilter):
+        bloom.load(path, crc)

@@ -1,0 +1,117 @@
+import pytest
+
+from fraudwall.blocklists import importer
+from fraudwall.blocklists.importer import ImportFailed
+from fraudwall.blocklists.lookup import StoreBlocklist
+from fraudwall.blocklists.verdict import Action
+
+from .blocklist_helpers import import_text
+
+
+def test_a_hosts_feed_is_imported_with_counts_and_bad_lines_reported(tmp_path):
+    db = tmp_path / "b.db"
+    text = "127.0.0.1 localhost\n0.0.0.0 a.example.org\n0.0.0.0 a.example.org\n0.0.0.0 bad..name\n0.0.0.0 b.example.org\n"
+    summary = import_text(db, tmp_path, "hosts", text, "hosts.txt")
+    assert (summary.totals.names, summary.totals.duplicates) == (2, 1)
+    assert summary.totals.skipped == {"invalid name": 1}
+    assert summary.totals.samples[0].startswith(f"{tmp_path / 'hosts.txt'}:4: invalid name")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("x.a.example.org").list == "hosts"
+    assert blocklist.match_name("example.org") is None
+
+
+def test_match_exact_keeps_subdomains_out(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "exact", "a.example.org\n", format="domains", match="exact")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("a.example.org") is not None
+    assert blocklist.match_name("x.a.example.org") is None
+
+
+def test_url_feeds_block_hosts_ip_literals_and_spare_shared_platforms(tmp_path):
+    db = tmp_path / "b.db"
+    text = ("https://user:pw@login.example.net/x\nhttp://192.0.2.9:8080/bin\nhttps://bit.ly/3abc\n"
+            "https://drive.google.com/file/d/1/view\n")
+    summary = import_text(db, tmp_path, "phish", text, format="openphish")
+    assert (summary.totals.names, summary.totals.networks, summary.totals.urls) == (1, 1, 4)
+    assert summary.totals.guarded == {"shared platform host": 2}
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("login.example.net").rule == "https://user:pw@login.example.net/x"
+    assert blocklist.match_address("192.0.2.9").list == "phish"
+    assert blocklist.match_name("bit.ly") is None and blocklist.match_name("drive.google.com") is None
+
+
+def test_guards_drop_public_suffixes_and_brands_and_quarantine_popular_sites(tmp_path):
+    db = tmp_path / "b.db"
+    text = "com\ngithub.io\nevil.github.io\nexamplebank.example\nlogin.examplebank.example\nbaidu.com\nwww.qq.com\n"
+    summary = import_text(db, tmp_path, "poisoned", text, format="domains")
+    assert summary.totals.guarded == {"public suffix": 2, "protected brand's domain": 2}
+    assert summary.totals.held == 2
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("evil.github.io") is not None
+    for name in ("x.com", "a.github.io", "examplebank.example", "baidu.com", "www.qq.com"):
+        assert blocklist.match_name(name) is None, name
+
+
+def test_a_reimport_replaces_the_list(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "old.example.org\nkept.example.org\n")
+    summary = import_text(db, tmp_path, "feed", "new.example.org\nkept.example.org\n", force=True)
+    assert summary.replaced
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("old.example.org") is None
+    assert blocklist.match_name("new.example.org") is not None
+    assert blocklist.match_name("kept.example.org") is not None
+
+
+def test_a_reimport_changing_too_much_is_held_back_until_forced(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "".join(f"n{i}.example.org\n" for i in range(100)))
+    broken = "".join(f"other{i}.example.org\n" for i in range(100))
+    summary = import_text(db, tmp_path, "feed", broken)
+    assert summary.held_back and "--force" in summary.held_back and summary.exit_code == 1
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("n5.example.org") is not None and blocklist.match_name("other5.example.org") is None
+    blocklist.close()
+    assert import_text(db, tmp_path, "feed", broken, force=True).exit_code == 0
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("n5.example.org") is None and blocklist.match_name("other5.example.org") is not None
+
+
+def test_bad_requests_fail_before_touching_the_store(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "a.example.org\n")
+    with pytest.raises(ImportFailed, match="no such file"):
+        importer.import_list(db, "feed", [str(tmp_path / "missing.txt")], None)
+    with pytest.raises(ImportFailed, match="unknown format"):
+        import_text(db, tmp_path, "feed", "b.example.org\n", format="nonsense")
+    assert StoreBlocklist(db).match_name("a.example.org") is not None
+
+
+def test_a_big_feed_is_split_between_workers_with_true_line_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "PARALLEL_BYTES", 1000)
+    db = tmp_path / "b.db"
+    lines = [f"0.0.0.0 host{i}.example.org" for i in range(5000)]
+    lines[4321] = "0.0.0.0 bad..name"
+    summary = import_text(db, tmp_path, "big", "\n".join(lines) + "\n", workers=2)
+    assert summary.totals.names == 4999
+    assert summary.totals.samples == [f"{tmp_path / 'feed.txt'}:4322: invalid name: 'bad..name': empty label"]
+    blocklist = StoreBlocklist(db)
+    assert len(blocklist.lists["big"].sources) == 1 and blocklist.lists["big"].segments == 2
+    assert all(blocklist.match_name(f"host{i}.example.org") for i in (0, 2499, 2500, 4999))
+
+
+def test_rpz_actions_and_ip_triggers_are_enforced(tmp_path):
+    db = tmp_path / "b.db"
+    zone = ("$ORIGIN rpz.example.org.\n@ SOA ns. h. 1 2 3 4 5\n@ NS ns.\nnx.example.com CNAME .\n"
+            "*.nx.example.com CNAME .\nok.nx.example.com CNAME rpz-passthru.\nr.example.com A 192.0.2.80\n"
+            "24.0.2.0.192.rpz-ip CNAME rpz-drop.\n32.9.2.0.192.rpz-ip CNAME rpz-passthru.\n")
+    import_text(db, tmp_path, "rpz", zone, "zone.rpz")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("nx.example.com").action is Action.NXDOMAIN
+    assert blocklist.match_name("a.nx.example.com").action is Action.NXDOMAIN
+    assert blocklist.match_name("ok.nx.example.com").action is Action.ALLOW
+    assert blocklist.match_name("r.example.com").redirect == ("192.0.2.80",)
+    assert blocklist.match_address("192.0.2.7").action is Action.DROP
+    assert blocklist.match_address("192.0.2.9").action is Action.ALLOW
+    assert blocklist.match_address("192.0.3.1") is None
