@@ -22,6 +22,7 @@ class Answer(NamedTuple):
     reason: str = ""       # for people: the warning page, the query log, the EDE text
     label: str = ""        # low-cardinality: the list or scorer rule, for metrics
     scan: Scan | None = None  # an upstream reply's walk, shared by the inspect and cache stages
+    warning: str = ""      # answered normally, but the scorer found the name suspicious: why
 
     @property
     def ede(self) -> tuple[EDECode, str] | None:

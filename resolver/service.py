@@ -25,6 +25,7 @@ from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
 from fraudwall.resolver.upstream import Forwarder, UpstreamStage
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
+from fraudwall.scoring.scorer import Scorer
 
 log = logging.getLogger("fraudwall")
 
@@ -75,18 +76,18 @@ class Resolver:
         self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
                                    config.upstream.timeout, config.upstream.attempts)
         self.cache = CacheStage(config.cache)
-        stages: list[Stage] = [
-            # A client outside the served networks gets nothing from us, not even a cached answer.
-            AccessStage(config.access.allow),
-        ]
+        self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
+        # A client outside the served networks gets nothing from us, not even a cached answer.
+        stages: list[Stage] = [AccessStage(config.access.allow)]
         if config.allowlist.names:
             # The admin's own allowlist wins over every list and the scorer.
             stages.append(AllowlistStage(config.allowlist.names))
-        stages += [
-            # Before the cache: a name blocked live is blocked at once, even with an answer cached.
-            BlocklistStage(blocklist, sinkhole),
+        # Before the cache: a name blocked live is blocked at once, even with an answer cached.
+        stages.append(BlocklistStage(blocklist, sinkhole))
+        if self.scorer is not None:
             # After the lists: they are exact and cheaper; an allow entry there also skips scoring.
-            ScorerStage(),
+            stages.append(ScorerStage(self.scorer, sinkhole, blocks=config.scorer.mode == "block"))
+        stages += [
             self.cache,
             # Below the cache: replies are inspected once, when they come in, not on every hit.
             InspectStage(blocklist, sinkhole),
