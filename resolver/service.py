@@ -113,14 +113,14 @@ async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = 
     try:
         for address in config.server.listen:
             host, port = parse_hostport(address, 53)
-            transport, _ = await loop.create_datagram_endpoint(
+            transport, protocol = await loop.create_datagram_endpoint(
                 lambda: UdpServer(resolver.handler), local_addr=(host, port), reuse_port=True)
-            udp_transports.append(transport)
+            udp_transports.append((transport, protocol))
             servers.append(await loop.create_server(lambda: TcpServer(tcp), host, port, reuse_port=True,
                                                     backlog=1024))
     except OSError as error:
         log.error("cannot listen on %s: %s", address, error.strerror or error)
-        for transport in udp_transports:
+        for transport, _ in udp_transports:
             transport.close()
         for server in servers:
             server.close()
@@ -143,12 +143,14 @@ async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = 
 
     keeper = asyncio.ensure_future(housekeeping())
     await stop.wait()
-    # Stop taking new work first, then let what is in flight finish.
+    # Stop taking new work first, then let what is in flight finish and be sent, then close.
     for server in servers:
         server.close()
-    for transport in udp_transports:
-        transport.close()
+    for _, protocol in udp_transports:
+        protocol.accepting = False
     await resolver.handler.drain(config.server.shutdown_grace)
+    for transport, _ in udp_transports:
+        transport.close()
     tcp.close_all()
     keeper.cancel()
     resolver.forwarder.close()

@@ -12,11 +12,14 @@ class UdpServer(asyncio.DatagramProtocol):
     def __init__(self, handler: QueryHandler) -> None:
         self.handler = handler
         self.transport: asyncio.DatagramTransport | None = None
+        self.accepting = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if not self.accepting:
+            return
         transport = self.transport
         self.handler.handle(data, addr[0], Transport.UDP, lambda wire: transport.sendto(wire, addr))
 
