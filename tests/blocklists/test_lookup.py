@@ -1,0 +1,97 @@
+import threading
+import time
+
+from fraudwall.blocklists import store
+from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.lookup import StoreBlocklist
+from fraudwall.blocklists.store import StorePaths
+from fraudwall.blocklists.verdict import Action
+
+from .blocklist_helpers import import_text
+
+
+def test_a_live_block_allow_and_unblock_are_picked_up_by_refresh(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("new.example.net") is None          # cached as "not blocked"
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("new.example.net", Mode.EXACT, Action.BLOCK, "test")])
+    blocklist.refresh()
+    assert blocklist.match_name("new.example.net").list == "manual"
+    store.set_manual(writer, [("ok.bad.example.org", Mode.SUBTREE, Action.ALLOW, "")])
+    assert blocklist.match_name("ok.bad.example.org") is not None
+    blocklist.refresh()
+    assert blocklist.match_name("ok.bad.example.org").action is Action.ALLOW
+    assert blocklist.match_name("x.ok.bad.example.org").action is Action.ALLOW
+    store.remove_manual(writer, ["new.example.net"])
+    blocklist.refresh()
+    assert blocklist.match_name("new.example.net") is None
+
+
+def test_refresh_is_cheap_when_nothing_changed(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    started = time.perf_counter()
+    for _ in range(1000):
+        blocklist.refresh()
+    assert (time.perf_counter() - started) / 1000 < 0.001
+
+
+def test_a_corrupt_filter_is_rebuilt_from_the_store_with_a_warning(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    connection = store.connect_catalogue(db)
+    filter_file = StorePaths(db).directory / store.meta(connection, "filter_file")
+    data = bytearray(filter_file.read_bytes())
+    data[40:] = bytes(len(data) - 40)           # every bit gone: every name would be "no"
+    filter_file.write_bytes(bytes(data))
+    warnings = []
+    blocklist = StoreBlocklist(db, warn=warnings.append)
+    assert blocklist.match_name("bad.example.org") is not None
+    assert any("rebuilding it from the store" in warning for warning in warnings)
+    assert StoreBlocklist(db, warn=warnings.append).match_name("x.bad.example.org") is not None
+    assert len([w for w in warnings if "rebuilding" in w]) == 1    # the rebuilt filter was saved
+
+
+def test_a_reader_sees_the_old_list_or_the_new_never_a_mix_or_nothing(tmp_path):
+    db = tmp_path / "b.db"
+    old = [f"old{i}.example.org" for i in range(200)]
+    new = [f"new{i}.example.org" for i in range(200)]
+    import_text(db, tmp_path, "feed", "\n".join(old) + "\n")
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        blocklist = StoreBlocklist(db)
+        while not stop.is_set():
+            blocklist.refresh()
+            olds = sum(blocklist.match_name(name) is not None for name in old[::20])
+            news = sum(blocklist.match_name(name) is not None for name in new[::20])
+            seen.append(f"{olds}/{news}")
+        blocklist.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for round in range(6):
+        names = new if round % 2 == 0 else old
+        import_text(db, tmp_path, "feed", "\n".join(names) + "\n", force=True)
+    stop.set()
+    thread.join()
+    assert set(seen) <= {"10/0", "0/10"}, set(seen)
+    assert "0/10" in seen
+
+
+def test_addresses_match_the_most_specific_network(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "ips", "192.0.2.0/24\n2001:db8::/32\n198.51.100.7\n", format="iplist")
+    writer = store.connect_catalogue(db)
+    store.set_manual_networks(writer, [("192.0.2.128/25", Action.ALLOW, "ours")])
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_address("192.0.2.1").name == "192.0.2.0/24"
+    assert blocklist.match_address("192.0.2.200").action is Action.ALLOW
+    assert blocklist.match_address("2001:db8:1::5").list == "ips"
+    assert blocklist.match_address("198.51.100.7") is not None
+    assert blocklist.match_address("198.51.100.8") is None
+    assert blocklist.match_address("not an address") is None
