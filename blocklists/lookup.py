@@ -15,6 +15,7 @@ from typing import Callable
 
 from fraudwall.blocklists import filters, store
 from fraudwall.blocklists.bloom import NameFilter
+from fraudwall.blocklists.feeds import FeedScheduler
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.precedence import Candidate, decide
 from fraudwall.blocklists.store import ACTIONS, IMPORTANT, MANUAL_LIST, ListInfo, StorePaths
@@ -53,7 +54,8 @@ class StoreBlocklist:
     """A `Blocklist` over the SQLite store; one per worker process."""
 
     def __init__(self, db: Path, cache_size: int = 65_536,
-                 warn: Callable[[str], None] = log.warning) -> None:
+                 warn: Callable[[str], None] = log.warning, feeds: FeedScheduler | None = None) -> None:
+        self._feeds = feeds
         self._paths = StorePaths(Path(db))
         self._warn = warn
         self._catalogue = store.connect_catalogue_readonly(self._paths.db)
@@ -102,6 +104,8 @@ class StoreBlocklist:
 
     def refresh(self) -> None:
         try:
+            if self._feeds is not None:
+                self._feeds.poll(self._snapshot.lists)
             version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
             if version == self._data_version:
                 return
@@ -124,6 +128,8 @@ class StoreBlocklist:
             self._warn(f"blocklist refresh failed, keeping the current lists: {error}")
 
     def close(self) -> None:
+        if self._feeds is not None:
+            self._feeds.close()
         self._snapshot.close()
         self._catalogue.close()
 

@@ -19,12 +19,13 @@ def open_blocklist(settings: BlocklistSettings) -> Blocklist:
     """
     if not settings.store:
         return MemoryBlocklist.from_files(settings.files)
+    from fraudwall.blocklists.feeds import FeedScheduler
     from fraudwall.blocklists.lookup import StoreBlocklist
 
     db = store.resolve_db(settings.db)
     try:
         seed(db, settings)
-        return StoreBlocklist(db, cache_size=settings.cache_size)
+        return StoreBlocklist(db, cache_size=settings.cache_size, feeds=FeedScheduler(db, settings))
     except store.StoreError as error:
         raise ValueError(str(error)) from None
 

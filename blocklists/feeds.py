@@ -1,0 +1,103 @@
+"""Feeds that `serve` keeps fresh: each due feed is imported by a child process.
+
+The import runs outside the resolver's process so that parsing a big feed never competes
+with the query path for the interpreter; the store's writer lock keeps the workers of a
+multi-process server from importing the same feed twice at once, and the conditional
+request makes an unchanged feed cost one round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fraudwall.blocklists.settings import BlocklistSettings, Feed
+from fraudwall.blocklists.store import ListInfo
+
+log = logging.getLogger("fraudwall.blocklists")
+POLL_SECONDS = 5.0
+
+
+class FeedScheduler:
+    """Starts the import of each feed whose period has passed since its last import or try."""
+
+    def __init__(self, db: Path, settings: BlocklistSettings) -> None:
+        self._db = db
+        self._settings = settings
+        self._feeds = settings.parsed_feeds()
+        self._tried: dict[str, float] = {}
+        self._running: dict[str, subprocess.Popen] = {}
+        self._next_poll = 0.0
+
+    def poll(self, lists: dict[str, ListInfo], now: float | None = None) -> None:
+        if not self._feeds:
+            return
+        monotonic = time.monotonic()
+        if monotonic < self._next_poll:
+            return
+        self._next_poll = monotonic + POLL_SECONDS
+        now = time.time() if now is None else now
+        for name, process in list(self._running.items()):
+            code = process.poll()
+            if code is not None:
+                del self._running[name]
+                if code:
+                    log.warning("feed %s: import exited with code %s", name, code)
+        for feed in self._feeds:
+            info = lists.get(feed.name)
+            last = max(info.imported_at or 0.0 if info else 0.0, self._tried.get(feed.name, 0.0))
+            if feed.name not in self._running and now - last >= feed.period:
+                self._tried[feed.name] = now
+                self._running[feed.name] = self._start(feed)
+
+    def _start(self, feed: Feed) -> subprocess.Popen:
+        settings = self._settings
+        command = [sys.executable, "-m", "fraudwall.blocklists.feeds", str(self._db), feed.name, feed.url,
+                   "--format", feed.format, "--threshold", str(settings.change_threshold),
+                   "--platforms-file", settings.platforms_file, "--popular-file", settings.popular_file,
+                   "--brands-file", settings.brands_file]
+        log.info("feed %s: importing %s", feed.name, feed.url)
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+    def close(self) -> None:
+        for process in self._running.values():
+            if process.poll() is None:
+                process.terminate()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fraudwall.blocklists.commands import format_summary
+    from fraudwall.blocklists.guards import load_guards
+    from fraudwall.blocklists.importer import ImportFailed, import_list
+    from fraudwall.blocklists.store import StoreError
+
+    parser = argparse.ArgumentParser(prog="fraudwall-feed", description="import one feed into the store")
+    parser.add_argument("db")
+    parser.add_argument("list")
+    parser.add_argument("url")
+    parser.add_argument("--format", default="auto")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--platforms-file", default="")
+    parser.add_argument("--popular-file", default="")
+    parser.add_argument("--brands-file", default="")
+    args = parser.parse_args(argv)
+    try:
+        guards = load_guards(args.platforms_file, args.popular_file, args.brands_file)
+        summary = import_list(Path(args.db), args.list, [args.url], guards, format=args.format,
+                              threshold=args.threshold)
+    except (ImportFailed, StoreError, ValueError) as error:
+        print(f"fraudwall feed {args.list}: error: {error}", file=sys.stderr)
+        return 2
+    for line in format_summary(summary):
+        print(f"fraudwall feed {args.list}: {line.strip()}", file=sys.stderr)
+    if summary.held_back:
+        print(f"fraudwall feed {args.list}: held back: {summary.held_back}", file=sys.stderr)
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+import pytest
+
+from fraudwall.blocklists.memory import MemoryBlocklist
+from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.blocklists.settings import BlocklistSettings
+from fraudwall.blocklists.store import default_db_path
+
+
+def test_serve_answers_from_a_new_store_seeded_with_the_demo_list(tmp_path):
+    blocklist = open_blocklist(BlocklistSettings(db=str(tmp_path / "state" / "b.db")))
+    assert blocklist.match_name("login.paypal-verify.example.net").list == "demo"
+    assert blocklist.match_name("example.net") is None
+    assert (tmp_path / "state" / "b.db").exists()
+
+
+def test_without_a_store_the_files_are_served_from_memory():
+    assert isinstance(open_blocklist(BlocklistSettings(store=False)), MemoryBlocklist)
+
+
+def test_a_missing_file_is_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        open_blocklist(BlocklistSettings(db=str(tmp_path / "b.db"), files=(str(tmp_path / "nope.txt"),)))
+
+
+def test_the_default_store_is_under_var_lib_as_root_else_in_the_users_state(monkeypatch, tmp_path):
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    assert str(default_db_path()) == "/var/lib/fraudwall/blocklists.db"
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_db_path() == tmp_path / "fraudwall" / "blocklists.db"
+
+
+@pytest.mark.parametrize("feed, message", [
+    ("nourl", "NAME=URL,FORMAT,PERIOD"),
+    ("x=ftp://example.org/a,hosts,3600", "http"),
+    ("x=https://example.org/a,nope,3600", "unknown format"),
+    ("x=https://example.org/a,hosts,5", "at least 60"),
+])
+def test_bad_feed_settings_name_the_key(feed, message):
+    with pytest.raises(ValueError, match=f"feeds: .*{message}"):
+        BlocklistSettings(feeds=(feed,))
+
+
+def test_feed_settings_parse():
+    feeds = BlocklistSettings(feeds=("phish=https://example.org/feed.txt,openphish,3600",)).parsed_feeds()
+    assert feeds[0].name == "phish" and feeds[0].period == 3600
