@@ -47,6 +47,8 @@ class AnswerCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -54,10 +56,13 @@ class AnswerCache:
     def get(self, key: bytes, now: float) -> tuple[bytes, AnswerKind] | None:
         entry = self._entries.get(key)
         if entry is None:
+            self.misses += 1
             return None
         if now >= entry.expires:
             del self._entries[key]
+            self.misses += 1
             return None
+        self.hits += 1
         self._entries.move_to_end(key)
         age = int(now - entry.stored)
         if age != entry.patched_age:

@@ -1,12 +1,14 @@
 """From a client's bytes to the bytes sent back: read, run the chain, render. No sockets.
 
 The UDP and TCP servers call `handle` with a `send` callback, as hypercorn's servers do.
+Observers (metrics, the query log) see every answer after it is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Callable
 
 from fraudwall.resolver.answer import Answer
@@ -18,36 +20,44 @@ from fraudwall.resolver.eager import run_eagerly
 log = logging.getLogger(__name__)
 
 Send = Callable[[bytes], None]
-Observer = Callable[[Query, Answer], None]
+Observer = Callable[[Query, Answer, float], None]
+MalformedObserver = Callable[[AnswerKind, Transport], None]
 
 
 class QueryHandler:
-    def __init__(self, chain: Stage, observers: tuple[Observer, ...] = ()) -> None:
+    def __init__(self, chain: Stage, observers: tuple[Observer, ...] = (),
+                 on_malformed: MalformedObserver = lambda kind, transport: None) -> None:
         self.chain = chain
         self.observers = observers
+        self.on_malformed = on_malformed
         self.pending: set[asyncio.Task] = set()
 
     def handle(self, data: bytes, client: str, transport: Transport, send: Send) -> None:
+        started = time.perf_counter()
         query = read_query(data, client, transport)
         if type(query) is Malformed:
             if query.reply is not None:
                 send(query.reply)
+            self.on_malformed(query.kind, transport)
             return
         run_eagerly(self.chain.resolve(query),
-                    lambda answer: self._answer(query, answer, send),
-                    lambda error: self._fail(query, error, send),
+                    lambda answer: self._answer(query, answer, send, started),
+                    lambda error: self._fail(query, error, send, started),
                     self.pending)
 
-    def _answer(self, query: Query, answer: Answer, send: Send) -> None:
+    def _answer(self, query: Query, answer: Answer, send: Send, started: float) -> None:
         if answer.body is not None:
             send(render(query, answer.body, answer.ede))
-        for observe in self.observers:
-            observe(query, answer)
+        if self.observers:
+            seconds = time.perf_counter() - started
+            for observe in self.observers:
+                observe(query, answer, seconds)
 
-    def _fail(self, query: Query, error: BaseException, send: Send) -> None:
+    def _fail(self, query: Query, error: BaseException, send: Send, started: float) -> None:
         log.error("query %s %s from %s failed: %r", query.qname, query.qtype, query.client, error,
                   exc_info=error)
-        self._answer(query, Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "internal error"), send)
+        answer = Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "internal error")
+        self._answer(query, answer, send, started)
 
     async def drain(self, seconds: float) -> None:
         """Wait up to `seconds` for the queries in flight to be answered."""

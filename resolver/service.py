@@ -19,6 +19,7 @@ from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings, parse_hostport
 from fraudwall.resolver.handler import QueryHandler
 from fraudwall.resolver.inspection import InspectStage
+from fraudwall.resolver.metrics import Counters
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
@@ -73,8 +74,11 @@ class Resolver:
         self.config = config
         self.blocklist = blocklist
         sinkhole = Sinkhole(config.sinkhole)
+        self.counters = Counters()
         self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
-                                   config.upstream.timeout, config.upstream.attempts)
+                                   config.upstream.timeout, config.upstream.attempts,
+                                   on_try=lambda server, outcome, seconds: self.counters.observe_upstream(
+                                       str(server), outcome, seconds))
         self.cache = CacheStage(config.cache)
         self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
         # A client outside the served networks gets nothing from us, not even a cached answer.
@@ -95,7 +99,15 @@ class Resolver:
         ]
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
-        self.handler = QueryHandler(self.chain)
+        self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer,),
+                                    on_malformed=self.counters.observe_malformed)
+
+    def sample_metrics(self) -> None:
+        """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""
+        cache = self.cache.cache
+        self.counters.counters["fraudwall_cache_hits"][()] = cache.hits
+        self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
+        self.counters.set_gauge("fraudwall_cache_entries", len(cache))
 
 
 async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = True) -> int:

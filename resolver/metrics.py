@@ -1,0 +1,236 @@
+"""The resolver's Prometheus metrics: defined here, counted in plain dicts, exported on scrape.
+
+prometheus-client's own Counter takes a lock and, in multiprocess mode, writes a memory
+map on every update: several microseconds a query. Here each worker counts in plain dicts
+(one event loop, no locks, about 0.1 µs an update), writes a snapshot for the others to
+read, and the process serving /metrics adds the snapshots up through a custom collector.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.codec import Query
+from fraudwall.resolver.codes import AnswerKind, Transport
+
+DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.5, 5.0)
+
+# qtype label values: a closed set, everything else is "other".
+_QTYPE_LABELS = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
+                 43: "DS", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS", 255: "ANY"}
+
+
+class MetricSpec(NamedTuple):
+    name: str          # without the _total suffix for counters (prometheus-client adds it)
+    kind: str          # counter | gauge | histogram
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+SPECS = (
+    MetricSpec("fraudwall_queries", "counter", "DNS queries answered, by query type, transport and result.",
+               ("qtype", "transport", "result")),
+    MetricSpec("fraudwall_blocked", "counter",
+               "Queries blocked, by what triggered the block (name, cname, address, scorer) and the list or rule.",
+               ("reason", "list")),
+    MetricSpec("fraudwall_scorer_verdicts", "counter", "Look-alike scorer verdicts other than allow, by rule.",
+               ("verdict", "rule")),
+    MetricSpec("fraudwall_query_duration_seconds", "histogram",
+               "Time from reading a query to sending its answer."),
+    MetricSpec("fraudwall_upstream_requests", "counter", "Tries at an upstream, by outcome (ok, timeout, error).",
+               ("upstream", "outcome")),
+    MetricSpec("fraudwall_upstream_duration_seconds", "histogram", "Time an upstream took to answer a try.",
+               ("upstream",)),
+    MetricSpec("fraudwall_cache_hits", "counter", "Queries answered from the cache."),
+    MetricSpec("fraudwall_cache_misses", "counter", "Queries the cache could not answer."),
+    MetricSpec("fraudwall_cache_entries", "gauge", "Answers held in the cache, all workers together."),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def qtype_label(qtype: int) -> str:
+    return _QTYPE_LABELS.get(qtype, "other")
+
+
+def blocked_reason(answer: Answer) -> str:
+    """What triggered a block: a low-cardinality label derived from the answer."""
+    if answer.kind is AnswerKind.SCORED:
+        return "scorer"
+    if answer.reason.startswith("alias "):
+        return "cname"
+    if answer.reason.startswith("address "):
+        return "address"
+    return "name"
+
+
+class Histogram:
+    """Bucket counts, a sum and a count: what a Prometheus histogram needs, nothing more."""
+
+    __slots__ = ("counts", "sum")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(DURATION_BUCKETS, value)] += 1
+        self.sum += value
+
+
+class Counters:
+    """One worker's counts: plain dicts keyed by label tuples."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, dict[tuple[str, ...], float]] = {
+            spec.name: {} for spec in SPECS if spec.kind == "counter"}
+        self.histograms: dict[str, dict[tuple[str, ...], Histogram]] = {
+            spec.name: {} for spec in SPECS if spec.kind == "histogram"}
+        self.gauges: dict[str, dict[tuple[str, ...], float]] = {
+            spec.name: {} for spec in SPECS if spec.kind == "gauge"}
+        self._queries = self.counters["fraudwall_queries"]
+        self._blocked = self.counters["fraudwall_blocked"]
+        self._verdicts = self.counters["fraudwall_scorer_verdicts"]
+        self._duration = self.histograms["fraudwall_query_duration_seconds"].setdefault((), Histogram())
+
+    def observe_answer(self, query: Query, answer: Answer, seconds: float) -> None:
+        """The handler's observer: called once for every answered (or dropped) query."""
+        kind = answer.kind
+        key = (_QTYPE_LABELS.get(query.qtype, "other"), query.transport.value, kind.value)
+        queries = self._queries
+        queries[key] = queries.get(key, 0) + 1
+        self._duration.observe(seconds)
+        if kind is AnswerKind.BLOCKED or kind is AnswerKind.SCORED:
+            key = (blocked_reason(answer), answer.label)
+            self._blocked[key] = self._blocked.get(key, 0) + 1
+            if kind is AnswerKind.SCORED:
+                key = ("block", answer.label)
+                self._verdicts[key] = self._verdicts.get(key, 0) + 1
+        elif answer.warning:
+            key = ("warn", answer.label)
+            self._verdicts[key] = self._verdicts.get(key, 0) + 1
+
+    def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
+        key = ("none", transport.value, kind.value)
+        self._queries[key] = self._queries.get(key, 0) + 1
+
+    def observe_upstream(self, upstream: str, outcome: str, seconds: float) -> None:
+        requests = self.counters["fraudwall_upstream_requests"]
+        requests[(upstream, outcome)] = requests.get((upstream, outcome), 0) + 1
+        if outcome == "ok":
+            self.histograms["fraudwall_upstream_duration_seconds"].setdefault((upstream,), Histogram()).observe(seconds)
+
+    def set_gauge(self, name: str, value: float, labels: tuple[str, ...] = ()) -> None:
+        self.gauges[name][labels] = value
+
+    def add(self, name: str, amount: float, labels: tuple[str, ...] = ()) -> None:
+        values = self.counters[name]
+        values[labels] = values.get(labels, 0) + amount
+
+    def snapshot(self) -> dict:
+        """Everything counted so far, as JSON-ready data."""
+        return {
+            "counters": {name: [[list(k), v] for k, v in values.items()] for name, values in self.counters.items()},
+            "gauges": {name: [[list(k), v] for k, v in values.items()] for name, values in self.gauges.items()},
+            "histograms": {name: [[list(k), h.counts, h.sum] for k, h in values.items()]
+                           for name, values in self.histograms.items()},
+        }
+
+
+def merge(snapshots: Iterable[dict]) -> Counters:
+    """All workers' snapshots added up into one `Counters`."""
+    total = Counters()
+    for snapshot in snapshots:
+        for section, target in (("counters", total.counters), ("gauges", total.gauges)):
+            for name, rows in snapshot.get(section, {}).items():
+                values = target.get(name)
+                if values is None:
+                    continue
+                for labels, value in rows:
+                    key = tuple(labels)
+                    values[key] = values.get(key, 0) + value
+        for name, rows in snapshot.get("histograms", {}).items():
+            histograms = total.histograms.get(name)
+            if histograms is None:
+                continue
+            for labels, counts, value_sum in rows:
+                histogram = histograms.setdefault(tuple(labels), Histogram())
+                for index, count in enumerate(counts[:len(histogram.counts)]):
+                    histogram.counts[index] += count
+                histogram.sum += value_sum
+    return total
+
+
+def families(counters: Counters) -> Iterable[object]:
+    """prometheus-client metric families for the merged counts."""
+    for spec in SPECS:
+        if spec.kind == "counter":
+            family = CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for labels, value in sorted(counters.counters[spec.name].items()):
+                family.add_metric(labels, value)
+        elif spec.kind == "gauge":
+            family = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for labels, value in sorted(counters.gauges[spec.name].items()):
+                family.add_metric(labels, value)
+        else:
+            family = HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for labels, histogram in sorted(counters.histograms[spec.name].items()):
+                cumulative = 0
+                buckets = []
+                for bound, count in zip((*map(str, DURATION_BUCKETS), "+Inf"), histogram.counts):
+                    cumulative += count
+                    buckets.append((bound, cumulative))
+                family.add_metric(labels, buckets, histogram.sum)
+        yield family
+
+
+class SnapshotFolder:
+    """Where the workers of one `serve` leave their snapshots for the one serving /metrics."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls) -> "SnapshotFolder":
+        return cls(tempfile.mkdtemp(prefix="fraudwall-metrics-"))
+
+    def write(self, worker: int, snapshot: dict) -> None:
+        target = self.path / f"worker-{worker}.json"
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(snapshot))
+        os.replace(temporary, target)
+
+    def read_others(self, worker: int) -> list[dict]:
+        snapshots = []
+        for file in sorted(self.path.glob("worker-*.json")):
+            if file.name == f"worker-{worker}.json":
+                continue
+            try:
+                snapshots.append(json.loads(file.read_text()))
+            except (OSError, ValueError):
+                continue  # a worker is rewriting it right now; its counts come on the next scrape
+        return snapshots
+
+
+class Collector:
+    """A prometheus-client collector: this worker's live counts plus the other workers' snapshots."""
+
+    def __init__(self, counters: Counters, others: Callable[[], list[dict]],
+                 refresh: Callable[[], None] = lambda: None, extra: Callable[[], Iterable[object]] = tuple) -> None:
+        self.counters = counters
+        self.others = others
+        self.refresh = refresh
+        self.extra = extra
+
+    def collect(self) -> Iterable[object]:
+        self.refresh()
+        yield from families(merge([self.counters.snapshot(), *self.others()]))
+        yield from self.extra()
