@@ -76,18 +76,16 @@ def shown_host(host: str) -> str:
 class Pages:
     """Builds every page and its headers; one per server, made from the settings and texts."""
 
-    def __init__(self, texts: Texts, comment_max_chars: int = 500, reports_enabled: bool = True,
-                 clock=time.time) -> None:
+    def __init__(self, texts: Texts, comment_max_chars: int = 500, reports_enabled: bool = True) -> None:
         self._texts = texts
         self._comment_max = comment_max_chars
-        self._reports = reports_enabled and comment_max_chars >= 0
+        self._reports = reports_enabled
         self._css = resources.files("fraudwall.resolver.warning").joinpath("page.css").read_text("utf-8")
         style_hash = base64.b64encode(hashlib.sha256(self._css.encode()).digest()).decode()
         # The style by its hash rather than a nonce: the page is static per view, and a
         # hash needs no randomness per response nor any way for it to leak.
         self._csp = (f"default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'; "
                      "base-uri 'none'; frame-ancestors 'none'")
-        self._clock = clock
 
     @property
     def content_security_policy(self) -> str:
@@ -137,13 +135,13 @@ class Pages:
         advice = "".join(f"<li>{escape(item)}</li>" for item in self._texts.items(lang, "advice"))
         body = [f'<p class="intro">{escape(intro)}</p>']
         if facts:
-            body.append(f'<section aria-labelledby="facts"><h2 id="facts" hidden>{escape(t(lang, "why"))}</h2>'
-                        f"<dl>{facts}</dl></section>")
+            body.append(f'<section aria-label="{escape(t(lang, "site"))}"><dl>{facts}</dl></section>')
         body.append(f'<section class="advice" aria-labelledby="advice"><h2 id="advice">'
                     f'{escape(t(lang, "advice_heading"))}</h2><ol>{advice}</ol></section>')
         if reason is not None and self._reports:
             body.append(self._report_form(lang, view))
-        return self._page(200, lang, t(lang, "title"), heading, "".join(body), self._switch_href(view.path))
+        # Same path, other language: a relative "?lang=" keeps the path, whatever it is.
+        return self._page(200, lang, t(lang, "title"), heading, "".join(body), "?lang={other}")
 
     def thanks(self, language: str, reference: str) -> Response:
         t = self._text
@@ -176,10 +174,6 @@ class Pages:
     @staticmethod
     def _other(language: str) -> str:
         return "en" if language == "zh-CN" else "zh-CN"
-
-    def _switch_href(self, path: str) -> str:
-        # Same path, other language: a relative "?lang=" keeps the path, whatever it is.
-        return "?lang={other}"
 
     def _report_form(self, lang: str, view: View) -> str:
         t = self._text

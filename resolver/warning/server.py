@@ -1,0 +1,287 @@
+"""The warning page's HTTP and HTTPS listeners on the sinkhole addresses: thin asyncio around page.py.
+
+`start_servers` is what the resolver calls inside its event loop. Everything that
+may block (SQLite) runs on one worker thread, so a slow disk never delays DNS answers
+served by the same loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import socket
+import sys
+import time
+import unicodedata
+from typing import Callable
+from urllib.parse import parse_qs
+
+from fraudwall.resolver.warning import certificates, language
+from fraudwall.resolver.warning.http import HttpError, Limits, Request, RequestParser, Response
+from fraudwall.resolver.warning.page import (REPORT_PATH, THANKS_PATH, Pages, View, reference_for,
+                                             shorten, shown_path)
+from fraudwall.resolver.warning.reason import BlockReason
+from fraudwall.resolver.warning.reports import ReportStore, reports_path
+from fraudwall.resolver.warning.settings import WarningSettings, parse_listen
+from fraudwall.resolver.warning.texts import load_texts
+
+log = logging.getLogger("fraudwall.warning")
+
+Explain = Callable[[str], "BlockReason | None"]
+# Page views waiting for the database thread; beyond this they are not counted (a flood must not queue up).
+MOST_PENDING_VIEWS = 256
+READ_SIZE = 4096
+LOGGED_ERRORS = (ConnectionError, asyncio.IncompleteReadError, OSError)
+
+
+def host_of(request: Request) -> str:
+    """The name the browser asked for: Host header (or absolute-form target), lowercase, no port or final dot."""
+    host = request.header("host")
+    if not host and request.target.startswith(("http://", "https://")):
+        host = request.target.split("://", 1)[1].split("/", 1)[0]
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[:host.find("]") + 1] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def clean_comment(text: str, most: int) -> str:
+    """The person's comment: control characters (but line breaks) dropped, cut to `most` characters."""
+    kept = "".join(c for c in text.replace("\r\n", "\n")
+                   if c == "\n" or unicodedata.category(c)[0] != "C")
+    return kept.strip()[:most]
+
+
+def query_value(target: str, key: str) -> str:
+    query = target.partition("?")[2]
+    values = parse_qs(query, max_num_fields=16).get(key) if query else None
+    return values[0] if values else ""
+
+
+class WarningService:
+    """Answers one parsed request; owns the pages, the reports store and the database thread."""
+
+    def __init__(self, settings: WarningSettings, explain: Explain, store: ReportStore,
+                 pages: Pages, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._explain = explain
+        self._store = store
+        self._pages = pages
+        self._clock = clock
+        self._database = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fraudwall-warning-db")
+        self._pending_views = 0
+        self.connections = 0
+
+    def close(self) -> None:
+        self._database.submit(self._store.close)
+        self._database.shutdown(wait=False)
+
+    def explain(self, host: str) -> BlockReason | None:
+        if not certificates.is_certifiable(host):
+            return None  # an IP literal or garbage in the Host header: nothing to look up
+        try:
+            return self._explain(host)
+        except Exception:
+            log.exception("warning page: explain(%r) failed; showing the neutral page", host)
+            return None
+
+    async def respond(self, request: Request, client: str, scheme: str) -> Response:
+        host = host_of(request)
+        path = shown_path(request.target)
+        lang = language.choose(query_value(request.target, "lang"), request.header("accept-language"),
+                               self.settings.default_language)
+        method = request.method
+        if method == "POST" and path == REPORT_PATH:
+            return await self._report(request, host, client)
+        if method in ("GET", "HEAD") and path == THANKS_PATH:
+            return self._pages.thanks(lang, query_value(request.target, "ref")[:32])
+        if method not in ("GET", "HEAD", "POST"):
+            # Anything else a phishing kit's script may send (PUT, OPTIONS...) gets no page.
+            return self._pages.plain(405, "method not allowed", (("Allow", "GET, HEAD, POST"),))
+        reason = self.explain(host)
+        reference = reference_for(reason) if reason else ""
+        if reason is not None:
+            self._count_view(reference, reason)
+        return self._pages.warning(View(host, path, lang, reason, reference))
+
+    async def _report(self, request: Request, host: str, client: str) -> Response:
+        form = {}
+        if request.header("content-type").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            form = parse_qs(request.body.decode("utf-8", "replace"), max_num_fields=16)
+        field = lambda name: form.get(name, [""])[0]  # noqa: E731
+        lang = language.supported(field("lang")) or self.settings.default_language
+        reason = self.explain(host)
+        if reason is None or self.settings.report_rate_per_hour == 0:
+            return self._pages.see_other(f"/?lang={lang}")
+        reference = reference_for(reason)
+        comment = clean_comment(field("comment"), self.settings.comment_max_chars)
+        report_id = await asyncio.get_running_loop().run_in_executor(self._database, lambda: self._store.add_report(
+            host=host, path=shorten(field("path")), reference=reference, reason=reason, client=client,
+            comment=comment, language=lang, now=self._clock(), per_hour=self.settings.report_rate_per_hour))
+        if report_id is None:
+            log.info("warning page: report about %s from %s refused: over the hourly limit", host, client)
+            return self._pages.limited(lang)
+        log.info("warning page: report #%d about %s (%s) from %s", report_id, host, reference, client)
+        # POST/redirect/GET: reloading the thank-you page does not send the report again.
+        return self._pages.see_other(f"{THANKS_PATH}?lang={lang}&ref={reference}")
+
+    def _count_view(self, reference: str, reason: BlockReason) -> None:
+        if self._pending_views >= MOST_PENDING_VIEWS:
+            return
+        self._pending_views += 1
+        future = self._database.submit(self._store.record_view, reference, reason, self._clock())
+        future.add_done_callback(self._view_done)
+
+    def _view_done(self, future: concurrent.futures.Future) -> None:
+        self._pending_views -= 1  # an int decrement from the database thread: atomic under the GIL
+        if future.exception() is not None:
+            log.warning("warning page: cannot record a view: %s", future.exception())
+
+    # -- one connection ------------------------------------------------------------------------
+
+    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               scheme: str) -> None:
+        peer = writer.get_extra_info("peername")
+        client = peer[0] if peer else "?"
+        if self.connections >= self.settings.max_connections:
+            writer.transport.abort()
+            return
+        self.connections += 1
+        try:
+            response, head_only = await self._read_and_answer(reader, client, scheme)
+            writer.write(response.to_bytes(head_only))
+            async with asyncio.timeout(self.settings.request_timeout):
+                await writer.drain()
+            writer.close()
+        except (TimeoutError, *LOGGED_ERRORS) as error:
+            log.debug("warning page: connection from %s ended: %r", client, error)
+            writer.transport.abort()
+        except Exception:
+            log.exception("warning page: answering %s failed", client)
+            writer.transport.abort()
+        finally:
+            self.connections -= 1
+
+    async def _read_and_answer(self, reader: asyncio.StreamReader, client: str,
+                               scheme: str) -> tuple[Response, bool]:
+        parser = RequestParser(Limits(body=max(2048, self.settings.comment_max_chars * 12 + 1024)))
+        try:
+            # One deadline for the whole request, not per read: a slowloris client
+            # sending a byte every few seconds runs out of time all the same.
+            async with asyncio.timeout(self.settings.request_timeout):
+                while True:
+                    data = await reader.read(READ_SIZE)
+                    if not data:
+                        raise ConnectionResetError("closed before a whole request")
+                    request = parser.feed(data)
+                    if request is not None:
+                        break
+        except TimeoutError:
+            return self._pages.plain(408, "request timeout"), False
+        except HttpError as error:
+            return self._pages.plain(error.status, str(error)), False
+        return await self.respond(request, client, scheme), request.method == "HEAD"
+
+
+async def start_servers(settings: WarningSettings, explain: Explain, store_path: str) -> list[asyncio.AbstractServer]:
+    """HTTP servers on `settings.listen` and HTTPS ones on `settings.tls_listen`; [] when both are empty.
+
+    Raises ValueError (bad texts file), certificates.CAError (tls_listen without a CA)
+    or OSError (address in use) before serving anything.
+    """
+    if not settings.listen and not settings.tls_listen:
+        return []
+    pages = Pages(load_texts(settings.organisation, settings.texts_file), settings.comment_max_chars,
+                  reports_enabled=settings.report_rate_per_hour > 0)
+    tls_context = None
+    if settings.tls_listen:
+        ca = certificates.load_ca(certificates.ca_dir_of(settings.ca_dir))
+        leaves = certificates.LeafContexts(ca, settings.leaf_validity_days, settings.leaf_cache_size)
+        tls_context = certificates.sni_context(leaves, lambda name: explain_safely(explain, name) is not None)
+    path = reports_path(store_path, settings.ca_dir)
+    store = ReportStore(path)
+    service = WarningService(settings, explain, store, pages)
+    shared = _Shared(service)
+    servers: list[asyncio.AbstractServer] = []
+    try:
+        for scheme, addresses, port, context in (("http", settings.listen, 80, None),
+                                                 ("https", settings.tls_listen, 443, tls_context)):
+            for address in addresses:
+                host, number = parse_listen(address, port)
+                server = await asyncio.start_server(
+                    lambda r, w, scheme=scheme: service.serve_connection(r, w, scheme),
+                    host, number, ssl=context, reuse_port=hasattr(socket, "SO_REUSEPORT"),
+                    ssl_handshake_timeout=min(settings.request_timeout, 10.0) if context else None,
+                    limit=READ_SIZE * 2, backlog=256)
+                servers.append(_WarningServer(server, shared))
+                log.info("warning page: %s on %s port %d (reports in %s)", scheme, host, number, path)
+    except BaseException:
+        for server in servers:
+            server.close()
+        if not servers:
+            service.close()
+        raise
+    return servers
+
+
+def explain_safely(explain: Explain, name: str) -> BlockReason | None:
+    try:
+        return explain(name)
+    except Exception:
+        log.exception("warning page: explain(%r) failed during a TLS handshake", name)
+        return None
+
+
+class _Shared:
+    """The service behind several listeners, released when the last of them closes."""
+
+    def __init__(self, service: WarningService) -> None:
+        self.service = service
+        self.open = 0
+
+    def release(self) -> None:
+        self.open -= 1
+        if self.open == 0:
+            self.service.close()
+
+
+class _WarningServer(asyncio.AbstractServer):
+    """An asyncio server that also frees the reports store once every listener is closed."""
+
+    def __init__(self, server: asyncio.AbstractServer, shared: _Shared) -> None:
+        self._server = server
+        self._shared = shared
+        self._closed = False
+        shared.open += 1
+
+    @property
+    def sockets(self):
+        return self._server.sockets
+
+    def close(self) -> None:
+        self._server.close()
+        if not self._closed:
+            self._closed = True
+            self._shared.release()
+
+    def get_loop(self):
+        return self._server.get_loop()
+
+    def is_serving(self) -> bool:
+        return self._server.is_serving()
+
+    async def start_serving(self) -> None:
+        await self._server.start_serving()
+
+    async def serve_forever(self) -> None:
+        await self._server.serve_forever()
+
+    async def wait_closed(self) -> None:
+        await self._server.wait_closed()
+
+    def close_clients(self) -> None:
+        if sys.version_info >= (3, 13):
+            self._server.close_clients()
