@@ -150,16 +150,20 @@ class Process:
         self.process.wait(5)
 
 
-def start_nsd(nsd: str, directory: Path, zone_text: str = ZONE_TEXT, zone: str = ZONE) -> Process:
-    """An authoritative NSD for `zone` on a free loopback port (IPv4 and IPv6), in the foreground."""
+def start_nsd(nsd: str, directory: Path, zone_text: str = ZONE_TEXT, zone: str = ZONE, ipv6: bool = True,
+              prefix: tuple[str, ...] = ()) -> Process:
+    """An authoritative NSD for `zone` on a free loopback port (IPv4, and IPv6 unless told), in the foreground.
+
+    `prefix` goes before the command, e.g. ("taskset", "-c", "1") for the benchmark.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     (directory / f"{zone}.zone").write_text(zone_text)
     config = directory / "nsd.conf"
+    ipv6_line = f"\n    ip-address: ::1@{port}" if ipv6 else ""
     config.write_text(f"""\
 server:
-    ip-address: 127.0.0.1@{port}
-    ip-address: ::1@{port}
+    ip-address: 127.0.0.1@{port}{ipv6_line}
     port: {port}
     server-count: 1
     username: ""
@@ -173,13 +177,14 @@ server:
     logfile: "{directory}/nsd.log"
     verbosity: 1
     hide-version: yes
+    rrl-ratelimit: 0
 remote-control:
     control-enable: no
 zone:
     name: "{zone}"
     zonefile: "{zone}.zone"
 """)
-    return Process("nsd", [nsd, "-d", "-c", str(config)], port, directory, zone).start()
+    return Process("nsd", [*prefix, nsd, "-d", "-c", str(config)], port, directory, zone).start()
 
 
 def fraudwall_binary() -> str:

@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Resolver throughput and latency: fraudwall against Unbound, same upstream, same queries, same core.
+
+    .venv/bin/python benchmarks/resolver_qps.py            # full run, writes benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/resolver_qps.py --profile out.pstats   # fraudwall under cProfile, cached only
+
+One NSD serves a generated zone on 127.0.0.1 (pinned to core 1, with dnsperf). Unbound (a forwarder
+with one thread) and then `fraudwall serve` (one worker) run pinned to core 0, each through three
+workloads. Per workload and server:
+
+* a throughput run: `dnsperf -l DURATION -c 4 -q 100` (at most 100 queries outstanding, so a
+  server is measured at saturation without overflowing its socket buffer): QPS and lost queries;
+* a latency run at a fixed rate: `dnsperf -l LATENCY_DURATION -Q LATENCY_QPS -v`; p50/p99 come from
+  dnsperf's per-query lines (dnsperf 2.10 itself prints only the average and stddev);
+* the server's VmRSS from /proc after both runs.
+
+The whole run holds /tmp/fraudwall-bench.lock, so it never overlaps another benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fcntl
+import os
+import pstats
+import random
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402 - after the path is set
+
+LOCK = "/tmp/fraudwall-bench.lock"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- resolver:begin -->", "<!-- resolver:end -->"
+SERVER_CORE, CLIENT_CORE = "0", "1"
+
+ZONE = "bench.example.org"
+BLOCKED_PARENT = "blocked.example.net"
+CACHED_NAMES = 1000
+BLOCKED_NAMES = 100
+SINKHOLE_V4, SINKHOLE_V6 = "0.0.0.0", "::"
+
+
+# ---------------------------------------------------------------- inputs
+
+def zone_text() -> str:
+    lines = [f"$ORIGIN {ZONE}.", "$TTL 86400",
+             "@ 86400 IN SOA ns1 hostmaster 1 3600 900 604800 3600", "@ IN NS ns1", "ns1 IN A 127.0.0.1"]
+    lines += [f"n{index:04d} IN A 198.51.{100 + index // 250}.{index % 250 + 1}" for index in range(CACHED_NAMES)]
+    return "\n".join(lines) + "\n"
+
+
+def cached_queries() -> list[str]:
+    return [f"n{index:04d}.{ZONE} A" for index in range(CACHED_NAMES)]
+
+
+def blocked_names() -> list[str]:
+    return [f"fraud-{index:03d}.{BLOCKED_PARENT}" for index in range(BLOCKED_NAMES)]
+
+
+def blocked_queries() -> list[str]:
+    """The listed names and subdomains of them, A and AAAA: 1000 lines."""
+    lines = []
+    for index, name in enumerate(blocked_names()):
+        for prefix in ("", "www.", "login.secure.", "m.", "pay."):
+            lines.append(f"{prefix}{name} {'AAAA' if index % 4 == 0 else 'A'}")
+            lines.append(f"{prefix}{name} A")
+    return lines
+
+
+def mix_queries(count: int, seed: int, miss_tag: str) -> list[str]:
+    """80 % cached names, 10 % blocked, 10 % names NSD does not have (each unique: a real miss, NXDOMAIN)."""
+    rng = random.Random(seed)
+    cached, blocked = cached_queries(), blocked_queries()
+    lines = []
+    for index in range(count):
+        draw = rng.random()
+        if draw < 0.8:
+            lines.append(rng.choice(cached))
+        elif draw < 0.9:
+            lines.append(rng.choice(blocked))
+        else:
+            lines.append(f"miss-{miss_tag}-{index}.{ZONE} A")
+    return lines
+
+
+# ---------------------------------------------------------------- servers
+
+def unbound_config(directory: Path, port: int, upstream_port: int) -> Path:
+    local = []
+    for name in blocked_names():
+        # `redirect` answers the name and every name below it with the local data, as fraudwall's subtree match.
+        local += [f'    local-zone: "{name}." redirect',
+                  f'    local-data: "{name}. 60 IN A {SINKHOLE_V4}"',
+                  f'    local-data: "{name}. 60 IN AAAA {SINKHOLE_V6}"']
+    config = directory / "unbound.conf"
+    config.write_text(f"""\
+server:
+    interface: 127.0.0.1
+    port: {port}
+    do-ip6: no
+    num-threads: 1
+    so-reuseport: no
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "{directory}"
+    pidfile: "{directory}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+{chr(10).join(local)}
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@{upstream_port}
+""")
+    return config
+
+
+def fraudwall_config(directory: Path, port: int, upstream_port: int, blocklist: Path) -> Path:
+    config = directory / "fraudwall.toml"
+    config.write_text(f"""\
+[server]
+listen = ["127.0.0.1:{port}"]
+workers = 1
+log_level = "warning"
+
+[access]
+allow = ["127.0.0.0/8"]
+
+[upstream]
+servers = ["127.0.0.1:{upstream_port}"]
+timeout = 1.5
+
+[cache]
+size = 100000
+
+[sinkhole]
+ipv4 = "{SINKHOLE_V4}"
+ipv6 = "{SINKHOLE_V6}"
+ttl = 60
+
+[blocklists]
+files = ["{blocklist}"]
+""")
+    return config
+
+
+def vm_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---------------------------------------------------------------- dnsperf
+
+@dataclass
+class Run:
+    command: list[str]
+    sent: int = 0
+    completed: int = 0
+    lost: int = 0
+    qps: float = 0.0
+    average_ms: float = 0.0
+    rcodes: str = ""
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def dnsperf(port: int, datafile: Path, *options: str, log: Path) -> Run:
+    command = ["taskset", "-c", CLIENT_CORE, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(datafile),
+               *options]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    log.write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed:\n{result.stderr}")
+    run = Run(command)
+
+    def number(label: str) -> float:
+        match = re.search(rf"{label}:\s+([0-9.]+)", result.stdout)
+        return float(match.group(1)) if match else 0.0
+
+    run.sent = int(number("Queries sent"))
+    run.completed = int(number("Queries completed"))
+    run.lost = int(number("Queries lost"))
+    run.qps = number("Queries per second")
+    run.average_ms = number(r"Average Latency \(s\)") * 1000
+    codes = re.search(r"Response codes:\s+(.*)", result.stdout)
+    run.rcodes = codes.group(1).strip() if codes else ""
+    run.latencies_ms = [float(line.rsplit(" ", 1)[1]) * 1000 for line in result.stdout.splitlines()
+                        if line.startswith("> ") and not line.startswith("> T")]
+    return run
+
+
+@dataclass
+class Measurement:
+    server: str
+    workload: str
+    throughput: Run
+    latency: Run
+    rss_kib: int
+    passes: float  # how many times the throughput run went through its query file
+
+
+def measure(server: str, process: Process, workloads: dict[str, tuple[Path, Path]], args: argparse.Namespace,
+            out: Path, warm: Path) -> list[Measurement]:
+    # One pass over the cached names so that the cached workload (and the mix's 80 %) are hits.
+    dnsperf(process.port, warm, "-n", "1", "-c", "4", "-q", "50", log=out / f"{server}-warm.txt")
+    results = []
+    for workload, (throughput_file, latency_file) in workloads.items():
+        throughput = dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4", "-q", "100",
+                             "-t", "2", "-Q", str(args.max_qps), log=out / f"{server}-{workload}-throughput.txt")
+        latency = dnsperf(process.port, latency_file, "-l", str(args.latency_duration), "-Q",
+                          str(args.latency_qps), "-c", "4", "-t", "2", "-v",
+                          log=out / f"{server}-{workload}-latency.txt")
+        lines = sum(1 for _ in open(throughput_file))
+        results.append(Measurement(server, workload, throughput, latency, vm_rss_kib(process.pid),
+                                   throughput.sent / lines))
+        print(f"  {server:9} {workload:8} {throughput.qps:9.0f} QPS  lost {throughput.lost}/{latency.lost}  "
+              f"p50 {latency.percentile(0.5):.3f} ms  p99 {latency.percentile(0.99):.3f} ms  "
+              f"[{throughput.rcodes}]", flush=True)
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+def table(results: list[Measurement], args: argparse.Namespace, command: str, started: str) -> str:
+    by_key = {(m.server, m.workload): m for m in results}
+    lines = [
+        f"Measured {started} on {os.cpu_count()} cores ({platform_line()}).",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
+        f"QPS and lost: `dnsperf -l {args.duration} -c 4 -q 100` (saturation, at most 100 outstanding). "
+        f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
+        f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
+        "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS.",
+        "",
+        "| workload | server | QPS | ratio | lost (QPS run / latency run) | p50 ms | p99 ms | RSS MiB |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for workload in ("cached", "blocked", "mix"):
+        unbound = by_key.get(("unbound", workload))
+        for server in ("unbound", "fraudwall"):
+            m = by_key.get((server, workload))
+            if m is None:
+                continue
+            ratio = f"{m.throughput.qps / unbound.throughput.qps:.2f}x" if unbound and server == "fraudwall" else ""
+            lines.append(f"| {workload} | {server} | {m.throughput.qps:,.0f} | {ratio} | "
+                         f"{m.throughput.lost} / {m.latency.lost} | {m.latency.percentile(0.5):.3f} | "
+                         f"{m.latency.percentile(0.99):.3f} | {m.rss_kib / 1024:.1f} |")
+    lines += ["", "Workloads: **cached**: 1000 distinct names of the NSD zone, warmed with one pass first; "
+              f"**blocked**: {BLOCKED_NAMES} listed names and their subdomains, A and AAAA (fraudwall: a generated "
+              "blocklist file in `[blocklists] files`; Unbound: `local-zone: redirect` + `local-data` "
+              f"{SINKHOLE_V4} / {SINKHOLE_V6}); **mix**: 80 % cached, 10 % blocked, 10 % unique names the zone "
+              "lacks (NXDOMAIN from NSD)."]
+    mix = [m for m in results if m.workload == "mix"]
+    if mix:
+        passes = ", ".join(f"{m.server} {m.passes:.2f}" for m in mix)
+        lines.append(f"The mix file's misses are real misses only on the first pass through it; passes made: {passes}.")
+    target = []
+    for workload in ("cached", "blocked"):
+        fraudwall, unbound = by_key.get(("fraudwall", workload)), by_key.get(("unbound", workload))
+        if fraudwall and unbound:
+            ratio = fraudwall.throughput.qps / unbound.throughput.qps
+            ok = (ratio >= 0.6 and fraudwall.throughput.lost == 0 and fraudwall.latency.lost == 0
+                  and fraudwall.latency.percentile(0.99) <= 3.0)
+            target.append(f"{workload}: {'met' if ok else 'NOT met'} ({ratio:.2f}x, "
+                          f"lost {fraudwall.throughput.lost + fraudwall.latency.lost}, "
+                          f"p99 {fraudwall.latency.percentile(0.99):.3f} ms)")
+    if target:
+        lines.append("Target (>= 0.6x Unbound's QPS with one worker, 0 lost, p99 <= 3 ms): " + "; ".join(target) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def platform_line() -> str:
+    versions = []
+    for command in (["unbound", "-V"], ["nsd", "-v"], ["dnsperf", "-h"]):
+        try:
+            output = subprocess.run(command, capture_output=True, text=True, timeout=5)
+            text = output.stdout + output.stderr
+            match = re.search(r"Version ([0-9.]+)|NSD version ([0-9.]+)", text)
+            if match:
+                versions.append(f"{command[0]} {match.group(1) or match.group(2)}")
+        except OSError:
+            pass
+    return ", ".join([f"Python {sys.version.split()[0]}", *versions])
+
+
+def write_section(text: str, path: Path = RESULTS) -> None:
+    """Replace this benchmark's marked section of RESULTS.md (re-read now, written atomically)."""
+    section = f"{BEGIN}\n## Resolver QPS (`benchmarks/resolver_qps.py`)\n\n{text}{END}"
+    current = path.read_text() if path.exists() else "# Benchmark results\n"
+    if BEGIN in current and END in current:
+        before, rest = current.split(BEGIN, 1)
+        after = rest.split(END, 1)[1]
+        updated = before + section + after
+    else:
+        updated = current.rstrip("\n") + "\n\n" + section + "\n"
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(updated)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+# ---------------------------------------------------------------- main
+
+def require(binary: str) -> str:
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+    if path is None:
+        sys.exit(f"resolver_qps: {binary} is not installed (apt-get install {binary})")
+    return path
+
+
+def fraudwall_argv(config: Path, port: int, profile: str | None) -> list[str]:
+    python = sys.executable
+    base = ["serve", "--config", str(config), "--listen", f"127.0.0.1:{port}"]
+    if profile:
+        return [python, "-m", "cProfile", "-o", profile, "-m", "fraudwall.resolver.cli", *base]
+    return [str(Path(python).with_name("fraudwall")), *base]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per throughput run (default 10)")
+    parser.add_argument("--max-qps", type=int, default=200_000, help="dnsperf -Q cap on throughput runs")
+    parser.add_argument("--latency-qps", type=int, default=2000, help="the fixed rate of the latency runs")
+    parser.add_argument("--latency-duration", type=int, default=5, help="seconds per latency run (default 5)")
+    parser.add_argument("--servers", default="unbound,fraudwall", help="comma-separated, in order")
+    parser.add_argument("--workloads", default="cached,blocked,mix", help="comma-separated")
+    parser.add_argument("--profile", metavar="PSTATS",
+                        help="run only fraudwall under cProfile (cached workload), save PSTATS, print the top 15")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
+    parser.add_argument("--keep", metavar="DIR", help="keep the dnsperf outputs and configs in DIR")
+    args = parser.parse_args(argv)
+    if args.profile:
+        args.servers, args.workloads, args.no_write = "fraudwall", "cached", True
+    for binary in ("nsd", "unbound", "dnsperf", "taskset"):
+        require(binary)
+    command = "flock /tmp/fraudwall-bench.lock " + shlex.join(
+        [".venv/bin/python", "benchmarks/resolver_qps.py", *(argv if argv is not None else sys.argv[1:])])
+
+    with open(LOCK, "w") as lock:
+        print(f"resolver_qps: waiting for {LOCK} ...", flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="resolver-qps-"))
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            results = run_all(args, work)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+
+    if args.profile:
+        print(f"\nfraudwall under cProfile, cached workload; top 15 by self time ({args.profile}):")
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(15)
+        return 0
+    text = table(results, args, command, started)
+    print("\n" + text)
+    if not args.no_write:
+        write_section(text)
+        print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
+    out = work / "out"
+    out.mkdir(exist_ok=True)
+    files = {"cached": cached_queries(), "blocked": blocked_queries()}
+    inputs = {}
+    for name, lines in files.items():
+        path = work / f"{name}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        inputs[name] = (path, path)
+    # Enough unique misses that a server at 100 000 QPS still meets each only once in the throughput run.
+    mix_throughput, mix_latency = work / "mix-throughput.txt", work / "mix-latency.txt"
+    mix_throughput.write_text("\n".join(mix_queries(args.duration * 100_000, 1, "t")) + "\n")
+    mix_latency.write_text("\n".join(mix_queries(args.latency_duration * args.latency_qps + 1000, 2, "l")) + "\n")
+    inputs["mix"] = (mix_throughput, mix_latency)
+    workloads = {name: inputs[name] for name in args.workloads.split(",")}
+    blocklist = work / "blocklist.txt"
+    blocklist.write_text("\n".join(blocked_names()) + "\n")
+
+    pin = ("taskset", "-c", SERVER_CORE)
+    nsd = start_nsd(require("nsd"), work / "nsd", zone_text(), ZONE, ipv6=False, prefix=("taskset", "-c", CLIENT_CORE))
+    results: list[Measurement] = []
+    try:
+        for server in args.servers.split(","):
+            port = free_port()
+            directory = work / server
+            directory.mkdir(exist_ok=True)
+            if server == "unbound":
+                config = unbound_config(directory, port, nsd.port)
+                argv = [*pin, require("unbound"), "-d", "-c", str(config)]
+                probe = blocked_names()[0]
+            else:
+                config = fraudwall_config(directory, port, nsd.port, blocklist)
+                argv = [*pin, *fraudwall_argv(config, port, args.profile)]
+                probe = blocked_names()[0]
+            process = Process(server, argv, port, directory, probe).start()
+            print(f"{server} pid {process.pid} on 127.0.0.1:{port} (core {SERVER_CORE})", flush=True)
+            try:
+                results += measure(server, process, workloads, args, out, inputs["cached"][0])
+            finally:
+                code = process.terminate(timeout=15)
+                if code != 0:
+                    print(f"{server} exited with {code}:\n{process.log()}", file=sys.stderr)
+    finally:
+        nsd.stop()
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())
