@@ -1,8 +1,10 @@
 """The global filter: built from the lists' own filters, published atomically, loaded at start.
 
 Every list filter shares the global geometry (slices, bits per slice), so the global filter
-is the bitwise OR of the list filters plus the operator's own names: replacing one list
-never rehashes the others. The geometry only grows (doubling) when the names outgrow it.
+is the bitwise OR of the list filters: replacing one list never rehashes the others. The
+filter holds every entry's name, allows included, so that a query looks up only the names
+the filter says may hold an entry. The operator's own entries are not in it: readers hold
+them in memory. The geometry only grows (doubling) when the names outgrow it.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def list_filter(paths: StorePaths, info: ListInfo, capacity: int, error_rate: fl
 
 
 def assemble(paths: StorePaths, connection: sqlite3.Connection,
-             replace: dict[str, NameFilter] | None = None, manual: bool = True,
+             replace: dict[str, NameFilter] | None = None,
              geometry_override: tuple[int, float] | None = None) -> NameFilter:
-    """The OR of every list's filter (or its replacement) and the operator's own names."""
+    """The OR of every list's filter (or its replacement)."""
     capacity, error_rate = geometry_override or geometry(connection)
     replace = replace or {}
     result = NameFilter.empty(capacity, error_rate)
@@ -67,8 +69,6 @@ def assemble(paths: StorePaths, connection: sqlite3.Connection,
         part.close()
     for part in replace.values():
         result.union_update(part)
-    if manual:
-        result.add_many(store.manual_names(connection))
     return result
 
 

@@ -74,7 +74,7 @@ class SegmentJob:
 class SegmentResult:
     names: int = 0
     duplicates: int = 0
-    blocking: int = 0
+    filtered: int = 0
     seen_before: int = 0
     networks: int = 0
     urls: int = 0
@@ -86,7 +86,7 @@ class SegmentResult:
     error: str = ""
 
     def merge(self, other: "SegmentResult") -> None:
-        for key in ("names", "duplicates", "blocking", "seen_before", "networks", "urls", "held"):
+        for key in ("names", "duplicates", "filtered", "seen_before", "networks", "urls", "held"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         self.guarded.update(other.guarded)
         self.skipped.update(other.skipped)
@@ -184,7 +184,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     guards, released, exact = job.guards, job.released, job.exact
     check, is_platform = guards.check, guards.is_platform
     names: list[tuple] = []
-    blocking: list[str] = []
+    filtered: list[str] = []
     networks: list[tuple] = []
     urls: list[tuple] = []
     held: list[tuple] = []
@@ -196,12 +196,12 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             result.names += added
             result.duplicates += len(names) - added
             names.clear()
-        if blocking:
-            name_filter.add_many(blocking)
-            result.blocking += len(blocking)
+        if filtered:
+            name_filter.add_many(filtered)
+            result.filtered += len(filtered)
             if old is not None:
-                result.seen_before += sum(1 for name in blocking if name in old)
-            blocking.clear()
+                result.seen_before += sum(1 for name in filtered if name in old)
+            filtered.clear()
         if networks:
             added = writer.add_networks(networks)
             result.networks += added
@@ -230,7 +230,9 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             if guard is not None and guard is not Guard.POPULAR:
                 result.guarded[guard.value] += 1
                 return
-            blocking.append(name)
+        # Allows go into the filter too: a query then looks up only the names that may
+        # hold an entry, and still finds an allow below a blocked parent.
+        filtered.append(name)
         names.append(row)
 
     try:
@@ -443,7 +445,7 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
     if before is not None and before.names > 0:
         # Entries of the old list missing from the new, plus new ones, over the old count.
         removed = max(before.names - totals.seen_before, 0)
-        added = max(totals.blocking - totals.duplicates - totals.seen_before, 0)
+        added = max(totals.filtered - totals.duplicates - totals.seen_before, 0)
         summary.changed_share = (removed + added) / before.names
         if summary.changed_share > threshold and not force:
             summary.held_back = (
@@ -456,9 +458,9 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
             summary.seconds = time.monotonic() - started
             return summary
     list_filter.save(paths.list_filter(list_name, gen))
-    # Everything but the operator's own names, outside the transaction: may take seconds
-    # when the geometry grew and other lists' filters are rebuilt.
-    combined = filters.assemble(paths, connection, {list_name: list_filter}, manual=False,
+    # Outside the transaction: may take seconds when the geometry grew and other lists'
+    # filters are rebuilt. The operator's own entries are not in it: readers hold them in memory.
+    combined = filters.assemble(paths, connection, {list_name: list_filter},
                                 geometry_override=(capacity, current_rate))
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -475,7 +477,6 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
              last_modified, list_name))
         connection.execute("DELETE FROM released WHERE list_id = (SELECT id FROM lists WHERE name = ?)",
                            (list_name,))
-        combined.add_many(store.manual_names(connection))
         store.log_change(connection, "swap", list_name)
         filters.publish(paths, connection, combined)
         store.prune_changes(connection)

@@ -39,7 +39,8 @@ class _Snapshot:
     segments: list[_Segment]
     name_filter: NameFilter
     filter_file: str
-    overlay: set[str]                 # blocked names added after the filter was written
+    # The operator's entries and released quarantine: few, changed live, so held in memory.
+    local: dict[str, list[Candidate]]
     last_change: int
     # {family: [(prefix length, {network int: [Candidate]})]}, longest prefixes first
     networks: dict[int, list[tuple[int, dict[int, list[Candidate]]]]] = field(default_factory=dict)
@@ -74,17 +75,17 @@ class StoreBlocklist:
         except KeyError:
             pass
         snapshot = self._snapshot
-        name_filter, overlay = snapshot.name_filter, snapshot.overlay
+        name_filter, local = snapshot.name_filter, snapshot.local
+        maybe: list[str] = []
         candidate = name
         while True:
-            if candidate in name_filter or candidate in overlay:
-                result = self._exact(snapshot, name)
-                break
+            if candidate in local or candidate in name_filter:
+                maybe.append(candidate)
             dot = candidate.find(".")
             if dot < 0:
-                result = None
                 break
             candidate = candidate[dot + 1:]
+        result = self._exact(snapshot, name, maybe) if maybe else None
         if len(cache) >= self._cache_size:
             cache.clear()
         cache[name] = result
@@ -119,9 +120,7 @@ class StoreBlocklist:
                 self._snapshot = self._load()
                 snapshot.close()
             else:
-                overlay = set(snapshot.overlay)
-                overlay.update(name for _, kind, name in rows if kind == "block")
-                snapshot.overlay = overlay
+                snapshot.local = self._local(snapshot.lists)
                 snapshot.last_change = rows[-1][0]
             self._cache = {}
         except (sqlite3.Error, store.StoreError, OSError) as error:
@@ -145,7 +144,10 @@ class StoreBlocklist:
 
     def explain(self, name: str) -> Match | None:
         """The deciding entry without the filter or the cache (for `fraudwall check`)."""
-        return self._exact(self._snapshot, name)
+        names = [name]
+        while "." in names[-1]:
+            names.append(names[-1].split(".", 1)[1])
+        return self._exact(self._snapshot, name, names)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -155,10 +157,9 @@ class StoreBlocklist:
             catalogue.execute("BEGIN")
             try:
                 lists = store.read_lists(catalogue)
-                name_filter, covers, filter_file = filters.load_current(self._paths, catalogue, self._warn)
+                name_filter, _, filter_file = filters.load_current(self._paths, catalogue, self._warn)
                 last = catalogue.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
-                overlay = {row[0] for row in catalogue.execute(
-                    "SELECT name FROM changes WHERE id > ? AND kind = 'block'", (covers,))}
+                local = self._local(lists)
             finally:
                 catalogue.execute("COMMIT")
             segments: list[_Segment] = []
@@ -174,44 +175,48 @@ class StoreBlocklist:
                     segment.connection.close()
                 name_filter.close()
                 continue
-            snapshot = _Snapshot(lists, segments, name_filter, filter_file, overlay, last)
+            snapshot = _Snapshot(lists, segments, name_filter, filter_file, local, last)
             snapshot.networks = self._networks(snapshot)
             return snapshot
         raise store.StoreError(f"{self._paths.db}: the lists keep changing while being opened")
 
-    def _statement(self, count: int) -> tuple[str, str, str]:
-        statements = self._statements.get(count)
-        if statements is None:
-            marks = ",".join("?" * count)
-            statements = self._statements[count] = (
-                f"SELECT {_COLUMNS} FROM names WHERE name IN ({marks})",
-                f"SELECT name, mode, action, flags, rule, redirect, added FROM manual WHERE name IN ({marks})",
-                f"SELECT list_id, {_COLUMNS}, added FROM released WHERE name IN ({marks})",
-            )
-        return statements
+    def _statement(self, count: int) -> str:
+        statement = self._statements.get(count)
+        if statement is None:
+            where = "name = ?" if count == 1 else f"name IN ({','.join('?' * count)})"
+            statement = self._statements[count] = f"SELECT {_COLUMNS} FROM names WHERE {where}"
+        return statement
 
-    def _exact(self, snapshot: _Snapshot, query: str) -> Match | None:
-        names = [query]
-        while "." in names[-1]:
-            names.append(names[-1].split(".", 1)[1])
-        segment_sql, manual_sql, released_sql = self._statement(len(names))
+    def _local(self, lists: dict[str, ListInfo]) -> dict[str, list[Candidate]]:
+        """The operator's entries and the released quarantine, by name."""
+        local: dict[str, list[Candidate]] = {}
+        catalogue = self._catalogue
+        for name, mode, action, flags, rule, redirect, added in catalogue.execute(
+                "SELECT name, mode, action, flags, rule, redirect, added FROM manual"):
+            match = Match(name, ACTIONS[action], MANUAL_LIST, rule or name, "cli", added,
+                          tuple(redirect.split(",")) if redirect else ())
+            local.setdefault(name, []).append(Candidate(match, Mode(mode), bool(flags & IMPORTANT), True, -1))
+        by_id = {info.id: (order, info) for order, info in enumerate(lists.values())}
+        for row in catalogue.execute(f"SELECT list_id, {_COLUMNS}, added FROM released"):
+            order, info = by_id.get(row[0], (None, None))
+            if info is not None:
+                local.setdefault(row[1], []).append(_candidate(row[1:9], info, order, added=row[9]))
+        return local
+
+    def _exact(self, snapshot: _Snapshot, query: str, names: list[str]) -> Match | None:
+        """The deciding entry among those at `names` (the query's parents that may have one)."""
+        statement = self._statement(len(names))
         candidates: list[Candidate] = []
         try:
             for segment in snapshot.segments:
-                for row in segment.connection.execute(segment_sql, names):
+                for row in segment.connection.execute(statement, names):
                     candidates.append(_candidate(row, segment.info, segment.order))
-            for name, mode, action, flags, rule, redirect, added in self._catalogue.execute(manual_sql, names):
-                match = Match(name, ACTIONS[action], MANUAL_LIST, rule or name, "cli", added,
-                              tuple(redirect.split(",")) if redirect else ())
-                candidates.append(Candidate(match, Mode(mode), bool(flags & IMPORTANT), True, -1))
-            by_id = {info.id: (order, info) for order, info in enumerate(snapshot.lists.values())}
-            for row in self._catalogue.execute(released_sql, names):
-                order, info = by_id.get(row[0], (None, None))
-                if info is not None:
-                    candidates.append(_candidate(row[1:9], info, order, added=row[9]))
         except sqlite3.Error as error:
             self._warn(f"blocklist lookup of {query} failed: {error}")
             return None
+        local = snapshot.local
+        for name in names:
+            candidates.extend(local.get(name, ()))
         return decide(query, candidates)
 
     def _networks(self, snapshot: _Snapshot) -> dict[int, list[tuple[int, dict[int, list[Candidate]]]]]:

@@ -288,27 +288,15 @@ class SegmentWriter:
             self.path.unlink()
 
 
-def all_segment_names(paths: StorePaths, info: ListInfo, blocking_only: bool = True) -> Iterator[str]:
+def all_segment_names(paths: StorePaths, info: ListInfo) -> Iterator[str]:
     """Every name of a list's current generation (for rebuilding filters)."""
-    where = f" WHERE action != {ACTION_CODE[Action.ALLOW]}" if blocking_only else ""
     for path in segment_paths(paths, info):
         connection = connect_segment(path)
         try:
-            for (name,) in connection.execute(f"SELECT name FROM names{where}"):
+            for (name,) in connection.execute("SELECT name FROM names"):
                 yield name
         finally:
             connection.close()
-
-
-def manual_names(connection: sqlite3.Connection) -> Iterable[str]:
-    allow = ACTION_CODE[Action.ALLOW]
-    names = [row[0] for row in connection.execute("SELECT name FROM manual WHERE action != ?", (allow,))]
-    names += [row[0] for row in connection.execute("SELECT name FROM released WHERE action != ?", (allow,))]
-    return names
-
-
-def mode_of(text: str) -> Mode:
-    return Mode.EXACT if text == "exact" else Mode.SUBTREE
 
 
 def set_manual(connection: sqlite3.Connection, entries: Iterable[tuple[str, Mode, Action, str]]) -> None:
