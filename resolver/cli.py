@@ -12,6 +12,7 @@ from fraudwall.resolver import config as config_module
 # Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
 COMMAND_MODULES = (
     "fraudwall.resolver.commands",
+    "fraudwall.resolver.report_commands",
     "fraudwall.scoring.commands",
 )
 

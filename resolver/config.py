@@ -158,6 +158,54 @@ class AllowlistSettings:
 
 
 @dataclass(frozen=True)
+class QueryLogSettings:
+    enabled: bool = True
+    path: str = ""                 # default: querylog.db beside the blocklist store
+    retention_days: float = 30.0
+    max_rows: int = 1_000_000
+    log_all: bool = False          # also log allowed queries (otherwise they are only counted)
+    pseudonymise: bool = False     # store clients as a keyed hash, not their address
+
+    def __post_init__(self) -> None:
+        if self.retention_days <= 0:
+            raise ValueError("retention_days: must be above 0")
+        if self.max_rows < 1000:
+            raise ValueError("max_rows: must be at least 1000")
+
+
+@dataclass(frozen=True)
+class AtRiskSettings:
+    distinct_names: int = 5        # distinct blocked fraud names ...
+    window_hours: float = 24.0     # ... within this many hours
+    after_warning: bool = True     # also flag a block after a look-alike warning
+    webhook: str = ""              # POSTed a JSON event for each client newly at risk
+    check_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.distinct_names < 1:
+            raise ValueError("distinct_names: must be at least 1")
+        if self.window_hours <= 0:
+            raise ValueError("window_hours: must be above 0")
+        if self.webhook and not self.webhook.startswith(("http://", "https://")):
+            raise ValueError(f"webhook: {self.webhook!r} is not an http:// or https:// URL")
+        if self.check_seconds < 1:
+            raise ValueError("check_seconds: must be at least 1")
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    # /metrics (and nothing that changes state) on loopback; "" turns it off.
+    listen: str = "127.0.0.1:9153"
+
+    def __post_init__(self) -> None:
+        if self.listen:
+            try:
+                parse_hostport(self.listen, 9153)
+            except ValueError as error:
+                raise ValueError(f"listen: {error}") from None
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
@@ -167,6 +215,9 @@ class Config:
     allowlist: AllowlistSettings = field(default_factory=AllowlistSettings)
     blocklists: BlocklistSettings = field(default_factory=BlocklistSettings)
     scorer: ScorerSettings = field(default_factory=ScorerSettings)
+    querylog: QueryLogSettings = field(default_factory=QueryLogSettings)
+    atrisk: AtRiskSettings = field(default_factory=AtRiskSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     source: str = "<defaults>"
 
     def replace(self, section: str, **changes: object) -> "Config":
@@ -255,18 +306,32 @@ def _coerce(value: object, hint: object, where: str) -> object:
     raise ConfigError(f"{where}: unsupported setting type {hint!r}")
 
 
+def _is_file_key(key: str) -> bool:
+    return key in ("db", "path", "files") or key.endswith(("_file", "_dir"))
+
+
 def _resolve_relative_files(config: Config, base: Path) -> Config:
-    """File names in a config file are relative to that file, as in Unbound and CoreDNS."""
+    """File names in a config file are relative to that file, as in Unbound and CoreDNS.
+
+    A key holds file names when it is called `db`, `path` or `files`, or ends in `_file` or `_dir`.
+    """
 
     def resolve(name: str) -> str:
-        if not name or name == "demo" or Path(name).is_absolute():
+        if not name or name == "demo" or Path(name).expanduser().is_absolute():
             return name
         return str(base / name)
 
-    blocklists = dataclasses.replace(
-        config.blocklists,
-        db=resolve(config.blocklists.db),
-        files=tuple(resolve(name) for name in config.blocklists.files),
-    )
-    scorer = dataclasses.replace(config.scorer, brands_file=resolve(config.scorer.brands_file))
-    return dataclasses.replace(config, blocklists=blocklists, scorer=scorer)
+    sections = {}
+    for section_field in dataclasses.fields(Config):
+        section = getattr(config, section_field.name)
+        if not dataclasses.is_dataclass(section):
+            continue
+        changes = {}
+        for key_field in dataclasses.fields(section):
+            if _is_file_key(key_field.name):
+                value = getattr(section, key_field.name)
+                changes[key_field.name] = (tuple(resolve(item) for item in value) if isinstance(value, tuple)
+                                           else resolve(value))
+        if changes:
+            sections[section_field.name] = dataclasses.replace(section, **changes)
+    return dataclasses.replace(config, **sections)

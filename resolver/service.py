@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
+import sqlite3
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
@@ -17,9 +20,11 @@ from fraudwall.resolver.blocklist import BlocklistStage
 from fraudwall.resolver.cache import CacheStage
 from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings, parse_hostport
-from fraudwall.resolver.handler import QueryHandler
+from fraudwall.resolver.atrisk import AtRiskWatcher
+from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
-from fraudwall.resolver.metrics import Counters
+from fraudwall.resolver.metrics import Counters, SnapshotFolder
+from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
@@ -70,7 +75,8 @@ def upstream_servers(settings: UpstreamSettings, listen: tuple[str, ...]) -> tup
 class Resolver:
     """Everything one worker needs to answer queries, built from the config."""
 
-    def __init__(self, config: Config, blocklist: Blocklist, upstreams: tuple[Upstream, ...]) -> None:
+    def __init__(self, config: Config, blocklist: Blocklist, upstreams: tuple[Upstream, ...],
+                 observers: tuple[Observer, ...] = ()) -> None:
         self.config = config
         self.blocklist = blocklist
         sinkhole = Sinkhole(config.sinkhole)
@@ -99,7 +105,7 @@ class Resolver:
         ]
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
-        self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer,),
+        self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
                                     on_malformed=self.counters.observe_malformed)
 
     def sample_metrics(self) -> None:
@@ -110,67 +116,145 @@ class Resolver:
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
 
 
-async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = True) -> int:
-    """Serve until SIGTERM or SIGINT, then finish the queries in flight and return 0."""
-    loop = asyncio.get_running_loop()
-    try:
-        blocklist = open_blocklist(config.blocklists)
-    except ValueError as error:
-        log.error("%s", error)
-        return 1
-    resolver = Resolver(config, blocklist, upstreams)
-    tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout, config.server.tcp_max_connections)
-    servers = []
-    udp_transports = []
-    try:
-        for address in config.server.listen:
-            host, port = parse_hostport(address, 53)
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: UdpServer(resolver.handler), local_addr=(host, port), reuse_port=True)
-            udp_transports.append((transport, protocol))
-            servers.append(await loop.create_server(lambda: TcpServer(tcp), host, port, reuse_port=True,
-                                                    backlog=1024))
-    except OSError as error:
-        log.error("cannot listen on %s: %s", address, error.strerror or error)
-        for transport, _ in udp_transports:
-            transport.close()
-        for server in servers:
-            server.close()
-        return 1
+class Worker:
+    """One worker process: the resolver, its listeners and the jobs that run beside the queries."""
 
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    if announce:
-        _announce(config, upstreams, blocklist)
+    def __init__(self, config: Config, upstreams: tuple[Upstream, ...], index: int = 0,
+                 snapshots: SnapshotFolder | None = None) -> None:
+        self.config = config
+        self.upstreams = upstreams
+        self.index = index
+        self.snapshots = snapshots
+        self.resolver: Resolver | None = None
+        self.udp: list[tuple[asyncio.DatagramTransport, UdpServer]] = []
+        self.servers: list[asyncio.AbstractServer] = []
+        self.tcp: TcpConnections | None = None
+        self.querylog: QueryLog | None = None
+        self.recorder: QueryLogRecorder | None = None
+        self.watcher: AtRiskWatcher | None = None
+        # SQLite and webhooks block: they get a thread of their own, one job at a time.
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudwall-log")
+        self.jobs: list[asyncio.Task] = []
 
-    async def housekeeping() -> None:
+    async def start(self) -> bool:
+        """Open the lists and the log, bind every listener; False (and logged) when something cannot be had."""
+        config = self.config
+        try:
+            blocklist = open_blocklist(config.blocklists)
+        except ValueError as error:
+            log.error("%s", error)
+            return False
+        observers = []
+        if config.querylog.enabled:
+            path = log_path(config.querylog.path, config.blocklists.db)
+            try:
+                self.querylog = QueryLog(path, config.querylog.retention_days, config.querylog.max_rows,
+                                         config.querylog.pseudonymise)
+            except (OSError, sqlite3.Error) as error:
+                log.error("cannot open the query log %s: %s", path, error)
+                blocklist.close()
+                return False
+            self.recorder = QueryLogRecorder(config.querylog.log_all)
+            observers.append(self.recorder.observe)
+            if self.index == 0:
+                settings = config.atrisk
+                self.watcher = AtRiskWatcher(str(path), settings.distinct_names, settings.window_hours * 3600,
+                                             settings.after_warning, settings.webhook)
+        self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
+        self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
+                                  config.server.tcp_max_connections)
+        loop = asyncio.get_running_loop()
+        try:
+            for address in config.server.listen:
+                host, port = parse_hostport(address, 53)
+                transport, protocol = await loop.create_datagram_endpoint(
+                    lambda: UdpServer(resolver.handler), local_addr=(host, port), reuse_port=True)
+                self.udp.append((transport, protocol))
+                self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), host, port,
+                                                             reuse_port=True, backlog=1024))
+        except OSError as error:
+            log.error("cannot listen on %s: %s", address, error.strerror or error)
+            await self.stop(grace=0)
+            return False
+        self.jobs.append(asyncio.ensure_future(self._every_second()))
+        if self.watcher is not None:
+            self.jobs.append(asyncio.ensure_future(self._watch_at_risk()))
+        return True
+
+    async def _every_second(self) -> None:
+        loop = asyncio.get_running_loop()
+        resolver = self.resolver
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
-                blocklist.refresh()
+                resolver.blocklist.refresh()
             except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
                 log.exception("blocklist refresh failed; answering from what is loaded")
             resolver.forwarder.close_idle(time.monotonic())
+            await self._flush_log(loop)
+            if self.snapshots is not None and self.index != 0:
+                resolver.sample_metrics()
+                snapshot = resolver.counters.snapshot()
+                await loop.run_in_executor(self.background, self.snapshots.write, self.index, snapshot)
 
-    keeper = asyncio.ensure_future(housekeeping())
+    async def _flush_log(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.recorder is None or not self.recorder.pending:
+            return
+        batch = self.recorder.take()
+        try:
+            await loop.run_in_executor(self.background, self.querylog.write, batch)
+        except sqlite3.Error as error:
+            log.warning("query log: %d entries not written: %s", len(batch), error)
+
+    async def _watch_at_risk(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await loop.run_in_executor(self.background, self.watcher.check)
+            self.resolver.counters.set_gauge("fraudwall_at_risk_clients", self.watcher.count)
+            await asyncio.sleep(self.config.atrisk.check_seconds)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking new work, let what is in flight finish and be sent, then close everything."""
+        for server in self.servers:
+            server.close()
+        for _, protocol in self.udp:
+            protocol.accepting = False
+        if self.resolver is not None:
+            await self.resolver.handler.drain(grace)
+        for transport, _ in self.udp:
+            transport.close()
+        if self.tcp is not None:
+            self.tcp.close_all()
+        for job in self.jobs:
+            job.cancel()
+        loop = asyncio.get_running_loop()
+        if self.querylog is not None:
+            await self._flush_log(loop)
+            await loop.run_in_executor(self.background, self.querylog.close)
+        self.background.shutdown(wait=False, cancel_futures=True)
+        if self.resolver is not None:
+            self.resolver.forwarder.close()
+            self.resolver.blocklist.close()
+
+
+async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = True, index: int = 0,
+              snapshots: SnapshotFolder | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, then finish the queries in flight and return 0."""
+    worker = Worker(config, upstreams, index, snapshots)
+    if not await worker.start():
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if announce:
+        _announce(config, upstreams)
     await stop.wait()
-    # Stop taking new work first, then let what is in flight finish and be sent, then close.
-    for server in servers:
-        server.close()
-    for _, protocol in udp_transports:
-        protocol.accepting = False
-    await resolver.handler.drain(config.server.shutdown_grace)
-    for transport, _ in udp_transports:
-        transport.close()
-    tcp.close_all()
-    keeper.cancel()
-    resolver.forwarder.close()
-    blocklist.close()
+    await worker.stop(config.server.shutdown_grace)
     return 0
 
 
-def _announce(config: Config, upstreams: tuple[Upstream, ...], blocklist: Blocklist) -> None:
+def _announce(config: Config, upstreams: tuple[Upstream, ...]) -> None:
     host, port = parse_hostport(config.server.listen[0], 53)
     names = ", ".join(config.server.listen)
     print(f"fraudwall {os.getpid()}: listening on {names} (UDP and TCP); "
@@ -184,13 +268,13 @@ def serve(config: Config) -> int:
     upstreams = upstream_servers(config.upstream, config.server.listen)
     workers = config.server.workers
     if workers == 1:
-        return _run_worker(config, upstreams, announce=True)
+        return _run_worker(config, upstreams, 0, None)
+    snapshots = SnapshotFolder.create()
     children = []
     for index in range(workers):
         pid = os.fork()
         if pid == 0:
-            code = _run_worker(config, upstreams, announce=index == 0)
-            os._exit(code)
+            os._exit(_run_worker(config, upstreams, index, snapshots))
         children.append(pid)
 
     def forward(signum: int, _frame: object) -> None:
@@ -203,15 +287,20 @@ def serve(config: Config) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     worst = 0
-    for child in children:
-        _, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status) if status else 0)
+    try:
+        for child in children:
+            _, status = os.waitpid(child, 0)
+            worst = max(worst, os.waitstatus_to_exitcode(status))
+    finally:
+        shutil.rmtree(snapshots.path, ignore_errors=True)
     return worst
 
 
-def _run_worker(config: Config, upstreams: tuple[Upstream, ...], announce: bool) -> int:
+def _run_worker(config: Config, upstreams: tuple[Upstream, ...], index: int,
+                snapshots: SnapshotFolder | None) -> int:
+    main = run(config, upstreams, announce=index == 0, index=index, snapshots=snapshots)
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(run(config, upstreams, announce))
-    return uvloop.run(run(config, upstreams, announce))
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -1,0 +1,86 @@
+"""The query log: only blocked and warned queries by default, batched, pruned, pseudonymised on request."""
+
+import sqlite3
+
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.codes import AnswerKind
+from fraudwall.resolver.querylog import MAX_PENDING, LogEntry, QueryLog, QueryLogRecorder, parse_duration
+
+from tests.resolver.helpers import make_query
+
+import pytest
+
+
+def entry(time, client="192.0.2.7", name="fraud.example.net", verdict="blocked"):
+    return LogEntry(time, client, name, "A", verdict, "listed in demo (demo:1)", "demo")
+
+
+def test_recorder_keeps_blocked_scored_and_warned_answers_only():
+    recorder = QueryLogRecorder(clock=lambda: 100.0)
+    query = make_query("fraud.example.net", client="192.0.2.7")
+    recorder.observe(query, Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo"), 0.001)
+    recorder.observe(query, Answer(AnswerKind.SCORED, b"", "scored 0.90: ...", "homoglyph"), 0.001)
+    recorder.observe(query, Answer(AnswerKind.RESOLVED, b"", label="combosquat", warning="scored 0.70: ..."), 0.001)
+    recorder.observe(query, Answer(AnswerKind.CACHED, b""), 0.001)
+    batch = recorder.take()
+    assert [item.verdict for item in batch] == ["blocked", "scored", "warned"]
+    assert batch[2].reason == "scored 0.70: ..." and batch[2].label == "combosquat"
+    assert batch[0] == LogEntry(100.0, "192.0.2.7", "fraud.example.net", "A", "blocked", "listed in demo (x:1)", "demo")
+    assert recorder.take() == []
+
+
+def test_log_all_keeps_allowed_answers_too():
+    recorder = QueryLogRecorder(log_all=True)
+    recorder.observe(make_query(), Answer(AnswerKind.CACHED, b""), 0.001)
+    assert [item.verdict for item in recorder.take()] == ["cached"]
+
+
+def test_a_burst_beyond_the_bound_is_dropped_and_counted():
+    recorder = QueryLogRecorder()
+    answer = Answer(AnswerKind.BLOCKED, b"", "r", "demo")
+    query = make_query()
+    for _ in range(MAX_PENDING + 5):
+        recorder.observe(query, answer, 0.0)
+    assert len(recorder.pending) == MAX_PENDING and recorder.dropped == 5
+
+
+def test_write_read_filter_by_client_and_name(tmp_path):
+    log = QueryLog(tmp_path / "querylog.db")
+    log.write([entry(1000), entry(1001, client="192.0.2.8", name="a.phish.example.org"), entry(1002)], now=1002)
+    assert [item.time for item in log.read(0)] == [1000, 1001, 1002]
+    assert [item.time for item in log.read(1001)] == [1001, 1002]
+    assert [item.client for item in log.read(0, client="192.0.2.8")] == ["192.0.2.8"]
+    assert [item.name for item in log.read(0, name_pattern="*.PHISH.example.org")] == ["a.phish.example.org"]
+    log.close()
+
+
+def test_old_rows_and_rows_beyond_the_cap_are_removed(tmp_path):
+    log = QueryLog(tmp_path / "querylog.db", retention_days=1, max_rows=1000)
+    log.write([entry(float(t)) for t in range(1200)], now=1200)
+    assert len(log.read(0, limit=5000)) == 1000 and log.read(0)[0].time == 200
+    log.write([entry(200_000.0)], now=200_000)
+    assert [item.time for item in log.read(0)] == [200_000.0]
+    log.close()
+
+
+def test_pseudonymised_clients_are_stable_and_still_searchable(tmp_path):
+    path = tmp_path / "querylog.db"
+    log = QueryLog(path, pseudonymise=True)
+    log.write([entry(1000)], now=1000)
+    stored = log.read(0)[0].client
+    assert stored.startswith("anon-") and "192.0.2.7" not in stored
+    assert len(log.read(0, client="192.0.2.7")) == 1
+    log.close()
+    again = QueryLog(path, pseudonymise=True)
+    assert again.client_id("192.0.2.7") == stored
+    again.close()
+    raw = sqlite3.connect(path).execute("SELECT client FROM querylog").fetchall()
+    assert raw == [(stored,)]
+
+
+def test_durations():
+    assert parse_duration("90s") == 90 and parse_duration("30m") == 1800
+    assert parse_duration("24h") == 86_400 and parse_duration("7d") == 604_800 and parse_duration("15") == 15
+    for bad in ("", "h", "3 days", "-1h"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
