@@ -112,16 +112,16 @@ class Pages:
         path = shorten(view.path) if view.path not in ("", "/") else ""
         rows = []
         if host:
-            rows.append((t(lang, "site"), escape(host), ""))
-        if path:
-            rows.append((t(lang, "address"), escape(shorten(view.host + path)), ""))
+            # The path beside the name, lighter: it is the part people recognise from the link they followed.
+            rows.append((t(lang, "site"), escape(host) + (f'<span class="path">{escape(path)}</span>' if path else ""),
+                         "site"))
         if reason is not None:
             heading, intro = t(lang, "heading"), t(lang, "intro")
             key = "source_scorer" if reason.source_kind == "scorer" else "source_list"
-            why = t(lang, key).replace("{label}", reason.label)
+            why = escape(shorten(t(lang, key).replace("{label}", reason.label)))
             if reason.reason:
-                why = f"{why}: {reason.reason}" if lang == "en" else f"{why}：{reason.reason}"
-            rows.append((t(lang, "why"), escape(shorten(why)), ""))
+                why += f'<span class="detail">{escape(shorten(reason.reason))}</span>'
+            rows.append((t(lang, "why"), why, ""))
             if reason.brand:
                 rows.append((t(lang, "brand"), escape(reason.brand), ""))
             if reason.since:
@@ -130,7 +130,7 @@ class Pages:
                 rows.append((t(lang, "reference"), escape(view.reference), "ref"))
         else:
             heading, intro = t(lang, "neutral_heading"), t(lang, "neutral_intro")
-        facts = "".join(f'<dt>{escape(label)}</dt><dd class="{css}">{value}</dd>' if css else
+        facts = "".join(f'<dt class="{css}">{escape(label)}</dt><dd class="{css}">{value}</dd>' if css else
                         f"<dt>{escape(label)}</dt><dd>{value}</dd>" for label, value, css in rows)
         advice = "".join(f"<li>{escape(item)}</li>" for item in self._texts.items(lang, "advice"))
         body = [f'<p class="intro">{escape(intro)}</p>']

@@ -29,7 +29,7 @@ def view(lang="en", reason=REASON, host="icbc-tuikuan.example.com", path="/login
 def test_blocked_page_shows_name_path_reason_brand_since_reference():
     page = html(pages().warning(view()))
     assert '<html lang="en">' in page
-    assert "icbc-tuikuan.example.com/login" in page
+    assert 'icbc-tuikuan.example.com<span class="path">/login</span>' in page
     assert "listed in demo (demo.txt:3)" in page and "demo" in page
     assert "icbc.com.cn" in page
     assert time.strftime("%Y-%m-%d", time.gmtime(REASON.since)) in page
