@@ -132,11 +132,15 @@ class WarningService:
         if self._pending_views >= MOST_PENDING_VIEWS:
             return
         self._pending_views += 1
-        future = self._database.submit(self._store.record_view, reference, reason, self._clock())
+        # An asyncio future, so the callback runs on the loop's thread like the increment above.
+        future = asyncio.get_running_loop().run_in_executor(
+            self._database, self._store.record_view, reference, reason, self._clock())
         future.add_done_callback(self._view_done)
 
-    def _view_done(self, future: concurrent.futures.Future) -> None:
-        self._pending_views -= 1  # an int decrement from the database thread: atomic under the GIL
+    def _view_done(self, future: asyncio.Future) -> None:
+        self._pending_views -= 1
+        if future.cancelled():
+            return
         if future.exception() is not None:
             log.warning("warning page: cannot record a view: %s", future.exception())
 
