@@ -36,12 +36,14 @@ def grown_capacity(current: int, needed: int) -> int:
     return capacity
 
 
-def list_filter(paths: StorePaths, info: ListInfo, capacity: int, error_rate: float) -> NameFilter:
-    """The list's own filter, rebuilt from its segments when missing, damaged or of another size."""
+def list_filter(paths: StorePaths, info: ListInfo, capacity: int, error_rate: float,
+                trusted: bool = True) -> NameFilter:
+    """The list's own filter, rebuilt from its segments when missing, damaged, of another size
+    or (`trusted` false) written with another hash scheme."""
     template = NameFilter.empty(capacity, error_rate)
     try:
         loaded = bloom.load(paths.list_filter(info.name, info.gen))
-        if loaded.same_geometry(template):
+        if trusted and loaded.same_geometry(template):
             return loaded
         loaded.close()
     except CorruptFilter:
@@ -60,11 +62,12 @@ def assemble(paths: StorePaths, connection: sqlite3.Connection,
     """The OR of every list's filter (or its replacement)."""
     capacity, error_rate = geometry_override or geometry(connection)
     replace = replace or {}
+    trusted = store.meta(connection, "filter_hash", bloom.HASH_SCHEME) == bloom.HASH_SCHEME
     result = NameFilter.empty(capacity, error_rate)
     for info in store.read_lists(connection).values():
         if info.name in replace or info.segments == 0:
             continue
-        part = list_filter(paths, info, capacity, error_rate)
+        part = list_filter(paths, info, capacity, error_rate, trusted)
         result.union_update(part)
         part.close()
     for part in replace.values():
@@ -88,7 +91,10 @@ def load_current(paths: StorePaths, connection: sqlite3.Connection,
     """(filter, change id it covers, its file name); rebuilt from the store when damaged."""
     name = store.meta(connection, "filter_file")
     covers = int(store.meta(connection, "filter_covers", 0))
-    if name:
+    scheme = store.meta(connection, "filter_hash", bloom.HASH_SCHEME)
+    if name and scheme != bloom.HASH_SCHEME:
+        warn(f"blocklist filter written with hash scheme {scheme}, not {bloom.HASH_SCHEME}; rebuilding it")
+    elif name:
         try:
             return bloom.load(paths.directory / str(name), store.meta(connection, "filter_crc")), covers, str(name)
         except CorruptFilter as error:

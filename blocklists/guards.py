@@ -34,9 +34,15 @@ class Guards:
     protected: dict[str, Guard]
     platforms: frozenset[str]
 
+    def __post_init__(self) -> None:
+        # `*.ck`-style rules, by the name under the star, so the hot path needs no concatenation.
+        wildcards = frozenset(s[2:] for s in self.public_suffixes if s.startswith("*."))
+        object.__setattr__(self, "_wildcard_parents", wildcards)
+
     def check(self, name: str, mode: Mode) -> Guard | None:
         """The guard an entry that blocks `name` (with `mode`) trips, or None."""
-        if mode is not Mode.EXACT and self.is_public_suffix(name):
+        if mode is not Mode.EXACT and (name in self.public_suffixes or (
+                name.partition(".")[2] in self._wildcard_parents and self.is_public_suffix(name))):
             return Guard.PUBLIC_SUFFIX
         protected = self.protected
         candidate = name

@@ -157,18 +157,26 @@ def _estimate_entries(parts: Iterable[Part]) -> int:
 # -- one worker ------------------------------------------------------------------------
 
 def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
+    """The part's lines, read and decoded a few megabytes at a time (cut after a newline)."""
     with open(part.path, "rb") as stream:
         stream.seek(part.start)
-        position, reported = part.start, part.start
-        for raw in stream:
-            position += len(raw)
-            yield raw.decode("utf-8", "replace")
-            if position - reported > 1 << 20:
-                progress(position - reported)
-                reported = position
-            if position >= part.end:
+        remaining = part.end - part.start
+        carry = b""
+        while remaining > 0:
+            block = stream.read(min(remaining, 1 << 22))
+            if not block:
                 break
-        progress(position - reported)
+            remaining -= len(block)
+            progress(len(block))
+            block = carry + block
+            cut = block.rfind(b"\n") + 1 if remaining > 0 else len(block)
+            carry, block = block[cut:], block[:cut]
+            lines = block.decode("utf-8", "replace").split("\n")
+            if lines and not lines[-1]:
+                lines.pop()
+            yield from lines
+        if carry:
+            yield carry.decode("utf-8", "replace")
 
 
 def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: None,
