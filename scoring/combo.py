@@ -42,6 +42,8 @@ class Split(NamedTuple):
 
 def split_words(label: str) -> Split:
     """`secure-paypal-login` -> Split("paypal", ("secure", "login")); Split(label, ()) without."""
+    if not _ANYWHERE.search(label):
+        return Split(label, ())     # the usual case, found in one pass
     words: list[str] = []
     core = label
     leading = _LEADING.match(core)
@@ -57,6 +59,8 @@ def split_words(label: str) -> Split:
 
 def find_words(text: str) -> tuple[str, ...]:
     """The fraud words in `text`: whole hyphen/dot-separated parts, or long ones anywhere."""
+    if not _ANYWHERE.search(text):
+        return ()
     found = []
     for part in _SEPARATORS.split(text):
         if part in FRAUD_WORDS:

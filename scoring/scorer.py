@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 
-import tldextract
-
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.index import BrandIndex
 from fraudwall.scoring.names import normalise
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
+from fraudwall.scoring.suffixes import SuffixList
 from fraudwall.scoring.signals import DomainPart, context_signals, domain_signals, subdomain_signals
 
 __all__ = ["Scorer"]
@@ -32,8 +31,7 @@ class Scorer:
         self.settings = settings or ScorerSettings()
         self.index = BrandIndex(brands if brands is not None else load_brands(self.settings.brands_file))
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
-        self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
-                                              fallback_to_snapshot=True)
+        self._suffixes = SuffixList()
         self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
         self._domain_part = functools.lru_cache(maxsize=cache_size)(self._analyse_domain)
 
@@ -43,8 +41,19 @@ class Scorer:
 
     def score_uncached(self, name: str) -> Score:
         """The Score of `name`; InvalidName (a ValueError) when it is not a domain name."""
+        evidence = self.evidence(name)
+        if isinstance(evidence, Score):
+            return evidence
+        signals, domain, subdomain, words, host = evidence
+        signals += context_signals(domain.traits, words, subdomain, host)
+        return combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+
+    def evidence(self, name: str):
+        """The brand signals, DomainPart, subdomain labels, unexplained fraud words and host of
+        `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
+        registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
         name = normalise(name)
-        parts = self._extract.extract_str(name)
+        parts = self._suffixes.split(name)
         if not parts.suffix or not parts.domain:
             # A single label, an unknown TLD, or a bare public suffix: nothing a
             # stranger can register for the public to reach.
@@ -57,15 +66,12 @@ class Scorer:
         domain: DomainPart = self._domain_part(parts.domain, parts.suffix)
         signals = list(domain.signals)
         words = domain.words
-        brand_found = domain.brand_found
-        if parts.subdomain:
-            sub_signals, sub_words = subdomain_signals(self.index, parts.subdomain.split("."),
-                                                       parts.domain, registrable)
+        subdomain = parts.subdomain.split(".") if parts.subdomain else []
+        if subdomain:
+            sub_signals, sub_words = subdomain_signals(self.index, subdomain, parts.domain, registrable)
             signals += sub_signals
             words += sub_words
-            brand_found = brand_found or bool(sub_signals)
-        signals += context_signals(parts.domain, parts.suffix, words, brand_found)
-        return combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+        return signals, domain, subdomain, words, name
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""

@@ -16,11 +16,11 @@ from fraudwall.scoring.combo import find_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.score import Rule, Signal
-from fraudwall.scoring.shape import shape
-from fraudwall.scoring.tld import tld_risk
+from fraudwall.scoring.tld import tld_tier
+from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "context_signals", "domain_signals", "subdomain_signals"]
+__all__ = ["DomainPart", "context_signals", "domain_signals", "host_traits", "subdomain_signals"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -52,6 +52,7 @@ class DomainPart(NamedTuple):
     signals: tuple[Signal, ...]
     words: tuple[str, ...]      # fraud words not already explained by a brand
     brand_found: bool
+    traits: tuple[tuple[str, str], ...] = ()   # TLD tier, lure words, shape: traits.py
 
 
 def _of(match: Match) -> str:
@@ -155,6 +156,15 @@ def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...
 
 def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
+    part = _brand_signals(index, label, suffix)
+    tier = tld_tier(suffix)
+    found = [(f"tld-{tier}", f"TLD .{suffix.rpartition('.')[2]} ranks high in abuse reports")] if tier else []
+    found += [("lure", w) for w in lure_words(label)]
+    found += label_shape(label)
+    return part._replace(traits=tuple(found))
+
+
+def _brand_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     text = decode_label(label)
     plain = text.replace("-", "")
     brand: Brand | None = index.token(plain) if plain == text else None
@@ -213,20 +223,73 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     return tuple(signals), tuple(words)
 
 
-def context_signals(label: str, suffix: str, words: tuple[str, ...], brand_found: bool,
-                    ) -> tuple[Signal, ...]:
-    """What is left once brands are accounted for: fraud words, the TLD, the shape of the label."""
-    signals = []
-    risk = tld_risk(suffix)
-    if risk:
-        tld = suffix.rpartition(".")[2]
-        signals.append(Signal(risk, Rule.TLD, f"TLD .{tld} ranks high in abuse reports"))
+def _group(found: list[tuple[str, str]], keys: frozenset[str] | None, rule: Rule, lead: str,
+           ) -> Signal | None:
+    """One signal for the traits of one kind: their values noisy-or'ed, their reasons listed."""
+    doubt, reasons = 1.0, []
+    for key, reason in found:
+        if keys is None or key in keys:
+            doubt *= 1.0 - WEIGHTS[key]
+            reasons.append(reason)
+    if not reasons:
+        return None
+    return Signal(round(1.0 - doubt, 4), rule, lead + ", ".join(reasons))
+
+
+_SHAPE_KEYS = frozenset(k for k in WEIGHTS if not k.startswith(("tld-", "word", "lure")))
+
+
+def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
+                subdomain: list[str] | tuple[str, ...] = (), host: str = "") -> list[tuple[str, str]]:
+    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word)."""
+    found = [t for t in domain_traits if t[0] != "lure"]
     words = tuple(dict.fromkeys(words))
     if words:
         said = ", ".join(f"'{w}'" for w in words)
-        signals.append(Signal(WORDS if len(words) > 1 else WORD, Rule.WORDS,
-                              f"fraud word{'s' if len(words) > 1 else ''} {said}"))
-    traits = shape(label)
-    if traits.value:
-        signals.append(Signal(traits.value, Rule.SHAPE, f"machine-made shape: {', '.join(traits.traits)}"))
+        found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
+    lures = [w for key, w in domain_traits if key == "lure"]
+    for sub in subdomain:
+        lures += lure_words(sub)
+    lures = [w for w in dict.fromkeys(lures) if w not in words]
+    if lures:
+        found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join(f"'{w}'" for w in lures)))
+    if subdomain:
+        found += host_structure(list(subdomain), len(host))
+    if host:
+        found += ip_like(host)
+    keys: set[str] = set()
+    return [t for t in found if not (t[0] in keys or keys.add(t[0]))]   # each trait once
+
+
+def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
+                    subdomain: list[str] | tuple[str, ...] = (), host: str = "") -> tuple[Signal, ...]:
+    """What is left once brands are accounted for: the TLD, fraud and lure words, the shape.
+
+    `domain_traits` are the registrable domain's (`DomainPart.traits`), `words`
+    the fraud words no brand explains, `subdomain` the labels in front, `host`
+    the whole name. One signal per kind: TLD, words, the label's shape, the
+    host's structure; traits of one kind noisy-or'ed, their reasons listed.
+    """
+    found = host_traits(domain_traits, words, subdomain, host)
+    signals = []
+    shape: list[tuple[str, str]] = []
+    structure: list[tuple[str, str]] = []
+    for key, reason in found:
+        if key.startswith("tld-"):
+            signals.append(Signal(WEIGHTS[key], Rule.TLD, reason))
+        elif key.startswith(("word", "lure")):
+            signals.append(Signal(WEIGHTS[key], Rule.WORDS, reason))
+        elif key in _STRUCTURE_KEYS:
+            structure.append((key, reason))
+        else:
+            shape.append((key, reason))
+    for group, lead in ((shape, "machine-made shape: "), (structure, "built like a phishing host: ")):
+        if group:
+            doubt = 1.0
+            for key, _ in group:
+                doubt *= 1.0 - WEIGHTS[key]
+            signals.append(Signal(round(1.0 - doubt, 4), Rule.SHAPE, lead + ", ".join(r for _, r in group)))
     return tuple(signals)
+
+
+_STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})

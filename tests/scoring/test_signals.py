@@ -43,7 +43,17 @@ def test_subdomain_split_and_brand_in_subdomain(index):
     assert plain[0].value < 0.6      # alone, a brand in front of a domain only hints
 
 
-def test_context_adds_tld_words_and_shape():
-    rules = {s.rule for s in context_signals("x7k2q9zpl4mn", "top", ("login",), False)}
+def test_context_adds_tld_words_and_shape(index):
+    traits = domain_signals(index, "x7k2q9zpl4mn", "top").traits
+    rules = {s.rule for s in context_signals(traits, ("login",))}
     assert rules == {Rule.TLD, Rule.WORDS, Rule.SHAPE}
-    assert context_signals("github", "com", (), False) == ()
+    assert context_signals(domain_signals(index, "github", "com").traits, ()) == ()
+
+
+def test_context_reads_the_subdomain_structure(index):
+    traits = domain_signals(index, "example", "com").traits
+    signals = context_signals(traits, (), ["a7f3c9e2b1d4", "secure", "com"], "a7f3c9e2b1d4.secure.com.example.com")
+    reasons = " ".join(s.reason for s in signals)
+    assert "machine-made label 'a7f3c9e2b1d4' in front" in reasons
+    assert "'secure.com' spelled out in front of another domain" in reasons
+    assert max(s.value for s in signals) < 0.85     # under .com, never a block on structure alone

@@ -1,0 +1,188 @@
+"""What a host name's make-up says once brands are accounted for: TLD, words, shape, structure.
+
+Most phishing hosts name no brand. They are told apart by how they are made:
+bought by the hundred under the cheapest TLDs, named by a script
+(`bb04mwi9sabx.top`, `0ba78f946b44b89512810cd0ed4ab48d.com`), dressed as
+another address (`usps.com-tracktsz.top`, `amazon.co.jp.0vid.xyz`), or told
+what to make the victim do (`account-verification`, `tracking`, `appeal`).
+
+The functions here list the traits of a host as `(key, reason)` pairs; `WEIGHTS`
+says how much each key alone suggests fraud, as a noisy-or value (see
+`score.combine`). The weights were fitted once, by logistic regression on
+half A of the development set (benchmarks/scorer_eval.py --fit), then
+rounded and read through by hand; subdomain traits, which the benign set
+(registrable domains only) cannot measure, are capped by hand. Nothing here
+names a host or a registrable domain of any data set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "label_shape", "lure_words"]
+
+# Words of the usual lures that are also everyday web words, so weaker than
+# FRAUD_WORDS and never used to tie a brand to a name: parcel and toll scams,
+# appeals of "your account", crypto drains, messenger take-overs.
+LURE_WORDS = frozenset({
+    "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
+    "protect", "token", "official", "policy", "webmail", "metamask", "ledger", "dapp",
+    "whatsapp", "telegram", "notice", "unlock", "suspend", "suspended", "banking",
+    "pay", "payment", "wallet", "claim", "help", "helpdesk", "alert", "usdt", "nft",
+})
+_LURE = re.compile("|".join(sorted(LURE_WORDS, key=lambda w: (-len(w), w))))
+_LURE_MIN_INNER = 5
+
+# (key) -> noisy-or value. See the module docstring for where they come from.
+WEIGHTS: dict[str, float] = {
+    "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
+    "tld-mid": 0.45,           # shop, vip, online, site, live, cc ... (tld.py)
+    "tld-low": 0.15,            # info, cn, co, me, biz ... (tld.py)
+    "word": 0.3,               # one fraud word (combo.FRAUD_WORDS)
+    "words": 0.45,             # two or more
+    "lure": 0.2,              # a lure word (LURE_WORDS)
+    "long": 0.25,               # label of 20+ characters
+    "very-long": 0.35,          # 30+
+    "hyphens": 0.3,            # two hyphens
+    "many-hyphens": 0.3,      # three or more
+    "all-digits": 0.2,        # 4+ digits, nothing else
+    "digit-mix": 0.25,          # letters and digits interleaved
+    "digit-run": 0.3,         # 4+ digits next to letters
+    "unpronounceable": 0.2,   # a consonant run, or hardly a vowel
+    "random": 0.2,            # high character entropy
+    "hex": 0.55,                # a hash-like string of hex digits
+    "suffix-dash": 0.45,        # com-xxx: a suffix glued to the label
+    "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
+    "ip-like": 0.5,            # 1-2-3-4: an address in a name
+    "deep": 0.3,               # 3+ labels in front of the registrable domain
+    "sub-random": 0.3,         # a machine-made label in front
+    "sub-long": 0.3,           # a label of 20+ characters in front
+    "long-host": 0.3,          # a host of 50+ characters
+}
+
+# The benign development set holds registrable domains only, so it cannot tell
+# how often honest hosts have these: they are capped, not fitted up.
+UNMEASURED = frozenset({"spelled-domain", "deep", "sub-random", "sub-long", "long-host"})
+UNMEASURED_CAP = 0.3
+# No trait alone reaches `warn` (0.6): a TLD, a word or a shape is a hint, two make a case.
+ALONE_CAP = 0.55
+
+_HEX = re.compile(r"[0-9a-f]{8,}")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+_DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
+_DIGIT_RUN = re.compile(r"[0-9]{4,}")
+_SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
+_IP_LIKE = re.compile(r"(?:^|[^0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?:$|[^0-9])")
+_SPELLED = frozenset({"com", "net", "org", "gov", "edu", "co"})
+_FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2", "mail", "webmail"})
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_NO_VOWELS = str.maketrans("", "", "aeiouy")
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    total = len(text)
+    return -sum(n / total * math.log2(n / total) for n in map(text.count, set(text)))
+
+
+def lure_words(text: str) -> tuple[str, ...]:
+    """The lure words in `text`: whole hyphen-separated parts, or long ones anywhere."""
+    if not _LURE.search(text):
+        return ()
+    found = []
+    for part in text.split("-"):
+        if part in LURE_WORDS:
+            found.append(part)
+        else:
+            found += [w for w in _LURE.findall(part) if len(w) >= _LURE_MIN_INNER]
+    return tuple(dict.fromkeys(found))
+
+
+def label_shape(label: str) -> list[tuple[str, str]]:
+    """The machine-made traits of the registrable domain's label (hyphens allowed, lower case)."""
+    found: list[tuple[str, str]] = []
+    letters = label.replace("-", "")
+    alpha = letters.translate(_NO_DIGITS)
+    digits = len(letters) - len(alpha)
+    hyphens = len(label) - len(letters)
+    if len(label) >= 30:
+        found.append(("very-long", f"{len(label)} characters long"))
+    elif len(label) >= 20:
+        found.append(("long", f"{len(label)} characters long"))
+    if hyphens >= 3:
+        found.append(("many-hyphens", f"{hyphens} hyphens"))
+    elif hyphens == 2:
+        found.append(("hyphens", "2 hyphens"))
+    if _SUFFIX_DASH.search(label):
+        found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
+    if digits:
+        if not alpha:
+            if digits >= 4:
+                found.append(("all-digits", "all digits"))
+        elif digits >= 2 and (hex_run := _HEX.search(letters)) and not hex_run.group().isdigit() \
+                and sum(c.isdigit() for c in hex_run.group()) >= 2:
+            found.append(("hex", f"hash-like run {hex_run.group()!r}"))
+        elif _DIGIT_LETTER_MIX.search(letters):
+            found.append(("digit-mix", "letters and digits interleaved"))
+        elif _DIGIT_RUN.search(letters):
+            found.append(("digit-run", "a run of 4+ digits next to letters"))
+    if len(alpha) >= 6:
+        vowels = len(alpha) - len(alpha.translate(_NO_VOWELS))
+        run = _CONSONANT_RUN.search(letters)
+        if vowels < 0.2 * len(alpha) or run:
+            found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
+        if len(letters) >= 12:
+            bits = entropy(letters)
+            if bits > 3.6:
+                found.append(("random", f"random-looking (entropy {bits:.1f} bits)"))
+    return found
+
+
+def _machine_made(label: str) -> bool:
+    """A label in front of the domain that no person picked: a hash, a random string."""
+    letters = label.replace("-", "")
+    if len(letters) < 6:
+        return False
+    hex_run = _HEX.search(letters)
+    if hex_run and not hex_run.group().isdigit() and sum(c.isdigit() for c in hex_run.group()) >= 2:
+        return True
+    alpha = letters.translate(_NO_DIGITS)
+    if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
+        return True
+    return bool(_CONSONANT_RUN.search(letters))
+
+
+def host_structure(subdomain: list[str], host_length: int) -> list[tuple[str, str]]:
+    """Traits of what stands in front of the registrable domain (`subdomain`, its labels)."""
+    found: list[tuple[str, str]] = []
+    labels = subdomain
+    while labels and labels[0] in _FIRST_LABELS:
+        labels = labels[1:]
+    if not labels:
+        return found
+    if len(labels) >= 3:
+        found.append(("deep", f"{len(labels)} labels in front of the domain"))
+    for position, label in enumerate(labels):
+        if label in _SPELLED and position:
+            found.append(("spelled-domain", f"'{labels[position - 1]}.{label}' spelled out in front "
+                                            "of another domain"))
+            break
+    for label in labels:
+        if _SUFFIX_DASH.search(label):
+            found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
+            break
+    for label in labels:
+        if _machine_made(label):
+            found.append(("sub-random", f"machine-made label '{label}' in front"))
+            break
+    if any(len(label) >= 20 for label in labels):
+        found.append(("sub-long", "a label of 20+ characters in front"))
+    if host_length >= 50:
+        found.append(("long-host", f"{host_length} characters in all"))
+    return found
+
+
+def ip_like(host: str) -> list[tuple[str, str]]:
+    match = _IP_LIKE.search(host)
+    return [("ip-like", f"an address written into the name ({match.group().strip('.-')})")] if match else []

@@ -1,0 +1,71 @@
+"""The traits a host's make-up shows (traits.py), and what a user sees of them through the Scorer."""
+
+import pytest
+
+from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.traits import ALONE_CAP, WEIGHTS, entropy, host_structure, ip_like, label_shape, lure_words
+
+
+def keys(found):
+    return {key for key, _ in found}
+
+
+def test_words_people_pick_have_no_machine_traits():
+    for label in ("github", "wikipedia", "example", "163", "web-de", "stackoverflow"):
+        assert label_shape(label) == [], label
+
+
+def test_machine_made_labels_say_why():
+    assert "unpronounceable" in keys(label_shape("nhwfemnkljdsijndm"))
+    assert "all-digits" in keys(label_shape("04513659"))
+    assert "digit-mix" in keys(label_shape("0471k365"))
+    assert "hex" in keys(label_shape("0ba78f946b44b89512810cd0ed4ab48d"))
+    assert "many-hyphens" in keys(label_shape("secure-account-update-center"))
+    assert "suffix-dash" in keys(label_shape("com-trackxyz"))
+    assert "suffix-dash" not in keys(label_shape("comics-shop"))
+
+
+def test_structure_of_what_stands_in_front():
+    assert keys(host_structure(["www"], 15)) == set()
+    assert "spelled-domain" in keys(host_structure(["shop", "co", "jp", "x1"], 30))
+    assert "deep" in keys(host_structure(["a", "b", "c"], 20))
+    assert "sub-random" in keys(host_structure(["6aa353a11a87a50e"], 30))
+    assert "sub-random" not in keys(host_structure(["static", "images"], 30))
+    assert keys(ip_like("121-33-191-49.example.net")) == {"ip-like"}
+    assert ip_like("2024-11-23.example.net") == []
+
+
+def test_lure_words():
+    assert lure_words("com-tracking") == ("tracking",)
+    assert lure_words("usps-toll") == ("toll",)
+    assert lure_words("paypalace") == ()      # no inner match of short words
+
+
+def test_no_trait_alone_reaches_warn():
+    assert max(WEIGHTS.values()) <= ALONE_CAP < 0.6
+
+
+def test_entropy():
+    assert entropy("aaaa") == 0 and entropy("ab") == 1
+
+
+@pytest.mark.parametrize("name", [
+    "8f3a9c2e71b4d6aa.k3q9.top",              # hash-like labels under an abused TLD
+    "parcel.com-tracking-x7q.top",           # a domain ending glued to a word
+    "account.verify.co.uk.kq4z8.xyz",        # a domain spelled out in front
+    "121-33-191-49-88.cfd",                  # an address written as the name
+])
+def test_phishing_shaped_hosts_without_a_brand_are_flagged(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is not Verdict.ALLOW, score
+    assert score.brand is None and score.reasons
+
+
+@pytest.mark.parametrize("name", [
+    "web-de.de", "ford-trucks.com", "news-finances.com", "mercedes-benz.com", "top10bestwebsitehosting.com",
+    "coca-cola.com", "123movies.net", "www.example.com", "mail.example.org", "static.cdn.example.net",
+    "a1b2c3d4e5f6.cloudfront.net", "r3---sn-4g5e6nsz.googlevideo.com", "e1234.dscb.akamaiedge.net",
+    "ec2-54-12-34-56.compute-1.amazonaws.com", "shop.example.shop", "myblog.xyz",
+])
+def test_honest_hosts_are_not_flagged(scorer, name):
+    assert scorer.score(name).verdict is Verdict.ALLOW, scorer.score(name)
