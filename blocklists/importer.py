@@ -192,6 +192,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     guards, released, exact = job.guards, job.released, job.exact
     check, is_platform = guards.check, guards.is_platform
     names: list[tuple] = []
+    plain: list[tuple] = []
     filtered: list[str] = []
     networks: list[tuple] = []
     urls: list[tuple] = []
@@ -199,11 +200,12 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     block_code, allow = ACTION_CODE[Action.BLOCK], Action.ALLOW
 
     def flush() -> None:
-        if names:
-            added = writer.add_names(names)
-            result.names += added
-            result.duplicates += len(names) - added
-            names.clear()
+        for batch, add in ((names, writer.add_names), (plain, writer.add_plain_names)):
+            if batch:
+                added = add(batch)
+                result.names += added
+                result.duplicates += len(batch) - added
+                batch.clear()
         if filtered:
             name_filter.add_many(filtered)
             result.filtered += len(filtered)
@@ -224,16 +226,15 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         if parent is not None and os.getppid() != parent:
             raise SystemExit("the importing process is gone")
 
-    def domain(entry: DomainEntry, source: int, plain: bool) -> None:
+    def domain(entry: DomainEntry, source: int, plain_format: bool) -> None:
         name, mode, action = entry.name, entry.mode, entry.action
-        if plain and exact and mode is Mode.SUBTREE:
+        if plain_format and exact and mode is Mode.SUBTREE:
             mode = Mode.EXACT
-        row = (name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
-               entry.line, entry.rule or None, ",".join(entry.redirect) or None)
         if action is not allow:
             guard = check(name, mode)
             if guard is Guard.POPULAR and name not in released:
-                held.append(row + (guard.value,))
+                held.append((name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
+                             entry.line, entry.rule or None, ",".join(entry.redirect) or None, guard.value))
                 return
             if guard is not None and guard is not Guard.POPULAR:
                 result.guarded[guard.value] += 1
@@ -241,16 +242,20 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         # Allows go into the filter too: a query then looks up only the names that may
         # hold an entry, and still finds an allow below a blocked parent.
         filtered.append(name)
-        names.append(row)
+        if entry.rule or entry.important or entry.redirect:
+            names.append((name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
+                          entry.line, entry.rule or None, ",".join(entry.redirect) or None))
+        else:
+            plain.append((name, int(mode), ACTION_CODE[action], source, entry.line))
 
     try:
         for part in job.parts:
-            plain = part.format in PLAIN
+            plain_format = part.format in PLAIN
             parse = parser_for(part.format, job.column)
             for item in parse(numbered_lines(_lines(part, progress), part.first_line)):
                 kind = type(item)
                 if kind is DomainEntry:
-                    domain(item, part.source, plain)
+                    domain(item, part.source, plain_format)
                 elif kind is Skip:
                     result.skipped[item.reason.value] += 1
                     if len(result.samples) < SAMPLES:
@@ -263,11 +268,11 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                         result.guarded[Guard.SHARED_PLATFORM.value] += 1
                     else:
                         domain(DomainEntry(item.host, Mode.SUBTREE, Action.BLOCK, item.line, item.url),
-                               part.source, plain)
+                               part.source, plain_format)
                 elif kind is NetworkEntry:
                     networks.append((item.network, ACTION_CODE[item.action], part.source, item.line,
                                      item.rule or None))
-                if len(names) >= BATCH or len(urls) >= BATCH or len(networks) >= BATCH:
+                if len(plain) >= BATCH or len(names) >= BATCH or len(urls) >= BATCH or len(networks) >= BATCH:
                     flush()
         flush()
         writer.finish()

@@ -115,3 +115,10 @@ def test_rpz_actions_and_ip_triggers_are_enforced(tmp_path):
     assert blocklist.match_address("192.0.2.7").action is Action.DROP
     assert blocklist.match_address("192.0.2.9").action is Action.ALLOW
     assert blocklist.match_address("192.0.3.1") is None
+
+
+def test_a_block_and_an_exception_for_the_same_name_in_one_list_are_both_kept(tmp_path):
+    db = tmp_path / "b.db"
+    summary = import_text(db, tmp_path, "ads", "||x.example.org^\n@@||x.example.org^\n||x.example.org^\n", format="adblock")
+    assert (summary.totals.names, summary.totals.duplicates) == (2, 1)
+    assert StoreBlocklist(db).match_name("a.x.example.org").action is Action.ALLOW
