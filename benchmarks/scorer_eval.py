@@ -51,7 +51,7 @@ def flagged(scorer: Scorer, name: str) -> bool:
 
 
 def pct(hit: int, total: int) -> str:
-    return f"{100 * hit / total:.1f} % ({hit}/{total})" if total else "n/a"
+    return f"{100 * hit / total:.{2 if hit * 1000 < total * 10 else 1}f} % ({hit}/{total})" if total else "n/a"
 
 
 def recall_table(scorer: Scorer, items: list[list[str]], key: int, title: str) -> list[str]:
@@ -118,10 +118,25 @@ def report(data: Path, command: str) -> str:
     warned = sum(v is Verdict.WARN for v in verdicts.values())
     out.append(f"- flagged (block or warn): {pct(blocked + warned, len(phishing))}; "
                f"blocked {pct(blocked, len(phishing))}, warned {pct(warned, len(phishing))}")
+    out += ["", "### Split: traits.WEIGHTS fitted on half A (`scorer_eval.py --fit`), half B held out", "",
+            "| half | real phishing flagged | of it blocked | benign warned or blocked | benign blocked |",
+            "|---|---|---|---|---|"]
+    benign_verdicts = {name: scorer.score(name).verdict for name in benign}
     for part in "AB":
-        subset = [n for n in phishing if half(n) == part]
-        out.append(f"- half {part}: {pct(sum(verdicts[n] is not Verdict.ALLOW for n in subset), len(subset))}")
-
+        p_sub = [verdicts[n] for n in phishing if half(n) == part]
+        b_sub = [benign_verdicts[n] for n in benign if half(n) == part]
+        out.append(f"| {part}{' (fitted)' if part == 'A' else ' (held out)'} | "
+                   f"{pct(sum(v is not Verdict.ALLOW for v in p_sub), len(p_sub))} | "
+                   f"{pct(sum(v is Verdict.BLOCK for v in p_sub), len(p_sub))} | "
+                   f"{pct(sum(v is not Verdict.ALLOW for v in b_sub), len(b_sub))} | "
+                   f"{pct(sum(v is Verdict.BLOCK for v in b_sub), len(b_sub))} |")
+    rules: dict[str, int] = defaultdict(int)
+    for name in phishing:
+        score = scorer.score(name)
+        if score.verdict is not Verdict.ALLOW:
+            rules[score.rule] += 1
+    out += ["", "Flagged phishing hosts by strongest rule: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(rules.items(), key=lambda kv: -kv[1]))]
     out += ["", "### Benign popular domains", ""]
     scores = [(scorer.score(name), name) for name in benign]
     blocked = sum(s.verdict is Verdict.BLOCK for s, _ in scores)

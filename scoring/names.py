@@ -9,6 +9,8 @@ __all__ = ["InvalidName", "normalise"]
 # Host names are letters, digits and hyphens; the underscore of service labels
 # (_dmarc, _sip._tcp) is let through since resolvers see it every day.
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
+# The usual name, checked whole in one match: lower case, labels of 1 to 63 characters.
+_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
 class InvalidName(ValueError):
@@ -17,6 +19,8 @@ class InvalidName(ValueError):
 
 def normalise(name: str) -> str:
     """`WWW.Example.ORG.` -> `www.example.org`; Unicode as punycode; InvalidName if it is no name."""
+    if len(name) <= 253 and _NAME.fullmatch(name):
+        return name
     text = name.strip().lower()
     if text.endswith("."):
         text = text[:-1]

@@ -52,6 +52,9 @@ def verdict_for(value: float, block_threshold: float, warn_threshold: float) -> 
     return Verdict.ALLOW
 
 
+_NOTHING = {v: Score(0.0, v, None, (), Rule.NONE.value) for v in Verdict}
+
+
 def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
             warn_threshold: float = 0.6) -> Score:
     """Noisy-or of independent pieces of evidence: each closes part of the remaining doubt.
@@ -59,6 +62,8 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
     So two weak signals together say more than either, but never reach certainty,
     and the reasons read strongest first, the way the value was built.
     """
+    if not signals:
+        return _NOTHING[verdict_for(0.0, block_threshold, warn_threshold)]
     ranked = sorted((s for s in signals if s.value > 0), key=lambda s: -s.value)
     doubt = 1.0
     for signal in ranked:

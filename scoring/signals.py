@@ -38,6 +38,7 @@ INSIDE = 0.5               # amazon1986.com: a brand, but also many fan sites
 SUBDOMAIN_BRAND = 0.55    # apple.stackexchange.com exists too: the context decides
 SUBDOMAIN_BRAND_SPELLED = 0.85   # paypal.com.account-verify.top
 SUBDOMAIN_SHORT = 0.4
+SUBDOMAIN_NEAR_MIN = 6     # a subdomain label this long is also compared edit-wise with the brands
 SUBDOMAIN_SPLIT = 0.9      # ban.kcomm.com
 WORD = 0.3
 WORDS = 0.45
@@ -207,11 +208,15 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
             match = Match(part, brand, 0) if brand else None
             if match is None and len(part) > SHORT_TOKEN:
                 match = next(iter(index.same_skeleton(decode_label(part))), None)
+            if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
+                # amaozn.example.top: a slip of a long brand in front, as in the domain itself
+                match = next(iter(index.near(part)), None)
             if match is None:
                 continue
             value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
                      else SUBDOMAIN_BRAND_SPELLED if spelled else SUBDOMAIN_BRAND)
-            signals.append(Signal(value, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' in subdomain "
+            what = f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'"
+            signals.append(Signal(value, Rule.BRAND_SUBDOMAIN, f"{what} in subdomain "
                                   f"of an unrelated domain {registrable}", match.brand.domain))
             break
         else:

@@ -57,3 +57,10 @@ def test_context_reads_the_subdomain_structure(index):
     assert "machine-made label 'a7f3c9e2b1d4' in front" in reasons
     assert "'secure.com' spelled out in front of another domain" in reasons
     assert max(s.value for s in signals) < 0.85     # under .com, never a block on structure alone
+
+
+def test_slip_of_a_long_brand_in_a_subdomain(index):
+    signals, _ = subdomain_signals(index, ["amaozn"], "example", "example.top")
+    assert signals[0].rule is Rule.BRAND_SUBDOMAIN and "look-alike of brand 'amazon'" in signals[0].reason
+    assert signals[0].value < 0.6        # alone a hint; the TLD or the shape decides
+    assert subdomain_signals(index, ["images"], "example", "example.com") == ((), ())
