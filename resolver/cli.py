@@ -5,28 +5,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from importlib.metadata import PackageNotFoundError, version
-
 from fraudwall.resolver import config as config_module
+from fraudwall.resolver.service import fraudwall_version
 
 # Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
 COMMAND_MODULES = (
     "fraudwall.resolver.commands",
     "fraudwall.resolver.report_commands",
+    "fraudwall.blocklists.commands",
     "fraudwall.scoring.commands",
+    "fraudwall.resolver.warning.commands",
 )
-
-
-def _version() -> str:
-    try:
-        return version("fraudwall")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.")
-    parser.add_argument("--version", action="version", version=f"fraudwall {_version()}")
+    parser.add_argument("--version", action="version", version=f"fraudwall {fraudwall_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parsers(subparsers)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from fraudwall.resolver.config import Config
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.config import Config, SinkholeSettings
 from fraudwall.resolver.service import serve
 
 
@@ -25,6 +26,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sinkhole-ipv6", metavar="ADDR",
                         help="the AAAA answer for a blocked name ('' for NODATA)")
     parser.add_argument("--workers", type=int, metavar="N", help="worker processes sharing the ports")
+    parser.add_argument("--warning-listen", action="append", metavar="ADDR:PORT",
+                        help="serve the warning page over HTTP here (repeatable)")
+    parser.add_argument("--warning-tls-listen", action="append", metavar="ADDR:PORT",
+                        help="serve the warning page over HTTPS here, with the lab CA (repeatable)")
+    parser.add_argument("--ca-dir", metavar="DIR", help="the lab CA made by `fraudwall ca init`")
+    parser.add_argument("--admin", metavar="ADDR:PORT", help="serve /metrics here ('' turns it off)")
     parser.set_defaults(run=run_serve)
 
 
@@ -50,7 +57,34 @@ def with_flags(config: Config, args: argparse.Namespace) -> Config:
         config = config.replace("sinkhole", **sinkhole)
     if args.db:
         config = config.replace("blocklists", db=args.db)
-    return config
+    warning = {}
+    if args.warning_listen:
+        warning["listen"] = tuple(args.warning_listen)
+    if args.warning_tls_listen:
+        warning["tls_listen"] = tuple(args.warning_tls_listen)
+    if args.ca_dir:
+        warning["ca_dir"] = args.ca_dir
+    if warning:
+        config = config.replace("warning", **warning)
+    if args.admin is not None:
+        config = config.replace("admin", listen=args.admin)
+    return sinkhole_at_warning_page(config)
+
+
+def sinkhole_at_warning_page(config: Config) -> Config:
+    """With the warning page on, blocked names point at it, unless the admin chose sinkhole addresses."""
+    defaults = SinkholeSettings()
+    addresses = [parse_hostport(address, 80)[0] for address in (*config.warning.listen, *config.warning.tls_listen)]
+    changes = {}
+    if config.sinkhole.ipv4 == defaults.ipv4:
+        ipv4 = next((a for a in addresses if "." in a and a != "0.0.0.0"), None)
+        if ipv4:
+            changes["ipv4"] = ipv4
+    if config.sinkhole.ipv6 == defaults.ipv6:
+        ipv6 = next((a for a in addresses if ":" in a and a != "::"), None)
+        if ipv6:
+            changes["ipv6"] = ipv6
+    return config.replace("sinkhole", **changes) if changes else config
 
 
 def run_serve(args: argparse.Namespace) -> int:

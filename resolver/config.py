@@ -16,35 +16,13 @@ from importlib import resources
 from pathlib import Path
 
 from fraudwall.blocklists.settings import BlocklistSettings
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.scoring.settings import ScorerSettings
 
 
 class ConfigError(Exception):
     """A config file or flag is wrong; the message names where and what."""
-
-
-def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
-    """`127.0.0.1:53`, `[::1]:5300`, `::1` or `192.0.2.1` to (host, port); ValueError otherwise."""
-    text = text.strip()
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{text!r} is not [IPv6]:PORT")
-        port_text = rest[1:] if rest else ""
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"{host!r} is not an IP address") from None
-    port = default_port
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ValueError(f"{port_text!r} is not a port number (1-65535)")
-        port = int(port_text)
-    return str(address), port
 
 
 def _check_listen(values: tuple[str, ...], default_port: int) -> None:
@@ -218,6 +196,7 @@ class Config:
     querylog: QueryLogSettings = field(default_factory=QueryLogSettings)
     atrisk: AtRiskSettings = field(default_factory=AtRiskSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    warning: WarningSettings = field(default_factory=WarningSettings)
     source: str = "<defaults>"
 
     def replace(self, section: str, **changes: object) -> "Config":

@@ -11,6 +11,10 @@ import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
+from typing import Iterable
+
+from prometheus_client.core import GaugeMetricFamily
 
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
@@ -19,11 +23,14 @@ from fraudwall.resolver.allowlist import AllowlistStage
 from fraudwall.resolver.blocklist import BlocklistStage
 from fraudwall.resolver.cache import CacheStage
 from fraudwall.resolver.chain import Stage, link
-from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings, parse_hostport
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings
 from fraudwall.resolver.atrisk import AtRiskWatcher
 from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
-from fraudwall.resolver.metrics import Counters, SnapshotFolder
+from fraudwall.resolver.admin import start_admin
+from fraudwall.resolver.metrics import Collector, Counters, SnapshotFolder
+from fraudwall.resolver.provenance import Provenance
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
@@ -31,6 +38,9 @@ from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
 from fraudwall.resolver.upstream import Forwarder, UpstreamStage
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
+from fraudwall.resolver.warning.certificates import CAError
+from fraudwall.resolver.warning.commands import store_path_of
+from fraudwall.resolver.warning.server import start_servers as start_warning_servers
 from fraudwall.scoring.scorer import Scorer
 
 log = logging.getLogger("fraudwall")
@@ -72,6 +82,13 @@ def upstream_servers(settings: UpstreamSettings, listen: tuple[str, ...]) -> tup
     return tuple(dict.fromkeys(servers))
 
 
+def fraudwall_version() -> str:
+    try:
+        return version("fraudwall")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class Resolver:
     """Everything one worker needs to answer queries, built from the config."""
 
@@ -105,6 +122,9 @@ class Resolver:
         ]
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
+        self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
+        if config.warning.listen or config.warning.tls_listen:
+            observers = (*observers, self.provenance.observe)
         self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
                                     on_malformed=self.counters.observe_malformed)
 
@@ -114,6 +134,12 @@ class Resolver:
         self.counters.counters["fraudwall_cache_hits"][()] = cache.hits
         self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
+
+    def extra_metrics(self) -> Iterable[object]:
+        """What only the serving worker reports: the build."""
+        info = GaugeMetricFamily("fraudwall_build_info", "fraudwall's version.", labels=("version",))
+        info.add_metric((fraudwall_version(),), 1)
+        yield info
 
 
 class Worker:
@@ -176,6 +202,23 @@ class Worker:
             log.error("cannot listen on %s: %s", address, error.strerror or error)
             await self.stop(grace=0)
             return False
+        try:
+            self.servers += await start_warning_servers(config.warning, resolver.provenance.explain,
+                                                        store_path_of(config))
+        except (ValueError, CAError, OSError) as error:
+            log.error("warning page: %s", error)
+            await self.stop(grace=0)
+            return False
+        if config.admin.listen and self.index == 0:
+            others = self.snapshots.read_others if self.snapshots is not None else (lambda worker: [])
+            collector = Collector(resolver.counters, lambda: others(self.index), resolver.sample_metrics,
+                                  resolver.extra_metrics)
+            try:
+                self.servers.append(await start_admin(config.admin.listen, collector))
+            except OSError as error:
+                log.error("cannot serve /metrics on %s: %s", config.admin.listen, error.strerror or error)
+                await self.stop(grace=0)
+                return False
         self.jobs.append(asyncio.ensure_future(self._every_second()))
         if self.watcher is not None:
             self.jobs.append(asyncio.ensure_future(self._watch_at_risk()))
@@ -217,6 +260,8 @@ class Worker:
         """Stop taking new work, let what is in flight finish and be sent, then close everything."""
         for server in self.servers:
             server.close()
+        for server in self.servers:
+            await server.wait_closed()
         for _, protocol in self.udp:
             protocol.accepting = False
         if self.resolver is not None:

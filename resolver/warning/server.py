@@ -18,12 +18,13 @@ from typing import Callable
 from urllib.parse import parse_qs
 
 from fraudwall.resolver.warning import certificates, language
-from fraudwall.resolver.warning.http import HttpError, Limits, Request, RequestParser, Response
+from fraudwall.resolver.http import READ_SIZE, Limits, OneRequestServer, Request, Response
 from fraudwall.resolver.warning.page import (REPORT_PATH, THANKS_PATH, Pages, View, reference_for,
                                              shorten, shown_path)
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.reports import ReportStore, reports_path
-from fraudwall.resolver.warning.settings import WarningSettings, parse_listen
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.resolver.warning.texts import load_texts
 
 log = logging.getLogger("fraudwall.warning")
@@ -31,8 +32,6 @@ log = logging.getLogger("fraudwall.warning")
 Explain = Callable[[str], "BlockReason | None"]
 # Page views waiting for the database thread; beyond this they are not counted (a flood must not queue up).
 MOST_PENDING_VIEWS = 256
-READ_SIZE = 4096
-LOGGED_ERRORS = (ConnectionError, asyncio.IncompleteReadError, OSError)
 
 
 def host_of(request: Request) -> str:
@@ -73,7 +72,6 @@ class WarningService:
         self._clock = clock
         self._database = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fraudwall-warning-db")
         self._pending_views = 0
-        self.connections = 0
 
     def close(self) -> None:
         self._database.submit(self._store.close)
@@ -144,51 +142,6 @@ class WarningService:
         if future.exception() is not None:
             log.warning("warning page: cannot record a view: %s", future.exception())
 
-    # -- one connection ------------------------------------------------------------------------
-
-    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                               scheme: str) -> None:
-        peer = writer.get_extra_info("peername")
-        client = peer[0] if peer else "?"
-        if self.connections >= self.settings.max_connections:
-            writer.transport.abort()
-            return
-        self.connections += 1
-        try:
-            response, head_only = await self._read_and_answer(reader, client, scheme)
-            writer.write(response.to_bytes(head_only))
-            async with asyncio.timeout(self.settings.request_timeout):
-                await writer.drain()
-            writer.close()
-        except (TimeoutError, *LOGGED_ERRORS) as error:
-            log.debug("warning page: connection from %s ended: %r", client, error)
-            writer.transport.abort()
-        except Exception:
-            log.exception("warning page: answering %s failed", client)
-            writer.transport.abort()
-        finally:
-            self.connections -= 1
-
-    async def _read_and_answer(self, reader: asyncio.StreamReader, client: str,
-                               scheme: str) -> tuple[Response, bool]:
-        parser = RequestParser(Limits(body=max(2048, self.settings.comment_max_chars * 12 + 1024)))
-        try:
-            # One deadline for the whole request, not per read: a slowloris client
-            # sending a byte every few seconds runs out of time all the same.
-            async with asyncio.timeout(self.settings.request_timeout):
-                while True:
-                    data = await reader.read(READ_SIZE)
-                    if not data:
-                        raise ConnectionResetError("closed before a whole request")
-                    request = parser.feed(data)
-                    if request is not None:
-                        break
-        except TimeoutError:
-            return self._pages.plain(408, "request timeout"), False
-        except HttpError as error:
-            return self._pages.plain(error.status, str(error)), False
-        return await self.respond(request, client, scheme), request.method == "HEAD"
-
 
 async def start_servers(settings: WarningSettings, explain: Explain, store_path: str) -> list[asyncio.AbstractServer]:
     """HTTP servers on `settings.listen` and HTTPS ones on `settings.tls_listen`; [] when both are empty.
@@ -208,15 +161,18 @@ async def start_servers(settings: WarningSettings, explain: Explain, store_path:
     path = reports_path(store_path, settings.ca_dir)
     store = ReportStore(path)
     service = WarningService(settings, explain, store, pages)
+    connections = OneRequestServer(service.respond, pages.plain,
+                                   Limits(body=max(2048, settings.comment_max_chars * 12 + 1024)),
+                                   settings.request_timeout, settings.max_connections)
     shared = _Shared(service)
     servers: list[asyncio.AbstractServer] = []
     try:
         for scheme, addresses, port, context in (("http", settings.listen, 80, None),
                                                  ("https", settings.tls_listen, 443, tls_context)):
             for address in addresses:
-                host, number = parse_listen(address, port)
+                host, number = parse_hostport(address, port)
                 server = await asyncio.start_server(
-                    lambda r, w, scheme=scheme: service.serve_connection(r, w, scheme),
+                    lambda r, w, scheme=scheme: connections.serve(r, w, scheme),
                     host, number, ssl=context, reuse_port=hasattr(socket, "SO_REUSEPORT"),
                     ssl_handshake_timeout=min(settings.request_timeout, 10.0) if context else None,
                     limit=READ_SIZE * 2, backlog=256)

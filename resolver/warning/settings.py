@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
+from fraudwall.resolver.addresses import parse_hostport
+
 LANGUAGES = ("zh-CN", "en")
-
-
-def parse_listen(text: str, default_port: int) -> tuple[str, int]:
-    """`127.0.0.1:80`, `[::1]:8443`, `::1` or `192.0.2.1` to (host, port); ValueError otherwise.
-
-    Kept here rather than imported from the resolver's config, which imports this module.
-    """
-    text = text.strip()
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{text!r} is not [IPv6]:PORT")
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"{host!r} is not an IP address") from None
-    port = default_port
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ValueError(f"{port_text!r} is not a port number (1-65535)")
-        port = int(port_text)
-    return str(address), port
 
 
 @dataclass(frozen=True)
@@ -65,7 +39,7 @@ class WarningSettings:
         for key, values, port in (("listen", self.listen, 80), ("tls_listen", self.tls_listen, 443)):
             for value in values:
                 try:
-                    parse_listen(value, port)
+                    parse_hostport(value, port)
                 except ValueError as error:
                     raise ValueError(f"{key}: {error}") from None
         if not self.organisation.strip() or len(self.organisation) > 64:

@@ -145,7 +145,6 @@ def test_render_echoes_the_do_bit():
 
 
 def _big_reply(query: Query, strings: int) -> bytes:
-    records = [f"www.example.org. 300 TXT \"{'x' * 200}\"" for _ in range(1)]
     text = " ".join(f'"{i:03d}{"y" * 196}"' for i in range(strings))
     wire = upstream_reply(query, f"www.example.org. 300 TXT {text}")
     scan = scan_reply(wire)

@@ -1,19 +1,23 @@
 """A small sans-I/O HTTP/1.1 server core: request bytes in, one `Request` out; a `Response` to bytes.
 
-Only what a warning page needs: one request per connection (every response closes it),
+Only what the warning page and /metrics need: one request per connection (every response closes it),
 GET/HEAD/POST with a Content-Length body, and hard bounds on everything a client sends,
 because whoever reaches the sinkhole may be a scanner or an attacker, not a browser.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import asyncio
+import logging
+from typing import Awaitable, Callable, NamedTuple
+
+log = logging.getLogger(__name__)
 
 REASONS = {
     200: "OK", 303: "See Other", 400: "Bad Request", 405: "Method Not Allowed",
     408: "Request Timeout", 411: "Length Required", 413: "Content Too Large",
     414: "URI Too Long", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-    501: "Not Implemented", 505: "HTTP Version Not Supported",
+    404: "Not Found", 501: "Not Implemented", 505: "HTTP Version Not Supported",
 }
 TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
@@ -165,3 +169,65 @@ class Response(NamedTuple):
         lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         return head if head_only else head + self.body
+
+
+READ_SIZE = 4096
+LOGGED_ERRORS = (ConnectionError, asyncio.IncompleteReadError, OSError)
+Respond = Callable[[Request, str, str], Awaitable[Response]]
+
+
+class OneRequestServer:
+    """The asyncio side: read one request under one deadline, answer it, close the connection.
+
+    One deadline for the whole request, not per read: a slowloris client sending a byte every
+    few seconds runs out of time all the same. Connections beyond `max_connections` are dropped.
+    """
+
+    def __init__(self, respond: Respond, error: Callable[[int, str], Response], limits: Limits,
+                 timeout: float, max_connections: int) -> None:
+        self.respond = respond
+        self.error = error
+        self.limits = limits
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self.connections = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str) -> None:
+        peer = writer.get_extra_info("peername")
+        client = peer[0] if peer else "?"
+        if self.connections >= self.max_connections:
+            writer.transport.abort()
+            return
+        self.connections += 1
+        try:
+            response, head_only = await self._read_and_answer(reader, client, scheme)
+            writer.write(response.to_bytes(head_only))
+            async with asyncio.timeout(self.timeout):
+                await writer.drain()
+            writer.close()
+        except (TimeoutError, *LOGGED_ERRORS) as error:
+            log.debug("http: connection from %s ended: %r", client, error)
+            writer.transport.abort()
+        except Exception:
+            log.exception("http: answering %s failed", client)
+            writer.transport.abort()
+        finally:
+            self.connections -= 1
+
+    async def _read_and_answer(self, reader: asyncio.StreamReader, client: str,
+                               scheme: str) -> tuple[Response, bool]:
+        parser = RequestParser(self.limits)
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    data = await reader.read(READ_SIZE)
+                    if not data:
+                        raise ConnectionResetError("closed before a whole request")
+                    request = parser.feed(data)
+                    if request is not None:
+                        break
+        except TimeoutError:
+            return self.error(408, "request timeout"), False
+        except HttpError as error:
+            return self.error(error.status, str(error)), False
+        return await self.respond(request, client, scheme), request.method == "HEAD"

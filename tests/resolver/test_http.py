@@ -2,7 +2,7 @@
 
 import pytest
 
-from fraudwall.resolver.warning.http import HttpError, Limits, RequestParser, Response
+from fraudwall.resolver.http import HttpError, Limits, RequestParser, Response
 
 
 def parse(data: bytes, limits: Limits = Limits(), step: int = 0):

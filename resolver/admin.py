@@ -1,0 +1,45 @@
+"""The admin listener: /metrics for Prometheus, on loopback unless configured otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.http import Limits, OneRequestServer, Request, Response
+
+ADMIN_PORT = 9153  # CoreDNS's metrics port: what dashboards and scrape configs for DNS servers expect
+
+
+def plain(status: int, text: str) -> Response:
+    return Response(status, (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")),
+                    (text + "\n").encode())
+
+
+class AdminService:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    async def respond(self, request: Request, client: str, scheme: str) -> Response:
+        path = request.target.split("?", 1)[0]
+        if request.method not in ("GET", "HEAD"):
+            return plain(405, "method not allowed")
+        if path == "/metrics":
+            return Response(200, (("Content-Type", CONTENT_TYPE_LATEST), ("Cache-Control", "no-store")),
+                            generate_latest(self.registry))
+        if path == "/":
+            return plain(200, "fraudwall admin: /metrics")
+        return plain(404, "not found")
+
+
+async def start_admin(listen: str, collector: object,
+                      start_server: Callable = asyncio.start_server) -> asyncio.AbstractServer:
+    """Serve /metrics from `collector` on `listen`; OSError when the address cannot be had."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    service = AdminService(registry)
+    connections = OneRequestServer(service.respond, plain, Limits(body=0), timeout=10.0, max_connections=64)
+    host, port = parse_hostport(listen, ADMIN_PORT)
+    return await start_server(lambda r, w: connections.serve(r, w, "http"), host, port, reuse_port=True)
