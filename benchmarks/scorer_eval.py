@@ -130,6 +130,7 @@ def report(data: Path, command: str) -> str:
                    f"{pct(sum(v is Verdict.BLOCK for v in p_sub), len(p_sub))} | "
                    f"{pct(sum(v is not Verdict.ALLOW for v in b_sub), len(b_sub))} | "
                    f"{pct(sum(v is Verdict.BLOCK for v in b_sub), len(b_sub))} |")
+    out += ["", "How the weights were found (`scorer_eval.py --fit`, half A only):", "", fit(data).rstrip("\n")]
     rules: dict[str, int] = defaultdict(int)
     for name in phishing:
         score = scorer.score(name)
