@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from fraudwall.blocklists.verdict import Blocklist
 def open_blocklist(settings: BlocklistSettings) -> Blocklist:
     """The store of `settings.db` (the in-memory lists of `files` when `store = false`).
 
-    A list of `files` missing from the store is imported first, so a new store answers
-    with the demo list at once. ValueError names a file or store that cannot be used.
+    A list of `files` missing from the store (or changed on disk since its import) is
+    imported first, so a new store answers with the demo list at once. ValueError names a
+    file or store that cannot be used.
     """
     if not settings.store:
         return MemoryBlocklist.from_files(settings.files)
@@ -36,14 +38,29 @@ def file_list_name(file: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", Path(file).stem.lower()).strip("-._") or "list"
 
 
+def _path(file: str) -> str:
+    return str(demo_list_path()) if file == "demo" else file
+
+
+def _stale(file: str, present: dict[str, store.ListInfo]) -> bool:
+    """Missing from the store, or changed on disk since it was imported."""
+    info = present.get(file_list_name(file))
+    if info is None or info.imported_at is None:
+        return True
+    try:
+        return os.stat(_path(file)).st_mtime > info.imported_at
+    except OSError:
+        return False   # gone since: keep serving what was imported
+
+
 def seed(db: Path, settings: BlocklistSettings) -> None:
-    """Import each of `settings.files` that the store does not hold yet."""
+    """Import each of `settings.files` that the store does not hold yet, or that changed since."""
     connection = store.connect_catalogue(db)
     try:
         present = store.read_lists(connection)
     finally:
         connection.close()
-    missing = [file for file in settings.files if file_list_name(file) not in present]
+    missing = [file for file in settings.files if _stale(file, present)]
     if not missing:
         return
     from fraudwall.blocklists.guards import load_guards
@@ -51,9 +68,9 @@ def seed(db: Path, settings: BlocklistSettings) -> None:
 
     guards = load_guards(settings.platforms_file, settings.popular_file, settings.brands_file)
     for file in missing:
-        path = str(demo_list_path()) if file == "demo" else file
         try:
-            import_list(db, file_list_name(file), [path], guards, format="domains", workers=1,
-                        threshold=settings.change_threshold, error_rate=settings.filter_error_rate)
+            # The admin's own file, changed on purpose: no change threshold.
+            import_list(db, file_list_name(file), [_path(file)], guards, format="auto", workers=1, force=True,
+                        error_rate=settings.filter_error_rate)
         except ImportFailed as error:
             raise ValueError(f"{file}: cannot import into {db}: {error}") from None

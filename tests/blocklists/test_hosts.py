@@ -6,7 +6,7 @@ from .blocklist_helpers import run
 
 def test_any_sink_address_blocks_every_name_of_the_line():
     text = "\ufeff# StevenBlack-style\r\n0.0.0.0 a.example.org b.example.org\r\n127.0.0.1\tc.example.org\r\n:: d.example.org\r\n"
-    entries, skips = run(hosts.parse, text.replace("\r\n", "\n"))
+    entries, skips = run(hosts.parse, text)
     assert [e.name for e in entries] == ["a.example.org", "b.example.org", "c.example.org", "d.example.org"]
     assert all(e.action is Action.BLOCK and e.mode is Mode.SUBTREE for e in entries)
     assert skips == []

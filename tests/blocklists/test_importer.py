@@ -5,7 +5,7 @@ from fraudwall.blocklists.importer import ImportFailed
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.verdict import Action
 
-from .blocklist_helpers import import_text
+from .blocklist_helpers import fake_guards, import_text
 
 
 def test_a_hosts_feed_is_imported_with_counts_and_bad_lines_reported(tmp_path):
@@ -122,3 +122,16 @@ def test_a_block_and_an_exception_for_the_same_name_in_one_list_are_both_kept(tm
     summary = import_text(db, tmp_path, "ads", "||x.example.org^\n@@||x.example.org^\n||x.example.org^\n", format="adblock")
     assert (summary.totals.names, summary.totals.duplicates) == (2, 1)
     assert StoreBlocklist(db).match_name("a.x.example.org").action is Action.ALLOW
+
+
+def test_a_hosts_file_with_bom_crlf_and_tabs_imports_cleanly(tmp_path):
+    db = tmp_path / "b.db"
+    path = tmp_path / "hosts"
+    path.write_bytes("\ufeff# hosts\r\n127.0.0.1\tlocalhost\r\n0.0.0.0\tA.example.org\tb.example.org # ads\r\n"
+                     ":: c.example.org\r\n".encode("utf-8"))
+    summary = importer.import_list(db, "hosts", [str(path)], fake_guards(), workers=1)
+    assert summary.formats == ("hosts",)
+    assert (summary.totals.names, sum(summary.totals.skipped.values())) == (3, 0)
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("a.example.org").source == f"{path}:3"
+    assert blocklist.match_name("c.example.org").source == f"{path}:4"

@@ -44,3 +44,19 @@ def test_bad_feed_settings_name_the_key(feed, message):
 def test_feed_settings_parse():
     feeds = BlocklistSettings(feeds=("phish=https://example.org/feed.txt,openphish,3600",)).parsed_feeds()
     assert feeds[0].name == "phish" and feeds[0].period == 3600
+
+
+def test_a_changed_file_of_files_is_imported_again_at_open(tmp_path):
+    import os
+    import time
+
+    listed = tmp_path / "local.txt"
+    listed.write_text("first.example.org\n")
+    settings = BlocklistSettings(db=str(tmp_path / "b.db"), files=(str(listed),))
+    assert open_blocklist(settings).match_name("first.example.org").list == "local"
+    listed.write_text("second.example.org\n")
+    later = time.time() + 5
+    os.utime(listed, (later, later))
+    blocklist = open_blocklist(settings)
+    assert blocklist.match_name("second.example.org") is not None
+    assert blocklist.match_name("first.example.org") is None
