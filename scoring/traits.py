@@ -24,11 +24,12 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "lab
 
 # Words of the usual lures that are also everyday web words, so weaker than
 # FRAUD_WORDS and never used to tie a brand to a name: parcel and toll scams,
-# appeals of "your account", crypto drains, messenger take-overs.
+# appeals of "your account", crypto drains. Brand names (telegram, metamask)
+# are left to the brand signals, so they are not counted twice.
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
-    "protect", "token", "official", "policy", "webmail", "metamask", "ledger", "dapp",
-    "whatsapp", "telegram", "notice", "unlock", "suspend", "suspended", "banking",
+    "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
+    "notice", "unlock", "suspend", "suspended", "banking",
     "pay", "payment", "wallet", "claim", "help", "helpdesk", "alert", "usdt", "nft",
 })
 _LURE = re.compile("|".join(sorted(LURE_WORDS, key=lambda w: (-len(w), w))))
