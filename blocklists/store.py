@@ -163,10 +163,21 @@ def connect_catalogue_readonly(path: Path) -> sqlite3.Connection:
 def connect_segment(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
                                  isolation_level=None, check_same_thread=False)
-    # Pages come from the shared page cache through the map, not from a private cache.
-    connection.execute("PRAGMA mmap_size=4294967296")
-    connection.execute("PRAGMA cache_size=-1000")
+    # Small private cache, no map: pages come from the kernel's page cache, which every
+    # worker shares, and a worker's resident size stays that of its own work. (Mapping
+    # the segments made 100 000 random lookups in a 25 M store leave 1.1 GB resident.)
+    connection.execute("PRAGMA mmap_size=0")
+    connection.execute("PRAGMA cache_size=-2000")
     return connection
+
+
+def import_cache_kib() -> int:
+    """SQLite page cache for one import worker: the B-tree of a big segment stays in memory."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        physical = 4 << 30
+    return max(64 << 10, min(2 << 20, physical // 8 // 1024))
 
 
 @contextlib.contextmanager
@@ -249,7 +260,7 @@ class SegmentWriter:
         self.path = path
         self.connection = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
-                       "temp_store=MEMORY", "cache_size=-400000", "page_size=8192"):
+                       "temp_store=MEMORY", f"cache_size=-{import_cache_kib()}", "page_size=8192"):
             self.connection.execute(f"PRAGMA {pragma}")
         self.connection.executescript(SEGMENT_SCHEMA)
         self.connection.execute("BEGIN")
