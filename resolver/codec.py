@@ -36,6 +36,7 @@ TCP_SIZE = 65535
 MAX_NAME_OCTETS = 255     # RFC 1035 3.1, on the wire
 MAX_LABEL_OCTETS = 63
 MAX_POINTER_HOPS = 64     # bounds a malicious compression loop
+MAX_KNOWN_QUESTIONS = 65_536  # questions remembered by a reader before it starts afresh
 _KEY_FLAGS = (b"\x00", b"\x01", b"\x02", b"\x03")  # the cache key's last byte: DO << 1 | CD
 
 
@@ -175,8 +176,13 @@ def encode_name(name: str) -> bytes:
 
 # ---------------------------------------------------------------- queries
 
-def read_query(data: bytes, client: str = "", transport: Transport = Transport.UDP) -> Query | Malformed:
-    """A client's message as a `Query`, or what to answer (FORMERR, NOTIMP, BADVERS, silence)."""
+def read_query(data: bytes, client: str = "", transport: Transport = Transport.UDP,
+               known: dict[bytes, tuple] | None = None) -> Query | Malformed:
+    """A client's message as a `Query`, or what to answer (FORMERR, NOTIMP, BADVERS, silence).
+
+    `known` remembers questions already read, keyed by their bytes: the same bytes always
+    read the same way, so a question seen before skips the walk over its labels.
+    """
     if len(data) < 12:
         return Malformed(None, AnswerKind.FORMERR, "shorter than a DNS header")
     ident, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(data)
@@ -189,11 +195,22 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
         return Malformed(error_reply(ident, flags, Rcode.FORMERR), AnswerKind.FORMERR,
                          f"{qdcount} questions, not 1")
     try:
-        labels, end = _read_question_name(data, 12)
-        if end + 4 > len(data):
-            raise ValueError("question runs past the end of the message")
-        qtype, qclass = TYPE_CLASS.unpack_from(data, end)
-        end += 4
+        zero = data.find(0, 12)
+        question = data[12:zero + 5]
+        remembered = known.get(question) if known is not None else None
+        if remembered is None:
+            labels, end = _read_question_name(data, 12)
+            if end + 4 > len(data):
+                raise ValueError("question runs past the end of the message")
+            qtype, qclass = TYPE_CLASS.unpack_from(data, end)
+            question = data[12:end + 4]
+            remembered = (b".".join(labels).lower().decode("latin-1"), qtype, qclass, question.lower())
+            if known is not None and end == zero + 1:  # only names whose first zero octet ends them
+                if len(known) >= MAX_KNOWN_QUESTIONS:
+                    known.clear()
+                known[question] = remembered
+        qname, qtype, qclass, lowered = remembered
+        end = 12 + len(question)
         if (arcount == 1 and not ancount and not nscount and len(data) >= end + 11
                 and data[end] == 0 and data[end + 1] == 0 and data[end + 2] == QType.OPT):
             # The usual query: the OPT record right after the question and nothing else.
@@ -205,12 +222,10 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
             edns_size, do, version = _read_edns(data, end, ancount + nscount, arcount)
     except (ValueError, IndexError, struct.error) as error:
         return Malformed(error_reply(ident, flags, Rcode.FORMERR), AnswerKind.FORMERR, str(error))
-    question = data[12:end]
     if version:
         return Malformed(badvers_reply(ident, flags, question), AnswerKind.FORMERR,
                          f"EDNS version {version}")
-    key = question.lower() + _KEY_FLAGS[(2 if do else 0) | (1 if flags & CD else 0)]
-    qname = b".".join(labels).lower().decode("latin-1")
+    key = lowered + _KEY_FLAGS[(2 if do else 0) | (1 if flags & CD else 0)]
     return Query(data, ident, flags, qname, qtype, qclass, question, key,
                  edns_size, do, client, transport)
 

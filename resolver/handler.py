@@ -31,10 +31,11 @@ class QueryHandler:
         self.observers = observers
         self.on_malformed = on_malformed
         self.pending: set[asyncio.Task] = set()
+        self.known_questions: dict[bytes, tuple] = {}
 
     def handle(self, data: bytes, client: str, transport: Transport, send: Send) -> None:
         started = time.perf_counter()
-        query = read_query(data, client, transport)
+        query = read_query(data, client, transport, self.known_questions)
         if type(query) is Malformed:
             if query.reply is not None:
                 send(query.reply)

@@ -152,7 +152,7 @@ class Worker:
         self.index = index
         self.snapshots = snapshots
         self.resolver: Resolver | None = None
-        self.udp: list[tuple[asyncio.DatagramTransport, UdpServer]] = []
+        self.udp: list[UdpServer] = []
         self.servers: list[asyncio.AbstractServer] = []
         self.tcp: TcpConnections | None = None
         self.querylog: QueryLog | None = None
@@ -193,9 +193,9 @@ class Worker:
         try:
             for address in config.server.listen:
                 host, port = parse_hostport(address, 53)
-                transport, protocol = await loop.create_datagram_endpoint(
-                    lambda: UdpServer(resolver.handler), local_addr=(host, port), reuse_port=True)
-                self.udp.append((transport, protocol))
+                udp = UdpServer.bind(resolver.handler, host, port)
+                self.udp.append(udp)
+                udp.start()
                 self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), host, port,
                                                              reuse_port=True, backlog=1024))
         except OSError as error:
@@ -262,12 +262,12 @@ class Worker:
             server.close()
         for server in self.servers:
             await server.wait_closed()
-        for _, protocol in self.udp:
-            protocol.accepting = False
+        for udp in self.udp:
+            udp.stop_accepting()
         if self.resolver is not None:
             await self.resolver.handler.drain(grace)
-        for transport, _ in self.udp:
-            transport.close()
+        for udp in self.udp:
+            udp.close()
         if self.tcp is not None:
             self.tcp.close_all()
         for job in self.jobs:

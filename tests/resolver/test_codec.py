@@ -224,3 +224,17 @@ def test_compression_loops_are_rejected():
     wire = struct.pack("!HHHHHH", 1, 0x8180, 1, 1, 0, 0) + b"\x00\x00\x01\x00\x01" + \
         b"\xc0\x11" + struct.pack("!HHIH", 5, 1, 60, 2) + b"\xc0\x1d"
     assert scan_reply(wire) is None
+
+
+def test_a_remembered_question_reads_exactly_like_a_new_one():
+    known = {}
+    generator = random.Random(7)
+    seeds = [query_wire(name, rdtype, use_edns=edns) for name in ("www.example.org", "WWW.Example.ORG", ".")
+             for rdtype in ("A", "TXT") for edns in (False, 0)]
+    for _ in range(5000):
+        wire = bytearray(generator.choice(seeds))
+        if generator.random() < 0.5:
+            wire[generator.randrange(len(wire))] = generator.randrange(256)
+        wire = bytes(wire[:generator.randint(12, len(wire))]) if generator.random() < 0.2 else bytes(wire)
+        assert read_query(wire, known=known) == read_query(wire)
+    assert known

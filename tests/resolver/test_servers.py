@@ -25,8 +25,9 @@ async def start_resolver(upstream_port: int, max_connections: int = 8, idle: flo
     loop = asyncio.get_running_loop()
     config = Config(upstream=UpstreamSettings(servers=(f"127.0.0.1:{upstream_port}",), timeout=0.3))
     resolver = Resolver(config, MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", upstream_port),))
-    udp, _ = await loop.create_datagram_endpoint(lambda: UdpServer(resolver.handler), local_addr=("127.0.0.1", 0))
-    port = udp.get_extra_info("sockname")[1]
+    udp = UdpServer.bind(resolver.handler, "127.0.0.1", 0)
+    udp.start()
+    port = udp.port
     connections = TcpConnections(resolver.handler, idle, max_connections)
     tcp = await loop.create_server(lambda: TcpServer(connections), "127.0.0.1", port)
     return port, udp, tcp
