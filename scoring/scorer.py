@@ -54,9 +54,9 @@ class Scorer:
         registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
         name = normalise(name)
         parts = self._suffixes.split(name)
-        if not parts.suffix or not parts.domain:
-            # A single label, an unknown TLD, or a bare public suffix: nothing a
-            # stranger can register for the public to reach.
+        if not parts.suffix or not parts.domain or (parts.suffix + ".").endswith("arpa."):
+            # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
+            # reverse lookups: nothing a stranger can register for the public to reach.
             return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
         registrable = f"{parts.domain}.{parts.suffix}"
         owner = self.index.owner(registrable) or self._owner_above(name, registrable)

@@ -112,3 +112,9 @@ def test_suffix_list_is_never_fetched_nor_cached(monkeypatch, tmp_path):
     assert scorer.score("paypal.com.example.top").verdict is not Verdict.ALLOW
     assert scorer.score("example.co.uk").verdict is Verdict.ALLOW
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["1.0.0.127.in-addr.arpa", "4.3.2.1.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+                                  "_dns.resolver.arpa"])
+def test_reverse_lookups_and_the_arpa_tree_are_allowed(scorer, name):
+    assert scorer.score(name).verdict is Verdict.ALLOW
