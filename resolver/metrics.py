@@ -53,6 +53,10 @@ SPECS = (
     MetricSpec("fraudwall_cache_hits", "counter", "Queries answered from the cache."),
     MetricSpec("fraudwall_cache_misses", "counter", "Queries the cache could not answer."),
     MetricSpec("fraudwall_cache_entries", "gauge", "Answers held in the cache, all workers together."),
+    MetricSpec("fraudwall_warning_page_views", "counter", "Warning pages shown for a blocked name.",
+               ("lang", "scheme")),
+    MetricSpec("fraudwall_warning_reports", "counter", "\"This is a mistake\" reports stored."),
+    MetricSpec("fraudwall_at_risk_clients", "gauge", "Clients flagged at risk within the at-risk window."),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

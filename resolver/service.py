@@ -204,7 +204,7 @@ class Worker:
             return False
         try:
             self.servers += await start_warning_servers(config.warning, resolver.provenance.explain,
-                                                        store_path_of(config))
+                                                        store_path_of(config), resolver.counters)
         except (ValueError, CAError, OSError) as error:
             log.error("warning page: %s", error)
             await self.stop(grace=0)
@@ -256,6 +256,18 @@ class Worker:
             self.resolver.counters.set_gauge("fraudwall_at_risk_clients", self.watcher.count)
             await asyncio.sleep(self.config.atrisk.check_seconds)
 
+    def reload(self) -> None:
+        """SIGHUP: pick up the store's changes now and forget cached answers and scores; no query is dropped."""
+        resolver = self.resolver
+        try:
+            resolver.blocklist.refresh()
+        except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
+            log.exception("blocklist refresh failed; answering from what is loaded")
+        resolver.cache.cache.clear()
+        if resolver.scorer is not None:
+            resolver.scorer.cache_clear()
+        log.info("reloaded: lists refreshed, cached answers and scores dropped")
+
     async def stop(self, grace: float) -> None:
         """Stop taking new work, let what is in flight finish and be sent, then close everything."""
         for server in self.servers:
@@ -292,6 +304,7 @@ async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, worker.reload)
     if announce:
         _announce(config, upstreams)
     await stop.wait()
@@ -329,8 +342,8 @@ def serve(config: Config) -> int:
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
     worst = 0
     try:
         for child in children:

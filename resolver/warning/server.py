@@ -24,6 +24,7 @@ from fraudwall.resolver.warning.page import (REPORT_PATH, THANKS_PATH, Pages, Vi
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.reports import ReportStore, reports_path
 from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.metrics import Counters
 from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.resolver.warning.texts import load_texts
 
@@ -64,8 +65,9 @@ class WarningService:
     """Answers one parsed request; owns the pages, the reports store and the database thread."""
 
     def __init__(self, settings: WarningSettings, explain: Explain, store: ReportStore,
-                 pages: Pages, clock: Callable[[], float] = time.time) -> None:
+                 pages: Pages, clock: Callable[[], float] = time.time, counters: Counters | None = None) -> None:
         self.settings = settings
+        self.counters = counters or Counters()
         self._explain = explain
         self._store = store
         self._pages = pages
@@ -103,6 +105,7 @@ class WarningService:
         reference = reference_for(reason) if reason else ""
         if reason is not None:
             self._count_view(reference, reason)
+            self.counters.add("fraudwall_warning_page_views", 1, (lang, scheme))
         return self._pages.warning(View(host, path, lang, reason, reference))
 
     async def _report(self, request: Request, host: str, client: str) -> Response:
@@ -123,6 +126,7 @@ class WarningService:
             log.info("warning page: report about %s from %s refused: over the hourly limit", host, client)
             return self._pages.limited(lang)
         log.info("warning page: report #%d about %s (%s) from %s", report_id, host, reference, client)
+        self.counters.add("fraudwall_warning_reports", 1)
         # POST/redirect/GET: reloading the thank-you page does not send the report again.
         return self._pages.see_other(f"{THANKS_PATH}?lang={lang}&ref={reference}")
 
@@ -143,7 +147,8 @@ class WarningService:
             log.warning("warning page: cannot record a view: %s", future.exception())
 
 
-async def start_servers(settings: WarningSettings, explain: Explain, store_path: str) -> list[asyncio.AbstractServer]:
+async def start_servers(settings: WarningSettings, explain: Explain, store_path: str,
+                        counters: Counters | None = None) -> list[asyncio.AbstractServer]:
     """HTTP servers on `settings.listen` and HTTPS ones on `settings.tls_listen`; [] when both are empty.
 
     Raises ValueError (bad texts file), certificates.CAError (tls_listen without a CA)
@@ -160,7 +165,7 @@ async def start_servers(settings: WarningSettings, explain: Explain, store_path:
         tls_context = certificates.sni_context(leaves, lambda name: explain_safely(explain, name) is not None)
     path = reports_path(store_path, settings.ca_dir)
     store = ReportStore(path)
-    service = WarningService(settings, explain, store, pages)
+    service = WarningService(settings, explain, store, pages, counters=counters)
     connections = OneRequestServer(service.respond, pages.plain,
                                    Limits(body=max(2048, settings.comment_max_chars * 12 + 1024)),
                                    settings.request_timeout, settings.max_connections)

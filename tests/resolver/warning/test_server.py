@@ -37,7 +37,7 @@ def ca_dir(tmp_path_factory):
     return directory
 
 
-def run(tmp_path, scenario, tls=False, ca_dir=None, **options):
+def run(tmp_path, scenario, tls=False, ca_dir=None, counters=None, **options):
     """Start the servers with `options`, run `scenario(port, db)`, close them."""
     port = free_port()
     settings = WarningSettings(**({"tls_listen": (f"127.0.0.1:{port}",), "ca_dir": str(ca_dir)} if tls
@@ -45,7 +45,7 @@ def run(tmp_path, scenario, tls=False, ca_dir=None, **options):
     db = tmp_path / "store.db"
 
     async def main():
-        servers = await start_servers(settings, explain, str(db))
+        servers = await start_servers(settings, explain, str(db), counters)
         try:
             return await scenario(port, db)
         finally:
@@ -248,3 +248,18 @@ def test_runs_under_uvloop(tmp_path):
             for server in servers:
                 server.close()
     uvloop.run(main())
+
+
+def test_views_and_reports_are_counted_for_the_metrics(tmp_path):
+    from fraudwall.resolver.metrics import Counters
+
+    counters = Counters()
+
+    async def scenario(port, db):
+        await exchange(port, get(extra=b"Accept-Language: en\r\n"))
+        await exchange(port, get(host="unknown.example.org"))  # not blocked: a neutral page, not a view
+        await exchange(port, post("wrong"))
+
+    run(tmp_path, scenario, counters=counters)
+    assert counters.counters["fraudwall_warning_page_views"] == {("en", "http"): 1}
+    assert counters.counters["fraudwall_warning_reports"] == {(): 1}
