@@ -11,8 +11,11 @@ from fraudwall.resolver.sinkhole import Sinkhole
 
 
 def describe(match: Match) -> str:
-    """The short reason a person reads in the EDE text, the warning page and the log."""
-    return f"listed in {match.list} ({match.source})"
+    """The short reason a person reads in the EDE text, the warning page and the log.
+
+    The source's file name and line, not its whole path or URL: `fraudwall check` shows those.
+    """
+    return f"listed in {match.list} ({match.source.rsplit('/', 1)[-1]})"
 
 
 class BlocklistStage(Stage):

@@ -6,6 +6,7 @@ from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Query
+from fraudwall.resolver.blocklist import describe
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.sinkhole import Sinkhole
 
@@ -24,13 +25,13 @@ class InspectStage(Stage):
         for target in scan.cname_targets:
             match = self.blocklist.match_name(target)
             if match is not None and match.action is not Action.ALLOW:
-                reason = f"alias {target} listed in {match.list} ({match.source})"
+                reason = f"alias {target} {describe(match)}"
                 return self.sinkhole.answer(query, AnswerKind.BLOCKED, reason, match.list, match.action,
                                             match.redirect)
         for address in scan.addresses:
             match = self.blocklist.match_address(address)
             if match is not None and match.action is not Action.ALLOW:
-                reason = f"address {address} listed in {match.list} ({match.source})"
+                reason = f"address {address} {describe(match)}"
                 return self.sinkhole.answer(query, AnswerKind.BLOCKED, reason, match.list, match.action,
                                             match.redirect)
         return answer

@@ -7,8 +7,9 @@ from collections import OrderedDict
 from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codec import Query
+from fraudwall.resolver.blocklist import describe
 from fraudwall.resolver.codes import AnswerKind
-from fraudwall.resolver.scorer import describe
+from fraudwall.resolver.scorer import describe as describe_score
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.scoring.score import Verdict
 from fraudwall.scoring.scorer import Scorer
@@ -50,7 +51,7 @@ class Provenance:
         if match is not None:
             if match.action is Action.ALLOW:
                 return None
-            return BlockReason(name, "list", match.list, f"listed in {match.list} ({match.source})", "",
+            return BlockReason(name, "list", match.list, describe(match), "",
                                match.added or None)
         if self.scorer is not None and self.scorer_blocks:
             try:
@@ -58,5 +59,5 @@ class Provenance:
             except ValueError:
                 score = None
             if score is not None and score.verdict is Verdict.BLOCK:
-                return BlockReason(name, "scorer", score.rule, describe(score), score.brand or "")
+                return BlockReason(name, "scorer", score.rule, describe_score(score), score.brand or "")
         return self._recent.get(name)

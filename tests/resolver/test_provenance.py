@@ -1,0 +1,53 @@
+"""Why a name is blocked, as the warning page asks: the lists, the scorer, or a block just given."""
+
+import pytest
+
+from fraudwall.blocklists.memory import MemoryBlocklist
+from fraudwall.blocklists.verdict import Action, Match
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.codes import AnswerKind
+from fraudwall.resolver.provenance import Provenance
+from fraudwall.scoring.scorer import Scorer
+
+from tests.resolver.helpers import make_query
+
+
+def entry(name, action=Action.BLOCK):
+    return Match(name, action, "phish", name, "/srv/feeds/phish.txt:12", 1_700_000_000.0)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return Scorer()
+
+
+def test_a_listed_name_is_explained_by_its_list_line_and_date(scorer):
+    provenance = Provenance(MemoryBlocklist([entry("fraud.example.net")]), scorer, True)
+    reason = provenance.explain("login.fraud.example.net")
+    assert reason.source_kind == "list" and reason.label == "phish"
+    assert reason.reason == "listed in phish (phish.txt:12)"
+    assert reason.since == 1_700_000_000.0
+
+
+def test_an_allowed_or_unknown_name_is_not_explained(scorer):
+    provenance = Provenance(MemoryBlocklist([entry("example.net"), entry("ok.example.net", Action.ALLOW)]),
+                            scorer, True)
+    assert provenance.explain("ok.example.net") is None
+    assert provenance.explain("www.example.org") is None
+
+
+def test_a_scorer_block_names_the_rule_and_the_brand(scorer):
+    reason = Provenance(MemoryBlocklist(), scorer, True).explain("paypa1.com")
+    assert reason.source_kind == "scorer" and reason.brand == "paypal.com"
+    assert "paypal" in reason.reason
+    assert Provenance(MemoryBlocklist(), scorer, False).explain("paypa1.com") is None  # warn-only mode
+
+
+def test_a_block_by_cname_target_is_remembered_from_the_answer(scorer):
+    provenance = Provenance(MemoryBlocklist(), scorer, True, size=2)
+    answer = Answer(AnswerKind.BLOCKED, b"", "alias cdn.example.net listed in phish (phish.txt:3)", "phish")
+    provenance.observe(make_query("www.example.org"), answer, 0.001)
+    assert provenance.explain("www.example.org").reason == answer.reason
+    for name in ("a.example.org", "b.example.org"):
+        provenance.observe(make_query(name), answer, 0.001)
+    assert provenance.explain("www.example.org") is None  # bounded: the oldest is forgotten
