@@ -28,7 +28,6 @@ import random
 import re
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,9 +132,22 @@ forward-zone:
     return config
 
 
-def fraudwall_config(directory: Path, port: int, upstream_port: int, blocklist: Path) -> Path:
-    config = directory / "fraudwall.toml"
+# fraudwall as shipped, and with one part switched off, to measure what that part costs.
+FRAUDWALL_VARIANTS = {
+    "fraudwall": "",
+    "fraudwall-scorer-off": '[scorer]\nmode = "off"\n',
+    "fraudwall-metrics-off": "",  # [admin] listen = "" below: nothing serves /metrics, nothing is counted
+}
+
+
+def fraudwall_config(directory: Path, port: int, upstream_port: int, blocklist: Path, variant: str = "fraudwall",
+                     admin_port: int = 0) -> Path:
+    config = directory / f"{variant}.toml"
+    admin = "" if variant == "fraudwall-metrics-off" else f"127.0.0.1:{admin_port}"
     config.write_text(f"""\
+[admin]
+listen = "{admin}"
+
 [server]
 listen = ["127.0.0.1:{port}"]
 workers = 1
@@ -157,8 +169,9 @@ ipv6 = "{SINKHOLE_V6}"
 ttl = 60
 
 [blocklists]
+db = "{directory / variant / 'blocklists.db'}"
 files = ["{blocklist}"]
-""")
+{FRAUDWALL_VARIANTS[variant]}""")
     return config
 
 
@@ -258,18 +271,20 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         f"QPS and lost: `dnsperf -l {args.duration} -c 4 -q 100` (saturation, at most 100 outstanding). "
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
-        "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS.",
+        "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
+        "`fraudwall` is the shipped default (scorer blocking, metrics counted, query log on); "
+        "`-scorer-off` sets `[scorer] mode = \"off\"`, `-metrics-off` sets `[admin] listen = \"\"` (nothing counted).",
         "",
         "| workload | server | QPS | ratio | lost (QPS run / latency run) | p50 ms | p99 ms | RSS MiB |",
         "|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for workload in ("cached", "blocked", "mix"):
         unbound = by_key.get(("unbound", workload))
-        for server in ("unbound", "fraudwall"):
+        for server in ("unbound", *FRAUDWALL_VARIANTS):
             m = by_key.get((server, workload))
             if m is None:
                 continue
-            ratio = f"{m.throughput.qps / unbound.throughput.qps:.2f}x" if unbound and server == "fraudwall" else ""
+            ratio = f"{m.throughput.qps / unbound.throughput.qps:.2f}x" if unbound and server != "unbound" else ""
             lines.append(f"| {workload} | {server} | {m.throughput.qps:,.0f} | {ratio} | "
                          f"{m.throughput.lost} / {m.latency.lost} | {m.latency.percentile(0.5):.3f} | "
                          f"{m.latency.percentile(0.99):.3f} | {m.rss_kib / 1024:.1f} |")
@@ -294,6 +309,15 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
                           f"p99 {fraudwall.latency.percentile(0.99):.3f} ms)")
     if target:
         lines.append("Target (>= 0.6x Unbound's QPS with one worker, 0 lost, p99 <= 3 ms): " + "; ".join(target) + ".")
+    costs = []
+    for variant, part in (("fraudwall-scorer-off", "the scorer"), ("fraudwall-metrics-off", "the metrics")):
+        for workload in ("cached", "blocked"):
+            full, without = by_key.get(("fraudwall", workload)), by_key.get((variant, workload))
+            if full and without:
+                costs.append(f"{part} on {workload} names: fraudwall runs at "
+                             f"{full.throughput.qps / without.throughput.qps:.2f}x the QPS it has without it")
+    if costs:
+        lines.append("What each part costs (targets: within 10 %, i.e. >= 0.90x): " + "; ".join(costs) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -351,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-qps", type=int, default=200_000, help="dnsperf -Q cap on throughput runs")
     parser.add_argument("--latency-qps", type=int, default=2000, help="the fixed rate of the latency runs")
     parser.add_argument("--latency-duration", type=int, default=5, help="seconds per latency run (default 5)")
-    parser.add_argument("--servers", default="unbound,fraudwall", help="comma-separated, in order")
+    parser.add_argument("--servers", default="unbound,fraudwall,fraudwall-scorer-off,fraudwall-metrics-off",
+                        help="comma-separated, in order: unbound and fraudwall variants "
+                             f"({', '.join(FRAUDWALL_VARIANTS)})")
     parser.add_argument("--workloads", default="cached,blocked,mix", help="comma-separated")
     parser.add_argument("--profile", metavar="PSTATS",
                         help="run only fraudwall under cProfile (cached workload), save PSTATS, print the top 15")
@@ -420,7 +446,7 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
                 argv = [*pin, require("unbound"), "-d", "-c", str(config)]
                 probe = blocked_names()[0]
             else:
-                config = fraudwall_config(directory, port, nsd.port, blocklist)
+                config = fraudwall_config(directory, port, nsd.port, blocklist, server, free_port())
                 argv = [*pin, *fraudwall_argv(config, port, args.profile)]
                 probe = blocked_names()[0]
             process = Process(server, argv, port, directory, probe).start()

@@ -125,8 +125,12 @@ class Resolver:
         self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)
-        self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
-                                    on_malformed=self.counters.observe_malformed)
+        if config.admin.listen:
+            self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
+                                        on_malformed=self.counters.observe_malformed)
+        else:
+            # Nobody can read the metrics, so they are not counted.
+            self.handler = QueryHandler(self.chain, observers=observers)
 
     def sample_metrics(self) -> None:
         """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""
