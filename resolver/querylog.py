@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS querylog (
     qtype TEXT NOT NULL,
     verdict TEXT NOT NULL,   -- blocked | scored | warned | answered | cached | ...
     reason TEXT NOT NULL,
-    label TEXT NOT NULL      -- the list or scorer rule
+    label TEXT NOT NULL,     -- the list or scorer rule
+    count INTEGER NOT NULL DEFAULT 1  -- the same query from the same client within one batch
 );
 CREATE INDEX IF NOT EXISTS querylog_time ON querylog (time);
 CREATE INDEX IF NOT EXISTS querylog_client_time ON querylog (client, time);
@@ -41,13 +42,24 @@ CREATE TABLE IF NOT EXISTS querylog_meta (key TEXT PRIMARY KEY, value TEXT NOT N
 
 
 class LogEntry(NamedTuple):
-    time: float
+    time: float      # of the first of `count` identical queries
     client: str
     name: str
     qtype: str
     verdict: str
     reason: str
     label: str
+    count: int = 1
+
+
+def coalesce(entries: list[LogEntry]) -> list[LogEntry]:
+    """One row for repeats of the same query by the same client: a retrying app or a flood is one line, counted."""
+    merged: dict[tuple, LogEntry] = {}
+    for entry in entries:
+        key = entry[1:7]
+        first = merged.get(key)
+        merged[key] = entry if first is None else first._replace(count=first.count + entry.count)
+    return list(merged.values())
 
 
 def verdict_of(answer: Answer) -> str | None:
@@ -116,12 +128,13 @@ class QueryLog:
         return "anon-" + hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()[:16]
 
     def write(self, entries: Iterable[LogEntry], now: float | None = None) -> int:
-        rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label) for e in entries]
+        rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label, e.count)
+                for e in coalesce(list(entries))]
         if not rows:
             return 0
         with self.connection:
             self.connection.execute("BEGIN IMMEDIATE")
-            self.connection.executemany("INSERT INTO querylog VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.connection.executemany("INSERT INTO querylog VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._prune(time.time() if now is None else now)
         return len(rows)
 
@@ -135,7 +148,7 @@ class QueryLog:
 
     def read(self, since: float, client: str = "", name_pattern: str = "", limit: int = 10_000) -> list[LogEntry]:
         """Entries from `since` on, newest last; `name_pattern` is a shell pattern (`*.example.org`)."""
-        sql = "SELECT time, client, name, qtype, verdict, reason, label FROM querylog WHERE time >= ?"
+        sql = "SELECT time, client, name, qtype, verdict, reason, label, count FROM querylog WHERE time >= ?"
         arguments: list[object] = [since]
         if client:
             sql += " AND client IN (?, ?)"

@@ -65,8 +65,9 @@ def run_log(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(entry._asdict(), ensure_ascii=False))
         else:
+            repeats = f"  x{entry.count}" if entry.count > 1 else ""
             print(f"{_clock(entry.time)}  {entry.client:<15}  {entry.verdict:<7}  {entry.qtype:<5}  "
-                  f"{entry.name}  ({entry.label}: {entry.reason})")
+                  f"{entry.name}  ({entry.label}: {entry.reason}){repeats}")
     if not entries and not args.json:
         print(f"no blocked or warned queries since {_clock(since)}", file=sys.stderr)
     return 0

@@ -63,21 +63,9 @@ def _without_opt_by_reencoding(reply: bytes) -> bytes:
     return record.pack()
 
 
-class _UdpTry(asyncio.DatagramProtocol):
-    def __init__(self, ident: bytes, question: bytes, reply: asyncio.Future) -> None:
-        self.ident = ident
-        self.question = question
-        self.reply = reply
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        # The socket is connected, so the kernel already dropped other sources; a reply with
-        # another ID or question is a spoofing attempt or a stray: wait on for the real one.
-        if not self.reply.done() and _is_reply_to(data, self.ident, self.question):
-            self.reply.set_result(data)
-
-    def error_received(self, error: Exception) -> None:
-        if not self.reply.done():
-            self.reply.set_exception(UpstreamError(f"UDP error: {error}"))
+def _expire(reply: asyncio.Future) -> None:
+    if not reply.done():
+        reply.set_exception(asyncio.TimeoutError())
 
 
 class _TcpConnection(asyncio.Protocol):
@@ -165,15 +153,37 @@ class Forwarder:
     async def _udp(self, server: Upstream, query: Query) -> bytes:
         loop = asyncio.get_running_loop()
         message, question = self._message(query)
-        reply = loop.create_future()
-        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpTry(message[:2], question, reply), remote_addr=(server.host, server.port), family=family)
+        ident = message[:2]
+        sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            transport.sendto(message)
-            return await asyncio.wait_for(reply, self.timeout)
+            sock.setblocking(False)
+            # A connected socket: a fresh random source port, and the kernel drops datagrams from anyone else.
+            sock.connect((server.host, server.port))
+            sock.send(message)
+            reply = loop.create_future()
+
+            def readable() -> None:
+                while not reply.done():
+                    try:
+                        data = sock.recv(65535)
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    except OSError as error:  # ICMP port unreachable: the upstream is not there
+                        reply.set_exception(UpstreamError(f"UDP error: {error}"))
+                        return
+                    # Another ID or question is a spoofing attempt or a stray: wait on for the real one.
+                    if _is_reply_to(data, ident, question):
+                        reply.set_result(data)
+
+            loop.add_reader(sock.fileno(), readable)
+            timer = loop.call_later(self.timeout, _expire, reply)
+            try:
+                return await reply
+            finally:
+                timer.cancel()
+                loop.remove_reader(sock.fileno())
         finally:
-            transport.close()
+            sock.close()
 
     async def _tcp_exchange(self, server: Upstream, query: Query) -> bytes:
         message, question = self._message(query)

@@ -46,7 +46,8 @@ def test_a_burst_beyond_the_bound_is_dropped_and_counted():
 
 def test_write_read_filter_by_client_and_name(tmp_path):
     log = QueryLog(tmp_path / "querylog.db")
-    log.write([entry(1000), entry(1001, client="192.0.2.8", name="a.phish.example.org"), entry(1002)], now=1002)
+    log.write([entry(1000), entry(1001, client="192.0.2.8", name="a.phish.example.org"),
+               entry(1002, name="b.fraud.example.net")], now=1002)
     assert [item.time for item in log.read(0)] == [1000, 1001, 1002]
     assert [item.time for item in log.read(1001)] == [1001, 1002]
     assert [item.client for item in log.read(0, client="192.0.2.8")] == ["192.0.2.8"]
@@ -56,7 +57,7 @@ def test_write_read_filter_by_client_and_name(tmp_path):
 
 def test_old_rows_and_rows_beyond_the_cap_are_removed(tmp_path):
     log = QueryLog(tmp_path / "querylog.db", retention_days=1, max_rows=1000)
-    log.write([entry(float(t)) for t in range(1200)], now=1200)
+    log.write([entry(float(t), name=f"f{t}.example.net") for t in range(1200)], now=1200)
     assert len(log.read(0, limit=5000)) == 1000 and log.read(0)[0].time == 200
     log.write([entry(200_000.0)], now=200_000)
     assert [item.time for item in log.read(0)] == [200_000.0]
@@ -84,3 +85,11 @@ def test_durations():
     for bad in ("", "h", "3 days", "-1h"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_repeats_within_a_batch_become_one_counted_row(tmp_path):
+    log = QueryLog(tmp_path / "querylog.db")
+    log.write([entry(1000.0), entry(1000.5), entry(1000.7, client="192.0.2.8"), entry(1000.9)], now=1001)
+    rows = log.read(0)
+    assert [(row.time, row.client, row.count) for row in rows] == [(1000.0, "192.0.2.7", 3), (1000.7, "192.0.2.8", 1)]
+    log.close()
