@@ -8,6 +8,7 @@ comes off the wire, however malformed, raises out of `read_query` or `scan_reply
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 from typing import NamedTuple
@@ -284,6 +285,7 @@ def make_record(rtype: int, ttl: int, rdata: bytes, owner: bytes = b"\xc0\x0c") 
     return owner + RR_FIXED.pack(rtype, 1, ttl, len(rdata)) + rdata
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a few values that repeat: the same list, the same reason
 def make_opt(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0) -> bytes:
     """The OPT record fraudwall sends: its UDP size, DO echoed (RFC 3225), an optional EDE (RFC 8914)."""
     options = b""

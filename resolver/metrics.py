@@ -24,6 +24,9 @@ from fraudwall.resolver.codes import AnswerKind, Transport
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                     2.5, 5.0)
 
+# Label values looked up in plain dicts: an enum's `.value` is a property call, slow on the query path.
+KIND_LABELS = {kind: kind.value for kind in AnswerKind}
+TRANSPORT_LABELS = {transport: transport.value for transport in Transport}
 # qtype label values: a closed set, everything else is "other".
 _QTYPE_LABELS = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
                  43: "DS", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS", 255: "ANY"}
@@ -108,7 +111,7 @@ class Counters:
     def observe_answer(self, query: Query, answer: Answer, seconds: float) -> None:
         """The handler's observer: called once for every answered (or dropped) query."""
         kind = answer.kind
-        key = (_QTYPE_LABELS.get(query.qtype, "other"), query.transport.value, kind.value)
+        key = (_QTYPE_LABELS.get(query.qtype, "other"), TRANSPORT_LABELS[query.transport], KIND_LABELS[kind])
         queries = self._queries
         queries[key] = queries.get(key, 0) + 1
         self._duration.observe(seconds)

@@ -19,7 +19,7 @@ from typing import Iterable, NamedTuple
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
-from fraudwall.resolver.metrics import qtype_label
+from fraudwall.resolver.metrics import KIND_LABELS, qtype_label
 
 # A burst beyond this many rows waiting for the writer is dropped (and counted), never queued without bound.
 MAX_PENDING = 100_000
@@ -65,7 +65,7 @@ def coalesce(entries: list[LogEntry]) -> list[LogEntry]:
 def verdict_of(answer: Answer) -> str | None:
     """What the log calls an answer; None for answers that are only counted."""
     if answer.kind is AnswerKind.BLOCKED or answer.kind is AnswerKind.SCORED:
-        return answer.kind.value
+        return KIND_LABELS[answer.kind]
     if answer.warning:
         return "warned"
     return None
@@ -85,7 +85,7 @@ class QueryLogRecorder:
         if verdict is None:
             if not self.log_all:
                 return
-            verdict = answer.kind.value
+            verdict = KIND_LABELS[answer.kind]
         if len(self.pending) >= MAX_PENDING:
             self.dropped += 1
             return

@@ -17,8 +17,11 @@ class Sinkhole:
     def __init__(self, settings: SinkholeSettings) -> None:
         self.ttl = settings.ttl
         self.policy = settings.policy
-        self._ipv4 = ipaddress.IPv4Address(settings.ipv4).packed
-        self._ipv6 = ipaddress.IPv6Address(settings.ipv6).packed if settings.ipv6 else None
+        # The records a sinkhole answer carries never change: made once.
+        self._records = {QType.A: (make_record(QType.A, self.ttl, ipaddress.IPv4Address(settings.ipv4).packed),)}
+        if settings.ipv6:
+            self._records[QType.AAAA] = (make_record(QType.AAAA, self.ttl,
+                                                     ipaddress.IPv6Address(settings.ipv6).packed),)
 
     def answer(self, query: Query, kind: AnswerKind, reason: str, label: str,
                action: Action = Action.BLOCK, redirect: tuple[str, ...] = ()) -> Answer:
@@ -37,11 +40,7 @@ class Sinkhole:
         return Answer(kind, make_reply(query, Rcode.NOERROR, records), reason, label)
 
     def _sinkhole_records(self, qtype: int) -> tuple[bytes, ...]:
-        if qtype == QType.A:
-            return (make_record(QType.A, self.ttl, self._ipv4),)
-        if qtype == QType.AAAA and self._ipv6 is not None:
-            return (make_record(QType.AAAA, self.ttl, self._ipv6),)
-        return ()
+        return self._records.get(qtype, ())
 
     def _redirect_records(self, qtype: int, addresses: tuple[str, ...]) -> tuple[bytes, ...]:
         records = []
