@@ -199,8 +199,11 @@ def toml_list(values: list[str] | tuple[str, ...]) -> str:
 
 def write_fraudwall_config(directory: Path, upstreams: list[str], allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128"),
                            timeout: float = 0.3, attempts: int = 1, policy: str = "sinkhole",
-                           extra: str = "") -> Path:
-    """A test config with every section; `extra` is appended (e.g. more keys under a new header)."""
+                           extra: str = "", scorer: str = "off") -> Path:
+    """A test config with every section; `extra` is appended (e.g. more keys under a new header).
+
+    `scorer` is the `[scorer] mode` ("off" unless a test wants look-alikes blocked: "block").
+    """
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "fraudwall.toml"
     config.write_text(f"""\
@@ -232,7 +235,7 @@ policy = "{policy}"
 files = ["demo"]
 
 [scorer]
-mode = "off"
+mode = "{scorer}"
 {extra}""")
     return config
 
