@@ -153,7 +153,8 @@ def run_size(count: int, feed: Path, workers: int, lookups: int, timeout: float)
                "t = time.perf_counter();"
                f"s = import_list(Path({str(db)!r}), 'bench', [{str(feed)!r}], g, format='domains', workers={workers});"
                "print(json.dumps({'seconds': time.perf_counter() - t, 'names': s.totals.names,"
-               " 'duplicates': s.totals.duplicates, 'guarded': dict(s.totals.guarded), 'held': s.totals.held}))"]
+               " 'duplicates': s.totals.duplicates, 'guarded': dict(s.totals.guarded), 'held': s.totals.held,"
+               " 'phases': {k: round(v, 1) for k, v in s.phases.items()}}))"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
@@ -172,6 +173,7 @@ def run_size(count: int, feed: Path, workers: int, lookups: int, timeout: float)
         "import_seconds": round(result["seconds"], 1),
         "import_wall_seconds_incl_python_start": round(wall, 1),
         "import_rate_per_second": round(count / result["seconds"]),
+        "import_phases_seconds": result["phases"],
         "names_stored": result["names"], "duplicates": result["duplicates"],
         "guarded": result["guarded"], "held": result["held"],
         "feed_bytes": feed.stat().st_size,

@@ -104,6 +104,7 @@ class Summary:
     not_modified: bool = False
     held_back: str = ""          # why the whole import was held back (empty: it was not)
     changed_share: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)   # seconds: parse and store, publish
 
     @property
     def exit_code(self) -> int:
@@ -435,6 +436,7 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
                        guards, capacity, current_rate, old_filter, released)
             for index, group in enumerate(groups)]
     bar = Progress(total_bytes, progress)
+    parse_started = time.monotonic()
     try:
         results = _run(jobs, bar)
     except BaseException:
@@ -454,6 +456,8 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
         part_filter.close()
         os.unlink(result.bloom_path)
     summary = Summary(list_name, totals, 0.0, tuple(sources), tuple(formats), replaced=before is not None)
+    summary.phases["parse_and_store"] = time.monotonic() - parse_started
+    publish_started = time.monotonic()
 
     if before is not None and before.names > 0:
         # Entries of the old list missing from the new, plus new ones, over the old count.
@@ -500,6 +504,7 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
     finally:
         list_filter.close()
     store.remove_unreferenced(paths, connection)
+    summary.phases["filter_and_publish"] = time.monotonic() - publish_started
     summary.seconds = time.monotonic() - started
     return summary
 

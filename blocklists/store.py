@@ -177,7 +177,9 @@ def import_cache_kib() -> int:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         physical = 4 << 30
-    return max(64 << 10, min(2 << 20, physical // 8 // 1024))
+    # 400 MB measured faster than 2 GB for a 25 M import (154 s against 170 s): a bigger
+    # cache costs more in its own upkeep than it saves in reads of a file the OS caches anyway.
+    return max(64 << 10, min(400_000, physical // 8 // 1024))
 
 
 @contextlib.contextmanager
