@@ -24,8 +24,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import dns.message
 import dns.query
@@ -33,7 +33,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e import dnsclient
-from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall
+from tests.e2e.peers import (
+    Process,
+    fraudwall_binary,
+    free_port,
+    start_fraudwall,
+    write_fraudwall_config,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +84,7 @@ def raw_from(port: int, payload: bytes, source: str) -> bytes | None:
         sock.sendto(payload, ("127.0.0.1", port))
         try:
             return sock.recv(65535)
-        except socket.timeout:
+        except TimeoutError:
             return None
 
 
@@ -117,7 +123,7 @@ def wait_for(what: str, check: Callable[[], object], timeout: float = POLL_SECON
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([fraudwall_binary(), *arguments], capture_output=True, text=True, timeout=30,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,7 +216,7 @@ class Webhook:
         self.events, self.paths = events, paths
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 paths.append(self.path)
                 events.append(json.loads(body))
@@ -470,9 +476,11 @@ def test_blocklist_metrics_for_the_stale_alert_are_exported(observed: Observed):
     text = scrape(observed.admin_port)
     # The demo list has six entries, imported into the fresh store when serve started.
     assert total(text, "fraudwall_blocklist_entries", list="demo") == 6
-    imported = samples(text, "fraudwall_blocklist_last_import_timestamp_seconds")
-    assert [labels.get("list") for labels, _ in imported] == ["demo"]
-    assert 0 <= time.time() - imported[0][1] < 3600
+    stamps = {labels.get("list"): value
+              for labels, value in samples(text, "fraudwall_blocklist_last_import_timestamp_seconds")}
+    assert "demo" in stamps
+    # Just imported: no list may look stale to the alert (a 0 for a list never imported would).
+    assert all(0 <= time.time() - value < 3600 for value in stamps.values()), stamps
     fill = total(text, "fraudwall_blocklist_filter_fill_ratio")
     assert 0 < fill < 1
     assert 0 <= total(text, "fraudwall_blocklist_filter_false_positive_ratio") < 0.01
@@ -535,6 +543,41 @@ def test_two_workers_counts_add_up(nsd: Process, tmp_path: Path):
         except subprocess.TimeoutExpired:
             pass
         server.stop()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: resolver/admin.py start_admin binds the admin listener with reuse_port=True, so a second "
+    "`fraudwall serve` whose --admin port is taken by a running one starts anyway and shares the port "
+    "(the kernel spreads the scrapes over both: counters jump back and forth) instead of exiting 1 with "
+    "'cannot serve /metrics on ...' as Worker.start in resolver/service.py intends"))
+def test_a_second_serve_on_a_taken_admin_port_exits_with_a_message(tmp_path: Path):
+    admin = f"127.0.0.1:{free_port()}"
+    first = start_fraudwall(tmp_path / "first", ["127.0.0.1:9"], "--admin", admin,
+                            "--db", str(tmp_path / "first" / "blocklists.db"))
+    try:
+        config = write_fraudwall_config(tmp_path / "second", ["127.0.0.1:9"])
+        stderr_path = tmp_path / "second" / "stderr"
+        with open(stderr_path, "wb") as stderr_file:
+            second = subprocess.Popen(
+                [fraudwall_binary(), "serve", "--config", str(config), "--listen", f"127.0.0.1:{free_port()}",
+                 "--admin", admin, "--db", str(tmp_path / "second" / "blocklists.db")],
+                stdout=subprocess.DEVNULL, stderr=stderr_file, stdin=subprocess.DEVNULL)
+        try:
+            # It exits, or it announces that it serves (it has bound /metrics by then).
+            deadline = time.monotonic() + 10
+            while second.poll() is None and "listening on" not in stderr_path.read_text():
+                assert time.monotonic() < deadline, "the second serve neither exited nor started"
+                time.sleep(0.05)
+            stderr = stderr_path.read_text()
+            assert second.poll() is not None, f"a second serve runs with the admin port {admin} of the first:\n{stderr}"
+        finally:
+            if second.poll() is None:
+                second.kill()
+            second.wait(5)
+        assert second.returncode == 1
+        assert f"cannot serve /metrics on {admin}" in stderr
+    finally:
+        first.stop()
 
 
 def test_recording_rules_and_alerts_are_evaluated(prometheus: Prometheus, traffic: Traffic):

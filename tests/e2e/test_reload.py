@@ -10,8 +10,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import dns.exception
 import dns.message
@@ -19,7 +19,7 @@ import dns.query
 import pytest
 
 from tests.e2e import dnsclient
-from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall
+from tests.e2e.peers import fraudwall_binary, free_port, start_fraudwall
 from tests.e2e.test_observability import DEMO_LIST, listening_pids, scrape, total
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,7 @@ ENFORCED_WITHIN = 2.0
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([fraudwall_binary(), *arguments], capture_output=True, text=True, timeout=30,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
 
 
 def new_store(directory: Path) -> Path:
