@@ -9,16 +9,22 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from fraudwall.blocklists import filters, store
 from fraudwall.blocklists.bloom import NameFilter
 from fraudwall.blocklists.feeds import FeedScheduler
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.precedence import Candidate, decide
-from fraudwall.blocklists.store import ACTIONS, IMPORTANT, MANUAL_LIST, ListInfo, StorePaths
+from fraudwall.blocklists.store import (
+    ACTIONS,
+    IMPORTANT,
+    MANUAL_LIST,
+    ListInfo,
+    StorePaths,
+)
 from fraudwall.blocklists.verdict import Action, Match
 
 log = logging.getLogger("fraudwall.blocklists")
@@ -141,6 +147,12 @@ class StoreBlocklist:
     @property
     def fill_ratio(self) -> float:
         return self._snapshot.name_filter.fill_ratio
+
+    @property
+    def expected_false_positive_ratio(self) -> float:
+        """The chance that the filter says "maybe" for a name it does not hold: every slice's bit set."""
+        name_filter = self._snapshot.name_filter
+        return name_filter.fill_ratio ** name_filter.bloom.num_slices
 
     def explain(self, name: str) -> Match | None:
         """The deciding entry without the filter or the cache (for `fraudwall check`)."""

@@ -42,4 +42,4 @@ async def start_admin(listen: str, collector: object,
     service = AdminService(registry)
     connections = OneRequestServer(service.respond, plain, Limits(body=0), timeout=10.0, max_connections=64)
     host, port = parse_hostport(listen, ADMIN_PORT)
-    return await start_server(lambda r, w: connections.serve(r, w, "http"), host, port, reuse_port=True)
+    return await start_server(lambda r, w: connections.serve(r, w, "http"), host, port)

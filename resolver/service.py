@@ -16,6 +16,7 @@ from typing import Iterable
 
 from prometheus_client.core import GaugeMetricFamily
 
+from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.access import AccessStage
@@ -82,6 +83,23 @@ def upstream_servers(settings: UpstreamSettings, listen: tuple[str, ...]) -> tup
     return tuple(dict.fromkeys(servers))
 
 
+def blocklist_families(blocklist: StoreBlocklist) -> Iterable[object]:
+    entries = GaugeMetricFamily("fraudwall_blocklist_entries", "Names and networks each list holds.",
+                                labels=("list",))
+    imported = GaugeMetricFamily("fraudwall_blocklist_last_import_timestamp_seconds",
+                                 "When each list was last imported (seconds since the epoch).", labels=("list",))
+    for name, info in sorted(blocklist.lists.items()):
+        entries.add_metric((name,), info.names + info.networks)
+        if info.imported_at:
+            imported.add_metric((name,), info.imported_at)
+    fill = GaugeMetricFamily("fraudwall_blocklist_filter_fill_ratio", "Share of the Bloom filter's bits set.")
+    fill.add_metric((), blocklist.fill_ratio)
+    error = GaugeMetricFamily("fraudwall_blocklist_filter_false_positive_ratio",
+                              "Expected share of unlisted names the filter sends to the exact store.")
+    error.add_metric((), blocklist.expected_false_positive_ratio)
+    return entries, imported, fill, error
+
+
 def fraudwall_version() -> str:
     try:
         return version("fraudwall")
@@ -140,10 +158,12 @@ class Resolver:
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
 
     def extra_metrics(self) -> Iterable[object]:
-        """What only the serving worker reports: the build."""
+        """What only the serving worker reports: the build, and the lists (the same in every worker)."""
         info = GaugeMetricFamily("fraudwall_build_info", "fraudwall's version.", labels=("version",))
         info.add_metric((fraudwall_version(),), 1)
         yield info
+        if isinstance(self.blocklist, StoreBlocklist):
+            yield from blocklist_families(self.blocklist)
 
 
 class Worker:
@@ -331,6 +351,12 @@ def serve(config: Config) -> int:
     workers = config.server.workers
     if workers == 1:
         return _run_worker(config, upstreams, 0, None)
+    try:
+        # Created (and seeded) once, here: workers creating a new store at once trip over its locks.
+        open_blocklist(config.blocklists).close()
+    except ValueError as error:
+        log.error("%s", error)
+        return 1
     snapshots = SnapshotFolder.create()
     children = []
     for index in range(workers):
@@ -349,10 +375,19 @@ def serve(config: Config) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     worst = 0
+    running = set(children)
     try:
-        for child in children:
-            _, status = os.waitpid(child, 0)
-            worst = max(worst, os.waitstatus_to_exitcode(status))
+        while running:
+            pid, status = os.wait()
+            if pid not in running:
+                continue
+            running.discard(pid)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0 and running:
+                # Half a resolver is worse than none: the admin must see it stop, not quietly shrink.
+                log.error("worker %d exited with code %d; stopping the others", pid, code)
+                forward(signal.SIGTERM, None)
+            worst = max(worst, code)
     finally:
         shutil.rmtree(snapshots.path, ignore_errors=True)
     return worst

@@ -467,11 +467,6 @@ def test_metrics_endpoint_is_a_valid_exposition_without_clients_or_names(observe
     assert total(text, "fraudwall_queries_total", result="cached") >= 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: resolver/metrics.py SPECS and resolver/service.py Resolver.sample_metrics/extra_metrics export none of "
-    "the fraudwall_blocklist_* gauges that deploy/README.md documents; the BlocklistStale alert "
-    "(time() - fraudwall_blocklist_last_import_timestamp_seconds > 2 * 86400) can therefore never fire and the "
-    "dashboard's blocklist row is empty"))
 def test_blocklist_metrics_for_the_stale_alert_are_exported(observed: Observed):
     text = scrape(observed.admin_port)
     # The demo list has six entries, imported into the fresh store when serve started.
@@ -545,11 +540,6 @@ def test_two_workers_counts_add_up(nsd: Process, tmp_path: Path):
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: resolver/admin.py start_admin binds the admin listener with reuse_port=True, so a second "
-    "`fraudwall serve` whose --admin port is taken by a running one starts anyway and shares the port "
-    "(the kernel spreads the scrapes over both: counters jump back and forth) instead of exiting 1 with "
-    "'cannot serve /metrics on ...' as Worker.start in resolver/service.py intends"))
 def test_a_second_serve_on_a_taken_admin_port_exits_with_a_message(tmp_path: Path):
     admin = f"127.0.0.1:{free_port()}"
     first = start_fraudwall(tmp_path / "first", ["127.0.0.1:9"], "--admin", admin,
