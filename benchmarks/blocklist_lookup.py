@@ -19,12 +19,11 @@ from pathlib import Path
 from pybloom_live import BloomFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from blocklist_scale import SEED, fraud_names  # noqa: E402
-
-from fraudwall.blocklists.bloom import NameFilter  # noqa: E402
-from fraudwall.blocklists.guards import load_guards  # noqa: E402
-from fraudwall.blocklists.importer import import_list  # noqa: E402
-from fraudwall.blocklists.lookup import StoreBlocklist  # noqa: E402
+from blocklist_scale import SEED, fraud_names
+from fraudwall.blocklists.bloom import NameFilter
+from fraudwall.blocklists.guards import load_guards
+from fraudwall.blocklists.importer import import_list
+from fraudwall.blocklists.lookup import StoreBlocklist
 
 COUNT = 200_000
 CALLS = 50_000

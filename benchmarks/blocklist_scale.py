@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out" / "blocklist"
@@ -33,7 +34,7 @@ TLDS = ["com", "net", "top", "xyz", "cn", "shop", "vip", "cc", "icu", "online", 
         "buzz", "work", "fun", "store", "org", "co"]
 
 
-def fraud_names(count: int, seed: int) -> "Iterator[str]":
+def fraud_names(count: int, seed: int) -> Iterator[str]:
     """Unique names: a counter in base 36 keeps them distinct, the rest makes them look real."""
     rng = random.Random(seed)
     choice, randrange = rng.choice, rng.randrange
@@ -139,22 +140,25 @@ def measure(db: str, feed: str, count: int, lookups: int) -> dict:
     }
 
 
+def import_feed(db: str, feed: str, workers: int) -> dict:
+    """Runs in a fresh process: `fraudwall import FEED --list bench --format domains`, timed."""
+    from fraudwall.blocklists.guards import load_guards
+    from fraudwall.blocklists.importer import import_list
+
+    guards = load_guards()
+    started = time.perf_counter()
+    summary = import_list(Path(db), "bench", [feed], guards, format="domains", workers=workers)
+    return {"seconds": time.perf_counter() - started, "names": summary.totals.names,
+            "duplicates": summary.totals.duplicates, "guarded": dict(summary.totals.guarded),
+            "held": summary.totals.held, "phases": {k: round(v, 1) for k, v in summary.phases.items()}}
+
+
 def run_size(count: int, feed: Path, workers: int, lookups: int, timeout: float) -> dict:
     store_dir = OUT / f"store-{count}"
     shutil.rmtree(store_dir, ignore_errors=True)
     store_dir.mkdir(parents=True)
     db = store_dir / "blocklists.db"
-    command = [sys.executable, "-c",
-               "import sys, time, json;"
-               "from pathlib import Path;"
-               "from fraudwall.blocklists.guards import load_guards;"
-               "from fraudwall.blocklists.importer import import_list;"
-               "g = load_guards();"
-               "t = time.perf_counter();"
-               f"s = import_list(Path({str(db)!r}), 'bench', [{str(feed)!r}], g, format='domains', workers={workers});"
-               "print(json.dumps({'seconds': time.perf_counter() - t, 'names': s.totals.names,"
-               " 'duplicates': s.totals.duplicates, 'guarded': dict(s.totals.guarded), 'held': s.totals.held,"
-               " 'phases': {k: round(v, 1) for k, v in s.phases.items()}}))"]
+    command = [sys.executable, __file__, "--import-into", str(db), "--feed", str(feed), "--workers", str(workers)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
@@ -194,7 +198,11 @@ def main() -> int:
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--feed", help=argparse.SUPPRESS)
+    parser.add_argument("--import-into", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_into:
+        print(json.dumps(import_feed(args.import_into, args.feed, args.workers)))
+        return 0
     if args.measure:
         print(json.dumps(measure(args.measure, args.feed, args.count, args.lookups)))
         return 0

@@ -20,8 +20,8 @@ import mmap
 import os
 import struct
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import bitarray
 import xxhash
@@ -56,7 +56,7 @@ class NameFilter:
         self._keep = keep   # the mmap the bits live in, closed with the filter
 
     @classmethod
-    def empty(cls, capacity: int, error_rate: float) -> "NameFilter":
+    def empty(cls, capacity: int, error_rate: float) -> NameFilter:
         return cls(new_filter(capacity, error_rate))
 
     def __contains__(self, name: str) -> bool:
@@ -88,10 +88,10 @@ class NameFilter:
         self.bloom.count += count
         return count
 
-    def same_geometry(self, other: "NameFilter") -> bool:
+    def same_geometry(self, other: NameFilter) -> bool:
         return (self.bloom.num_slices, self.bloom.bits_per_slice) == (other.bloom.num_slices, other.bloom.bits_per_slice)
 
-    def union_update(self, other: "NameFilter") -> None:
+    def union_update(self, other: NameFilter) -> None:
         self._bits |= other._bits
         self.bloom.count += other.bloom.count
 

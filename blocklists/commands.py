@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from fraudwall.blocklists import store
 from fraudwall.blocklists.formats import Format, Mode
@@ -330,13 +331,10 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         connection.close()
     writer = {"rpz": _export_rpz, "hosts": _export_hosts, "domains": _export_domains}[args.format]
-    output = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    try:
+    with contextlib.ExitStack() as stack:
+        output = sys.stdout if args.output == "-" else stack.enter_context(open(args.output, "w", encoding="utf-8"))
         for line in writer(args.list, rows, networks):
             output.write(line + "\n")
-    finally:
-        if output is not sys.stdout:
-            output.close()
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 from fraudwall.blocklists import bloom, store
 from fraudwall.blocklists.bloom import CorruptFilter, NameFilter

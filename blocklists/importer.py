@@ -11,20 +11,30 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import json
 import multiprocessing
 import os
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from fraudwall.blocklists import bloom, fetch, filters, store
 from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
 from fraudwall.blocklists.formats import (
-    DomainEntry, Format, Mode, NetworkEntry, Skip, UrlEntry, detect_format, numbered_lines, parser_for)
+    DomainEntry,
+    Format,
+    Mode,
+    NetworkEntry,
+    Skip,
+    UrlEntry,
+    detect_format,
+    numbered_lines,
+    parser_for,
+)
 from fraudwall.blocklists.guards import Guard, Guards
 from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT, MANUAL_LIST, StorePaths
 from fraudwall.blocklists.verdict import Action
@@ -85,12 +95,28 @@ class SegmentResult:
     bloom_path: str = ""
     error: str = ""
 
-    def merge(self, other: "SegmentResult") -> None:
+    def merge(self, other: SegmentResult) -> None:
         for key in ("names", "duplicates", "filtered", "seen_before", "networks", "urls", "held"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         self.guarded.update(other.guarded)
         self.skipped.update(other.skipped)
         self.samples.extend(other.samples)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What `fraudwall import` asked for."""
+
+    list_name: str
+    sources: tuple[str, ...]
+    format: str = "auto"
+    match: str = ""
+    force: bool = False
+    column: str = ""
+    threshold: float = 0.5
+    error_rate: float = filters.DEFAULT_ERROR_RATE
+    workers: int = 0
+    progress: bool = False
 
 
 @dataclass
@@ -131,7 +157,7 @@ def _split(part: Part, pieces: int) -> list[Part]:
             cuts.append(max(stream.tell(), cuts[-1]))
         cuts.append(size)
         result, line = [], 1
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             if end > start:
                 result.append(Part(part.source, part.label, part.path, part.format, start, end, line))
             stream.seek(start)
@@ -292,7 +318,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
 def _worker(job: SegmentJob, counter, connection, parent: int) -> None:
     try:
         result = build_segment(job, lambda done: _add(counter, done), parent)
-    except BaseException as error:   # reported to the parent, which fails the import
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the import
         result = SegmentResult(error=f"{type(error).__name__}: {error}")
     with contextlib.suppress(OSError):
         connection.send(result)
@@ -357,21 +383,22 @@ def import_list(db: Path, list_name: str, sources: Sequence[str], guards: Guards
     for source in sources:
         if not fetch.is_url(source) and not Path(source).is_file():
             raise ImportFailed(f"{source}: no such file")
+    request = ImportRequest(list_name, tuple(sources), format, match, force, column, threshold, error_rate,
+                            workers, progress)
     paths = StorePaths(Path(db))
     with store.writer_lock(paths):
         connection = store.connect_catalogue(paths.db)
         try:
-            return _import_locked(paths, connection, list_name, list(sources), guards, format, match,
-                                  force, column, threshold, error_rate, workers, progress, started)
+            return _import_locked(paths, connection, request, guards, started)
         finally:
             connection.close()
 
 
-def _import_locked(paths: StorePaths, connection, list_name: str, sources: list[str], guards: Guards,
-                   format: str, match: str, force: bool, column: str, threshold: float,
-                   error_rate: float, workers: int, progress: bool, started: float) -> Summary:
+def _import_locked(paths: StorePaths, connection, request: ImportRequest, guards: Guards,
+                   started: float) -> Summary:
     store.remove_unreferenced(paths, connection)
     lists = store.read_lists(connection)
+    list_name, sources = request.list_name, request.sources
     before = lists.get(list_name)
     downloads: list[Path] = []
     etag = last_modified = ""
@@ -381,7 +408,8 @@ def _import_locked(paths: StorePaths, connection, list_name: str, sources: list[
             if not fetch.is_url(source):
                 local.append(source)
                 continue
-            conditional = before is not None and before.sources == (source,) and len(sources) == 1 and not force
+            conditional = (before is not None and before.sources == (source,) and len(sources) == 1
+                           and not request.force)
             got = fetch.download(source, paths.directory, before.etag if conditional else "",
                                  before.last_modified if conditional else "")
             if got.path is None:
@@ -390,8 +418,7 @@ def _import_locked(paths: StorePaths, connection, list_name: str, sources: list[
             downloads.append(got.path)
             local.append(str(got.path))
             etag, last_modified = got.etag, got.last_modified
-        return _import_files(paths, connection, list_name, sources, local, guards, format, match, force,
-                             column, threshold, error_rate, workers, progress, started, before, lists,
+        return _import_files(paths, connection, request, local, guards, started, before, lists,
                              etag, last_modified)
     except fetch.FetchError as error:
         raise ImportFailed(str(error)) from None
@@ -401,8 +428,11 @@ def _import_locked(paths: StorePaths, connection, list_name: str, sources: list[
                 path.unlink()
 
 
-def _import_files(paths, connection, list_name, sources, local, guards, format, match, force, column,
-                  threshold, error_rate, workers, progress, started, before, lists, etag, last_modified):
+def _import_files(paths: StorePaths, connection, request: ImportRequest, local: list[str], guards: Guards,
+                  started: float, before: store.ListInfo | None, lists: dict[str, store.ListInfo],
+                  etag: str, last_modified: str) -> Summary:
+    list_name, sources, format, match = request.list_name, request.sources, request.format, request.match
+    column, error_rate = request.column, request.error_rate
     parts: list[Part] = []
     formats: list[str] = []
     for index, (label, path) in enumerate(zip(sources, local)):
@@ -411,7 +441,7 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
             raise ImportFailed(f"{label}: --format csv needs --column (a number or a header name)")
         formats.append(chosen.value)
         parts.append(Part(index, label, path, chosen, 0, os.path.getsize(path), 1))
-    workers = workers or min(os.cpu_count() or 1, 4)
+    workers = request.workers or min(os.cpu_count() or 1, 4)
     total_bytes = sum(part.end for part in parts)
     if total_bytes < PARALLEL_BYTES:
         workers = 1
@@ -435,7 +465,7 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
     jobs = [SegmentJob(index, paths.segment(list_name, gen, index), tuple(group), match == "exact", column,
                        guards, capacity, current_rate, old_filter, released)
             for index, group in enumerate(groups)]
-    bar = Progress(total_bytes, progress)
+    bar = Progress(total_bytes, request.progress)
     parse_started = time.monotonic()
     try:
         results = _run(jobs, bar)
@@ -464,7 +494,8 @@ def _import_files(paths, connection, list_name, sources, local, guards, format, 
         removed = max(before.names - totals.seen_before, 0)
         added = max(totals.filtered - totals.duplicates - totals.seen_before, 0)
         summary.changed_share = (removed + added) / before.names
-        if summary.changed_share > threshold and not force:
+        threshold = request.threshold
+        if summary.changed_share > threshold and not request.force:
             summary.held_back = (
                 f"list {list_name}: this import would change {summary.changed_share:.0%} of its"
                 f" {before.names} entries (more than {threshold:.0%}); the old list stays in force."

@@ -7,10 +7,9 @@ wildcard lists and Unbound's `local-zone: ... always_nxdomain`.
 from __future__ import annotations
 
 import os
-
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from fraudwall.blocklists.verdict import Action, Match
 
@@ -28,7 +27,7 @@ class MemoryBlocklist:
             self._entries.setdefault(entry.name, entry)
 
     @classmethod
-    def from_files(cls, paths: Iterable[str]) -> "MemoryBlocklist":
+    def from_files(cls, paths: Iterable[str]) -> MemoryBlocklist:
         entries: list[Match] = []
         for path in paths:
             file = demo_list_path() if path == "demo" else Path(path)

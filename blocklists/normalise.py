@@ -22,8 +22,7 @@ class InvalidName(ValueError):
 def normalise_name(text: str) -> str:
     """The stored form of a domain name; InvalidName with the reason otherwise."""
     name = text.lower()
-    if name.endswith("."):
-        name = name[:-1]
+    name = name.removesuffix(".")
     if (len(name) <= 253 and _ASCII_NAME.fullmatch(name) is not None
             and "xn--" not in name and not name.rpartition(".")[2].isdigit()):
         return name
@@ -33,8 +32,7 @@ def normalise_name(text: str) -> str:
 def _checked(text: str) -> str:
     """The slow path: says exactly what is wrong, and maps Unicode names to punycode."""
     name = text.strip()
-    if name.endswith("."):
-        name = name[:-1]
+    name = name.removesuffix(".")
     if not name:
         raise InvalidName("empty name")
     if ".." in name or name.startswith("."):

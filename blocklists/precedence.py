@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.verdict import Action, Match

@@ -25,9 +25,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.verdict import Action

@@ -7,7 +7,8 @@ Every parser is a pure function from numbered lines to `DomainEntry`, `NetworkEn
 from __future__ import annotations
 
 import enum
-from typing import Callable, Iterable, Iterator, NamedTuple, Union
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 from fraudwall.blocklists.verdict import Action
 
@@ -74,7 +75,7 @@ class Skip(NamedTuple):
     detail: str        # what was wrong, for the `file:line: reason` report
 
 
-Parsed = Union[DomainEntry, NetworkEntry, UrlEntry, Skip]
+Parsed = DomainEntry | NetworkEntry | UrlEntry | Skip
 Parser = Callable[[Iterable[tuple[int, str]]], Iterator[Parsed]]
 
 

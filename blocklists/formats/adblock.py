@@ -10,11 +10,18 @@ like cosmetic and regex rules.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import (
-    DomainEntry, Mode, Parsed, Skip, SkipReason, as_written, invalid_name)
-from fraudwall.blocklists.formats import hosts
+    DomainEntry,
+    Mode,
+    Parsed,
+    Skip,
+    SkipReason,
+    as_written,
+    hosts,
+    invalid_name,
+)
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 

@@ -31,7 +31,7 @@ def detect(head: list[str]) -> Format:
             votes[Format.ADBLOCK] += 3
         elif line.startswith("!"):
             votes[Format.ADBLOCK] += 1
-        elif line.startswith("#") or line.startswith(";"):
+        elif line.startswith(("#", ";")):
             continue
         elif line.startswith(("http://", "https://")):
             votes[Format.OPENPHISH] += 1

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import (
-    DomainEntry, Mode, Parsed, Skip, SkipReason, as_written, invalid_name)
+    DomainEntry,
+    Mode,
+    Parsed,
+    Skip,
+    SkipReason,
+    as_written,
+    invalid_name,
+)
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 

@@ -7,10 +7,17 @@ local data, served as a redirect, which is what the hosts file asked for.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import (
-    DomainEntry, Mode, Parsed, Skip, SkipReason, as_written, invalid_name)
+    DomainEntry,
+    Mode,
+    Parsed,
+    Skip,
+    SkipReason,
+    as_written,
+    invalid_name,
+)
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 

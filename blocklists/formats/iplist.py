@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import NetworkEntry, Parsed, Skip, SkipReason
 from fraudwall.blocklists.verdict import Action

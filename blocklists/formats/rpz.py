@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import (
-    DomainEntry, Mode, NetworkEntry, Parsed, Skip, SkipReason, invalid_name)
+    DomainEntry,
+    Mode,
+    NetworkEntry,
+    Parsed,
+    Skip,
+    SkipReason,
+    invalid_name,
+)
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from fraudwall.blocklists.formats import Parsed, Skip, SkipReason, UrlEntry
@@ -27,7 +27,7 @@ def url_entry(number: int, text: str) -> Parsed:
     try:
         parts = urlsplit(candidate)
         host = parts.hostname
-        parts.port  # raises on a port that is not a number
+        _ = parts.port  # raises ValueError on a port that is not a number
     except ValueError as error:
         return Skip(number, SkipReason.INVALID_URL, f"{url!r}: {error}")
     if not host:

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from fraudwall.blocklists.formats import DomainEntry, NetworkEntry, Skip, UrlEntry, numbered_lines
+from fraudwall.blocklists.formats import (
+    DomainEntry,
+    NetworkEntry,
+    Skip,
+    UrlEntry,
+    numbered_lines,
+)
 
 
 def run(parser, text: str):

@@ -2,10 +2,9 @@ import random
 import string
 
 import pytest
-from pybloom_live import BloomFilter
-
 from fraudwall.blocklists import bloom
 from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
+from pybloom_live import BloomFilter
 
 
 def names(count, seed):

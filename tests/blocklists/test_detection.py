@@ -1,5 +1,4 @@
 import pytest
-
 from fraudwall.blocklists.formats import Format, detect_format
 
 

@@ -4,7 +4,6 @@ import http.server
 import threading
 
 import pytest
-
 from fraudwall.blocklists.importer import ImportFailed, import_list
 from fraudwall.blocklists.lookup import StoreBlocklist
 
@@ -14,7 +13,7 @@ from .blocklist_helpers import fake_guards
 class Feed(http.server.BaseHTTPRequestHandler):
     body = b""
     etag = '"v1"'
-    requests: list = []
+    requests: list = []  # noqa: RUF012 - reset by the fixture, read by the tests
 
     def do_GET(self):
         type(self).requests.append(dict(self.headers))
@@ -68,10 +67,11 @@ def test_a_missing_feed_fails_and_changes_nothing(tmp_path, server):
 
 
 def test_serve_imports_a_due_feed_in_a_child_process(tmp_path, server):
+    import time
+
+    from fraudwall.blocklists import store
     from fraudwall.blocklists.feeds import FeedScheduler
     from fraudwall.blocklists.settings import BlocklistSettings
-    from fraudwall.blocklists import store
-    import time
 
     Feed.body, Feed.etag = b"https://login.example.net/x\n", '"v1"'
     db = tmp_path / "b.db"

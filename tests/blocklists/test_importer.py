@@ -1,5 +1,4 @@
 import pytest
-
 from fraudwall.blocklists import importer
 from fraudwall.blocklists.importer import ImportFailed
 from fraudwall.blocklists.lookup import StoreBlocklist

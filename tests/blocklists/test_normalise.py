@@ -1,5 +1,4 @@
 import pytest
-
 from fraudwall.blocklists.normalise import InvalidName, normalise_name, parents
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.settings import BlocklistSettings
