@@ -202,6 +202,8 @@ def write_fraudwall_config(directory: Path, upstreams: list[str], allow: tuple[s
                            extra: str = "", scorer: str = "off") -> Path:
     """A test config with every section; `extra` is appended (e.g. more keys under a new header).
 
+    Each config has its own store beside it, and no admin listener (`--admin` turns one on).
+
     `scorer` is the `[scorer] mode` ("off" unless a test wants look-alikes blocked: "block").
     """
     directory.mkdir(parents=True, exist_ok=True)
@@ -232,10 +234,14 @@ ttl = 60
 policy = "{policy}"
 
 [blocklists]
+db = "store/blocklists.db"
 files = ["demo"]
 
 [scorer]
 mode = "{scorer}"
+
+[admin]
+listen = ""
 {extra}""")
     return config
 
