@@ -126,7 +126,13 @@ class Forwarder:
         self._tcp: dict[Upstream, _TcpConnection] = {}
 
     async def exchange(self, query: Query) -> tuple[bytes, Scan] | None:
-        """The first readable reply from any upstream, without its OPT record, or None when all failed."""
+        """The first good reply from any upstream, without its OPT record, or None when all failed.
+
+        REFUSED means the upstream will not serve us: a failure, like a timeout. SERVFAIL may be
+        about the name alone (a broken zone): the next upstream is asked without holding the
+        first back, and the SERVFAIL stands only when nobody answers better.
+        """
+        servfail = None
         for server in self.pool.order() * self.attempts:
             started = time.monotonic()
             try:
@@ -134,6 +140,8 @@ class Forwarder:
                 if reply[2] & 0x02:  # TC: the whole answer only comes over TCP
                     reply = await self._tcp_exchange(server, query)
                 outcome = _readable(reply)
+                if outcome[1].rcode == Rcode.REFUSED:
+                    raise UpstreamError("REFUSED")
             except (UpstreamError, OSError, asyncio.TimeoutError) as error:
                 self.pool.failed(server)
                 self.on_try(server, "timeout" if isinstance(error, asyncio.TimeoutError) else "error",
@@ -143,8 +151,10 @@ class Forwarder:
             seconds = time.monotonic() - started
             self.pool.succeeded(server, seconds)
             self.on_try(server, "ok", seconds)
-            return outcome
-        return None
+            if outcome[1].rcode != Rcode.SERVFAIL:
+                return outcome
+            servfail = outcome
+        return servfail
 
     def _message(self, query: Query) -> tuple[bytes, bytes]:
         ident = secrets.randbits(16)

@@ -11,8 +11,9 @@ import dns.rrset
 
 class FakeUpstream(asyncio.DatagramProtocol):
     def __init__(self, records: dict[str, list[str]], truncate_udp: bool = False, silent: bool = False,
-                 spoof_first: bool = False, delay: float = 0.0) -> None:
+                 spoof_first: bool = False, delay: float = 0.0, rcode: int = 0) -> None:
         self.records = records
+        self.rcode = rcode
         self.truncate_udp = truncate_udp
         self.silent = silent
         self.spoof_first = spoof_first
@@ -26,6 +27,7 @@ class FakeUpstream(asyncio.DatagramProtocol):
     def reply(self, wire: bytes, over_udp: bool) -> bytes:
         query = dns.message.from_wire(wire)
         reply = dns.message.make_response(query)
+        reply.set_rcode(self.rcode)
         name = query.question[0].name.to_text().rstrip(".").lower()
         for text in self.records.get(name, []):
             owner, ttl, rdtype, rdata = text.split(maxsplit=3)

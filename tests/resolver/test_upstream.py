@@ -101,3 +101,34 @@ def test_identical_queries_in_flight_go_upstream_once():
         assert [parse(answer.body).id for answer in answers] == [query.id for query in queries]
 
     asyncio.run(main())
+
+
+def test_refused_fails_over_and_holds_the_upstream_back():
+    async def main():
+        refusing = await FakeUpstream(RECORDS, rcode=5).start()
+        good = await FakeUpstream(RECORDS).start()
+        stage = stage_for(refusing.port, good.port)
+        first = await stage.resolve(make_query())
+        second = await stage.resolve(make_query("mail.example.org"))
+        refusing.stop()
+        good.stop()
+        assert parse(first.body).answer[0][0].address == "192.0.2.1"
+        assert second.kind is AnswerKind.RESOLVED
+        assert len(refusing.udp_queries) == 1  # held back after refusing once
+
+    asyncio.run(main())
+
+
+def test_servfail_asks_the_next_upstream_and_stands_only_when_nobody_answers_better():
+    async def main():
+        failing = await FakeUpstream(RECORDS, rcode=2).start()
+        good = await FakeUpstream(RECORDS).start()
+        answer = await stage_for(failing.port, good.port).resolve(make_query())
+        only_failing = await stage_for(failing.port).resolve(make_query())
+        failing.stop()
+        good.stop()
+        assert parse(answer.body).answer[0][0].address == "192.0.2.1"
+        assert only_failing.kind is AnswerKind.RESOLVED
+        assert parse(only_failing.body).rcode() == dns.rcode.SERVFAIL
+
+    asyncio.run(main())
