@@ -80,10 +80,17 @@ class NameFilter:
         return out
 
     def add_many(self, names: Iterable[str]) -> int:
-        positions, bits = self.positions, self._bits
+        bits, width, offsets, digest_of = self._bits, self._width, self._offsets, xxhash.xxh3_64_intdigest
         count = 0
         for name in names:
-            bits[positions(name)] = 1
+            # `positions`, inlined: this loop runs once per imported name.
+            digest = digest_of(name.encode())
+            step, position = digest >> 32, digest & _LOW32
+            found = []
+            for offset in offsets:
+                found.append(offset + position % width)
+                position += step
+            bits[found] = 1
             count += 1
         self.bloom.count += count
         return count

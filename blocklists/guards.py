@@ -46,14 +46,12 @@ class Guards:
             return Guard.PUBLIC_SUFFIX
         protected = self.protected
         candidate = name
-        while True:
+        # Protected names have two labels at least: the top-level label alone is not looked up.
+        while "." in candidate:
             guard = protected.get(candidate)
             if guard is not None:
                 return guard
-            dot = candidate.find(".")
-            if dot < 0:
-                break
-            candidate = candidate[dot + 1:]
+            candidate = candidate[candidate.find(".") + 1:]
         return None
 
     def is_public_suffix(self, name: str) -> bool:

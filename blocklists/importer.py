@@ -278,11 +278,12 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     try:
         for part in job.parts:
             plain_format = part.format in PLAIN
+            source = part.source
             parse = parser_for(part.format, job.column)
-            for item in parse(numbered_lines(_lines(part, progress), part.first_line)):
+            for count, item in enumerate(parse(numbered_lines(_lines(part, progress), part.first_line)), 1):
                 kind = type(item)
                 if kind is DomainEntry:
-                    domain(item, part.source, plain_format)
+                    domain(item, source, plain_format)
                 elif kind is Skip:
                     result.skipped[item.reason.value] += 1
                     if len(result.samples) < SAMPLES:
@@ -299,7 +300,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                 elif kind is NetworkEntry:
                     networks.append((item.network, ACTION_CODE[item.action], part.source, item.line,
                                      item.rule or None))
-                if len(plain) >= BATCH or len(names) >= BATCH or len(urls) >= BATCH or len(networks) >= BATCH:
+                if count % BATCH == 0:
                     flush()
         flush()
         writer.finish()

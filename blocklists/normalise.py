@@ -12,7 +12,8 @@ import idna
 
 # Underscores and edge hyphens are not valid host names, but they are valid DNS labels
 # and real feeds carry them (`_tracker.example.org`); rejecting them would drop entries.
-_ASCII_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}")
+# The last label must hold a non-digit: `192.0.2.1` is an address, not a name.
+_ASCII_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*(?=[a-z0-9_-]*[a-z_-])[a-z0-9_-]{1,63}")
 
 
 class InvalidName(ValueError):
@@ -23,8 +24,7 @@ def normalise_name(text: str) -> str:
     """The stored form of a domain name; InvalidName with the reason otherwise."""
     name = text.lower()
     name = name.removesuffix(".")
-    if (len(name) <= 253 and _ASCII_NAME.fullmatch(name) is not None
-            and "xn--" not in name and not name.rpartition(".")[2].isdigit()):
+    if len(name) <= 253 and _ASCII_NAME.fullmatch(name) is not None and "xn--" not in name:
         return name
     return _checked(text)
 

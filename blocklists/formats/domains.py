@@ -10,7 +10,6 @@ from fraudwall.blocklists.formats import (
     Parsed,
     Skip,
     SkipReason,
-    as_written,
     invalid_name,
 )
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
@@ -38,4 +37,4 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         except InvalidName as error:
             yield invalid_name(number, token, error)
             continue
-        yield DomainEntry(name, mode, Action.BLOCK, number, as_written(token, name))
+        yield DomainEntry(name, mode, Action.BLOCK, number, "" if token == name else token)
