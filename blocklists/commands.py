@@ -98,9 +98,11 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db).expanduser() if getattr(args, "db", None) else store.resolve_db(_settings(args).db)
 
 
-def _ready_db(args: argparse.Namespace) -> Path:
+def _ready_db(args: argparse.Namespace, create: bool = False) -> Path:
     """The store, holding the config's `files` lists (as `serve` would make it)."""
     db = _db(args)
+    if create:
+        store.connect_catalogue(db).close()
     settings = _settings(args)
     if not getattr(args, "db", None) and settings.store:
         from fraudwall.blocklists.opening import seed
@@ -268,7 +270,7 @@ def run_allow(args: argparse.Namespace) -> int:
 
 
 def _set_manual(args: argparse.Namespace, names: list[str], networks: list[str], action: Action, mode: Mode) -> int:
-    db = _ready_db(args)
+    db = _ready_db(args, create=True)
     connection = store.connect_catalogue(db)
     try:
         if names:

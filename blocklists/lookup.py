@@ -1,7 +1,8 @@
 """The store as the resolver sees it: `match_name` behind the Bloom filter, `refresh` from the change log.
 
-State (open segment connections, filter, networks) lives in one immutable snapshot object
-that `refresh` replaces whole, so a query sees one generation of every list, never a mix.
+The lists' state (open segment connections, filter, networks) lives in one snapshot that
+`refresh` replaces whole after an import, so a query sees one generation of every list,
+never a mix; the operator's few entries are replaced as one dict when they change.
 """
 
 from __future__ import annotations

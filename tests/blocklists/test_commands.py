@@ -86,3 +86,11 @@ def test_quarantined_entries_are_listed_and_confirmed(tmp_path, capsys):
     assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
     assert cli("check", "wikipedia.org", config=settings) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("blocked wikipedia.org by list feed")
+
+
+def test_block_creates_a_store_named_with_db(tmp_path, capsys):
+    db = tmp_path / "new" / "b.db"
+    assert cli("block", "fresh.example.org", "--db", db) == 0
+    assert cli("check", "fresh.example.org", "--db", db) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("blocked fresh.example.org by list manual")
+    assert cli("check", "fresh.example.org", "--db", tmp_path / "missing.db") == 2
