@@ -19,6 +19,8 @@ from pathlib import Path
 
 from fraudwall.blocklists.formats import Mode
 
+_EXACT = Mode.EXACT   # looked up once: `check` runs for every imported entry
+
 
 class Guard(enum.Enum):
     PUBLIC_SUFFIX = "public suffix"
@@ -41,7 +43,7 @@ class Guards:
 
     def check(self, name: str, mode: Mode) -> Guard | None:
         """The guard an entry that blocks `name` (with `mode`) trips, or None."""
-        if mode is not Mode.EXACT and (name in self.public_suffixes or (
+        if mode is not _EXACT and (name in self.public_suffixes or (
                 name.partition(".")[2] in self._wildcard_parents and self.is_public_suffix(name))):
             return Guard.PUBLIC_SUFFIX
         protected = self.protected

@@ -224,7 +224,8 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     networks: list[tuple] = []
     urls: list[tuple] = []
     held: list[tuple] = []
-    block_code, allow = ACTION_CODE[Action.BLOCK], Action.ALLOW
+    block, allow = Action.BLOCK, Action.ALLOW
+    block_code = ACTION_CODE[block]
 
     def flush() -> None:
         for batch, add in ((names, writer.add_names), (plain, writer.add_plain_names)):
@@ -254,14 +255,16 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             raise SystemExit("the importing process is gone")
 
     def domain(entry: DomainEntry, source: int, plain_format: bool) -> None:
-        name, mode, action = entry.name, entry.mode, entry.action
+        name, mode, action, line, rule, important, redirect = entry
         if plain_format and exact and mode is Mode.SUBTREE:
             mode = Mode.EXACT
+        # Enum members hash in Python code: the common action skips the dictionary.
+        code = block_code if action is block else ACTION_CODE[action]
         if action is not allow:
             guard = check(name, mode)
             if guard is Guard.POPULAR and name not in released:
-                held.append((name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
-                             entry.line, entry.rule or None, ",".join(entry.redirect) or None, guard.value))
+                held.append((name, int(mode), code, IMPORTANT if important else 0, source, line,
+                             rule or None, ",".join(redirect) or None, guard.value))
                 return
             if guard is not None and guard is not Guard.POPULAR:
                 result.guarded[guard.value] += 1
@@ -269,11 +272,11 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         # Allows go into the filter too: a query then looks up only the names that may
         # hold an entry, and still finds an allow below a blocked parent.
         filtered.append(name)
-        if entry.rule or entry.important or entry.redirect:
-            names.append((name, int(mode), ACTION_CODE[action], IMPORTANT if entry.important else 0, source,
-                          entry.line, entry.rule or None, ",".join(entry.redirect) or None))
+        if rule or important or redirect:
+            names.append((name, int(mode), code, IMPORTANT if important else 0, source, line,
+                          rule or None, ",".join(redirect) or None))
         else:
-            plain.append((name, int(mode), ACTION_CODE[action], source, entry.line))
+            plain.append((name, int(mode), code, source, line))
 
     try:
         for part in job.parts:

@@ -15,6 +15,9 @@ from fraudwall.blocklists.formats import (
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 
+# Enum members looked up once: this loop runs for every line of feeds of millions of lines.
+_SUBTREE, _BELOW, _BLOCK = Mode.SUBTREE, Mode.BELOW, Action.BLOCK
+
 
 def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
     for number, text in lines:
@@ -28,13 +31,13 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         if " " in token or "\t" in token:
             yield Skip(number, SkipReason.SYNTAX, f"more than one word: {token!r}")
             continue
-        mode = Mode.SUBTREE
+        mode = _SUBTREE
         bare = token
         if token.startswith("*."):
-            mode, bare = Mode.BELOW, token[2:]
+            mode, bare = _BELOW, token[2:]
         try:
             name = normalise_name(bare)
         except InvalidName as error:
             yield invalid_name(number, token, error)
             continue
-        yield DomainEntry(name, mode, Action.BLOCK, number, "" if token == name else token)
+        yield DomainEntry(name, mode, _BLOCK, number, "" if token == name else token)
