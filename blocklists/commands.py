@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import ipaddress
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fraudwall.blocklists import store
+from fraudwall.blocklists import fetch, store
 from fraudwall.blocklists.formats import Format, Mode
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.settings import BlocklistSettings
@@ -133,9 +134,11 @@ def run_import(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(args)
+    # Absolute paths: `check` shows where an entry came from, whatever directory it runs in.
+    sources = [source if fetch.is_url(source) else os.path.abspath(source) for source in args.sources]
     try:
         summary = import_list(
-            db, args.list, args.sources, _guards(args), format=args.format, match=args.match, force=args.force,
+            db, args.list, sources, _guards(args), format=args.format, match=args.match, force=args.force,
             column=args.column, threshold=settings.change_threshold, error_rate=settings.filter_error_rate,
             workers=args.workers if args.workers is not None else settings.import_workers, progress=True)
     except ImportFailed as error:

@@ -465,7 +465,7 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     gen = (before.gen if before else 0) + 1
     old_filter = paths.list_filter(before.name, before.gen) if before and before.segments else None
     released = frozenset(row[0] for row in connection.execute(
-        "SELECT r.name FROM released r JOIN lists l ON l.id = r.list_id WHERE l.name = ?", (list_name,)))
+        "SELECT c.name FROM confirmed c JOIN lists l ON l.id = c.list_id WHERE l.name = ?", (list_name,)))
     jobs = [SegmentJob(index, paths.segment(list_name, gen, index), tuple(group), match == "exact", column,
                        guards, capacity, current_rate, old_filter, released)
             for index, group in enumerate(groups)]

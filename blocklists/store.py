@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS released(
     flags INTEGER NOT NULL, src INTEGER, line INTEGER, rule TEXT, redirect TEXT, added REAL NOT NULL,
     PRIMARY KEY(list_id, name, mode)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS released_name ON released(name);
+-- The admin's confirmations: a confirmed name is not quarantined again by the list's next imports.
+CREATE TABLE IF NOT EXISTS confirmed(list_id INTEGER NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY(list_id, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,
     list TEXT NOT NULL, name TEXT NOT NULL DEFAULT '');
 """
@@ -392,6 +395,7 @@ def release(paths: StorePaths, connection: sqlite3.Connection, names: Iterable[s
         for info, (name, mode, action, flags, src, line, rule, redirect, _) in found:
             connection.execute("INSERT OR REPLACE INTO released VALUES (?,?,?,?,?,?,?,?,?,?)",
                                (info.id, name, mode, action, flags, src, line, rule, redirect, time.time()))
+            connection.execute("INSERT OR IGNORE INTO confirmed VALUES (?, ?)", (info.id, name))
             log_change(connection, "allow" if ACTIONS[action] is Action.ALLOW else "block", info.name, name)
             released.append((info.name, name))
         connection.execute("COMMIT")

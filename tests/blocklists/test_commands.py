@@ -94,3 +94,16 @@ def test_block_creates_a_store_named_with_db(tmp_path, capsys):
     assert cli("check", "fresh.example.org", "--db", db) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("blocked fresh.example.org by list manual")
     assert cli("check", "fresh.example.org", "--db", tmp_path / "missing.db") == 2
+
+
+def test_a_confirmed_entry_stays_enforced_through_later_imports(tmp_path, capsys):
+    settings = config(tmp_path)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("wikipedia.org\nfraud.example.org\n")
+    assert cli("import", feed, "--list", "feed", config=settings) == 0
+    assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
+    for _ in range(2):
+        assert cli("import", feed, "--list", "feed", config=settings) == 0
+        assert "quarantined (popular sites, not enforced until confirmed): 0" in capsys.readouterr().out
+    assert cli("check", "wikipedia.org", config=settings) == 0
+    assert capsys.readouterr().out.startswith("blocked wikipedia.org by list feed")
