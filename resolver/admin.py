@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.http import Limits, OneRequestServer, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 ADMIN_PORT = 9153  # CoreDNS's metrics port: what dashboards and scrape configs for DNS servers expect
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
 from fraudwall.resolver import config as config_module
-from fraudwall.resolver.service import fraudwall_version
+from fraudwall.resolver.metrics import fraudwall_version
 
 # Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
 COMMAND_MODULES = (

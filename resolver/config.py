@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.upstream_pool import Upstream
 from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.scoring.settings import ScorerSettings
 
@@ -314,3 +315,37 @@ def _resolve_relative_files(config: Config, base: Path) -> Config:
         if changes:
             sections[section_field.name] = dataclasses.replace(section, **changes)
     return dataclasses.replace(config, **sections)
+
+
+def read_resolv_conf(path: str) -> tuple[Upstream, ...]:
+    """The `nameserver` lines of a resolv.conf, as dnsmasq reads them."""
+    servers = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for number, line in enumerate(stream, start=1):
+                words = line.split("#", 1)[0].split(";", 1)[0].split()
+                if len(words) >= 2 and words[0] == "nameserver":
+                    try:
+                        host, port = parse_hostport(words[1].split("%", 1)[0], 53)
+                    except ValueError as error:
+                        raise ConfigError(f"{path}:{number}: nameserver {error}") from None
+                    servers.append(Upstream(host, port))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}; set [upstream] servers") from None
+    if not servers:
+        raise ConfigError(f"{path}: no nameserver lines; set [upstream] servers or --upstream")
+    return tuple(servers)
+
+
+def upstream_servers(settings: UpstreamSettings, listen: tuple[str, ...]) -> tuple[Upstream, ...]:
+    servers: list[Upstream] = []
+    for entry in settings.servers:
+        if entry == "resolv.conf":
+            servers.extend(read_resolv_conf(settings.resolv_conf))
+        else:
+            servers.append(Upstream(*parse_hostport(entry, 53)))
+    own = {parse_hostport(address, 53) for address in listen}
+    for server in servers:
+        if (server.host, server.port) in own:
+            raise ConfigError(f"upstream {server} is fraudwall's own listen address: queries would loop")
+    return tuple(dict.fromkeys(servers))

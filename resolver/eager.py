@@ -11,7 +11,6 @@ import asyncio
 from typing import Any, Callable, Coroutine
 
 
-
 def run_eagerly(coro: Coroutine[Any, Any, Any], on_result: Callable[[Any], None],
                 on_error: Callable[[BaseException], None], tasks: set) -> None:
     """Drive `coro`; call `on_result` now if it finishes at once, else from a Task kept in `tasks`."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.blocklist import describe
 from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Query
-from fraudwall.resolver.blocklist import describe
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.sinkhole import Sinkhole
 

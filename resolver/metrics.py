@@ -12,14 +12,21 @@ import bisect
 import json
 import os
 import tempfile
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind, Transport
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+
+if TYPE_CHECKING:
+    from fraudwall.blocklists.lookup import StoreBlocklist
 
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                     2.5, 5.0)
@@ -241,3 +248,33 @@ class Collector:
         self.refresh()
         yield from families(merge([self.counters.snapshot(), *self.others()]))
         yield from self.extra()
+
+
+def blocklist_families(blocklist: "StoreBlocklist") -> Iterable[object]:
+    entries = GaugeMetricFamily("fraudwall_blocklist_entries", "Names and networks each list holds.",
+                                labels=("list",))
+    imported = GaugeMetricFamily("fraudwall_blocklist_last_import_timestamp_seconds",
+                                 "When each list was last imported (seconds since the epoch).", labels=("list",))
+    for name, info in sorted(blocklist.lists.items()):
+        entries.add_metric((name,), info.names + info.networks)
+        if info.imported_at:
+            imported.add_metric((name,), info.imported_at)
+    fill = GaugeMetricFamily("fraudwall_blocklist_filter_fill_ratio", "Share of the Bloom filter's bits set.")
+    fill.add_metric((), blocklist.fill_ratio)
+    error = GaugeMetricFamily("fraudwall_blocklist_filter_false_positive_ratio",
+                              "Expected share of unlisted names the filter sends to the exact store.")
+    error.add_metric((), blocklist.expected_false_positive_ratio)
+    return entries, imported, fill, error
+
+
+def build_info_family() -> GaugeMetricFamily:
+    info = GaugeMetricFamily("fraudwall_build_info", "fraudwall's version.", labels=("version",))
+    info.add_metric((fraudwall_version(),), 1)
+    return info
+
+
+def fraudwall_version() -> str:
+    try:
+        return version("fraudwall")
+    except PackageNotFoundError:
+        return "unknown"

@@ -6,8 +6,8 @@ from collections import OrderedDict
 
 from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.answer import Answer
-from fraudwall.resolver.codec import Query
 from fraudwall.resolver.blocklist import describe
+from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.scorer import describe as describe_score
 from fraudwall.resolver.warning.reason import BlockReason

@@ -11,26 +11,29 @@ import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import PackageNotFoundError, version
 from typing import Iterable
-
-from prometheus_client.core import GaugeMetricFamily
 
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.access import AccessStage
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.admin import start_admin
 from fraudwall.resolver.allowlist import AllowlistStage
+from fraudwall.resolver.atrisk import AtRiskWatcher
 from fraudwall.resolver.blocklist import BlocklistStage
 from fraudwall.resolver.cache import CacheStage
 from fraudwall.resolver.chain import Stage, link
-from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings
-from fraudwall.resolver.atrisk import AtRiskWatcher
+from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
-from fraudwall.resolver.admin import start_admin
-from fraudwall.resolver.metrics import Collector, Counters, SnapshotFolder
+from fraudwall.resolver.metrics import (
+    Collector,
+    Counters,
+    SnapshotFolder,
+    blocklist_families,
+    build_info_family,
+)
 from fraudwall.resolver.provenance import Provenance
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
@@ -47,64 +50,6 @@ from fraudwall.scoring.scorer import Scorer
 log = logging.getLogger("fraudwall")
 
 REFRESH_SECONDS = 1.0
-
-
-def read_resolv_conf(path: str) -> tuple[Upstream, ...]:
-    """The `nameserver` lines of a resolv.conf, as dnsmasq reads them."""
-    servers = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            for number, line in enumerate(stream, start=1):
-                words = line.split("#", 1)[0].split(";", 1)[0].split()
-                if len(words) >= 2 and words[0] == "nameserver":
-                    try:
-                        host, port = parse_hostport(words[1].split("%", 1)[0], 53)
-                    except ValueError as error:
-                        raise ConfigError(f"{path}:{number}: nameserver {error}") from None
-                    servers.append(Upstream(host, port))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}; set [upstream] servers") from None
-    if not servers:
-        raise ConfigError(f"{path}: no nameserver lines; set [upstream] servers or --upstream")
-    return tuple(servers)
-
-
-def upstream_servers(settings: UpstreamSettings, listen: tuple[str, ...]) -> tuple[Upstream, ...]:
-    servers: list[Upstream] = []
-    for entry in settings.servers:
-        if entry == "resolv.conf":
-            servers.extend(read_resolv_conf(settings.resolv_conf))
-        else:
-            servers.append(Upstream(*parse_hostport(entry, 53)))
-    own = {parse_hostport(address, 53) for address in listen}
-    for server in servers:
-        if (server.host, server.port) in own:
-            raise ConfigError(f"upstream {server} is fraudwall's own listen address: queries would loop")
-    return tuple(dict.fromkeys(servers))
-
-
-def blocklist_families(blocklist: StoreBlocklist) -> Iterable[object]:
-    entries = GaugeMetricFamily("fraudwall_blocklist_entries", "Names and networks each list holds.",
-                                labels=("list",))
-    imported = GaugeMetricFamily("fraudwall_blocklist_last_import_timestamp_seconds",
-                                 "When each list was last imported (seconds since the epoch).", labels=("list",))
-    for name, info in sorted(blocklist.lists.items()):
-        entries.add_metric((name,), info.names + info.networks)
-        if info.imported_at:
-            imported.add_metric((name,), info.imported_at)
-    fill = GaugeMetricFamily("fraudwall_blocklist_filter_fill_ratio", "Share of the Bloom filter's bits set.")
-    fill.add_metric((), blocklist.fill_ratio)
-    error = GaugeMetricFamily("fraudwall_blocklist_filter_false_positive_ratio",
-                              "Expected share of unlisted names the filter sends to the exact store.")
-    error.add_metric((), blocklist.expected_false_positive_ratio)
-    return entries, imported, fill, error
-
-
-def fraudwall_version() -> str:
-    try:
-        return version("fraudwall")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class Resolver:
@@ -159,9 +104,7 @@ class Resolver:
 
     def extra_metrics(self) -> Iterable[object]:
         """What only the serving worker reports: the build, and the lists (the same in every worker)."""
-        info = GaugeMetricFamily("fraudwall_build_info", "fraudwall's version.", labels=("version",))
-        info.add_metric((fraudwall_version(),), 1)
-        yield info
+        yield build_info_family()
         if isinstance(self.blocklist, StoreBlocklist):
             yield from blocklist_families(self.blocklist)
 

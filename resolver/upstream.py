@@ -17,7 +17,15 @@ from typing import Callable
 
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.chain import Stage
-from fraudwall.resolver.codec import Query, Scan, for_client, make_reply, make_upstream_query, scan_reply, strip_opt
+from fraudwall.resolver.codec import (
+    Query,
+    Scan,
+    for_client,
+    make_reply,
+    make_upstream_query,
+    scan_reply,
+    strip_opt,
+)
 from fraudwall.resolver.codes import AnswerKind, Rcode
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # More entries than any browser sends; the rest of a hostile header is ignored.
 MOST_ENTRIES = 32
 

@@ -17,14 +17,27 @@ import unicodedata
 from typing import Callable
 from urllib.parse import parse_qs
 
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.http import (
+    READ_SIZE,
+    Limits,
+    OneRequestServer,
+    Request,
+    Response,
+)
+from fraudwall.resolver.metrics import Counters
 from fraudwall.resolver.warning import certificates, language
-from fraudwall.resolver.http import READ_SIZE, Limits, OneRequestServer, Request, Response
-from fraudwall.resolver.warning.page import (REPORT_PATH, THANKS_PATH, Pages, View, reference_for,
-                                             shorten, shown_path)
+from fraudwall.resolver.warning.page import (
+    REPORT_PATH,
+    THANKS_PATH,
+    Pages,
+    View,
+    reference_for,
+    shorten,
+    shown_path,
+)
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.reports import ReportStore, reports_path
-from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.metrics import Counters
 from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.resolver.warning.texts import load_texts
 

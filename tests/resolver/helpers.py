@@ -7,7 +7,6 @@ import asyncio
 import dns.edns
 import dns.message
 import dns.rrset
-
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Query, read_query, scan_reply, strip_opt

@@ -1,5 +1,4 @@
 import dns.rcode
-
 from fraudwall.resolver.access import AccessStage
 from fraudwall.resolver.chain import link
 from fraudwall.resolver.codes import AnswerKind

@@ -1,7 +1,6 @@
 """The allowlist, blocklist and inspect stages with the sinkhole answers they build."""
 
 import dns.rcode
-
 from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.allowlist import AllowlistStage

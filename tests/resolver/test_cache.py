@@ -1,7 +1,6 @@
 """The cache stage: hits without upstream, TTL countdown, negative and SERVFAIL caching, LRU bound."""
 
 import dns.rcode
-
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.cache import CacheStage, lifetime
 from fraudwall.resolver.chain import Stage, link

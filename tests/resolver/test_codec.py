@@ -7,9 +7,15 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-
 from fraudwall.resolver import codec
-from fraudwall.resolver.codec import Malformed, Query, read_query, render, scan_reply, strip_opt
+from fraudwall.resolver.codec import (
+    Malformed,
+    Query,
+    read_query,
+    render,
+    scan_reply,
+    strip_opt,
+)
 from fraudwall.resolver.codes import AnswerKind, EDECode, Rcode, Transport
 
 from tests.resolver.helpers import ede_of, make_query, parse, query_wire, upstream_reply

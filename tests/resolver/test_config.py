@@ -1,11 +1,14 @@
 """Config errors name the file, the key and what is wrong; flags lay over the file."""
 
 import pytest
-
 from fraudwall.resolver import config
 from fraudwall.resolver.cli import main
-from fraudwall.resolver.config import ConfigError, parse_hostport
-from fraudwall.resolver.service import read_resolv_conf, upstream_servers
+from fraudwall.resolver.config import (
+    ConfigError,
+    parse_hostport,
+    read_resolv_conf,
+    upstream_servers,
+)
 
 
 def write(tmp_path, text):

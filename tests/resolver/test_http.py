@@ -1,7 +1,6 @@
 """The sans-I/O HTTP core: parsing in pieces, and each bound a client could push on."""
 
 import pytest
-
 from fraudwall.resolver.http import HttpError, Limits, RequestParser, Response
 
 

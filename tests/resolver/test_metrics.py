@@ -1,11 +1,10 @@
 """Metrics: counted per answer with bounded labels, added up across workers, exported in Prometheus text."""
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codes import AnswerKind, Transport
 from fraudwall.resolver.metrics import Collector, Counters, SnapshotFolder, merge
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.resolver.helpers import make_query
 

@@ -1,7 +1,6 @@
 """Why a name is blocked, as the warning page asks: the lists, the scorer, or a block just given."""
 
 import pytest
-
 from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.answer import Answer

@@ -2,13 +2,18 @@
 
 import sqlite3
 
+import pytest
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codes import AnswerKind
-from fraudwall.resolver.querylog import MAX_PENDING, LogEntry, QueryLog, QueryLogRecorder, parse_duration
+from fraudwall.resolver.querylog import (
+    MAX_PENDING,
+    LogEntry,
+    QueryLog,
+    QueryLogRecorder,
+    parse_duration,
+)
 
 from tests.resolver.helpers import make_query
-
-import pytest
 
 
 def entry(time, client="192.0.2.7", name="fraud.example.net", verdict="blocked"):

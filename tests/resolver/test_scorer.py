@@ -1,15 +1,14 @@
 """The scorer stage: block verdicts sinkholed with the scorer as provenance, warnings marked, modes."""
 
 import pytest
-
 from fraudwall.resolver.chain import link
 from fraudwall.resolver.codec import render
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.config import SinkholeSettings
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
-from fraudwall.scoring.scorer import Scorer
 from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.scorer import Scorer
 
 from tests.resolver.helpers import FixedAnswer, ede_of, make_query, parse, run
 

@@ -7,12 +7,11 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
-
+from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.resolver.config import Config, UpstreamSettings
 from fraudwall.resolver.service import Resolver
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
-from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.resolver.upstream_pool import Upstream
 
 from tests.resolver.fake_upstream import FakeUpstream

@@ -4,7 +4,6 @@ import asyncio
 import socket
 
 import dns.rcode
-
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.upstream import Forwarder, UpstreamStage
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool

@@ -10,9 +10,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
-
 from fraudwall.resolver.warning import certificates
-from fraudwall.resolver.warning.certificates import CAError, LeafContexts, create_ca, issue_leaf, load_ca
+from fraudwall.resolver.warning.certificates import (
+    CAError,
+    LeafContexts,
+    create_ca,
+    issue_leaf,
+    load_ca,
+)
 
 
 @pytest.fixture(scope="module")

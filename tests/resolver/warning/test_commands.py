@@ -6,7 +6,6 @@ import stat
 from types import SimpleNamespace
 
 import pytest
-
 from fraudwall.resolver.warning import commands
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.reports import ReportStore

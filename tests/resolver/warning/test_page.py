@@ -4,9 +4,15 @@ import re
 import time
 
 import pytest
-
 from fraudwall.resolver.warning import language
-from fraudwall.resolver.warning.page import REPORT_PATH, Pages, View, reference_for, shown_host, shown_path
+from fraudwall.resolver.warning.page import (
+    REPORT_PATH,
+    Pages,
+    View,
+    reference_for,
+    shown_host,
+    shown_path,
+)
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.texts import TextsError, load_texts
 

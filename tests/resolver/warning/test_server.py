@@ -6,7 +6,6 @@ import ssl
 import time
 
 import pytest
-
 from fraudwall.resolver.warning import certificates
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.reports import ReportStore
