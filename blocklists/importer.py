@@ -48,6 +48,10 @@ PLAIN = frozenset({Format.HOSTS, Format.DOMAINS, Format.URLHAUS, Format.PHISHTAN
 PARALLEL_BYTES = 8 << 20      # below this a worker process costs more than it saves
 BATCH = 20_000
 SAMPLES = 20                  # bad lines reported one by one per worker; the rest counted
+# Lists smaller than this are not held back by the change threshold: one entry more or less
+# would be a "big" change, and a tiny list cannot take the network down (the guards see to
+# single names).
+THRESHOLD_MINIMUM = 100
 LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -493,7 +497,7 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     summary.phases["parse_and_store"] = time.monotonic() - parse_started
     publish_started = time.monotonic()
 
-    if before is not None and before.names > 0:
+    if before is not None and before.names >= THRESHOLD_MINIMUM:
         # Entries of the old list missing from the new, plus new ones, over the old count.
         removed = max(before.names - totals.seen_before, 0)
         added = max(totals.filtered - totals.duplicates - totals.seen_before, 0)
