@@ -232,6 +232,12 @@ def load(path: str | Path | None = None) -> Config:
 def from_document(document: dict, source: str, base: Path | None = None) -> Config:
     sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
     built: dict[str, object] = {}
+    document = dict(document)
+    feeds = _feeds_from_lists(document.pop("lists", []), source)
+    if feeds:
+        blocklists = dict(document.get("blocklists", {}))
+        blocklists["feeds"] = [*blocklists.get("feeds", []), *feeds]
+        document["blocklists"] = blocklists
     for name, table in document.items():
         if name not in sections:
             known = ", ".join(sorted(sections))
@@ -244,6 +250,28 @@ def from_document(document: dict, source: str, base: Path | None = None) -> Conf
     if base is not None:
         config = _resolve_relative_files(config, base)
     return config
+
+
+def _feeds_from_lists(lists: object, source: str) -> list[str]:
+    """`[[lists]]` tables (name, url, format, refresh seconds) as `[blocklists] feeds` entries."""
+    if not isinstance(lists, list):
+        raise ConfigError(f"{source}: lists must be written as [[lists]] tables")
+    feeds = []
+    for number, table in enumerate(lists, start=1):
+        where = f"{source}: [[lists]] #{number}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(table) - {"name", "url", "format", "refresh"}
+        if unknown:
+            raise ConfigError(f"{where} unknown key {sorted(unknown)[0]!r} (known: format, name, refresh, url)")
+        for key in ("name", "url"):
+            if not isinstance(table.get(key), str) or not table[key]:
+                raise ConfigError(f"{where} {key}: a string is required")
+        refresh = table.get("refresh", 3600)
+        if not isinstance(refresh, int) or isinstance(refresh, bool):
+            raise ConfigError(f"{where} refresh: must be a number of seconds, not {refresh!r}")
+        feeds.append(f"{table['name']}={table['url']},{table.get('format', 'auto')},{refresh}")
+    return feeds
 
 
 def _section(section_type: type, table: dict, where: str) -> object:

@@ -85,3 +85,33 @@ def test_cli_flag_errors_exit_2(capsys):
     assert main(["serve", "--listen", "localhost:53"]) == 2
     assert "listen" in capsys.readouterr().err
     assert main(["serve", "--sinkhole-ipv4", "not-an-ip", "--upstream", "192.0.2.53"]) == 2
+
+
+def test_lists_tables_name_feeds_that_serve_keeps_fresh(tmp_path):
+    loaded = config.load(write(tmp_path, """
+[[lists]]
+name = "phishtank"
+url = "https://feeds.example.org/online-valid.csv"
+format = "phishtank-csv"
+refresh = 3600
+
+[[lists]]
+name = "openphish"
+url = "https://feeds.example.net/feed.txt"
+"""))
+    feeds = loaded.blocklists.parsed_feeds()
+    assert [(feed.name, feed.format, feed.period) for feed in feeds] == [
+        ("phishtank", "phishtank-csv", 3600), ("openphish", "auto", 3600)]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[[lists]]\nname = 'x'\n", ["[[lists]] #1 url"]),
+    ("[[lists]]\nname = 'x'\nurl = 'https://e.example.org/f'\nrefresh = 'hourly'\n", ["[[lists]] #1 refresh"]),
+    ("[[lists]]\nname = 'x'\nurl = 'https://e.example.org/f'\nperiod = 60\n", ["[[lists]] #1 unknown key 'period'"]),
+    ("[[lists]]\nname = 'x'\nurl = 'ftp://e.example.org/f'\n", ["[blocklists] feeds"]),
+])
+def test_bad_lists_tables_name_the_table_and_the_key(tmp_path, text, words):
+    with pytest.raises(ConfigError) as raised:
+        config.load(write(tmp_path, text))
+    for word in words:
+        assert word in str(raised.value)
