@@ -43,12 +43,17 @@ class EDECode(enum.IntEnum):
 
 
 class Transport(enum.Enum):
+    # Identity hashing in C: Enum's own __hash__ is Python code, run for every dict look-up on the query path.
+    __hash__ = object.__hash__
+
     UDP = "udp"
     TCP = "tcp"
 
 
 class AnswerKind(enum.Enum):
     """What happened to a query: derives metric labels, EDE codes and the query log's verdict."""
+
+    __hash__ = object.__hash__  # see Transport
 
     RESOLVED = "answered"   # forwarded upstream and answered
     CACHED = "cached"       # answered from the cache

@@ -110,18 +110,23 @@ class Counters:
             spec.name: {} for spec in SPECS if spec.kind == "histogram"}
         self.gauges: dict[str, dict[tuple[str, ...], float]] = {
             spec.name: {} for spec in SPECS if spec.kind == "gauge"}
-        self._queries = self.counters["fraudwall_queries"]
+        # Queries are counted by (qtype number, transport, kind) and labelled when a snapshot is taken:
+        # the per-query work is one small tuple and one dict update.
+        self._queries: dict[tuple[int, Transport, AnswerKind], int] = {}
         self._blocked = self.counters["fraudwall_blocked"]
         self._verdicts = self.counters["fraudwall_scorer_verdicts"]
-        self._duration = self.histograms["fraudwall_query_duration_seconds"].setdefault((), Histogram())
+        duration = self.histograms["fraudwall_query_duration_seconds"].setdefault((), Histogram())
+        self._duration = duration
+        self._duration_counts = duration.counts
 
     def observe_answer(self, query: Query, answer: Answer, seconds: float) -> None:
         """The handler's observer: called once for every answered (or dropped) query."""
         kind = answer.kind
-        key = (_QTYPE_LABELS.get(query.qtype, "other"), TRANSPORT_LABELS[query.transport], KIND_LABELS[kind])
+        key = (query.qtype, query.transport, kind)
         queries = self._queries
         queries[key] = queries.get(key, 0) + 1
-        self._duration.observe(seconds)
+        self._duration_counts[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
+        self._duration.sum += seconds
         if kind is AnswerKind.BLOCKED or kind is AnswerKind.SCORED:
             key = (blocked_reason(answer), answer.label)
             self._blocked[key] = self._blocked.get(key, 0) + 1
@@ -133,8 +138,16 @@ class Counters:
             self._verdicts[key] = self._verdicts.get(key, 0) + 1
 
     def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
-        key = ("none", transport.value, kind.value)
+        key = (-1, transport, kind)  # -1: no question could be read, labelled "none"
         self._queries[key] = self._queries.get(key, 0) + 1
+
+    def _label_queries(self) -> None:
+        labelled: dict[tuple[str, ...], float] = {}
+        for (qtype, transport, kind), count in self._queries.items():
+            key = ("none" if qtype < 0 else _QTYPE_LABELS.get(qtype, "other"), TRANSPORT_LABELS[transport],
+                   KIND_LABELS[kind])
+            labelled[key] = labelled.get(key, 0) + count
+        self.counters["fraudwall_queries"] = labelled
 
     def observe_upstream(self, upstream: str, outcome: str, seconds: float) -> None:
         requests = self.counters["fraudwall_upstream_requests"]
@@ -151,6 +164,7 @@ class Counters:
 
     def snapshot(self) -> dict:
         """Everything counted so far, as JSON-ready data."""
+        self._label_queries()
         return {
             "counters": {name: [[list(k), v] for k, v in values.items()] for name, values in self.counters.items()},
             "gauges": {name: [[list(k), v] for k, v in values.items()] for name, values in self.gauges.items()},
