@@ -244,8 +244,11 @@ def measure(server: str, process: Process, workloads: dict[str, tuple[Path, Path
     dnsperf(process.port, warm, "-n", "1", "-c", "4", "-q", "50", log=out / f"{server}-warm.txt")
     results = []
     for workload, (throughput_file, latency_file) in workloads.items():
-        throughput = dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4", "-q", "100",
-                             "-t", "2", "-Q", str(args.max_qps), log=out / f"{server}-{workload}-throughput.txt")
+        # The best of a few runs: the machine is shared, and a neighbour's burst only ever lowers a figure.
+        throughput = max((dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4", "-q", "100",
+                                  "-t", "2", "-Q", str(args.max_qps),
+                                  log=out / f"{server}-{workload}-throughput-{attempt}.txt")
+                          for attempt in range(args.repeat)), key=lambda run: run.qps)
         latency = dnsperf(process.port, latency_file, "-l", str(args.latency_duration), "-Q",
                           str(args.latency_qps), "-c", "4", "-t", "2", "-v",
                           log=out / f"{server}-{workload}-latency.txt")
@@ -268,7 +271,8 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         f"Command: `{command}`",
         "",
         f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
-        f"QPS and lost: `dnsperf -l {args.duration} -c 4 -q 100` (saturation, at most 100 outstanding). "
+        f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q 100` "
+        "(saturation, at most 100 outstanding). "
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
         "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
@@ -371,7 +375,8 @@ def fraudwall_argv(config: Path, port: int, profile: str | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per throughput run (default 10)")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per throughput run (default 6)")
+    parser.add_argument("--repeat", type=int, default=3, help="throughput runs per workload; the best counts (default 3)")
     parser.add_argument("--max-qps", type=int, default=200_000, help="dnsperf -Q cap on throughput runs")
     parser.add_argument("--latency-qps", type=int, default=2000, help="the fixed rate of the latency runs")
     parser.add_argument("--latency-duration", type=int, default=5, help="seconds per latency run (default 5)")
@@ -426,7 +431,7 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
         inputs[name] = (path, path)
     # Enough unique misses that a server at 100 000 QPS still meets each only once in the throughput run.
     mix_throughput, mix_latency = work / "mix-throughput.txt", work / "mix-latency.txt"
-    mix_throughput.write_text("\n".join(mix_queries(args.duration * 100_000, 1, "t")) + "\n")
+    mix_throughput.write_text("\n".join(mix_queries(args.duration * args.repeat * 100_000, 1, "t")) + "\n")
     mix_latency.write_text("\n".join(mix_queries(args.latency_duration * args.latency_qps + 1000, 2, "l")) + "\n")
     inputs["mix"] = (mix_throughput, mix_latency)
     workloads = {name: inputs[name] for name in args.workloads.split(",")}
