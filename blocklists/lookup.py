@@ -110,19 +110,19 @@ class StoreBlocklist:
                 return _choose(found)
         return None
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
         try:
             if self._feeds is not None:
                 self._feeds.poll(self._snapshot.lists)
             version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
             if version == self._data_version:
-                return
+                return False
             self._data_version = version
             snapshot = self._snapshot
             rows = self._catalogue.execute(
                 "SELECT id, kind, name FROM changes WHERE id > ? ORDER BY id", (snapshot.last_change,)).fetchall()
             if not rows:
-                return
+                return False
             if any(kind in ("swap", "filter", "networks") for _, kind, _ in rows):
                 self._snapshot = self._load()
                 snapshot.close()
@@ -130,8 +130,10 @@ class StoreBlocklist:
                 snapshot.local = self._local(snapshot.lists)
                 snapshot.last_change = rows[-1][0]
             self._cache = {}
+            return True
         except (sqlite3.Error, store.StoreError, OSError) as error:
             self._warn(f"blocklist refresh failed, keeping the current lists: {error}")
+            return False
 
     def close(self) -> None:
         if self._feeds is not None:

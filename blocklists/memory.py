@@ -51,8 +51,9 @@ class MemoryBlocklist:
     def match_address(self, address: str) -> Match | None:
         return None
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
         """Nothing to pick up: the in-memory lists change only at start."""
+        return False
 
     def close(self) -> None:
         """Nothing to release."""

@@ -46,8 +46,9 @@ class Blocklist(Protocol):
     def match_address(self, address: str) -> Match | None:
         """The entry covering an IPv4/IPv6 address in an answer, or None."""
 
-    def refresh(self) -> None:
-        """Pick up live changes (called about once a second on the query path's loop: keep it short)."""
+    def refresh(self) -> bool:
+        """Pick up live changes; True when the lists changed (called about once a second on the query
+        path's loop: keep it short)."""
 
     def close(self) -> None:
         """Release files and connections."""

@@ -196,10 +196,7 @@ class Worker:
         resolver = self.resolver
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
-            try:
-                resolver.blocklist.refresh()
-            except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
-                log.exception("blocklist refresh failed; answering from what is loaded")
+            self.refresh_lists()
             resolver.forwarder.close_idle(time.monotonic())
             await self._flush_log(loop)
             if self.snapshots is not None and self.index != 0:
@@ -223,13 +220,19 @@ class Worker:
             self.resolver.counters.set_gauge("fraudwall_at_risk_clients", self.watcher.count)
             await asyncio.sleep(self.config.atrisk.check_seconds)
 
+    def refresh_lists(self) -> None:
+        """Pick up the store's changes. Cached answers were inspected against the old lists (their
+        CNAME targets and addresses), so a change drops them."""
+        try:
+            if self.resolver.blocklist.refresh():
+                self.resolver.cache.cache.clear()
+        except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
+            log.exception("blocklist refresh failed; answering from what is loaded")
+
     def reload(self) -> None:
         """SIGHUP: pick up the store's changes now and forget cached answers and scores; no query is dropped."""
         resolver = self.resolver
-        try:
-            resolver.blocklist.refresh()
-        except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
-            log.exception("blocklist refresh failed; answering from what is loaded")
+        self.refresh_lists()
         resolver.cache.cache.clear()
         if resolver.scorer is not None:
             resolver.scorer.cache_clear()

@@ -127,3 +127,22 @@ def test_live_block_and_unblock_are_enforced_within_two_seconds(start_own_nsd, t
         assert server.process.poll() is None
     finally:
         server.stop()
+
+
+def test_a_live_block_of_a_cname_target_or_an_address_reaches_cached_answers(start_own_nsd, tmp_path):
+    """`alias.example.org` is a CNAME chain to www.example.org (192.0.2.10); its answer is cached, then
+    the operator blocks the target, then its address: both are enforced within 2 s although the
+    alias itself is on no list, because a change to the lists drops the answers inspected against the old."""
+    nsd = start_own_nsd()
+    db = new_store(tmp_path)
+    server = start_fraudwall(tmp_path / "fraudwall", [f"127.0.0.1:{nsd.port}"], "--db", str(db))
+    try:
+        assert ALLOWED_ADDRESS in addresses(server.port, "alias.example.org")
+        assert run_cli("block", ALLOWED, "--db", str(db)).returncode == 0
+        until(lambda: addresses(server.port, "alias.example.org") == ["0.0.0.0"], ENFORCED_WITHIN)
+        assert run_cli("unblock", ALLOWED, "--db", str(db)).returncode == 0
+        until(lambda: ALLOWED_ADDRESS in addresses(server.port, "alias.example.org"), ENFORCED_WITHIN)
+        assert run_cli("block", ALLOWED_ADDRESS, "--db", str(db)).returncode == 0
+        until(lambda: addresses(server.port, "alias.example.org") == ["0.0.0.0"], ENFORCED_WITHIN)
+    finally:
+        server.stop()
