@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["decode_label", "is_idn", "loose_skeleton", "skeleton"]
+__all__ = ["ascii_variants", "decode_label", "is_idn", "loose_skeleton", "skeleton"]
 
 # Letters without a decomposition to their ASCII twin (NFKD handles the accented
 # ones): IPA, small capitals, Cyrillic, Greek, and a few ligatures.
@@ -54,6 +54,33 @@ _FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "8": "e", "9": "6
 _FOLD_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 _LOOSE = str.maketrans({"d": "b", "c": "e", "q": "g", "v": "u", "n": "m", "r": "m"})
 _LOOSE_PAIRS = (("nn", "m"), ("lb", "b"), ("lh", "h"), ("lc", "k"), ("dl", "d"))
+
+# What a letter (or two) is swapped for by hand where a registry takes no accented
+# letters (.cn, .com.cn, .jp, .uk): the ASCII confusions, weak ones included
+# (dnstwist's ASCII glyphs; `ascii_variants`).
+_ASCII_GLYPHS = {
+    "0": ("o",), "1": ("l", "i"), "3": ("8",), "6": ("9",), "8": ("3",), "9": ("6",),
+    "b": ("d", "lb"), "c": ("e",), "d": ("b", "cl", "dl"), "e": ("c",), "g": ("q",), "h": ("lh",),
+    "i": ("1", "l"), "k": ("lc",), "l": ("1", "i"), "m": ("n", "nn", "rn"), "n": ("m", "r"),
+    "o": ("0",), "q": ("g",), "u": ("v",), "v": ("u",), "w": ("vv",), "rn": ("m",), "cl": ("d",),
+}
+
+
+def ascii_variants(token: str) -> set[str]:
+    """Every spelling of `token` with one or two rounds of ASCII confusions (`cib` -> `clb`,
+    `cld`, `elb`, `db` ...): a round swaps one letter, or in a window of two letters one of
+    them (each copy: `oo` -> `00`) or both (`rn` -> `m`)."""
+    def swaps(text: str):
+        for i, char in enumerate(text):
+            for glyph in _ASCII_GLYPHS.get(char, ()):
+                yield text[:i] + glyph + text[i + 1:]
+        for i in range(len(text) - 1):
+            window = text[i:i + 2]
+            for source in {window[0], window[1], window}:
+                for glyph in _ASCII_GLYPHS.get(source, ()):
+                    yield text[:i] + window.replace(source, glyph) + text[i + 2:]
+    first = set(swaps(token))
+    return {v for v in first.union(*(swaps(f) for f in first)) if v != token}
 
 
 def decode_label(label: str) -> str:
@@ -94,7 +121,8 @@ def skeleton(text: str) -> str:
 def loose_skeleton(text: str) -> str:
     """`skeleton` plus the confusions only worth folding for internationalised labels."""
     text = skeleton(text)
-    for pair, single in _LOOSE_PAIRS:
+    # Folding made new pairs (`cib` -> `clb`, which reads as `db`): fold those too.
+    for pair, single in (*_FOLD_PAIRS, *_LOOSE_PAIRS):
         if pair in text:
             text = text.replace(pair, single)
     return text.translate(_LOOSE)

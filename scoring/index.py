@@ -9,7 +9,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from fraudwall.scoring.brands import Brand
-from fraudwall.scoring.homoglyph import loose_skeleton, skeleton
+from fraudwall.scoring.homoglyph import ascii_variants, loose_skeleton, skeleton
 from fraudwall.scoring.typo import max_distance
 
 __all__ = ["BrandIndex", "Match"]
@@ -29,7 +29,7 @@ class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
     __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_windows",
-                 "_folded_windows", "_loose_windows", "_inner", "_labels")
+                 "_folded_windows", "_loose_windows", "_inner", "_labels", "_variants")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -68,6 +68,15 @@ class BrandIndex:
         self._folded_windows = _windows(folded_by_length)
         self._loose_windows = _windows(loose_by_length)
         self._inner = {k: tuple(v) for k, v in inner.items()}
+        # Hand-made look-alikes of a brand's domain label (cib -> clb, elb, cld ...),
+        # found again by one lookup. Two-letter labels are left out: their variants
+        # (qq -> gq, gg) are other people's everyday names.
+        variants: dict[str, list[str]] = defaultdict(list)
+        for token in sorted(self._labels):
+            if len(token) > 2:
+                for variant in ascii_variants(token):
+                    variants[variant].append(token)
+        self._variants = {k: tuple(v) for k, v in variants.items()}
 
     def owner(self, domain: str) -> Brand | None:
         """The brand whose legitimate domain this registrable domain is."""
@@ -85,6 +94,15 @@ class BrandIndex:
         fold, table = (loose_skeleton, self._loose) if loose else (skeleton, self._skeletons)
         key = fold(text) if folded is None else folded
         return tuple(Match(t, self._tokens[t], 0) for t in table.get(key, ()))
+
+    def ascii_variant(self, text: str, suffix: str) -> Match | None:
+        """The brand whose domain `text`.`suffix` imitates with ASCII confusions (`clb` under
+        `com.cn` for cib.com.cn): one of `ascii_variants` of its label, under its own suffix."""
+        for token in self._variants.get(text, ()):
+            brand = self._tokens[token]
+            if self._owner.get(f"{token}.{suffix}") is brand:
+                return Match(token, brand, 0)
+        return None
 
     def near(self, text: str, folded: bool = False, loose: bool = False) -> tuple[Match, ...]:
         """Tokens within their edit budget (`typo.max_distance`) of `text`, nearest first.

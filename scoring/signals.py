@@ -30,6 +30,7 @@ ADDITION_SHORT = 0.7       # jd -> jdd: warn, never block on this alone
 HOMOGLYPH_IDN = 0.95
 HOMOGLYPH = 0.9
 HOMOGLYPH_SHORT = 0.8
+HOMOGLYPH_LOOSE = 0.75     # b/d, c/e, n/m ... in ASCII under the brand's own suffix: warn
 TLD_SWAP = 0.75            # icbc.top: the TLD decides between warn and block
 COMBO = 0.9
 COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
@@ -83,7 +84,7 @@ def _short_addition(index: BrandIndex, plain: str) -> Match | None:
     return None
 
 
-def _lookalike(index: BrandIndex, text: str) -> tuple[Signal, ...]:
+def _lookalike(index: BrandIndex, text: str, suffix: str = "") -> tuple[Signal, ...]:
     """Typosquat or homoglyph of a brand token; `text` is a decoded label, maybe with hyphens."""
     plain = text.replace("-", "")
     brand = index.token(plain)
@@ -120,6 +121,13 @@ def _lookalike(index: BrandIndex, text: str) -> tuple[Signal, ...]:
             return (Signal(ADDITION_SHORT, Rule.TYPOSQUAT,
                            f"{Edit.ADDITION.value} look-alike of {_of(match)}, edit distance 1",
                            match.brand.domain),)
+        # Under its own suffix, a brand's label spelled with the weaker ASCII confusions too
+        # (b/d, c/e, g/q, m/n/rn/nn, u/v, lb/b ...): where a registry takes no accented
+        # letters (.cn, .com.cn), these are the homoglyphs left to make.
+        match = index.ascii_variant(plain, suffix) if suffix else None
+        if match is not None:
+            return (Signal(HOMOGLYPH_LOOSE, Rule.HOMOGLYPH, f"homoglyph of {_of(match)} under its "
+                           f"own suffix .{suffix}: '{plain}' reads as '{match.token}'", match.brand.domain),)
     return ()
 
 
@@ -174,7 +182,7 @@ def _brand_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
         signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}", brand.domain)
         return DomainPart((signal,), (), True)
-    signals = _lookalike(index, text)
+    signals = _lookalike(index, text, suffix)
     if signals:
         return DomainPart(signals, find_words(text), True)
     combo, words = _combo(index, text)

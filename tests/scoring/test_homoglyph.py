@@ -1,6 +1,6 @@
 import pytest
 
-from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
+from fraudwall.scoring.homoglyph import ascii_variants, decode_label, is_idn, loose_skeleton, skeleton
 
 
 def test_punycode_is_decoded_and_plain_labels_pass():
@@ -30,3 +30,19 @@ def test_loose_skeleton_folds_weaker_confusions_only_there():
 def test_different_words_keep_different_skeletons():
     assert skeleton("github") != skeleton("google")
     assert skeleton("bad") != skeleton("dad")
+
+
+@pytest.mark.parametrize("text", ["раураl",        # Cyrillic р, а, у
+                                  "ρaγρal",        # Greek rho, gamma
+                                  "pȧypǎl", "pɑyṗał",   # Latin extended, IPA
+                                  "ｐａｙｐａｌ"])   # full-width
+def test_folding_covers_cyrillic_greek_latin_extended_and_full_width(text):
+    assert skeleton(text) == "paypal"
+
+
+def test_ascii_variants_follow_one_or_two_hand_made_swaps():
+    variants = ascii_variants("cib")
+    assert {"clb", "c1b", "elb", "cld", "db", "cilb", "cidl"} <= variants
+    assert "cib" not in variants and "xyz" not in variants
+    assert "barkconm" in ascii_variants("bankcomm")      # n -> r, m -> n
+    assert "chinateleeonn" in ascii_variants("chinatelecom")   # c -> e, m -> nn

@@ -118,3 +118,24 @@ def test_suffix_list_is_never_fetched_nor_cached(monkeypatch, tmp_path):
                                   "_dns.resolver.arpa"])
 def test_reverse_lookups_and_the_arpa_tree_are_allowed(scorer, name):
     assert scorer.score(name).verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name, brand", [("clb.com.cn", "cib.com.cn"), ("elb.com.cn", "cib.com.cn"),
+                                         ("doc.cn", "boc.cn"), ("hxd.com.cn", "hxb.com.cn"),
+                                         ("chinateleeonn.com.cn", "chinatelecom.com.cn"),
+                                         ("barkconm.com", "bankcomm.com")])
+def test_ascii_homoglyphs_under_the_brands_own_suffix_warn(scorer, name, brand):
+    # .cn and .com.cn take no accented letters: b/d, c/e, n/m/r, lb/b are what is left.
+    score = scorer.score(name)
+    assert score.verdict is not Verdict.ALLOW and score.rule == "homoglyph" and score.brand == brand
+
+
+@pytest.mark.parametrize("name", ["clb.de", "doc.com", "gq.com", "gg.com", "pinger.com", "jb.com.br"])
+def test_weak_ascii_confusions_elsewhere_stay_allowed(scorer, name):
+    assert scorer.score(name).verdict is Verdict.ALLOW, scorer.score(name)
+
+
+@pytest.mark.parametrize("text, brand", [("ċçb", "ccb.com"), ("ǵġ", "qq.com"), ("ɉḋ", "jd.com")])
+def test_two_swap_idn_homoglyphs_of_short_brands_warn_at_least(scorer, text, brand):
+    score = scorer.score(text.encode("idna").decode("ascii") + ".com")
+    assert score.verdict is not Verdict.ALLOW and score.brand == brand
