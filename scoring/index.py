@@ -17,6 +17,7 @@ __all__ = ["BrandIndex", "Match"]
 # Tokens this short are found inside other words by chance ("visa" in
 # "revisas"); inside a label only the longer ones count.
 MIN_INNER_TOKEN = 5
+_OSA = OSA.distance
 
 
 class Match(NamedTuple):
@@ -110,14 +111,17 @@ class BrandIndex:
         With `folded` (`loose`), `text` is a skeleton (loose skeleton) and is
         compared with the tokens' skeletons.
         """
-        windows = self._loose_windows if loose else self._folded_windows if folded else self._windows
-        forms, tokens = windows.get(len(text), ((), ()))
-        if not forms:
+        window = (self._loose_windows if loose else self._folded_windows if folded else self._windows).get(len(text))
+        if window is None:
             return ()
-        found = []
+        forms, tokens = window
         # One call into rapidfuzz for all tokens of about the same length; the
         # per-token budget is applied to the few that come back.
-        for _, d, i in extract(text, forms, scorer=OSA.distance, score_cutoff=2, limit=None):
+        hits = extract(text, forms, scorer=_OSA, score_cutoff=2, limit=None)
+        if not hits:
+            return ()
+        found = []
+        for _, d, i in hits:
             token = tokens[i]
             if 0 < d <= max_distance(token):
                 found.append(Match(token, self._tokens[token], d))
@@ -132,6 +136,8 @@ class BrandIndex:
             for token in inner.get(text[i:i + MIN_INNER_TOKEN], ()):
                 if text.startswith(token, i):
                     found[token] = Match(token, self._tokens[token], 0)
+        if not found:
+            return ()
         return tuple(sorted(found.values(), key=lambda m: -len(m.token)))
 
 

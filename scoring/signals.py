@@ -154,9 +154,9 @@ def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...
                            match.brand.domain), ())
         return (Signal(INSIDE, Rule.COMBOSQUAT, f"brand '{match.token}' inside an unrelated domain",
                        match.brand.domain), ())
-    for part in label.split("-"):
+    for part in label.split("-") if words else ():
         brand = index.token(part)
-        if brand is not None and words:
+        if brand is not None:
             said = ", ".join(f"'{w}'" for w in words)
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{part}' with fraud words {said}",
                            brand.domain), ())
