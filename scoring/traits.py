@@ -102,6 +102,9 @@ def lure_words(text: str) -> tuple[str, ...]:
 
 def label_shape(label: str) -> list[tuple[str, str]]:
     """The machine-made traits of the registrable domain's label (hyphens allowed, lower case)."""
+    if label.startswith("xn--"):
+        # Punycode's letters, digits and hyphens encode a Unicode name: they say nothing of how it reads.
+        return []
     found: list[tuple[str, str]] = []
     letters = label.replace("-", "")
     alpha = letters.translate(_NO_DIGITS)
@@ -142,6 +145,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
 
 def _machine_made(label: str) -> bool:
     """A label in front of the domain that no person picked: a hash, a random string."""
+    if label.startswith("xn--"):
+        return False  # see label_shape
     letters = label.replace("-", "")
     if len(letters) < 6:
         return False

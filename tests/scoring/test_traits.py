@@ -69,3 +69,11 @@ def test_phishing_shaped_hosts_without_a_brand_are_flagged(scorer, name):
 ])
 def test_honest_hosts_are_not_flagged(scorer, name):
     assert scorer.score(name).verdict is Verdict.ALLOW, scorer.score(name)
+
+
+@pytest.mark.parametrize("name", ["中国银行.cn", "北京大学.cn", "新华网.cn", "工商银行.中国", "百度.com", "münchen.de",
+                                  "www.北京大学.cn"])
+def test_internationalised_names_are_not_judged_by_their_punycode_shape(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW, score
+    assert not any("machine-made" in reason for reason in score.reasons)
