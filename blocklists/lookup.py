@@ -68,6 +68,9 @@ class StoreBlocklist:
         self._warn = warn
         self._catalogue = store.connect_catalogue_readonly(self._paths.db)
         self._cache: dict[str, Match | None] = {}
+        # The entries found at a set of names, whatever the query below them: every new subdomain of a
+        # listed name (random labels, as phishing kits make) would otherwise go to SQLite each time.
+        self._entries_at: dict[tuple[str, ...], list[Candidate]] = {}
         self._cache_size = cache_size
         self._statements: dict[int, tuple[str, str, str]] = {}
         self._data_version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
@@ -130,6 +133,7 @@ class StoreBlocklist:
                 snapshot.local = self._local(snapshot.lists)
                 snapshot.last_change = rows[-1][0]
             self._cache = {}
+            self._entries_at = {}
             return True
         except (sqlite3.Error, store.StoreError, OSError) as error:
             self._warn(f"blocklist refresh failed, keeping the current lists: {error}")
@@ -220,18 +224,24 @@ class StoreBlocklist:
 
     def _exact(self, snapshot: _Snapshot, query: str, names: list[str]) -> Match | None:
         """The deciding entry among those at `names` (the query's parents that may have one)."""
-        statement = self._statement(len(names))
-        candidates: list[Candidate] = []
-        try:
-            for segment in snapshot.segments:
-                for row in segment.connection.execute(statement, names):
-                    candidates.append(_candidate(row, segment.info, segment.order))
-        except sqlite3.Error as error:
-            self._warn(f"blocklist lookup of {query} failed: {error}")
-            return None
-        local = snapshot.local
-        for name in names:
-            candidates.extend(local.get(name, ()))
+        key = tuple(names)
+        candidates = self._entries_at.get(key)
+        if candidates is None:
+            statement = self._statement(len(names))
+            candidates = []
+            try:
+                for segment in snapshot.segments:
+                    for row in segment.connection.execute(statement, names):
+                        candidates.append(_candidate(row, segment.info, segment.order))
+            except sqlite3.Error as error:
+                self._warn(f"blocklist lookup of {query} failed: {error}")
+                return None
+            local = snapshot.local
+            for name in names:
+                candidates.extend(local.get(name, ()))
+            if len(self._entries_at) >= self._cache_size:
+                self._entries_at.clear()
+            self._entries_at[key] = candidates
         return decide(query, candidates)
 
     def _networks(self, snapshot: _Snapshot) -> dict[int, list[tuple[int, dict[int, list[Candidate]]]]]:

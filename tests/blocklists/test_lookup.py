@@ -95,3 +95,20 @@ def test_addresses_match_the_most_specific_network(tmp_path):
     assert blocklist.match_address("198.51.100.7") is not None
     assert blocklist.match_address("198.51.100.8") is None
     assert blocklist.match_address("not an address") is None
+
+
+def test_entries_remembered_for_one_query_decide_the_next_by_their_own_rules(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "exact", "login.example.org\n", filename="exact.txt", match="exact")
+    import_text(db, tmp_path, "tree", "phish.example.net\n", filename="tree.txt")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("login.example.org").list == "exact"
+    # Same names to look up, other query: an exact entry never covers the names below it.
+    assert blocklist.match_name("a.login.example.org") is None
+    for label in ("x1", "x2", "x3"):
+        assert blocklist.match_name(f"{label}.phish.example.net").list == "tree"
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("x4.phish.example.net", Mode.EXACT, Action.ALLOW, "")])
+    assert blocklist.refresh()
+    assert blocklist.match_name("x4.phish.example.net").action is Action.ALLOW
+    assert blocklist.match_name("x5.phish.example.net").list == "tree"
