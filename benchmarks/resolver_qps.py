@@ -238,26 +238,33 @@ class Measurement:
     passes: float  # how many times the throughput run went through its query file
 
 
-def measure(server: str, process: Process, workloads: dict[str, tuple[Path, Path]], args: argparse.Namespace,
-            out: Path, warm: Path) -> list[Measurement]:
-    # One pass over the cached names so that the cached workload (and the mix's 80 %) are hits.
-    dnsperf(process.port, warm, "-n", "1", "-c", "4", "-q", "50", log=out / f"{server}-warm.txt")
+def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path], Path]],
+            args: argparse.Namespace, out: Path, warm: Path) -> list[Measurement]:
+    """Every server through every workload, the servers taking turns run by run, so that a drift of
+    the shared machine (a neighbour's burst, a warming cache) falls on all of them alike."""
+    for server, process in processes.items():
+        # One pass over the cached names so that the cached workload (and the mix's 80 %) are hits.
+        dnsperf(process.port, warm, "-n", "1", "-c", "4", "-q", "50", log=out / f"{server}-warm.txt")
     results = []
-    for workload, (throughput_file, latency_file) in workloads.items():
-        # The best of a few runs: the machine is shared, and a neighbour's burst only ever lowers a figure.
-        throughput = max((dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4", "-q", "100",
-                                  "-t", "2", "-Q", str(args.max_qps),
-                                  log=out / f"{server}-{workload}-throughput-{attempt}.txt")
-                          for attempt in range(args.repeat)), key=lambda run: run.qps)
-        latency = dnsperf(process.port, latency_file, "-l", str(args.latency_duration), "-Q",
-                          str(args.latency_qps), "-c", "4", "-t", "2", "-v",
-                          log=out / f"{server}-{workload}-latency.txt")
-        lines = sum(1 for _ in open(throughput_file))
-        results.append(Measurement(server, workload, throughput, latency, vm_rss_kib(process.pid),
-                                   throughput.sent / lines))
-        print(f"  {server:9} {workload:8} {throughput.qps:9.0f} QPS  lost {throughput.lost}/{latency.lost}  "
-              f"p50 {latency.percentile(0.5):.3f} ms  p99 {latency.percentile(0.99):.3f} ms  "
-              f"[{throughput.rcodes}]", flush=True)
+    for workload, (throughput_files, latency_file) in workloads.items():
+        runs: dict[str, list[Run]] = {server: [] for server in processes}
+        for attempt, throughput_file in enumerate(throughput_files):
+            for server, process in processes.items():
+                runs[server].append(dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4",
+                                            "-q", "100", "-t", "2", "-Q", str(args.max_qps),
+                                            log=out / f"{server}-{workload}-throughput-{attempt}.txt"))
+        for server, process in processes.items():
+            # The best of the runs: a neighbour's burst only ever lowers a figure.
+            throughput = max(runs[server], key=lambda run: run.qps)
+            latency = dnsperf(process.port, latency_file, "-l", str(args.latency_duration), "-Q",
+                              str(args.latency_qps), "-c", "4", "-t", "2", "-v",
+                              log=out / f"{server}-{workload}-latency.txt")
+            lines = sum(1 for _ in open(throughput_files[0]))
+            results.append(Measurement(server, workload, throughput, latency, vm_rss_kib(process.pid),
+                                       throughput.sent / lines))
+            print(f"  {server:9} {workload:8} {throughput.qps:9.0f} QPS  lost {throughput.lost}/{latency.lost}  "
+                  f"p50 {latency.percentile(0.5):.3f} ms  p99 {latency.percentile(0.99):.3f} ms  "
+                  f"[{throughput.rcodes}]", flush=True)
     return results
 
 
@@ -272,7 +279,7 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         "",
         f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
         f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q 100` "
-        "(saturation, at most 100 outstanding). "
+        "(saturation, at most 100 outstanding), the servers taking turns run by run. "
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
         "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
@@ -424,23 +431,27 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
     out = work / "out"
     out.mkdir(exist_ok=True)
     files = {"cached": cached_queries(), "blocked": blocked_queries()}
-    inputs = {}
+    inputs: dict[str, tuple[list[Path], Path]] = {}
     for name, lines in files.items():
         path = work / f"{name}.txt"
         path.write_text("\n".join(lines) + "\n")
-        inputs[name] = (path, path)
-    # Enough unique misses that a server at 100 000 QPS still meets each only once in the throughput run.
-    mix_throughput, mix_latency = work / "mix-throughput.txt", work / "mix-latency.txt"
-    mix_throughput.write_text("\n".join(mix_queries(args.duration * args.repeat * 100_000, 1, "t")) + "\n")
+        inputs[name] = ([path] * args.repeat, path)
+    # Each throughput run of the mix gets misses of its own, enough that a server at 100 000 QPS meets each once.
+    mix_runs = []
+    for attempt in range(args.repeat):
+        path = work / f"mix-throughput-{attempt}.txt"
+        path.write_text("\n".join(mix_queries(args.duration * 100_000, 10 + attempt, f"t{attempt}")) + "\n")
+        mix_runs.append(path)
+    mix_latency = work / "mix-latency.txt"
     mix_latency.write_text("\n".join(mix_queries(args.latency_duration * args.latency_qps + 1000, 2, "l")) + "\n")
-    inputs["mix"] = (mix_throughput, mix_latency)
+    inputs["mix"] = (mix_runs, mix_latency)
     workloads = {name: inputs[name] for name in args.workloads.split(",")}
     blocklist = work / "blocklist.txt"
     blocklist.write_text("\n".join(blocked_names()) + "\n")
 
     pin = ("taskset", "-c", SERVER_CORE)
     nsd = start_nsd(require("nsd"), work / "nsd", zone_text(), ZONE, ipv6=False, prefix=("taskset", "-c", CLIENT_CORE))
-    results: list[Measurement] = []
+    processes: dict[str, Process] = {}
     try:
         for server in args.servers.split(","):
             port = free_port()
@@ -449,23 +460,18 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
             if server == "unbound":
                 config = unbound_config(directory, port, nsd.port)
                 argv = [*pin, require("unbound"), "-d", "-c", str(config)]
-                probe = blocked_names()[0]
             else:
                 config = fraudwall_config(directory, port, nsd.port, blocklist, server, free_port())
                 argv = [*pin, *fraudwall_argv(config, port, args.profile)]
-                probe = blocked_names()[0]
-            process = Process(server, argv, port, directory, probe).start()
-            print(f"{server} pid {process.pid} on 127.0.0.1:{port} (core {SERVER_CORE})", flush=True)
-            try:
-                results += measure(server, process, workloads, args, out, inputs["cached"][0])
-            finally:
-                code = process.terminate(timeout=15)
-                if code != 0:
-                    print(f"{server} exited with {code}:\n{process.log()}", file=sys.stderr)
+            processes[server] = Process(server, argv, port, directory, blocked_names()[0]).start()
+            print(f"{server} pid {processes[server].pid} on 127.0.0.1:{port} (core {SERVER_CORE})", flush=True)
+        return measure(processes, workloads, args, out, inputs["cached"][0][0])
     finally:
+        for server, process in processes.items():
+            code = process.terminate(timeout=15)
+            if code != 0:
+                print(f"{server} exited with {code}:\n{process.log()}", file=sys.stderr)
         nsd.stop()
-    return results
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,6 +15,7 @@ from fraudwall.scoring.signals import DomainPart, context_signals, domain_signal
 __all__ = ["Scorer"]
 
 CACHE_SIZE = 100_000
+RESTRICTED_LABELS = frozenset(("gov", "edu", "mil", "gouv", "gob", "govt"))
 
 
 class Scorer:
@@ -58,6 +59,10 @@ class Scorer:
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
             # reverse lookups: nothing a stranger can register for the public to reach.
             return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
+        if not RESTRICTED_LABELS.isdisjoint(parts.suffix.split(".")):
+            # gov.cn, gov.uk, edu, mil ...: only the state or schools register there, not fraudsters.
+            return Score(0.0, Verdict.ALLOW, None, (f"registered under the restricted suffix .{parts.suffix}",),
+                         Rule.NONE.value)
         registrable = f"{parts.domain}.{parts.suffix}"
         owner = self.index.owner(registrable) or self._owner_above(name, registrable)
         if owner is not None:

@@ -139,3 +139,13 @@ def test_weak_ascii_confusions_elsewhere_stay_allowed(scorer, name):
 def test_two_swap_idn_homoglyphs_of_short_brands_warn_at_least(scorer, text, brand):
     score = scorer.score(text.encode("idna").decode("ascii") + ".com")
     assert score.verdict is not Verdict.ALLOW and score.brand == brand
+
+
+@pytest.mark.parametrize("name", ["pbc.gov.cn", "www.chinatax.gov.cn", "hmrc.gov.uk", "mit.edu", "army.mil"])
+def test_names_under_restricted_government_and_school_suffixes_are_allowed(scorer, name):
+    assert scorer.score(name).verdict is Verdict.ALLOW
+
+
+def test_the_restricted_suffix_must_be_the_real_one(scorer):
+    # "gov" as a word in an ordinary .cn name earns nothing; the brand combo still blocks.
+    assert scorer.score("chinatax-gov-tuikuan.cn").verdict is Verdict.BLOCK
