@@ -47,7 +47,16 @@ class Scorer:
             return evidence
         signals, domain, subdomain, words, host = evidence
         signals += context_signals(domain.traits, words, subdomain, host)
-        return combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+        score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
+        if score.verdict is Verdict.ALLOW:
+            return score
+        suffix = self._suffixes.split(host).suffix
+        if not RESTRICTED_LABELS.isdisjoint(suffix.split(".")) and not (score.brand or "").endswith("." + suffix):
+            # gov.cn, gov.uk, edu, mil ...: only the state or schools register there. A name there is
+            # judged only as a look-alike of a brand under the same suffix (a fake tax office under gov.cn).
+            return Score(0.0, Verdict.ALLOW, None, (f"registered under the restricted suffix .{suffix}",),
+                         Rule.NONE.value)
+        return score
 
     def evidence(self, name: str):
         """The brand signals, DomainPart, subdomain labels, unexplained fraud words and host of
@@ -59,10 +68,6 @@ class Scorer:
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
             # reverse lookups: nothing a stranger can register for the public to reach.
             return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
-        if not RESTRICTED_LABELS.isdisjoint(parts.suffix.split(".")):
-            # gov.cn, gov.uk, edu, mil ...: only the state or schools register there, not fraudsters.
-            return Score(0.0, Verdict.ALLOW, None, (f"registered under the restricted suffix .{parts.suffix}",),
-                         Rule.NONE.value)
         registrable = f"{parts.domain}.{parts.suffix}"
         owner = self.index.owner(registrable) or self._owner_above(name, registrable)
         if owner is not None:
