@@ -51,6 +51,7 @@ from resolver_qps import (
     cached_queries,
     dnsperf,
     fraudwall_argv,
+    fraudwall_config,
     platform_line,
     require,
     unbound_config,
@@ -186,47 +187,12 @@ def launch(name: str, argv: list[str], port: int, directory: Path, deadline: flo
         time.sleep(0.02)
 
 
-def fraudwall_config(directory: Path, port: int, upstream_port: int, db: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "fraudwall.toml"
-    config.write_text(f"""\
-[server]
-listen = ["127.0.0.1:{port}"]
-workers = 1
-log_level = "warning"
-
-[access]
-allow = ["127.0.0.0/8"]
-
-[upstream]
-servers = ["127.0.0.1:{upstream_port}"]
-timeout = 1.5
-
-[cache]
-size = 100000
-
-[sinkhole]
-ipv4 = "0.0.0.0"
-ipv6 = "::"
-ttl = 60
-
-[blocklists]
-db = "{db}"
-files = []
-
-[scorer]
-mode = "off"
-
-[admin]
-listen = ""
-""")
-    return config
-
-
 def server_argv(server: str, directory: Path, port: int, nsd_port: int, db: Path, lists: dict[str, Path]) -> list[str]:
     pin = ["taskset", "-c", SERVER_CORE]
     if server.startswith("fraudwall"):
-        config = fraudwall_config(directory, port, nsd_port, db)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = fraudwall_config(directory / "fraudwall.toml", port, nsd_port, db, [],
+                                  extra='[scorer]\nmode = "off"\n')
         return [*pin, *fraudwall_argv(config, port, None), "--admin", ""]
     if server == "unbound":
         directory.mkdir(parents=True, exist_ok=True)

@@ -136,15 +136,15 @@ forward-zone:
 FRAUDWALL_VARIANTS = {
     "fraudwall": "",
     "fraudwall-scorer-off": '[scorer]\nmode = "off"\n',
-    "fraudwall-metrics-off": "",  # [admin] listen = "" below: nothing serves /metrics, nothing is counted
+    "fraudwall-metrics-off": "",  # [admin] listen = "": nothing serves /metrics, nothing is counted
 }
 
 
-def fraudwall_config(directory: Path, port: int, upstream_port: int, blocklist: Path, variant: str = "fraudwall",
-                     admin_port: int = 0) -> Path:
-    config = directory / f"{variant}.toml"
-    admin = "" if variant == "fraudwall-metrics-off" else f"127.0.0.1:{admin_port}"
-    config.write_text(f"""\
+def fraudwall_config(path: Path, port: int, upstream_port: int, db: Path, files: list[Path], admin: str = "",
+                     extra: str = "") -> Path:
+    """A one-worker config on 127.0.0.1:`port` forwarding to the NSD, with its own store `db` (`files`
+    imported into it); `admin` is the /metrics address ("" counts nothing); `extra` more sections."""
+    path.write_text(f"""\
 [admin]
 listen = "{admin}"
 
@@ -169,10 +169,10 @@ ipv6 = "{SINKHOLE_V6}"
 ttl = 60
 
 [blocklists]
-db = "{directory / variant / 'blocklists.db'}"
-files = ["{blocklist}"]
-{FRAUDWALL_VARIANTS[variant]}""")
-    return config
+db = "{db}"
+files = [{", ".join(f'"{file}"' for file in files)}]
+{extra}""")
+    return path
 
 
 def vm_rss_kib(pid: int) -> int:
@@ -461,7 +461,9 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
                 config = unbound_config(directory, port, nsd.port)
                 argv = [*pin, require("unbound"), "-d", "-c", str(config)]
             else:
-                config = fraudwall_config(directory, port, nsd.port, blocklist, server, free_port())
+                admin = "" if server == "fraudwall-metrics-off" else f"127.0.0.1:{free_port()}"
+                config = fraudwall_config(directory / f"{server}.toml", port, nsd.port, directory / "blocklists.db",
+                                          [blocklist], admin, FRAUDWALL_VARIANTS[server])
                 argv = [*pin, *fraudwall_argv(config, port, args.profile)]
             processes[server] = Process(server, argv, port, directory, blocked_names()[0]).start()
             print(f"{server} pid {processes[server].pid} on 127.0.0.1:{port} (core {SERVER_CORE})", flush=True)

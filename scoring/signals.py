@@ -178,7 +178,6 @@ def _brand_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     plain = text.replace("-", "")
     brand: Brand | None = index.token(plain) if plain == text else None
     if brand is not None:
-        match = Match(plain, brand, 0)
         signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}", brand.domain)
         return DomainPart((signal,), (), True)
