@@ -12,6 +12,7 @@ import bisect
 import json
 import os
 import tempfile
+from collections import defaultdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                     2.5, 5.0)
 
+# Bound once: the observer runs for every query.
+_bucket = bisect.bisect_left
+_BLOCKED, _SCORED = AnswerKind.BLOCKED, AnswerKind.SCORED
 # Label values looked up in plain dicts: an enum's `.value` is a property call, slow on the query path.
 KIND_LABELS = {kind: kind.value for kind in AnswerKind}
 TRANSPORT_LABELS = {transport: transport.value for transport in Transport}
@@ -112,9 +116,9 @@ class Counters:
             spec.name: {} for spec in SPECS if spec.kind == "gauge"}
         # Queries are counted by (qtype number, transport, kind) and labelled when a snapshot is taken:
         # the per-query work is one small tuple and one dict update.
-        self._queries: dict[tuple[int, Transport, AnswerKind], int] = {}
-        self._blocked = self.counters["fraudwall_blocked"]
-        self._verdicts = self.counters["fraudwall_scorer_verdicts"]
+        self._queries: defaultdict[tuple[int, Transport, AnswerKind], int] = defaultdict(int)
+        self._blocked = self.counters["fraudwall_blocked"] = defaultdict(int)
+        self._verdicts = self.counters["fraudwall_scorer_verdicts"] = defaultdict(int)
         duration = self.histograms["fraudwall_query_duration_seconds"].setdefault((), Histogram())
         self._duration = duration
         self._duration_counts = duration.counts
@@ -122,24 +126,18 @@ class Counters:
     def observe_answer(self, query: Query, answer: Answer, seconds: float) -> None:
         """The handler's observer: called once for every answered (or dropped) query."""
         kind = answer.kind
-        key = (query.qtype, query.transport, kind)
-        queries = self._queries
-        queries[key] = queries.get(key, 0) + 1
-        self._duration_counts[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
+        self._queries[(query.qtype, query.transport, kind)] += 1
+        self._duration_counts[_bucket(DURATION_BUCKETS, seconds)] += 1
         self._duration.sum += seconds
-        if kind is AnswerKind.BLOCKED or kind is AnswerKind.SCORED:
-            key = (blocked_reason(answer), answer.label)
-            self._blocked[key] = self._blocked.get(key, 0) + 1
-            if kind is AnswerKind.SCORED:
-                key = ("block", answer.label)
-                self._verdicts[key] = self._verdicts.get(key, 0) + 1
+        if kind is _BLOCKED or kind is _SCORED:
+            self._blocked[(blocked_reason(answer), answer.label)] += 1
+            if kind is _SCORED:
+                self._verdicts[("block", answer.label)] += 1
         elif answer.warning:
-            key = ("warn", answer.label)
-            self._verdicts[key] = self._verdicts.get(key, 0) + 1
+            self._verdicts[("warn", answer.label)] += 1
 
     def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
-        key = (-1, transport, kind)  # -1: no question could be read, labelled "none"
-        self._queries[key] = self._queries.get(key, 0) + 1
+        self._queries[(-1, transport, kind)] += 1  # -1: no question could be read, labelled "none"
 
     def _label_queries(self) -> None:
         labelled: dict[tuple[str, ...], float] = {}
