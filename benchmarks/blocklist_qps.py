@@ -59,9 +59,9 @@ from resolver_qps import (
     zone_text,
 )
 
+from results import write_section
 from tests.e2e.peers import Process, free_port, start_nsd
 
-BEGIN, END = "<!-- blocklist-qps:begin -->", "<!-- blocklist-qps:end -->"
 SAMPLE_SEED = 7
 WORKLOADS = {
     "allowed": "allowed, cached",
@@ -460,22 +460,6 @@ def dnsmasq_version() -> str:
         return "?"
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's marked section of RESULTS.md (re-read now, written atomically)."""
-    section = f"{BEGIN}\n## Blocklist QPS (`benchmarks/blocklist_qps.py`)\n\n{text}{END}"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        updated = before + section + rest.split(END, 1)[1]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section + "\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(updated)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
-
-
 # ---------------------------------------------------------------- main
 
 def lock_inherited() -> bool:
@@ -536,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + text)
     print(f"took {time.monotonic() - started:.0f} s")
     if not args.no_write:
-        write_section(text)
+        write_section('blocklist-qps', 'Blocklist QPS (`benchmarks/blocklist_qps.py`)', text)
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402 - after the path is set
+from results import write_section  # noqa: E402 - after the path is set
+from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402
 
 LOCK = "/tmp/fraudwall-bench.lock"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- resolver:begin -->", "<!-- resolver:end -->"
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
 ZONE = "bench.example.org"
@@ -346,23 +346,6 @@ def platform_line() -> str:
     return ", ".join([f"Python {sys.version.split()[0]}", *versions])
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's marked section of RESULTS.md (re-read now, written atomically)."""
-    section = f"{BEGIN}\n## Resolver QPS (`benchmarks/resolver_qps.py`)\n\n{text}{END}"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        updated = before + section + after
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section + "\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(updated)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
-
-
 # ---------------------------------------------------------------- main
 
 def require(binary: str) -> str:
@@ -422,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results, args, command, started)
     print("\n" + text)
     if not args.no_write:
-        write_section(text)
+        write_section('resolver', 'Resolver QPS (`benchmarks/resolver_qps.py`)', text)
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

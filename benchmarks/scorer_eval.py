@@ -29,9 +29,9 @@ from fraudwall.scoring.traits import ALONE_CAP, UNMEASURED, UNMEASURED_CAP, WEIG
 
 sys.path.insert(0, str(Path(__file__).parent))
 import lookalikes  # noqa: E402  (the generator next to this file)
+from results import write_section  # noqa: E402
 
 HERE = Path(__file__).parent
-BEGIN, END = "<!-- scorer:begin -->", "<!-- scorer:end -->"
 
 
 def rows(path: Path) -> list[list[str]]:
@@ -256,16 +256,6 @@ def fit(data: Path, warn_target: float = 0.006, block_target: float = 0.0003) ->
     return "\n".join(out) + "\n"
 
 
-def write(section: str, path: Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n## Look-alike scorer\n\n{section}{END}"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared/data/scorer-dev")
@@ -279,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(args.data, command)
     print(section)
     if args.write:
-        write(section, HERE / "RESULTS.md")
+        write_section("scorer", "Look-alike scorer", section)
     return 0
 
 
