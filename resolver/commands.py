@@ -35,39 +35,27 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_serve)
 
 
+# Each flag and the config key it lays over: (flag's dest, section, key).
+FLAG_KEYS = (
+    ("listen", "server", "listen"), ("log_level", "server", "log_level"), ("workers", "server", "workers"),
+    ("upstream", "upstream", "servers"),
+    ("sinkhole_ipv4", "sinkhole", "ipv4"), ("sinkhole_ipv6", "sinkhole", "ipv6"),
+    ("db", "blocklists", "db"),
+    ("warning_listen", "warning", "listen"), ("warning_tls_listen", "warning", "tls_listen"),
+    ("ca_dir", "warning", "ca_dir"),
+    ("admin", "admin", "listen"),
+)
+
+
 def with_flags(config: Config, args: argparse.Namespace) -> Config:
     """The config with the command-line flags laid over it; ConfigError when a flag's value is wrong."""
-    server = {}
-    if args.listen:
-        server["listen"] = tuple(args.listen)
-    if args.log_level:
-        server["log_level"] = args.log_level
-    if args.workers is not None:
-        server["workers"] = args.workers
-    if server:
-        config = config.replace("server", **server)
-    if args.upstream:
-        config = config.replace("upstream", servers=tuple(args.upstream))
-    sinkhole = {}
-    if args.sinkhole_ipv4 is not None:
-        sinkhole["ipv4"] = args.sinkhole_ipv4
-    if args.sinkhole_ipv6 is not None:
-        sinkhole["ipv6"] = args.sinkhole_ipv6
-    if sinkhole:
-        config = config.replace("sinkhole", **sinkhole)
-    if args.db:
-        config = config.replace("blocklists", db=args.db)
-    warning = {}
-    if args.warning_listen:
-        warning["listen"] = tuple(args.warning_listen)
-    if args.warning_tls_listen:
-        warning["tls_listen"] = tuple(args.warning_tls_listen)
-    if args.ca_dir:
-        warning["ca_dir"] = args.ca_dir
-    if warning:
-        config = config.replace("warning", **warning)
-    if args.admin is not None:
-        config = config.replace("admin", listen=args.admin)
+    changes: dict[str, dict[str, object]] = {}
+    for dest, section, key in FLAG_KEYS:
+        value = getattr(args, dest)
+        if value is not None:
+            changes.setdefault(section, {})[key] = tuple(value) if isinstance(value, list) else value
+    for section, keys in changes.items():
+        config = config.replace(section, **keys)
     return sinkhole_at_warning_page(config)
 
 
