@@ -298,9 +298,12 @@ def serve(config: Config) -> int:
     if workers == 1:
         return _run_worker(config, upstreams, 0, None)
     try:
-        # Created (and seeded) once, here: workers creating a new store at once trip over its locks.
+        # The store and the query log are created once, here: workers creating a new SQLite file
+        # at once trip over its locks while switching it to WAL.
         open_blocklist(config.blocklists).close()
-    except ValueError as error:
+        if config.querylog.enabled:
+            QueryLog(log_path(config.querylog.path, config.blocklists.db)).close()
+    except (ValueError, OSError, sqlite3.Error) as error:
         log.error("%s", error)
         return 1
     snapshots = SnapshotFolder.create()
