@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from fraudwall.resolver.codec import Scan
@@ -15,6 +16,10 @@ _EDE_BY_KIND = {
     AnswerKind.SERVFAIL: EDECode.NO_REACHABLE_AUTHORITY,
 }
 
+# An answer that follows from the name and the lists alone holds until the lists change,
+# which is when the owner of the replay memo clears it.
+UNTIL_LISTS_CHANGE = math.inf
+
 
 class Answer(NamedTuple):
     kind: AnswerKind
@@ -23,6 +28,9 @@ class Answer(NamedTuple):
     label: str = ""        # low-cardinality: the list or scorer rule, for metrics
     scan: Scan | None = None  # an upstream reply's walk, shared by the inspect and cache stages
     warning: str = ""      # answered normally, but the scorer found the name suspicious: why
+    # Monotonic seconds until which the same query bytes get the same answer (0: no promise);
+    # the handler replays the rendered reply until then (replay.py).
+    steady_until: float = 0.0
 
     @property
     def ede(self) -> tuple[EDECode, str] | None:

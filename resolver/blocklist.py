@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist, Match
-from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
@@ -32,5 +32,5 @@ class BlocklistStage(Stage):
                     query = query._replace(allowed=True)
                 else:
                     return self.sinkhole.answer(query, AnswerKind.BLOCKED, describe(match), match.list,
-                                                match.action, match.redirect)
+                                                match.action, match.redirect, UNTIL_LISTS_CHANGE)
         return await self.next.resolve(query)

@@ -53,7 +53,8 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: bytes, now: float) -> tuple[bytes, AnswerKind] | None:
+    def get(self, key: bytes, now: float) -> tuple[bytes, AnswerKind, float] | None:
+        """The reply body with its TTLs counted down, its kind, and when its TTLs next change."""
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
@@ -72,7 +73,7 @@ class AnswerCache:
                 U32.pack_into(patched, offset, ttl - age if ttl > age else 0)
             entry.patched = bytes(patched)
             entry.patched_age = age
-        return entry.patched, entry.kind
+        return entry.patched, entry.kind, min(entry.stored + age + 1, entry.expires)
 
     def put(self, key: bytes, body: bytes, ttls: tuple[tuple[int, int], ...], keep: int,
             kind: AnswerKind, now: float) -> None:
@@ -99,8 +100,9 @@ class CacheStage(Stage):
     async def resolve(self, query: Query) -> Answer:
         hit = self.cache.get(query.key, self.clock())
         if hit is not None:
-            body, kind = hit
-            return Answer(AnswerKind.CACHED if kind is AnswerKind.RESOLVED else kind, for_client(body, query))
+            body, kind, steady_until = hit
+            return Answer(AnswerKind.CACHED if kind is AnswerKind.RESOLVED else kind, for_client(body, query),
+                          steady_until=steady_until)
         answer = await self.next.resolve(query)
         if answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None:
             keep = lifetime(answer.scan, answer.kind, self.settings)

@@ -1,7 +1,8 @@
 """From a client's bytes to the bytes sent back: read, run the chain, render. No sockets.
 
 The UDP and TCP servers call `handle` with a `send` callback, as hypercorn's servers do.
-Observers (metrics, the query log) see every answer after it is sent.
+Observers (metrics, the query log) see every answer after it is sent. A UDP datagram whose
+bytes were answered before, by an answer that still holds, gets the kept reply (replay.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Malformed, Query, make_reply, read_query, render
 from fraudwall.resolver.codes import AnswerKind, Rcode, Transport
 from fraudwall.resolver.eager import run_eagerly
+from fraudwall.resolver.replay import ReplayMemo
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +28,28 @@ MalformedObserver = Callable[[AnswerKind, Transport], None]
 
 class QueryHandler:
     def __init__(self, chain: Stage, observers: tuple[Observer, ...] = (),
-                 on_malformed: MalformedObserver = lambda kind, transport: None) -> None:
+                 on_malformed: MalformedObserver = lambda kind, transport: None,
+                 replays: ReplayMemo | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` must be the cache's: cached answers say until when they hold in its time."""
         self.chain = chain
         self.observers = observers
         self.on_malformed = on_malformed
+        self.replays = replays if replays is not None else ReplayMemo()
+        self.clock = clock
         self.pending: set[asyncio.Task] = set()
         self.known_questions: dict[bytes, tuple] = {}
 
     def handle(self, data: bytes, client: str, transport: Transport, send: Send) -> None:
-        started = time.perf_counter()
+        started = self.clock()
+        if transport is Transport.UDP:
+            replay = self.replays.get(data, client, started)
+            if replay is not None:
+                send(data[:2] + replay.tail)
+                if self.observers:
+                    seconds = self.clock() - started
+                    for observe in self.observers:
+                        observe(replay.query, replay.answer, seconds)
+                return
         query = read_query(data, client, transport, self.known_questions)
         if type(query) is Malformed:
             if query.reply is not None:
@@ -48,9 +63,12 @@ class QueryHandler:
 
     def _answer(self, query: Query, answer: Answer, send: Send, started: float) -> None:
         if answer.body is not None:
-            send(render(query, answer.body, answer.ede))
+            wire = render(query, answer.body, answer.ede)
+            send(wire)
+            if answer.steady_until and query.transport is Transport.UDP:
+                self.replays.keep(query, wire, answer, started)
         if self.observers:
-            seconds = time.perf_counter() - started
+            seconds = self.clock() - started
             for observe in self.observers:
                 observe(query, answer, seconds)
 

@@ -8,7 +8,7 @@ the scorer per name and per registrable domain, so names seen before cost a dict
 
 from __future__ import annotations
 
-from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.chain import Stage
 from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
@@ -44,6 +44,8 @@ class ScorerStage(Stage):
         if score is None or score.verdict is Verdict.ALLOW:
             return await self.next.resolve(query)
         if score.verdict is Verdict.BLOCK and self.blocks:
-            return self.sinkhole.answer(query, AnswerKind.SCORED, describe(score), score.rule)
+            # A score follows from the name alone; a list change may allow it, and clears the replays.
+            return self.sinkhole.answer(query, AnswerKind.SCORED, describe(score), score.rule,
+                                        steady_until=UNTIL_LISTS_CHANGE)
         answer = await self.next.resolve(query)
         return answer._replace(warning=describe(score), label=answer.label or score.rule)

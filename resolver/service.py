@@ -35,6 +35,7 @@ from fraudwall.resolver.metrics import (
     build_info_family,
 )
 from fraudwall.resolver.provenance import Provenance
+from fraudwall.resolver.replay import ReplayMemo
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
@@ -68,7 +69,8 @@ class Resolver:
         self.cache = CacheStage(config.cache)
         self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
         # A client outside the served networks gets nothing from us, not even a cached answer.
-        stages: list[Stage] = [AccessStage(config.access.allow)]
+        access = AccessStage(config.access.allow)
+        stages: list[Stage] = [access]
         if config.allowlist.names:
             # The admin's own allowlist wins over every list and the scorer.
             stages.append(AllowlistStage(config.allowlist.names))
@@ -90,15 +92,22 @@ class Resolver:
             observers = (*observers, self.provenance.observe)
         if config.admin.listen:
             self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
-                                        on_malformed=self.counters.observe_malformed)
+                                        on_malformed=self.counters.observe_malformed,
+                                        replays=ReplayMemo(access.allows), clock=self.cache.clock)
         else:
             # Nobody can read the metrics, so they are not counted.
-            self.handler = QueryHandler(self.chain, observers=observers)
+            self.handler = QueryHandler(self.chain, observers=observers, replays=ReplayMemo(access.allows),
+                                        clock=self.cache.clock)
+
+    def forget_answers(self) -> None:
+        """Drop cached and replayed answers: they were decided and inspected against the old lists."""
+        self.cache.cache.clear()
+        self.handler.replays.clear()
 
     def sample_metrics(self) -> None:
         """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""
         cache = self.cache.cache
-        self.counters.counters["fraudwall_cache_hits"][()] = cache.hits
+        self.counters.counters["fraudwall_cache_hits"][()] = cache.hits + self.handler.replays.cached_hits
         self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
 
@@ -225,7 +234,7 @@ class Worker:
         CNAME targets and addresses), so a change drops them."""
         try:
             if self.resolver.blocklist.refresh():
-                self.resolver.cache.cache.clear()
+                self.resolver.forget_answers()
         except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
             log.exception("blocklist refresh failed; answering from what is loaded")
 
@@ -233,7 +242,7 @@ class Worker:
         """SIGHUP: pick up the store's changes now and forget cached answers and scores; no query is dropped."""
         resolver = self.resolver
         self.refresh_lists()
-        resolver.cache.cache.clear()
+        resolver.forget_answers()
         if resolver.scorer is not None:
             resolver.scorer.cache_clear()
         log.info("reloaded: lists refreshed, cached answers and scores dropped")

@@ -24,20 +24,22 @@ class Sinkhole:
                                                      ipaddress.IPv6Address(settings.ipv6).packed),)
 
     def answer(self, query: Query, kind: AnswerKind, reason: str, label: str,
-               action: Action = Action.BLOCK, redirect: tuple[str, ...] = ()) -> Answer:
+               action: Action = Action.BLOCK, redirect: tuple[str, ...] = (),
+               steady_until: float = 0.0) -> Answer:
+        """The answer for a block; `steady_until` as in `Answer`: how long it holds for the same query."""
         if action is Action.DROP:
             return Answer(kind, None, reason, label)
         if action is Action.NXDOMAIN or (action is Action.BLOCK and self.policy == "nxdomain"):
-            return Answer(kind, make_reply(query, Rcode.NXDOMAIN), reason, label)
+            return Answer(kind, make_reply(query, Rcode.NXDOMAIN), reason, label, steady_until=steady_until)
         if action is Action.BLOCK and self.policy == "refused":
-            return Answer(kind, make_reply(query, Rcode.REFUSED), reason, label)
+            return Answer(kind, make_reply(query, Rcode.REFUSED), reason, label, steady_until=steady_until)
         if action is Action.REDIRECT:
             records = self._redirect_records(query.qtype, redirect)
         elif action is Action.BLOCK and self.policy == "sinkhole":
             records = self._sinkhole_records(query.qtype)
         else:
             records = ()
-        return Answer(kind, make_reply(query, Rcode.NOERROR, records), reason, label)
+        return Answer(kind, make_reply(query, Rcode.NOERROR, records), reason, label, steady_until=steady_until)
 
     def _sinkhole_records(self, qtype: int) -> tuple[bytes, ...]:
         return self._records.get(qtype, ())

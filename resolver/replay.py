@@ -1,0 +1,74 @@
+"""replay: the bytes sent for a datagram, kept by the datagram's bytes, while they cannot differ.
+
+A client asking again what some client asked before, in the same bytes after the ID (flags,
+question in the same case, the same EDNS), gets the same reply after the ID, for as long as
+the answer that made it stays the same: a cached reply until its TTLs next count down (at
+most a second), a sinkhole answer or a refusal until the lists change (the owner clears the
+memo then, as it clears the cache). Such a datagram skips the read, the chain and the render:
+the reply is the new ID and the kept bytes. This is what lets a Python server answer hits at
+the rate of the syscalls that carry them.
+
+Only UDP replies are kept: over TCP the size limit and the framing differ, and a TCP
+client's queries are few next to UDP's.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from fraudwall.resolver.answer import Answer
+from fraudwall.resolver.codec import Query
+from fraudwall.resolver.codes import AnswerKind
+
+DEFAULT_SIZE = 65_536   # kept replies; the memo starts afresh when full
+
+
+class Replay(NamedTuple):
+    tail: bytes       # the reply after its ID
+    query: Query      # the query that made it, for the observers (its client is checked)
+    answer: Answer
+    until: float      # monotonic seconds: the reply may differ from then on
+
+
+class ReplayMemo:
+    """Rendered UDP replies by the query's bytes after the ID; bounded, cleared when the lists change.
+
+    `admits` is the access stage's test: a replay skips the chain, so a client the access stage
+    would refuse gets no replay, and one it serves gets the reply under its own address.
+    """
+
+    def __init__(self, admits: Callable[[str], bool] = lambda client: True, size: int = DEFAULT_SIZE) -> None:
+        self.admits = admits
+        self.size = size
+        self._replays: dict[bytes, Replay] = {}
+        self.cached_hits = 0   # replays of cache hits: the cache's own hit count misses these
+
+    def __len__(self) -> int:
+        return len(self._replays)
+
+    def get(self, data: bytes, client: str, now: float) -> Replay | None:
+        """What to send `client` for these bytes, if it still holds at `now`."""
+        replay = self._replays.get(data[2:])
+        if replay is None:
+            return None
+        if now >= replay.until:
+            del self._replays[data[2:]]
+            return None
+        if replay.query.client != client:
+            if not self.admits(client):
+                return None
+            replay = replay._replace(query=replay.query._replace(wire=data, client=client))
+        if replay.answer.kind is AnswerKind.CACHED:
+            self.cached_hits += 1
+        return replay
+
+    def keep(self, query: Query, wire: bytes, answer: Answer, now: float) -> None:
+        """Remember `wire`, sent for `query`, when `answer` says how long it holds."""
+        if answer.steady_until <= now or self.size <= 0:
+            return
+        if len(self._replays) >= self.size:
+            self._replays.clear()
+        self._replays[query.wire[2:]] = Replay(wire[2:], query, answer, answer.steady_until)
+
+    def clear(self) -> None:
+        self._replays.clear()
