@@ -20,7 +20,7 @@ from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
 
-DEFAULT_SIZE = 65_536   # kept replies; the memo starts afresh when full
+DEFAULT_SIZE = 32_768   # kept replies (about 1 kB each); the memo starts afresh when full
 
 
 class Replay(NamedTuple):
