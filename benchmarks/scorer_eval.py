@@ -168,7 +168,7 @@ def features(scorer: Scorer, name: str) -> tuple[float, tuple[str, ...]] | None:
         return None
     if isinstance(evidence, Score):
         return None
-    signals, domain, subdomain, words, host = evidence
+    signals, domain, subdomain, words, host, _ = evidence
     doubt = 1.0
     for signal in signals:
         doubt *= 1.0 - signal.value

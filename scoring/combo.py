@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["FRAUD_WORDS", "Split", "find_words", "split_words"]
+__all__ = ["FRAUD_WORDS", "Split", "find_words", "has_words", "split_words", "word_pattern"]
 
 # What a victim is told to do, in English and in the pinyin of Chinese scams
 # (kefu 客服 customer service, tuikuan 退款 refund, daikuan 贷款 loan,
@@ -24,8 +24,36 @@ FRAUD_WORDS = frozenset({
     "yanzheng", "zhuxiao", "renzheng", "shenhe", "fapiao", "jifen", "duihuan", "lingqu",
     "jiangjin", "guanfang", "zhanghu", "denglu",
 })
+
+
+def word_pattern(words) -> str:
+    """A regular expression for any of `words`, longest first where one begins another.
+
+    Written as a trie (`acc(?:ounts?|...)`), so the engine follows one branch per
+    letter instead of trying every word at every position; it matches what the
+    plain alternation sorted longest first would.
+    """
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:      # a word ends here: the longer ones are tried first (greedy)
+            body = body + "?" if len(body) == 1 else "(?:" + body + ")?"
+        return body
+
+    return emit(tree)
+
+
 # Longest first, so "services" is taken whole rather than as "service" + "s".
-_ALTERNATION = "|".join(sorted(FRAUD_WORDS, key=lambda w: (-len(w), w)))
+_ALTERNATION = word_pattern(FRAUD_WORDS)
 _LEADING = re.compile(rf"^(?:(?:{_ALTERNATION})-*)+")
 _TRAILING = re.compile(rf"(?:-*(?:{_ALTERNATION}))+$")
 _ANYWHERE = re.compile(_ALTERNATION)
@@ -38,6 +66,11 @@ class Split(NamedTuple):
     """A label with the fraud words at its two ends taken off."""
     core: str
     words: tuple[str, ...]
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` holds a fraud word at all, whole or inside another: one pass, the usual no."""
+    return _ANYWHERE.search(text) is not None
 
 
 def split_words(label: str) -> Split:

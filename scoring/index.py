@@ -29,8 +29,8 @@ class Match(NamedTuple):
 class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
-    __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_windows",
-                 "_folded_windows", "_loose_windows", "_inner", "_labels", "_variants")
+    __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_near", "_folded_near",
+                 "_loose_near", "_inner", "_labels", "_variants")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -65,9 +65,9 @@ class BrandIndex:
                 loose_by_length[len(loose_skeleton(token))].append((loose_skeleton(token), token))
         self._skeletons = {k: tuple(v) for k, v in skeletons.items()}
         self._loose = {k: tuple(v) for k, v in loose.items()}
-        self._windows = _windows(by_length)
-        self._folded_windows = _windows(folded_by_length)
-        self._loose_windows = _windows(loose_by_length)
+        self._near = _NearTable(by_length)
+        self._folded_near = _NearTable(folded_by_length)
+        self._loose_near = _NearTable(loose_by_length)
         self._inner = {k: tuple(v) for k, v in inner.items()}
         # Hand-made look-alikes of a brand's domain label (cib -> clb, elb, cld ...),
         # found again by one lookup. Two-letter labels are left out: their variants
@@ -93,8 +93,10 @@ class BrandIndex:
     def same_skeleton(self, text: str, loose: bool = False, folded: str | None = None) -> tuple[Match, ...]:
         """Tokens that read like `text` once look-alike characters are folded (`folded`, if done)."""
         fold, table = (loose_skeleton, self._loose) if loose else (skeleton, self._skeletons)
-        key = fold(text) if folded is None else folded
-        return tuple(Match(t, self._tokens[t], 0) for t in table.get(key, ()))
+        tokens = table.get(fold(text) if folded is None else folded)
+        if tokens is None:
+            return ()
+        return tuple([Match(t, self._tokens[t], 0) for t in tokens])
 
     def ascii_variant(self, text: str, suffix: str) -> Match | None:
         """The brand whose domain `text`.`suffix` imitates with ASCII confusions (`clb` under
@@ -111,22 +113,10 @@ class BrandIndex:
         With `folded` (`loose`), `text` is a skeleton (loose skeleton) and is
         compared with the tokens' skeletons.
         """
-        window = (self._loose_windows if loose else self._folded_windows if folded else self._windows).get(len(text))
-        if window is None:
+        found = (self._loose_near if loose else self._folded_near if folded else self._near).near(text)
+        if not found:
             return ()
-        forms, tokens = window
-        # One call into rapidfuzz for all tokens of about the same length; the
-        # per-token budget is applied to the few that come back.
-        hits = extract(text, forms, scorer=_OSA, score_cutoff=2, limit=None)
-        if not hits:
-            return ()
-        found = []
-        for _, d, i in hits:
-            token = tokens[i]
-            if 0 < d <= max_distance(token):
-                found.append(Match(token, self._tokens[token], d))
-        found.sort(key=lambda m: (m.distance, -len(m.token)))
-        return tuple(found)
+        return tuple([Match(token, self._tokens[token], d) for token, d in found])
 
     def inside(self, text: str) -> tuple[Match, ...]:
         """Long tokens that appear in `text`, longest first (`amazon` in `amazon-jp-gift`)."""
@@ -141,12 +131,76 @@ class BrandIndex:
         return tuple(sorted(found.values(), key=lambda m: -len(m.token)))
 
 
-def _windows(by_length: dict[int, list[tuple[str, str]]]) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """For each text length, the (forms, tokens) an edit budget of two can reach."""
-    longest = max(by_length, default=0)
-    windows = {}
-    for n in range(1, longest + 3):
-        pairs = [p for length in range(max(n - 2, 4), n + 3) for p in by_length.get(length, ())]
-        if pairs:
-            windows[n] = (tuple(f for f, _ in pairs), tuple(t for _, t in pairs))
-    return windows
+class _NearTable:
+    """The tokens' forms (plain, skeleton or loose skeleton) arranged for `near`.
+
+    Most labels are near no token, so the lookup is built to say no fast. One
+    edit (a letter replaced, added, dropped, two neighbours swapped) leaves the
+    shorter of the two strings, of n characters, either its first n // 2
+    characters or its last n - n // 2 - 1 as they were. So each form is filed
+    under its head and its tail for each text length one edit from it, and a
+    text looks up its own: four dictionary lookups, whatever the number of
+    brands. Two edits (tokens of nine letters or more, `typo.max_distance`): one
+    rapidfuzz call over the long forms within two letters of the text's length.
+    Candidates are checked with the exact distance; the order is nearest first,
+    then longest token, then the order of the brands file.
+    """
+
+    __slots__ = ("_one", "_long")
+
+    def __init__(self, by_length: dict[int, list[tuple[str, str]]]) -> None:
+        one: dict[int, tuple[dict, dict]] = {}
+        long_by_length: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+        order = 0
+        for length in sorted(by_length):
+            if length < 4:
+                continue        # forms this short are never near anything (max_distance 0)
+            for form, token in by_length[length]:
+                if max_distance(token) == 0:
+                    continue
+                entry = (form, token, order)
+                order += 1
+                for n in (length - 1, length, length + 1):     # the lengths of texts one edit away
+                    heads, tails = one.setdefault(n, ({}, {}))
+                    shorter = min(n, length)
+                    heads.setdefault(form[:shorter // 2], []).append(entry)
+                    tails.setdefault(form[length - (shorter - shorter // 2 - 1):], []).append(entry)
+                if max_distance(token) >= 2:
+                    long_by_length[length].append(entry)
+        self._one = {n: ({k: tuple(v) for k, v in heads.items()}, {k: tuple(v) for k, v in tails.items()})
+                     for n, (heads, tails) in one.items()}
+        self._long: dict[int, tuple[tuple[str, ...], tuple[tuple[str, str, int], ...]]] = {}
+        for n in range(1, max(long_by_length, default=0) + 3):
+            entries = [e for length in range(n - 2, n + 3) for e in long_by_length.get(length, ())]
+            if entries:
+                self._long[n] = (tuple(e[0] for e in entries), tuple(entries))
+
+    def near(self, text: str) -> list[tuple[str, int]]:
+        """(token, distance) of the tokens within their edit budget of `text`, nearest first."""
+        found: dict[str, tuple[int, int, int, int]] = {}
+        length = len(text)
+        tables = self._one.get(length)
+        if tables is not None:
+            heads, tails = tables
+            # The shorter string is the text (forms as long or longer) or one shorter than it.
+            head, shorter_head = length // 2, (length - 1) // 2
+            tail, shorter_tail = length - head - 1, length - shorter_head - 2
+            for entries in (heads.get(text[:head]), tails.get(text[length - tail:]),
+                            shorter_head != head and heads.get(text[:shorter_head]),
+                            shorter_tail != tail and tails.get(text[length - shorter_tail:])):
+                if entries:
+                    for form, token, order in entries:
+                        if token not in found:
+                            d = _OSA(text, form, score_cutoff=2)
+                            if 0 < d <= max_distance(token):
+                                found[token] = (d, -len(token), len(form), order)
+        window = self._long.get(length)
+        if window is not None:
+            forms, entries = window
+            for _, d, i in extract(text, forms, scorer=_OSA, score_cutoff=2, limit=None):
+                form, token, order = entries[i]
+                if d and token not in found:
+                    found[token] = (d, -len(token), len(form), order)
+        if not found:
+            return []
+        return [(token, key[0]) for token, key in sorted(found.items(), key=lambda item: item[1])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from typing import Iterable, NamedTuple
 
 __all__ = ["Rule", "Score", "Signal", "Verdict", "combine", "verdict_for"]
@@ -64,12 +65,22 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
     """
     if not signals:
         return _NOTHING[verdict_for(0.0, block_threshold, warn_threshold)]
-    ranked = sorted((s for s in signals if s.value > 0), key=lambda s: -s.value)
+    # Strongest first; a stable sort, so equal values keep the order they were found in.
+    ranked = sorted(signals, key=_VALUE, reverse=True)
+    if ranked[-1].value <= 0:
+        ranked = [s for s in ranked if s.value > 0]
+        if not ranked:
+            return _NOTHING[verdict_for(0.0, block_threshold, warn_threshold)]
     doubt = 1.0
+    brand = None
     for signal in ranked:
         doubt *= 1.0 - signal.value
+        if brand is None and signal.brand:
+            brand = signal.brand
     value = round(1.0 - doubt, 4)
-    brand = next((s.brand for s in ranked if s.brand), None)
-    rule = ranked[0].rule.value if ranked else Rule.NONE.value
-    return Score(value, verdict_for(value, block_threshold, warn_threshold), brand,
-                 tuple(s.reason for s in ranked), rule)
+    verdict = (Verdict.BLOCK if value >= block_threshold else Verdict.WARN if value >= warn_threshold
+               else Verdict.ALLOW)
+    return Score(value, verdict, brand, tuple([s.reason for s in ranked]), ranked[0].rule.value)
+
+
+_VALUE = operator.itemgetter(0)

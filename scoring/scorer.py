@@ -34,7 +34,7 @@ class Scorer:
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
         self._suffixes = SuffixList()
         self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
-        self._domain_part = functools.lru_cache(maxsize=cache_size)(self._analyse_domain)
+        self._domain_part = functools.lru_cache(maxsize=cache_size)(functools.partial(domain_signals, self.index))
 
     def cache_clear(self) -> None:
         self.score.cache_clear()
@@ -45,12 +45,11 @@ class Scorer:
         evidence = self.evidence(name)
         if isinstance(evidence, Score):
             return evidence
-        signals, domain, subdomain, words, host = evidence
+        signals, domain, subdomain, words, host, suffix = evidence
         signals += context_signals(domain.traits, words, subdomain, host)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score
-        suffix = self._suffixes.split(host).suffix
         if not RESTRICTED_LABELS.isdisjoint(suffix.split(".")) and not (score.brand or "").endswith("." + suffix):
             # gov.cn, gov.uk, edu, mil ...: only the state or schools register there. A name there is
             # judged only as a look-alike of a brand under the same suffix (a fake tax office under gov.cn).
@@ -59,17 +58,19 @@ class Scorer:
         return score
 
     def evidence(self, name: str):
-        """The brand signals, DomainPart, subdomain labels, unexplained fraud words and host of
-        `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
+        """The brand signals, DomainPart, subdomain labels, unexplained fraud words, host and
+        public suffix of `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
         registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
         name = normalise(name)
         parts = self._suffixes.split(name)
-        if not parts.suffix or not parts.domain or (parts.suffix + ".").endswith("arpa."):
+        if not parts.suffix or not parts.domain or parts.suffix == "arpa" or parts.suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
             # reverse lookups: nothing a stranger can register for the public to reach.
             return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
         registrable = f"{parts.domain}.{parts.suffix}"
-        owner = self.index.owner(registrable) or self._owner_above(name, registrable)
+        owner = self.index.owner(registrable)
+        if owner is None and len(name) > len(registrable):
+            owner = self._owner_above(name, registrable)
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
@@ -81,7 +82,7 @@ class Scorer:
             sub_signals, sub_words = subdomain_signals(self.index, subdomain, parts.domain, registrable)
             signals += sub_signals
             words += sub_words
-        return signals, domain, subdomain, words, name
+        return signals, domain, subdomain, words, name, parts.suffix
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""
@@ -91,6 +92,3 @@ class Scorer:
                 return owner
             name = name.partition(".")[2]
         return None
-
-    def _analyse_domain(self, label: str, suffix: str) -> DomainPart:
-        return domain_signals(self.index, label, suffix)

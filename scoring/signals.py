@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from fraudwall.scoring.brands import Brand
-from fraudwall.scoring.combo import find_words, split_words
+from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.score import Rule, Signal
@@ -131,9 +131,11 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "") -> tuple[Signal, 
     return ()
 
 
-def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...]]:
-    """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not."""
-    core, words = split_words(label)
+def _combo(index: BrandIndex, label: str, with_words: bool = True) -> tuple[Signal | None, tuple[str, ...]]:
+    """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not.
+
+    `with_words` False: `label` is known to hold no fraud word (`combo.has_words`)."""
+    core, words = split_words(label) if with_words else (label, ())
     if words and core:
         plain = core.replace("-", "")
         brand = index.token(plain)
@@ -145,7 +147,7 @@ def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...
             return (Signal(COMBO_NEAR if match.distance else COMBO, Rule.COMBOSQUAT,
                            f"{kind} {said} next to brand '{match.token}'{slip}",
                            match.brand.domain), ())
-    words = find_words(label)
+    words = find_words(label) if with_words else ()
     plain = label.replace("-", "")
     for match in index.inside(plain):
         if words:
@@ -165,29 +167,31 @@ def _combo(index: BrandIndex, label: str) -> tuple[Signal | None, tuple[str, ...
 
 def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
-    part = _brand_signals(index, label, suffix)
+    signals, words, found = _brand_signals(index, label, suffix)
     tier = tld_tier(suffix)
-    found = [(f"tld-{tier}", f"TLD .{suffix.rpartition('.')[2]} ranks high in abuse reports")] if tier else []
-    found += [("lure", w) for w in lure_words(label)]
-    found += label_shape(label)
-    return part._replace(traits=tuple(found))
+    traits = [(f"tld-{tier}", f"TLD .{suffix.rpartition('.')[2]} ranks high in abuse reports")] if tier else []
+    traits += [("lure", w) for w in lure_words(label)]
+    traits += label_shape(label)
+    return DomainPart(signals, words, found, tuple(traits))
 
 
-def _brand_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
-    text = decode_label(label)
+def _brand_signals(index: BrandIndex, label: str, suffix: str,
+                   ) -> tuple[tuple[Signal, ...], tuple[str, ...], bool]:
+    text = decode_label(label) if label.startswith("xn--") else label
     plain = text.replace("-", "")
     brand: Brand | None = index.token(plain) if plain == text else None
     if brand is not None:
         signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}", brand.domain)
-        return DomainPart((signal,), (), True)
+        return (signal,), (), True
+    with_words = has_words(text)
     signals = _lookalike(index, text, suffix)
     if signals:
-        return DomainPart(signals, find_words(text), True)
-    combo, words = _combo(index, text)
+        return signals, find_words(text) if with_words else (), True
+    combo, words = _combo(index, text, with_words)
     if combo is not None:
-        return DomainPart((combo,), (), True)
-    return DomainPart((), words, False)
+        return (combo,), (), True
+    return (), words, False
 
 
 def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
@@ -254,23 +258,31 @@ _SHAPE_KEYS = frozenset(k for k in WEIGHTS if not k.startswith(("tld-", "word", 
 def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
                 subdomain: list[str] | tuple[str, ...] = (), host: str = "") -> list[tuple[str, str]]:
     """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word)."""
-    found = [t for t in domain_traits if t[0] != "lure"]
-    words = tuple(dict.fromkeys(words))
+    found = []
+    lures = []
+    for trait in domain_traits:
+        if trait[0] == "lure":
+            lures.append(trait[1])
+        else:
+            found.append(trait)
     if words:
-        said = ", ".join(f"'{w}'" for w in words)
+        if len(words) > 1:
+            words = tuple(dict.fromkeys(words))
+        said = ", ".join([f"'{w}'" for w in words])
         found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
-    lures = [w for key, w in domain_traits if key == "lure"]
     for sub in subdomain:
         lures += lure_words(sub)
-    lures = [w for w in dict.fromkeys(lures) if w not in words]
     if lures:
-        found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join(f"'{w}'" for w in lures)))
+        lures = [w for w in dict.fromkeys(lures) if w not in words]
+        if lures:
+            found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures])))
     if subdomain:
         found += host_structure(list(subdomain), len(host))
+        keys: set[str] = set()
+        found = [t for t in found if not (t[0] in keys or keys.add(t[0]))]   # each trait once
     if host:
-        found += ip_like(host)
-    keys: set[str] = set()
-    return [t for t in found if not (t[0] in keys or keys.add(t[0]))]   # each trait once
+        found += ip_like(host)      # never one of the above
+    return found
 
 
 def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
@@ -283,25 +295,32 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     host's structure; traits of one kind noisy-or'ed, their reasons listed.
     """
     found = host_traits(domain_traits, words, subdomain, host)
+    if not found:
+        return ()
     signals = []
-    shape: list[tuple[str, str]] = []
-    structure: list[tuple[str, str]] = []
+    shape: list[str] = []
+    structure: list[str] = []
+    shape_doubt = structure_doubt = 1.0
     for key, reason in found:
-        if key.startswith("tld-"):
-            signals.append(Signal(WEIGHTS[key], Rule.TLD, reason))
-        elif key.startswith(("word", "lure")):
-            signals.append(Signal(WEIGHTS[key], Rule.WORDS, reason))
-        elif key in _STRUCTURE_KEYS:
-            structure.append((key, reason))
+        kind = _KIND[key]
+        if kind is _SHAPE:
+            shape_doubt *= 1.0 - WEIGHTS[key]
+            shape.append(reason)
+        elif kind is _STRUCTURE:
+            structure_doubt *= 1.0 - WEIGHTS[key]
+            structure.append(reason)
         else:
-            shape.append((key, reason))
-    for group, lead in ((shape, "machine-made shape: "), (structure, "built like a phishing host: ")):
-        if group:
-            doubt = 1.0
-            for key, _ in group:
-                doubt *= 1.0 - WEIGHTS[key]
-            signals.append(Signal(round(1.0 - doubt, 4), Rule.SHAPE, lead + ", ".join(r for _, r in group)))
+            signals.append(Signal(WEIGHTS[key], kind, reason))
+    if shape:
+        signals.append(Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)))
+    if structure:
+        signals.append(Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE,
+                              "built like a phishing host: " + ", ".join(structure)))
     return tuple(signals)
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})
+_SHAPE, _STRUCTURE = object(), object()
+# Each trait's kind: a signal of its own (TLD, words), or one of the two noisy-or'ed groups.
+_KIND = {key: Rule.TLD if key.startswith("tld-") else Rule.WORDS if key.startswith(("word", "lure"))
+         else _STRUCTURE if key in _STRUCTURE_KEYS else _SHAPE for key in WEIGHTS}

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import re
 
+from fraudwall.scoring.combo import word_pattern
+
 __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "label_shape", "lure_words"]
 
 # Words of the usual lures that are also everyday web words, so weaker than
@@ -32,7 +34,7 @@ LURE_WORDS = frozenset({
     "notice", "unlock", "suspend", "suspended", "banking",
     "pay", "payment", "wallet", "claim", "help", "helpdesk", "alert", "usdt", "nft",
 })
-_LURE = re.compile("|".join(sorted(LURE_WORDS, key=lambda w: (-len(w), w))))
+_LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5
 
 # (key) -> noisy-or value. See the module docstring for where they come from.
@@ -77,14 +79,20 @@ _SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
 _IP_LIKE = re.compile(r"(?:^|[^0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?:$|[^0-9])")
 _SPELLED = frozenset({"com", "net", "org", "gov", "edu", "co"})
 _FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2", "mail", "webmail"})
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-_NO_VOWELS = str.maketrans("", "", "aeiouy")
+_DIGITS = b"0123456789"
+_VOWELS = b"aeiouy"
+
+
+# n * log2(n) for the counts of one character in a label (63 at most).
+_N_LOG_N = tuple(n * math.log2(n) if n else 0.0 for n in range(256))
 
 
 def entropy(text: str) -> float:
-    """Shannon entropy in bits per character."""
+    """Shannon entropy in bits per character: log2(N) - sum(n log2 n) / N over the counts n."""
     total = len(text)
-    return -sum(n / total * math.log2(n / total) for n in map(text.count, set(text)))
+    if total > 255:
+        return -sum(n / total * math.log2(n / total) for n in map(text.count, set(text)))
+    return math.log2(total) - sum(map(_N_LOG_N.__getitem__, map(text.count, set(text)))) / total
 
 
 def lure_words(text: str) -> tuple[str, ...]:
@@ -107,7 +115,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         return []
     found: list[tuple[str, str]] = []
     letters = label.replace("-", "")
-    alpha = letters.translate(_NO_DIGITS)
+    raw = letters.encode()      # ASCII: bytes.translate deletes characters many times faster than str's
+    alpha = raw.translate(None, _DIGITS)
     digits = len(letters) - len(alpha)
     hyphens = len(label) - len(letters)
     if len(label) >= 30:
@@ -118,7 +127,7 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         found.append(("many-hyphens", f"{hyphens} hyphens"))
     elif hyphens == 2:
         found.append(("hyphens", "2 hyphens"))
-    if _SUFFIX_DASH.search(label):
+    if hyphens and _SUFFIX_DASH.search(label):
         found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
     if digits:
         if not alpha:
@@ -132,7 +141,7 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         elif _DIGIT_RUN.search(letters):
             found.append(("digit-run", "a run of 4+ digits next to letters"))
     if len(alpha) >= 6:
-        vowels = len(alpha) - len(alpha.translate(_NO_VOWELS))
+        vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
         run = _CONSONANT_RUN.search(letters)
         if vowels < 0.2 * len(alpha) or run:
             found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
@@ -153,7 +162,7 @@ def _machine_made(label: str) -> bool:
     hex_run = _HEX.search(letters)
     if hex_run and not hex_run.group().isdigit() and sum(c.isdigit() for c in hex_run.group()) >= 2:
         return True
-    alpha = letters.translate(_NO_DIGITS)
+    alpha = letters.encode().translate(None, _DIGITS)
     if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
         return True
     return bool(_CONSONANT_RUN.search(letters))
