@@ -11,7 +11,17 @@ __all__ = ["FRAUD_WORDS", "Split", "find_words", "has_words", "split_words", "wo
 # (kefu 客服 customer service, tuikuan 退款 refund, daikuan 贷款 loan,
 # zhongjiang 中奖 prize won, anquan 安全 safety, dongjie 冻结 frozen ...).
 # Everyday web words (online, shop, news, app) are left out: they name half
-# of all honest sites.
+# of all honest sites. The same demands in the other languages of the feeds
+# (Spanish, Portuguese, French, Italian, German, Indonesian, Japanese romaji):
+# update (actualiza, atualiza, aggiorna, aktualisieren), verify (verifica,
+# verifikasi, verifizierung), security (seguridad, seguranca, sicurezza,
+# securite, sicherheit, keamanan), unlock and blocked (desbloqueo,
+# desbloqueio, bloqueio, sblocco, entsperren), refund (reembolso,
+# remboursement, rimborso), account (cuenta, compte), recovery (pemulihan),
+# service (atendimento), confirm (bestaetigen, konfirmasi, kakunin). Written
+# without accents, as names are. Left out where the stem sits inside everyday
+# words of the same language: acesso/acceso/accesso (accessories), conta
+# (contact, contabil), konto (kontor).
 FRAUD_WORDS = frozenset({
     "account", "accounts", "activate", "alert", "auth", "authorize", "billing", "bonus",
     "claim", "confirm", "customer", "gift", "helpdesk", "invoice", "limited", "login",
@@ -23,6 +33,11 @@ FRAUD_WORDS = frozenset({
     "buchang", "butie", "fuli", "hongbao", "jiangli", "lipin", "tuifei", "tuishui",
     "yanzheng", "zhuxiao", "renzheng", "shenhe", "fapiao", "jifen", "duihuan", "lingqu",
     "jiangjin", "guanfang", "zhanghu", "denglu",
+    "actualiza", "atualiza", "aggiorna", "aktualisieren", "verifica", "verifikasi",
+    "verifizierung", "seguridad", "seguranca", "sicurezza", "securite", "sicherheit",
+    "keamanan", "desbloqueo", "desbloqueio", "bloqueio", "sblocco", "entsperren",
+    "reembolso", "remboursement", "rimborso", "cuenta", "compte", "pemulihan",
+    "atendimento", "bestaetigen", "konfirmasi", "kakunin", "aktivasi",
 })
 
 

@@ -36,6 +36,7 @@ COMBO = 0.9
 COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
 INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
 INSIDE = 0.5               # amazon1986.com: a brand, but also many fan sites
+PART = 0.6                 # apple-find.com: a brand and another word, joined by a hyphen: warn
 SUBDOMAIN_BRAND = 0.55    # apple.stackexchange.com exists too: the context decides
 SUBDOMAIN_BRAND_SPELLED = 0.85   # paypal.com.account-verify.top
 SUBDOMAIN_SHORT = 0.4
@@ -148,6 +149,11 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True) -> tuple[Sign
                            f"{kind} {said} next to brand '{match.token}'{slip}",
                            match.brand.domain), ())
     words = find_words(label) if with_words else ()
+    if not words and "-" in label:
+        part = _brand_part(index, label)
+        if part is not None:
+            return (Signal(PART, Rule.COMBOSQUAT, f"brand '{part}' joined by a hyphen to other words",
+                           index.token(part).domain), ())
     plain = label.replace("-", "")
     for match in index.inside(plain):
         if words:
@@ -163,6 +169,21 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True) -> tuple[Sign
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{part}' with fraud words {said}",
                            brand.domain), ())
     return None, words
+
+
+def _brand_part(index: BrandIndex, label: str) -> str | None:
+    """The brand token that is one of the hyphen-separated parts of `label` (`apple-find`,
+    `usps-qjv`): dnstwist's dictionary family with any word. Tokens of four letters or
+    more: the short ones (`jd`, `ups`) only with a fraud word, as everywhere."""
+    for part in label.split("-"):
+        if len(part) > SHORT_TOKEN and part not in _EVERYDAY_TOKENS and index.token(part) is not None:
+            return part
+    return None
+
+
+# Tokens that are everyday words too, and so compound parts of honest names
+# (home-office, paper-chase, visa-services, steam-cleaning, market-outlook).
+_EVERYDAY_TOKENS = frozenset({"office", "outlook", "chase", "visa", "steam", "kraken"})
 
 
 def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:

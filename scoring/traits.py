@@ -27,12 +27,17 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "lab
 # Words of the usual lures that are also everyday web words, so weaker than
 # FRAUD_WORDS and never used to tie a brand to a name: parcel and toll scams,
 # appeals of "your account", crypto drains. Brand names (telegram, metamask)
-# are left to the brand signals, so they are not counted twice.
+# are left to the brand signals, so they are not counted twice. In the other
+# languages of the feeds: help (bantuan), official (resmi), prize and draw
+# (hadiah, undian), payment and invoice (pagamento, fatura, facture), a fine
+# and taxes (amende, impots), crypto drains (presale, unstake, staking).
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
     "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
     "notice", "unlock", "suspend", "suspended", "banking",
     "pay", "payment", "wallet", "claim", "help", "helpdesk", "alert", "usdt", "nft",
+    "bantuan", "resmi", "hadiah", "undian", "pagamento", "fatura", "facture", "amende",
+    "impots", "presale", "unstake", "staking",
 })
 _LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5

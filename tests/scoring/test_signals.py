@@ -64,3 +64,16 @@ def test_slip_of_a_long_brand_in_a_subdomain(index):
     assert signals[0].rule is Rule.BRAND_SUBDOMAIN and "look-alike of brand 'amazon'" in signals[0].reason
     assert signals[0].value < 0.6        # alone a hint; the TLD or the shape decides
     assert subdomain_signals(index, ["images"], "example", "example.com") == ((), ())
+
+
+@pytest.mark.parametrize("label, brand", [("apple-find", "apple.com"), ("usps-qjv", "usps.com"),
+                                          ("allo-amazon-apps", "amazon.com")])
+def test_brand_joined_by_a_hyphen_to_another_word_warns(index, label, brand):
+    signals = domain_signals(index, label, "com").signals
+    assert signals and signals[0].rule is Rule.COMBOSQUAT and signals[0].brand == brand
+    assert signals[0].value >= 0.6 and "joined by a hyphen" in signals[0].reason
+
+
+@pytest.mark.parametrize("label", ["home-office", "paper-chase", "visa-services", "ups-store", "web-de"])
+def test_everyday_and_short_tokens_are_not_brand_parts(index, label):
+    assert not any("joined by a hyphen" in s.reason for s in domain_signals(index, label, "com").signals)

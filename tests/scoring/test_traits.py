@@ -77,3 +77,15 @@ def test_internationalised_names_are_not_judged_by_their_punycode_shape(scorer, 
     score = scorer.score(name)
     assert score.verdict is Verdict.ALLOW, score
     assert not any("machine-made" in reason for reason in score.reasons)
+
+
+def test_lure_words_of_other_languages():
+    assert lure_words("bantuan-dana") == ("bantuan",)
+    assert lure_words("consulter-mon-amende") == ("amende",)
+
+
+def test_entropy_table_agrees_with_the_formula():
+    import math
+    for text in ("mybestshopping24", "aaaa", "ab", "0ba78f946b44b89512810cd0ed4ab48d"):
+        direct = -sum(n / len(text) * math.log2(n / len(text)) for n in map(text.count, set(text)))
+        assert abs(entropy(text) - direct) < 1e-9
