@@ -21,7 +21,9 @@ __all__ = ["FRAUD_WORDS", "Split", "find_words", "has_words", "split_words", "wo
 # service (atendimento), confirm (bestaetigen, konfirmasi, kakunin). Written
 # without accents, as names are. Left out where the stem sits inside everyday
 # words of the same language: acesso/acceso/accesso (accessories), conta
-# (contact, contabil), konto (kontor).
+# (contact, contabil), konto (kontor). And a government's own abbreviation
+# (gov, gouv, gob, govt) in a name outside a government's suffix: the fine,
+# the tax refund and the toll are sent in its name.
 FRAUD_WORDS = frozenset({
     "account", "accounts", "activate", "alert", "auth", "authorize", "billing", "bonus",
     "claim", "confirm", "customer", "gift", "helpdesk", "invoice", "limited", "login",
@@ -38,6 +40,7 @@ FRAUD_WORDS = frozenset({
     "keamanan", "desbloqueo", "desbloqueio", "bloqueio", "sblocco", "entsperren",
     "reembolso", "remboursement", "rimborso", "cuenta", "compte", "pemulihan",
     "atendimento", "bestaetigen", "konfirmasi", "kakunin", "aktivasi",
+    "gov", "gouv", "gob", "govt",
 })
 
 

@@ -16,7 +16,7 @@ from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.score import Rule, Signal
-from fraudwall.scoring.tld import tld_tier
+from fraudwall.scoring.tld import tld_reason, tld_tier
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
@@ -190,7 +190,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
     signals, words, found = _brand_signals(index, label, suffix)
     tier = tld_tier(suffix)
-    traits = [(f"tld-{tier}", f"TLD .{suffix.rpartition('.')[2]} ranks high in abuse reports")] if tier else []
+    traits = [(f"tld-{tier}", tld_reason(suffix))] if tier else []
     traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)
     return DomainPart(signals, words, found, tuple(traits))

@@ -1,4 +1,5 @@
-from fraudwall.scoring.tld import is_country_code, tld_risk
+from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.tld import is_country_code, tld_risk, tld_tier
 
 
 def test_abused_tlds_rank_above_elevated_above_the_rest():
@@ -13,3 +14,16 @@ def test_a_tld_alone_stays_below_warn():
 def test_country_codes():
     assert is_country_code("de") and is_country_code("co.uk")
     assert not is_country_code("com") and not is_country_code("top")
+
+
+def test_cheap_second_level_suffixes_rank_with_the_free_tlds():
+    from fraudwall.scoring.tld import tld_reason
+    assert tld_tier("my.id") == tld_tier("biz.id") == "high"
+    assert tld_tier("co.id") == tld_tier("id") == "low"       # the rest of .id as before
+    assert "my.id" in tld_reason("my.id") and tld_reason("top") == "TLD .top ranks high in abuse reports"
+
+
+def test_a_government_abbreviation_outside_a_government_suffix_is_a_fraud_word(scorer):
+    score = scorer.score("gov.uk-winteca.bond")
+    assert score.verdict is not Verdict.ALLOW and any("'gov'" in r for r in score.reasons)
+    assert scorer.score("e-gov.az").verdict is Verdict.ALLOW
