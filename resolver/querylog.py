@@ -1,6 +1,6 @@
 """The query log: blocked and warned queries, written to SQLite in batches off the query path.
 
-The observer only appends a tuple to a list; once a second the resolver hands the batch to
+The observer only counts the entry in a dict; once a second the resolver hands the batch to
 a thread that writes it. Allowed queries are only counted (metrics) unless `log_all` is on.
 Rows older than the retention period, or beyond the row cap, are removed as new ones come.
 """
@@ -21,7 +21,8 @@ from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
 from fraudwall.resolver.metrics import KIND_LABELS, qtype_label
 
-# A burst beyond this many rows waiting for the writer is dropped (and counted), never queued without bound.
+# A burst of more distinct entries than this waiting for the writer is dropped (and counted), never
+# queued without bound.
 MAX_PENDING = 100_000
 
 SCHEMA = """
@@ -52,16 +53,6 @@ class LogEntry(NamedTuple):
     count: int = 1
 
 
-def coalesce(entries: list[LogEntry]) -> list[LogEntry]:
-    """One row for repeats of the same query by the same client: a retrying app or a flood is one line, counted."""
-    merged: dict[tuple, LogEntry] = {}
-    for entry in entries:
-        key = entry[1:7]
-        first = merged.get(key)
-        merged[key] = entry if first is None else first._replace(count=first.count + entry.count)
-    return list(merged.values())
-
-
 def verdict_of(answer: Answer) -> str | None:
     """What the log calls an answer; None for answers that are only counted."""
     if answer.kind is AnswerKind.BLOCKED or answer.kind is AnswerKind.SCORED:
@@ -72,12 +63,17 @@ def verdict_of(answer: Answer) -> str | None:
 
 
 class QueryLogRecorder:
-    """The handler's observer: keeps the entries to log until the writer takes them."""
+    """The handler's observer: keeps the entries to log until the writer takes them.
+
+    Repeats of the same query by the same client until the next take are one entry with a count:
+    a retrying app or a flood is one line, and costs a dict update, not a row.
+    """
 
     def __init__(self, log_all: bool = False, clock=time.time) -> None:
         self.log_all = log_all
         self.clock = clock
-        self.pending: list[LogEntry] = []
+        # (client, name, qtype number, verdict, reason, label) -> [time of the first, count]
+        self.pending: dict[tuple, list] = {}
         self.dropped = 0
 
     def observe(self, query: Query, answer: Answer, seconds: float) -> None:
@@ -86,15 +82,20 @@ class QueryLogRecorder:
             if not self.log_all:
                 return
             verdict = KIND_LABELS[answer.kind]
-        if len(self.pending) >= MAX_PENDING:
+        key = (query.client, query.qname, query.qtype, verdict, answer.warning or answer.reason, answer.label)
+        seen = self.pending.get(key)
+        if seen is not None:
+            seen[1] += 1
+        elif len(self.pending) >= MAX_PENDING:
             self.dropped += 1
-            return
-        self.pending.append(LogEntry(self.clock(), query.client, query.qname, qtype_label(query.qtype), verdict,
-                                     answer.warning or answer.reason, answer.label))
+        else:
+            self.pending[key] = [self.clock(), 1]
 
     def take(self) -> list[LogEntry]:
-        batch, self.pending = self.pending, []
-        return batch
+        """The entries kept since the last take, in the order they first came."""
+        batch, self.pending = self.pending, {}
+        return [LogEntry(first, client, name, qtype_label(qtype), verdict, reason, label, count)
+                for (client, name, qtype, verdict, reason, label), (first, count) in batch.items()]
 
 
 class QueryLog:
@@ -129,7 +130,7 @@ class QueryLog:
 
     def write(self, entries: Iterable[LogEntry], now: float | None = None) -> int:
         rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label, e.count)
-                for e in coalesce(list(entries))]
+                for e in entries]
         if not rows:
             return 0
         with self.connection:

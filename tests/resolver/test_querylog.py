@@ -40,13 +40,28 @@ def test_log_all_keeps_allowed_answers_too():
     assert [item.verdict for item in recorder.take()] == ["cached"]
 
 
-def test_a_burst_beyond_the_bound_is_dropped_and_counted():
+def test_repeats_by_the_same_client_are_one_entry_with_a_count():
+    times = iter([100.0, 101.0, 102.0, 103.0])
+    recorder = QueryLogRecorder(clock=lambda: next(times))
+    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    for _ in range(3):
+        recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), answer, 0.0)
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.8"), answer, 0.0)
+    recorder.observe(make_query("fraud.example.net", "AAAA", client="192.0.2.7"), answer, 0.0)
+    batch = recorder.take()
+    assert [(item.client, item.qtype, item.count, item.time) for item in batch] == [
+        ("192.0.2.7", "A", 3, 100.0), ("192.0.2.8", "A", 1, 101.0), ("192.0.2.7", "AAAA", 1, 102.0)]
+
+
+def test_a_burst_of_distinct_queries_beyond_the_bound_is_dropped_and_counted():
     recorder = QueryLogRecorder()
     answer = Answer(AnswerKind.BLOCKED, b"", "r", "demo")
     query = make_query()
-    for _ in range(MAX_PENDING + 5):
-        recorder.observe(query, answer, 0.0)
+    for index in range(MAX_PENDING + 5):
+        recorder.observe(query._replace(qname=f"n{index}.example.net"), answer, 0.0)
+    recorder.observe(query._replace(qname="n0.example.net"), answer, 0.0)   # kept: counted in its entry
     assert len(recorder.pending) == MAX_PENDING and recorder.dropped == 5
+    assert recorder.take()[0].count == 2
 
 
 def test_write_read_filter_by_client_and_name(tmp_path):
@@ -92,9 +107,14 @@ def test_durations():
             parse_duration(bad)
 
 
-def test_repeats_within_a_batch_become_one_counted_row(tmp_path):
+def test_a_flood_is_written_as_one_counted_row(tmp_path):
+    recorder = QueryLogRecorder(clock=lambda: 1000.0)
+    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    for client in ("192.0.2.7", "192.0.2.7", "192.0.2.8", "192.0.2.7"):
+        recorder.observe(make_query("fraud.example.net", client=client), answer, 0.0)
     log = QueryLog(tmp_path / "querylog.db")
-    log.write([entry(1000.0), entry(1000.5), entry(1000.7, client="192.0.2.8"), entry(1000.9)], now=1001)
+    log.write(recorder.take(), now=1001)
     rows = log.read(0)
-    assert [(row.time, row.client, row.count) for row in rows] == [(1000.0, "192.0.2.7", 3), (1000.7, "192.0.2.8", 1)]
+    assert [(row.client, row.name, row.count) for row in rows] == [
+        ("192.0.2.7", "fraud.example.net", 3), ("192.0.2.8", "fraud.example.net", 1)]
     log.close()
