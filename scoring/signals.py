@@ -27,6 +27,8 @@ TYPO = 0.9
 TYPO_TWO_EDITS = 0.75      # two edits in a long name: warn, the TLD or a word decides
 TYPO_SHORT = 0.75          # up to seven letters (icbc, chase, binance): one edit makes other words
 ADDITION_SHORT = 0.7       # jd -> jdd: warn, never block on this alone
+TYPO_ABROAD = 0.55         # avex.jp, viva.gr: a slip of a short name under a country code the brand has
+                           # no site under is most often a word of that country: the TLD or a word decides
 HOMOGLYPH_IDN = 0.95
 HOMOGLYPH = 0.9
 HOMOGLYPH_SHORT = 0.8
@@ -71,6 +73,14 @@ def _typo_value(token: str, d: int) -> float:
     return TYPO if len(token) >= 8 else TYPO_SHORT
 
 
+def _abroad(brand: Brand, suffix: str) -> str | None:
+    """The country code `suffix` ends in when the brand has no domain under it; None otherwise."""
+    country = suffix.rpartition(".")[2]
+    if len(country) != 2 or any(d.endswith("." + country) for d in brand.domains):
+        return None
+    return country
+
+
 def _digits_kept(plain: str, token: str) -> bool:
     """A number (10086) is imitated with digits and look-alike letters, not by a word (`ololo`)."""
     return not token.isdigit() or 2 * sum(c.isdigit() for c in plain) >= len(plain)
@@ -108,13 +118,17 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "") -> tuple[Signal, 
     for match in index.near(folded, folded=True, loose=idn):
         if not _digits_kept(plain, match.token):
             continue
+        value, abroad = _typo_value(match.token, match.distance), ""
+        if value < TYPO and (country := _abroad(match.brand, suffix)):
+            value, abroad = TYPO_ABROAD, f", under .{country} where it has no site"
         if idn or distance(plain, match.token, 2) > match.distance:
-            value = HOMOGLYPH_IDN if idn else _typo_value(match.token, match.distance)
+            if idn:
+                value, abroad = HOMOGLYPH_IDN, ""
             return (Signal(value, Rule.HOMOGLYPH, f"homoglyph of {_of(match)}: '{text}' reads as "
-                           f"'{match.token}', edit distance {match.distance}", match.brand.domain),)
+                           f"'{match.token}', edit distance {match.distance}{abroad}", match.brand.domain),)
         edit = classify(plain, match.token)
-        return (Signal(_typo_value(match.token, match.distance), Rule.TYPOSQUAT,
-                       f"{edit.value} look-alike of {_of(match)}, edit distance {match.distance}",
+        return (Signal(value, Rule.TYPOSQUAT,
+                       f"{edit.value} look-alike of {_of(match)}, edit distance {match.distance}{abroad}",
                        match.brand.domain),)
     if not idn:
         match = _short_addition(index, plain)
@@ -323,6 +337,8 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     structure: list[str] = []
     shape_doubt = structure_doubt = 1.0
     for key, reason in found:
+        if not WEIGHTS[key]:
+            continue        # fitted to nothing: not a reason
         kind = _KIND[key]
         if kind is _SHAPE:
             shape_doubt *= 1.0 - WEIGHTS[key]

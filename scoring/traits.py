@@ -45,28 +45,28 @@ _LURE_MIN_INNER = 5
 # (key) -> noisy-or value. See the module docstring for where they come from.
 WEIGHTS: dict[str, float] = {
     "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
-    "tld-mid": 0.45,           # shop, vip, online, site, live, cc ... (tld.py)
-    "tld-low": 0.15,            # info, cn, co, me, biz ... (tld.py)
-    "word": 0.3,               # one fraud word (combo.FRAUD_WORDS)
-    "words": 0.45,             # two or more
-    "lure": 0.2,              # a lure word (LURE_WORDS)
-    "long": 0.25,               # label of 20+ characters
+    "tld-mid": 0.5,           # shop, vip, online, site, live, cc ... (tld.py)
+    "tld-low": 0.05,            # info, cn, co, me, biz ... (tld.py)
+    "word": 0.4,               # one fraud word (combo.FRAUD_WORDS)
+    "words": 0.4,             # two or more
+    "lure": 0.25,              # a lure word (LURE_WORDS)
+    "long": 0.3,               # label of 20+ characters
     "very-long": 0.35,          # 30+
-    "hyphens": 0.3,            # two hyphens
-    "many-hyphens": 0.3,      # three or more
-    "all-digits": 0.2,        # 4+ digits, nothing else
+    "hyphens": 0.25,            # two hyphens
+    "many-hyphens": 0.25,      # three or more
+    "all-digits": 0.0,        # 4+ digits, nothing else
     "digit-mix": 0.25,          # letters and digits interleaved
-    "digit-run": 0.3,         # 4+ digits next to letters
+    "digit-run": 0.45,         # 4+ digits next to letters
     "unpronounceable": 0.2,   # a consonant run, or hardly a vowel
     "random": 0.2,            # high character entropy
-    "hex": 0.55,                # a hash-like string of hex digits
-    "suffix-dash": 0.45,        # com-xxx: a suffix glued to the label
+    "hex": 0.5,                # a hash-like string of hex digits
+    "suffix-dash": 0.5,        # com-xxx: a suffix glued to the label
     "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.5,            # 1-2-3-4: an address in a name
     "deep": 0.3,               # 3+ labels in front of the registrable domain
     "sub-random": 0.3,         # a machine-made label in front
     "sub-long": 0.3,           # a label of 20+ characters in front
-    "long-host": 0.3,          # a host of 50+ characters
+    "long-host": 0.25,          # a host of 50+ characters
 }
 
 # The benign development set holds registrable domains only, so it cannot tell

@@ -77,3 +77,15 @@ def test_brand_joined_by_a_hyphen_to_another_word_warns(index, label, brand):
 @pytest.mark.parametrize("label", ["home-office", "paper-chase", "visa-services", "ups-store", "web-de"])
 def test_everyday_and_short_tokens_are_not_brand_parts(index, label):
     assert not any("joined by a hyphen" in s.reason for s in domain_signals(index, label, "com").signals)
+
+
+@pytest.mark.parametrize("label, suffix", [("avex", "jp"), ("viva", "gr"), ("chare", "ir")])
+def test_a_short_brands_slip_under_a_foreign_country_code_only_hints(index, label, suffix):
+    signals = domain_signals(index, label, suffix).signals
+    assert signals and signals[0].value < 0.6 and f"under .{suffix} where it has no site" in signals[0].reason
+
+
+def test_a_short_brands_slip_under_its_own_country_code_still_warns(index):
+    signals = domain_signals(index, "allebro", "pl").signals     # allegro.pl
+    assert signals and signals[0].value >= 0.6
+    assert domain_signals(index, "viva", "com").signals[0].value >= 0.6
