@@ -47,23 +47,24 @@ WEIGHTS: dict[str, float] = {
     "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
     "tld-mid": 0.5,           # shop, vip, online, site, live, cc ... (tld.py)
     "tld-low": 0.05,            # info, cn, co, me, biz ... (tld.py)
-    "word": 0.4,               # one fraud word (combo.FRAUD_WORDS)
+    "word": 0.35,               # one fraud word (combo.FRAUD_WORDS)
     "words": 0.4,             # two or more
-    "lure": 0.25,              # a lure word (LURE_WORDS)
+    "lure": 0.2,              # a lure word (LURE_WORDS)
     "long": 0.3,               # label of 20+ characters
-    "very-long": 0.35,          # 30+
-    "hyphens": 0.25,            # two hyphens
-    "many-hyphens": 0.25,      # three or more
-    "all-digits": 0.0,        # 4+ digits, nothing else
-    "digit-mix": 0.25,          # letters and digits interleaved
+    "very-long": 0.3,          # 30+
+    "hyphens": 0.3,            # two hyphens
+    "many-hyphens": 0.3,      # three or more
+    "all-digits": 0.25,        # 5+ digits, nothing else (four are years and
+                              # numbers people pick: 0413.pics, 6475.cc)
+    "digit-mix": 0.15,          # letters and digits interleaved
     "digit-run": 0.45,         # 4+ digits next to letters
-    "unpronounceable": 0.2,   # a consonant run, or hardly a vowel
-    "random": 0.2,            # high character entropy
+    "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
+    "random": 0.25,            # high character entropy
     "hex": 0.5,                # a hash-like string of hex digits
     "suffix-dash": 0.5,        # com-xxx: a suffix glued to the label
-    "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
-    "ip-like": 0.5,            # 1-2-3-4: an address in a name
-    "deep": 0.3,               # 3+ labels in front of the registrable domain
+    "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
+    "ip-like": 0.3,            # 1-2-3-4: an address in a name
+    "deep": 0.25,               # 3+ labels in front of the registrable domain
     "sub-random": 0.3,         # a machine-made label in front
     "sub-long": 0.3,           # a label of 20+ characters in front
     "long-host": 0.25,          # a host of 50+ characters
@@ -136,8 +137,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
     if digits:
         if not alpha:
-            if digits >= 4:
-                found.append(("all-digits", "all digits"))
+            if digits >= 5:
+                found.append(("all-digits", f"all digits ({digits})"))
         elif digits >= 2 and (hex_run := _HEX.search(letters)) and not hex_run.group().isdigit() \
                 and sum(c.isdigit() for c in hex_run.group()) >= 2:
             found.append(("hex", f"hash-like run {hex_run.group()!r}"))

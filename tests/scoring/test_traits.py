@@ -18,6 +18,7 @@ def test_words_people_pick_have_no_machine_traits():
 def test_machine_made_labels_say_why():
     assert "unpronounceable" in keys(label_shape("nhwfemnkljdsijndm"))
     assert "all-digits" in keys(label_shape("04513659"))
+    assert "all-digits" not in keys(label_shape("0413"))        # four digits: a year, a number people pick
     assert "digit-mix" in keys(label_shape("0471k365"))
     assert "hex" in keys(label_shape("0ba78f946b44b89512810cd0ed4ab48d"))
     assert "many-hyphens" in keys(label_shape("secure-account-update-center"))
