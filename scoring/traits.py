@@ -30,14 +30,18 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "lab
 # are left to the brand signals, so they are not counted twice. In the other
 # languages of the feeds: help (bantuan), official (resmi), prize and draw
 # (hadiah, undian), payment and invoice (pagamento, fatura, facture), a fine
-# and taxes (amende, impots), crypto drains (presale, unstake, staking).
+# and taxes (amende, impots), crypto drains (presale, unstake, staking), the
+# offers, points and discounts of the Brazilian and Spanish shop and bank lures
+# (oferta, pontos, desconto, banca, cliente, empresas), the pay-later and aid
+# lures of Indonesia (paylater, subsidi, bansos).
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
     "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
     "notice", "unlock", "suspend", "suspended", "banking",
     "pay", "payment", "wallet", "claim", "help", "helpdesk", "alert", "usdt", "nft",
     "bantuan", "resmi", "hadiah", "undian", "pagamento", "fatura", "facture", "amende",
-    "impots", "presale", "unstake", "staking",
+    "impots", "presale", "unstake", "staking", "oferta", "banca", "cliente", "empresas",
+    "desconto", "pontos", "paylater", "subsidi", "bansos", "crypto",
 })
 _LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5
@@ -45,29 +49,29 @@ _LURE_MIN_INNER = 5
 # (key) -> noisy-or value. See the module docstring for where they come from.
 WEIGHTS: dict[str, float] = {
     "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
-    "tld-mid": 0.5,           # shop, vip, online, site, live, cc ... (tld.py)
-    "tld-low": 0.05,            # info, cn, co, me, biz ... (tld.py)
-    "word": 0.35,               # one fraud word (combo.FRAUD_WORDS)
-    "words": 0.4,             # two or more
-    "lure": 0.2,              # a lure word (LURE_WORDS)
-    "long": 0.3,               # label of 20+ characters
-    "very-long": 0.3,          # 30+
-    "hyphens": 0.3,            # two hyphens
-    "many-hyphens": 0.3,      # three or more
+    "tld-mid": 0.55,           # shop, vip, online, site, live, cc ... (tld.py)
+    "tld-low": 0.1,            # info, cn, co, me, biz ... (tld.py)
+    "word": 0.4,               # one fraud word (combo.FRAUD_WORDS)
+    "words": 0.45,             # two or more
+    "lure": 0.35,              # a lure word (LURE_WORDS)
+    "long": 0.25,               # label of 20+ characters
+    "very-long": 0.35,          # 30+
+    "hyphens": 0.25,            # two hyphens
+    "many-hyphens": 0.25,      # three or more
     "all-digits": 0.25,        # 5+ digits, nothing else (four are years and
                               # numbers people pick: 0413.pics, 6475.cc)
-    "digit-mix": 0.15,          # letters and digits interleaved
-    "digit-run": 0.45,         # 4+ digits next to letters
-    "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
+    "digit-mix": 0.25,          # letters and digits interleaved
+    "digit-run": 0.35,         # 4+ digits next to letters
+    "unpronounceable": 0.3,   # a consonant run, or hardly a vowel
     "random": 0.25,            # high character entropy
     "hex": 0.5,                # a hash-like string of hex digits
     "suffix-dash": 0.5,        # com-xxx: a suffix glued to the label
-    "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
+    "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.3,            # 1-2-3-4: an address in a name
-    "deep": 0.25,               # 3+ labels in front of the registrable domain
+    "deep": 0.3,               # 3+ labels in front of the registrable domain
     "sub-random": 0.3,         # a machine-made label in front
     "sub-long": 0.3,           # a label of 20+ characters in front
-    "long-host": 0.25,          # a host of 50+ characters
+    "long-host": 0.3,          # a host of 50+ characters
 }
 
 # The benign development set holds registrable domains only, so it cannot tell
@@ -78,7 +82,9 @@ UNMEASURED_CAP = 0.3
 ALONE_CAP = 0.55
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+# Five consonants in a row, a digraph (ch, sh, th, ph, gh, ck, ng) counting as one: where
+# two words meet (watch|wrestling, girls|chase, rights|movement) three or four is usual.
+_CONSONANT_RUN = re.compile(r"(?>ch|sh|th|ph|gh|ck|ng|[bcdfghjklmnpqrstvwxz]){5,}")
 _DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{4,}")
 _SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
@@ -148,7 +154,7 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-run", "a run of 4+ digits next to letters"))
     if len(alpha) >= 6:
         vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
-        run = _CONSONANT_RUN.search(letters)
+        run = _CONSONANT_RUN.search(label)      # a hyphen ends a word, and a run
         if vowels < 0.2 * len(alpha) or run:
             found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
         if len(letters) >= 12:
@@ -171,7 +177,7 @@ def _machine_made(label: str) -> bool:
     alpha = letters.encode().translate(None, _DIGITS)
     if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
         return True
-    return bool(_CONSONANT_RUN.search(letters))
+    return bool(_CONSONANT_RUN.search(label))
 
 
 def host_structure(subdomain: list[str], host_length: int) -> list[tuple[str, str]]:

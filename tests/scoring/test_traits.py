@@ -90,3 +90,9 @@ def test_entropy_table_agrees_with_the_formula():
     for text in ("mybestshopping24", "aaaa", "ab", "0ba78f946b44b89512810cd0ed4ab48d"):
         direct = -sum(n / len(text) * math.log2(n / len(text)) for n in map(text.count, set(text)))
         assert abs(entropy(text) - direct) < 1e-9
+
+
+def test_consonants_where_two_words_meet_are_not_unpronounceable():
+    for label in ("watchwrestling", "girlschase", "film-stream", "thenewcivilrightsmovement"):
+        assert "unpronounceable" not in keys(label_shape(label)), label
+    assert "unpronounceable" in keys(label_shape("xkcd-qzwprt"))
