@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
@@ -9,6 +10,8 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from fraudwall.scoring.brands import Brand
+from fraudwall.scoring.combo import FRAUD_WORDS, word_pattern
+from fraudwall.scoring.traits import LURE_WORDS
 from fraudwall.scoring.homoglyph import ascii_variants, loose_skeleton, skeleton
 from fraudwall.scoring.typo import max_distance
 
@@ -30,7 +33,7 @@ class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
     __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_near", "_folded_near",
-                 "_loose_near", "_inner", "_labels", "_variants")
+                 "_loose_near", "_inner", "_inner_gate", "_labels", "_variants", "gate")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -69,6 +72,11 @@ class BrandIndex:
         self._folded_near = _NearTable(folded_by_length)
         self._loose_near = _NearTable(loose_by_length)
         self._inner = {k: tuple(v) for k, v in inner.items()}
+        # One pass over a text says whether any long token can start in it: most say no.
+        self._inner_gate = re.compile(word_pattern(self._inner) or "(?!)")
+        # And whether any word a signal looks for is in it at all: fraud words, lure
+        # words, the start of a long token. `gate(text)` None: none of them is.
+        self.gate = re.compile(word_pattern(FRAUD_WORDS | LURE_WORDS | set(self._inner))).search
         # Hand-made look-alikes of a brand's domain label (cib -> clb, elb, cld ...),
         # found again by one lookup. Two-letter labels are left out: their variants
         # (qq -> gq, gg) are other people's everyday names.
@@ -120,6 +128,8 @@ class BrandIndex:
 
     def inside(self, text: str) -> tuple[Match, ...]:
         """Long tokens that appear in `text`, longest first (`amazon` in `amazon-jp-gift`)."""
+        if not self._inner_gate.search(text):
+            return ()
         found = {}
         inner = self._inner
         for i in range(len(text) - MIN_INNER_TOKEN + 1):

@@ -65,6 +65,12 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
     """
     if not signals:
         return _NOTHING[verdict_for(0.0, block_threshold, warn_threshold)]
+    if len(signals) == 1 and signals[0].value > 0:     # the usual flagged name: nothing to rank
+        signal = signals[0]
+        value = round(1.0 - (1.0 - signal.value), 4)
+        verdict = (Verdict.BLOCK if value >= block_threshold else Verdict.WARN if value >= warn_threshold
+                   else Verdict.ALLOW)
+        return Score(value, verdict, signal.brand or None, (signal.reason,), signal.rule.value)
     # Strongest first; a stable sort, so equal values keep the order they were found in.
     ranked = sorted(signals, key=_VALUE, reverse=True)
     if ranked[-1].value <= 0:

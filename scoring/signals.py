@@ -95,10 +95,14 @@ def _short_addition(index: BrandIndex, plain: str) -> Match | None:
     return None
 
 
-def _lookalike(index: BrandIndex, text: str, suffix: str = "") -> tuple[Signal, ...]:
-    """Typosquat or homoglyph of a brand token; `text` is a decoded label, maybe with hyphens."""
-    plain = text.replace("-", "")
-    brand = index.token(plain)
+def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None = None,
+               brand: Brand | None = None) -> tuple[Signal, ...]:
+    """Typosquat or homoglyph of a brand token; `text` is a decoded label, maybe with hyphens.
+
+    `plain` (`text` without hyphens) and `brand` (the token's brand) when the caller has them."""
+    if plain is None:
+        plain = text.replace("-", "")
+        brand = index.token(plain)
     if brand is not None:
         if plain == text:
             return ()   # the token itself: a TLD swap, not a look-alike
@@ -146,10 +150,12 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "") -> tuple[Signal, 
     return ()
 
 
-def _combo(index: BrandIndex, label: str, with_words: bool = True) -> tuple[Signal | None, tuple[str, ...]]:
+def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool = True,
+           ) -> tuple[Signal | None, tuple[str, ...]]:
     """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not.
 
-    `with_words` False: `label` is known to hold no fraud word (`combo.has_words`)."""
+    `with_words` False: `label` is known to hold no fraud word (`combo.has_words`); `inner`
+    False: no long token either (`BrandIndex.gate`)."""
     core, words = split_words(label) if with_words else (label, ())
     if words and core:
         plain = core.replace("-", "")
@@ -169,7 +175,7 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True) -> tuple[Sign
             return (Signal(PART, Rule.COMBOSQUAT, f"brand '{part}' joined by a hyphen to other words",
                            index.token(part).domain), ())
     plain = label.replace("-", "")
-    for match in index.inside(plain):
+    for match in index.inside(plain) if inner else ():
         if words:
             said = ", ".join(f"'{w}'" for w in words)
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{match.token}' with fraud words {said}",
@@ -202,28 +208,32 @@ _EVERYDAY_TOKENS = frozenset({"office", "outlook", "chase", "visa", "steam", "kr
 
 def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
-    signals, words, found = _brand_signals(index, label, suffix)
+    text = decode_label(label) if label.startswith("xn--") else label
+    plain = text.replace("-", "") if "-" in text else text
+    # One pass says whether any fraud word, lure word or long token can be in the label: for
+    # most labels none is, and the searches for each are skipped.
+    any_word = index.gate(plain) is not None
+    signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
     tier = tld_tier(suffix)
     traits = [(f"tld-{tier}", tld_reason(suffix))] if tier else []
-    traits += [("lure", w) for w in lure_words(label)]
+    if any_word:
+        traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)
     return DomainPart(signals, words, found, tuple(traits))
 
 
-def _brand_signals(index: BrandIndex, label: str, suffix: str,
+def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
                    ) -> tuple[tuple[Signal, ...], tuple[str, ...], bool]:
-    text = decode_label(label) if label.startswith("xn--") else label
-    plain = text.replace("-", "")
-    brand: Brand | None = index.token(plain) if plain == text else None
-    if brand is not None:
+    brand: Brand | None = index.token(plain)
+    if brand is not None and plain == text:
         signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}", brand.domain)
         return (signal,), (), True
-    with_words = has_words(text)
-    signals = _lookalike(index, text, suffix)
+    with_words = any_word and has_words(text)
+    signals = _lookalike(index, text, suffix, plain, brand)
     if signals:
         return signals, find_words(text) if with_words else (), True
-    combo, words = _combo(index, text, with_words)
+    combo, words = _combo(index, text, with_words, any_word)
     if combo is not None:
         return (combo,), (), True
     return (), words, False

@@ -48,6 +48,11 @@ class SuffixList:
         """`name` is normalised (lower case, ASCII, no final dot)."""
         if "xn--" in name:
             return self._slow(name)
+        head, dot, last = name.rpartition(".")
+        if dot and last in self._suffixes and last not in self._tails and last not in self._wild:
+            # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
+            subdomain, _, domain = head.rpartition(".")
+            return Parts(subdomain, domain, last)
         labels = name.split(".")
         n = len(labels)
         best = 0

@@ -85,6 +85,7 @@ _HEX = re.compile(r"[0-9a-f]{8,}")
 # Five consonants in a row, a digraph (ch, sh, th, ph, gh, ck, ng) counting as one: where
 # two words meet (watch|wrestling, girls|chase, rights|movement) three or four is usual.
 _CONSONANT_RUN = re.compile(r"(?>ch|sh|th|ph|gh|ck|ng|[bcdfghjklmnpqrstvwxz]){5,}")
+_FIVE_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{5}")   # the cheap test first: most labels have none
 _DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{4,}")
 _SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
@@ -154,7 +155,7 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-run", "a run of 4+ digits next to letters"))
     if len(alpha) >= 6:
         vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
-        run = _CONSONANT_RUN.search(label)      # a hyphen ends a word, and a run
+        run = _FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label)   # a hyphen ends a run
         if vowels < 0.2 * len(alpha) or run:
             found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
         if len(letters) >= 12:
@@ -177,7 +178,7 @@ def _machine_made(label: str) -> bool:
     alpha = letters.encode().translate(None, _DIGITS)
     if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
         return True
-    return bool(_CONSONANT_RUN.search(label))
+    return bool(_FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label))
 
 
 def host_structure(subdomain: list[str], host_length: int) -> list[tuple[str, str]]:
