@@ -149,3 +149,8 @@ def test_names_under_restricted_government_and_school_suffixes_are_allowed(score
 def test_the_restricted_suffix_must_be_the_real_one(scorer):
     # "gov" as a word in an ordinary .cn name earns nothing; the brand combo still blocks.
     assert scorer.score("chinatax-gov-tuikuan.cn").verdict is Verdict.BLOCK
+
+
+def test_a_brand_in_front_of_a_domain_under_any_ranked_tld_warns(scorer):
+    assert scorer.score("amazon.huimouban.cn").verdict is Verdict.WARN      # .cn: the low tier
+    assert scorer.score("apple.stackexchange.com").verdict is Verdict.ALLOW
