@@ -119,6 +119,7 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
                        f"'{match.token}'", match.brand.domain),)
     # Compared folded, so `paypa1l` (a homoglyph and a typo) is found too; it is a
     # plain typo when folding did not bring it closer.
+    abroad_signal: tuple[Signal, ...] = ()
     for match in index.near(folded, folded=True, loose=idn):
         if not _digits_kept(plain, match.token):
             continue
@@ -128,12 +129,19 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         if idn or distance(plain, match.token, 2) > match.distance:
             if idn:
                 value, abroad = HOMOGLYPH_IDN, ""
-            return (Signal(value, Rule.HOMOGLYPH, f"homoglyph of {_of(match)}: '{text}' reads as "
-                           f"'{match.token}', edit distance {match.distance}{abroad}", match.brand.domain),)
-        edit = classify(plain, match.token)
-        return (Signal(value, Rule.TYPOSQUAT,
-                       f"{edit.value} look-alike of {_of(match)}, edit distance {match.distance}{abroad}",
-                       match.brand.domain),)
+            found = (Signal(value, Rule.HOMOGLYPH, f"homoglyph of {_of(match)}: '{text}' reads as "
+                            f"'{match.token}', edit distance {match.distance}{abroad}", match.brand.domain),)
+        else:
+            edit = classify(plain, match.token)
+            found = (Signal(value, Rule.TYPOSQUAT,
+                            f"{edit.value} look-alike of {_of(match)}, edit distance {match.distance}{abroad}",
+                            match.brand.domain),)
+        if not abroad:
+            return found
+        # A brand with no site under this country code: a local brand's look-alike (cib1.com.cn
+        # of cib.com.cn, below) says more, if there is one.
+        abroad_signal = found
+        break
     if not idn:
         match = _short_addition(index, plain)
         if match is not None:
@@ -147,7 +155,7 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         if match is not None:
             return (Signal(HOMOGLYPH_LOOSE, Rule.HOMOGLYPH, f"homoglyph of {_of(match)} under its "
                            f"own suffix .{suffix}: '{plain}' reads as '{match.token}'", match.brand.domain),)
-    return ()
+    return abroad_signal
 
 
 def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool = True,

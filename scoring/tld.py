@@ -65,10 +65,15 @@ def tld_tier(suffix: str) -> str | None:
 
 
 def tld_reason(suffix: str) -> str:
-    """Why the TLD of `suffix` counts: the words of its trait's reason."""
+    """Why the TLD of `suffix` counts, in the words of its tier: the reason of its trait."""
     if suffix in _CHEAP_SECOND_LEVEL:
         return f"suffix .{suffix} gives names away for next to nothing"
-    return f"TLD .{suffix.rpartition('.')[2]} ranks high in abuse reports"
+    tld = suffix.rpartition(".")[2]
+    if tld in _HIGH:
+        return f"TLD .{tld} ranks high in abuse reports"
+    if tld in _MID:
+        return f"TLD .{tld} is among the twenty most abused"
+    return f"TLD .{tld} is often abused"
 
 
 def tld_risk(suffix: str) -> float:

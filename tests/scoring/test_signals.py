@@ -89,3 +89,9 @@ def test_a_short_brands_slip_under_its_own_country_code_still_warns(index):
     signals = domain_signals(index, "allebro", "pl").signals     # allegro.pl
     assert signals and signals[0].value >= 0.6
     assert domain_signals(index, "viva", "com").signals[0].value >= 0.6
+
+
+@pytest.mark.parametrize("label, brand", [("cib1", "cib.com.cn"), ("cidl", "cib.com.cn")])
+def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
+    signals = domain_signals(index, label, "com.cn").signals      # citi.com has no site under .cn
+    assert signals and signals[0].brand == brand and signals[0].value >= 0.6

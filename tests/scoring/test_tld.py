@@ -27,3 +27,9 @@ def test_a_government_abbreviation_outside_a_government_suffix_is_a_fraud_word(s
     score = scorer.score("gov.uk-winteca.bond")
     assert score.verdict is not Verdict.ALLOW and any("'gov'" in r for r in score.reasons)
     assert scorer.score("e-gov.az").verdict is Verdict.ALLOW
+
+
+def test_the_reason_says_the_tier():
+    from fraudwall.scoring.tld import tld_reason
+    assert tld_reason("shop") == "TLD .shop is among the twenty most abused"
+    assert tld_reason("com.cn") == "TLD .cn is often abused"
