@@ -33,12 +33,18 @@ class Scorer:
         self.index = BrandIndex(brands if brands is not None else load_brands(self.settings.brands_file))
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
         self._suffixes = SuffixList()
-        self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
-        self._domain_part = functools.lru_cache(maxsize=cache_size)(functools.partial(domain_signals, self.index))
+        analyse = functools.partial(domain_signals, self.index)
+        if cache_size:
+            self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
+            self._domain_part = functools.lru_cache(maxsize=cache_size)(analyse)
+        else:       # no caches: no wrappers either
+            self.score = self.score_uncached
+            self._domain_part = analyse
 
     def cache_clear(self) -> None:
-        self.score.cache_clear()
-        self._domain_part.cache_clear()
+        for cached in (self.score, self._domain_part):
+            if hasattr(cached, "cache_clear"):
+                cached.cache_clear()
 
     def score_uncached(self, name: str) -> Score:
         """The Score of `name`; InvalidName (a ValueError) when it is not a domain name."""
