@@ -176,8 +176,8 @@ def features(scorer: Scorer, name: str) -> tuple[float, tuple[str, ...]] | None:
 
 
 # Pairs (weaker, stronger) the fit keeps in order: two fraud words say at least what one
-# says, three hyphens what two say, 30 characters what 20 say.
-MONOTONE = (("word", "words"), ("hyphens", "many-hyphens"), ("long", "very-long"))
+# says, two hyphens what one says and three what two, 30 characters what 20 say.
+MONOTONE = (("word", "words"), ("hyphen", "hyphens"), ("hyphens", "many-hyphens"), ("long", "very-long"))
 # Set by hand below the fit: letters and digits interleaved are also how people name
 # things (top10best, web2print, mp3juice); with a long label that alone must not warn.
 HAND_CAPS = {"digit-mix": 0.25}

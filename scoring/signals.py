@@ -27,7 +27,7 @@ TYPO = 0.9
 TYPO_TWO_EDITS = 0.75      # two edits in a long name: warn, the TLD or a word decides
 TYPO_SHORT = 0.75          # up to seven letters (icbc, chase, binance): one edit makes other words
 ADDITION_SHORT = 0.7       # jd -> jdd: warn, never block on this alone
-TYPO_ABROAD = 0.55         # avex.jp, viva.gr: a slip of a short name under a country code the brand has
+TYPO_ABROAD = 0.55         # vita.de, chaze.ir: a slip of a short name under a country code the brand has
                            # no site under is most often a word of that country: the TLD or a word decides
 HOMOGLYPH_IDN = 0.95
 HOMOGLYPH = 0.9
@@ -138,8 +138,8 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
                             match.brand.domain),)
         if not abroad:
             return found
-        # A brand with no site under this country code: a local brand's look-alike (cib1.com.cn
-        # of cib.com.cn, below) says more, if there is one.
+        # A brand with no site under this country code: a local brand's look-alike (cibi.com.cn
+        # of cib.com.cn rather than of citi.com, below) says more, if there is one.
         abroad_signal = found
         break
     if not idn:
@@ -182,8 +182,8 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
         if part is not None:
             return (Signal(PART, Rule.COMBOSQUAT, f"brand '{part}' joined by a hyphen to other words",
                            index.token(part).domain), ())
-    plain = label.replace("-", "")
-    for match in index.inside(plain) if inner else ():
+    # Not across a hyphen: urban-post is no anpost, amazon-jp-gift is amazon.
+    for match in index.inside(label) if inner else ():
         if words:
             said = ", ".join(f"'{w}'" for w in words)
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{match.token}' with fraud words {said}",
@@ -200,8 +200,8 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
 
 
 def _brand_part(index: BrandIndex, label: str) -> str | None:
-    """The brand token that is one of the hyphen-separated parts of `label` (`apple-find`,
-    `usps-qjv`): dnstwist's dictionary family with any word. Tokens of four letters or
+    """The brand token that is one of the hyphen-separated parts of `label` (`apple-locate`,
+    `usps-kqz`): dnstwist's dictionary family with any word. Tokens of four letters or
     more: the short ones (`jd`, `ups`) only with a fraud word, as everywhere."""
     for part in label.split("-"):
         if len(part) > SHORT_TOKEN and part not in _EVERYDAY_TOKENS and index.token(part) is not None:
@@ -284,7 +284,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                                   f"of an unrelated domain {registrable}", match.brand.domain))
             break
         else:
-            for match in index.inside(sub.replace("-", "")):
+            for match in index.inside(sub):
                 signals.append(Signal(INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside "
                                       f"subdomain of an unrelated domain {registrable}",
                                       match.brand.domain))

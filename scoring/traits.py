@@ -49,29 +49,31 @@ _LURE_MIN_INNER = 5
 # (key) -> noisy-or value. See the module docstring for where they come from.
 WEIGHTS: dict[str, float] = {
     "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
-    "tld-mid": 0.55,           # shop, vip, online, site, live, cc ... (tld.py)
+    "tld-mid": 0.5,            # shop, vip, online, site, live, cc ... (tld.py)
     "tld-low": 0.1,            # info, cn, co, me, biz ... (tld.py)
-    "word": 0.4,               # one fraud word (combo.FRAUD_WORDS)
-    "words": 0.45,             # two or more
-    "lure": 0.35,              # a lure word (LURE_WORDS)
-    "long": 0.25,               # label of 20+ characters
-    "very-long": 0.35,          # 30+
-    "hyphens": 0.25,            # two hyphens
-    "many-hyphens": 0.25,      # three or more
+    "word": 0.35,              # one fraud word (combo.FRAUD_WORDS)
+    "words": 0.5,              # two or more
+    "lure": 0.25,              # a lure word (LURE_WORDS)
+    "long": 0.3,               # label of 20+ characters
+    "very-long": 0.3,          # 30+
+    "hyphen": 0.3,             # one hyphen
+    "hyphens": 0.3,            # two hyphens
+    "many-hyphens": 0.35,      # three or more
     "all-digits": 0.25,        # 5+ digits, nothing else (four are years and
-                              # numbers people pick: 0413.pics, 6475.cc)
-    "digit-mix": 0.25,          # letters and digits interleaved
-    "digit-run": 0.35,         # 4+ digits next to letters
-    "unpronounceable": 0.3,   # a consonant run, or hardly a vowel
-    "random": 0.25,            # high character entropy
-    "hex": 0.5,                # a hash-like string of hex digits
-    "suffix-dash": 0.5,        # com-xxx: a suffix glued to the label
-    "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
-    "ip-like": 0.3,            # 1-2-3-4: an address in a name
-    "deep": 0.3,               # 3+ labels in front of the registrable domain
+                               # numbers people pick: 1998, 2024)
+    "digit-mix": 0.15,         # letters and digits interleaved
+    "digit-run": 0.25,         # 4+ digits next to letters
+    "end-digits": 0.1,         # a word and 1-3 digits at the end (shop24, amazou99)
+    "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
+    "random": 0.2,             # high character entropy
+    "hex": 0.45,               # a hash-like string of hex digits
+    "suffix-dash": 0.1,        # com-xxx: a suffix glued to the label
+    "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
+    "ip-like": 0.25,           # 1-2-3-4: an address in a name
+    "deep": 0.25,              # 3+ labels in front of the registrable domain
     "sub-random": 0.3,         # a machine-made label in front
     "sub-long": 0.3,           # a label of 20+ characters in front
-    "long-host": 0.3,          # a host of 50+ characters
+    "long-host": 0.25,         # a host of 50+ characters
 }
 
 # The benign development set holds registrable domains only, so it cannot tell
@@ -83,11 +85,12 @@ ALONE_CAP = 0.55
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
 # Five consonants in a row, a digraph (ch, sh, th, ph, gh, ck, ng) counting as one: where
-# two words meet (watch|wrestling, girls|chase, rights|movement) three or four is usual.
+# two words meet (night|sky, birth|place, catch|phrase) three or four is usual.
 _CONSONANT_RUN = re.compile(r"(?>ch|sh|th|ph|gh|ck|ng|[bcdfghjklmnpqrstvwxz]){5,}")
 _FIVE_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{5}")   # the cheap test first: most labels have none
 _DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{4,}")
+_END_DIGITS = re.compile(r"[a-z]{3}[0-9]{1,3}$")
 _SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
 _IP_LIKE = re.compile(r"(?:^|[^0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?:$|[^0-9])")
 _SPELLED = frozenset({"com", "net", "org", "gov", "edu", "co"})
@@ -140,6 +143,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         found.append(("many-hyphens", f"{hyphens} hyphens"))
     elif hyphens == 2:
         found.append(("hyphens", "2 hyphens"))
+    elif hyphens == 1:
+        found.append(("hyphen", "a hyphen"))
     if hyphens and _SUFFIX_DASH.search(label):
         found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
     if digits:
@@ -153,6 +158,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-mix", "letters and digits interleaved"))
         elif _DIGIT_RUN.search(letters):
             found.append(("digit-run", "a run of 4+ digits next to letters"))
+        elif _END_DIGITS.search(letters):
+            found.append(("end-digits", "a word with a number after it"))
     if len(alpha) >= 6:
         vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
         run = _FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label)   # a hyphen ends a run

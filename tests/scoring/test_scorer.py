@@ -152,5 +152,5 @@ def test_the_restricted_suffix_must_be_the_real_one(scorer):
 
 
 def test_a_brand_in_front_of_a_domain_under_any_ranked_tld_warns(scorer):
-    assert scorer.score("amazon.huimouban.cn").verdict is Verdict.WARN      # .cn: the low tier
+    assert scorer.score("amazon.qwlkio.cn").verdict is Verdict.WARN      # .cn: the low tier
     assert scorer.score("apple.stackexchange.com").verdict is Verdict.ALLOW

@@ -66,7 +66,7 @@ def test_slip_of_a_long_brand_in_a_subdomain(index):
     assert subdomain_signals(index, ["images"], "example", "example.com") == ((), ())
 
 
-@pytest.mark.parametrize("label, brand", [("apple-find", "apple.com"), ("usps-qjv", "usps.com"),
+@pytest.mark.parametrize("label, brand", [("apple-locate", "apple.com"), ("usps-kqz", "usps.com"),
                                           ("allo-amazon-apps", "amazon.com")])
 def test_brand_joined_by_a_hyphen_to_another_word_warns(index, label, brand):
     signals = domain_signals(index, label, "com").signals
@@ -79,7 +79,7 @@ def test_everyday_and_short_tokens_are_not_brand_parts(index, label):
     assert not any("joined by a hyphen" in s.reason for s in domain_signals(index, label, "com").signals)
 
 
-@pytest.mark.parametrize("label, suffix", [("avex", "jp"), ("viva", "gr"), ("chare", "ir")])
+@pytest.mark.parametrize("label, suffix", [("vita", "de"), ("amax", "jp"), ("chaze", "ir")])
 def test_a_short_brands_slip_under_a_foreign_country_code_only_hints(index, label, suffix):
     signals = domain_signals(index, label, suffix).signals
     assert signals and signals[0].value < 0.6 and f"under .{suffix} where it has no site" in signals[0].reason
@@ -88,10 +88,10 @@ def test_a_short_brands_slip_under_a_foreign_country_code_only_hints(index, labe
 def test_a_short_brands_slip_under_its_own_country_code_still_warns(index):
     signals = domain_signals(index, "allebro", "pl").signals     # allegro.pl
     assert signals and signals[0].value >= 0.6
-    assert domain_signals(index, "viva", "com").signals[0].value >= 0.6
+    assert domain_signals(index, "vita", "com").signals[0].value >= 0.6
 
 
-@pytest.mark.parametrize("label, brand", [("cib1", "cib.com.cn"), ("cidl", "cib.com.cn")])
+@pytest.mark.parametrize("label, brand", [("cibi", "cib.com.cn"), ("cibl", "cib.com.cn")])
 def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
     signals = domain_signals(index, label, "com.cn").signals      # citi.com has no site under .cn
     assert signals and signals[0].brand == brand and signals[0].value >= 0.6

@@ -24,9 +24,9 @@ def test_cheap_second_level_suffixes_rank_with_the_free_tlds():
 
 
 def test_a_government_abbreviation_outside_a_government_suffix_is_a_fraud_word(scorer):
-    score = scorer.score("gov.uk-winteca.bond")
+    score = scorer.score("gov.uk-pcnfine.bond")
     assert score.verdict is not Verdict.ALLOW and any("'gov'" in r for r in score.reasons)
-    assert scorer.score("e-gov.az").verdict is Verdict.ALLOW
+    assert scorer.score("e-gov.kz").verdict is Verdict.ALLOW
 
 
 def test_the_reason_says_the_tier():

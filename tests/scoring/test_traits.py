@@ -11,14 +11,16 @@ def keys(found):
 
 
 def test_words_people_pick_have_no_machine_traits():
-    for label in ("github", "wikipedia", "example", "163", "web-de", "stackoverflow"):
-        assert label_shape(label) == [], label
+    # A hyphen or a number after a word are hints (the feeds have more of them), not machine-made.
+    for label in ("github", "wikipedia", "example", "163", "web-de", "stackoverflow", "shop24"):
+        assert keys(label_shape(label)) <= {"hyphen", "end-digits"}, label
+    assert keys(label_shape("web-de")) == {"hyphen"} and keys(label_shape("shop24")) == {"end-digits"}
 
 
 def test_machine_made_labels_say_why():
     assert "unpronounceable" in keys(label_shape("nhwfemnkljdsijndm"))
     assert "all-digits" in keys(label_shape("04513659"))
-    assert "all-digits" not in keys(label_shape("0413"))        # four digits: a year, a number people pick
+    assert "all-digits" not in keys(label_shape("1998"))        # four digits: a year, a number people pick
     assert "digit-mix" in keys(label_shape("0471k365"))
     assert "hex" in keys(label_shape("0ba78f946b44b89512810cd0ed4ab48d"))
     assert "many-hyphens" in keys(label_shape("secure-account-update-center"))
@@ -93,6 +95,6 @@ def test_entropy_table_agrees_with_the_formula():
 
 
 def test_consonants_where_two_words_meet_are_not_unpronounceable():
-    for label in ("watchwrestling", "girlschase", "film-stream", "thenewcivilrightsmovement"):
+    for label in ("nightsky", "birthplace", "catchphrase", "movie-stream"):
         assert "unpronounceable" not in keys(label_shape(label)), label
     assert "unpronounceable" in keys(label_shape("xkcd-qzwprt"))
