@@ -246,24 +246,30 @@ def fit(data: Path, warn_target: float = 0.005, block_target: float = 0.0003) ->
     lr_result = result
     # Then coordinate ascent on a grid of 0.05: values rounded onto it first, each
     # moved in turn and kept where half A's phishing recall is highest within the
-    # false-positive budget and the MONOTONE pairs stay in order.
-    values = {k: min(round(v * 20) / 20, cap(k)) for k, v in values.items()}
-    for weak, strong in MONOTONE:
-        values[strong] = max(values[strong], values[weak])
-    result = evaluate(values)
-
+    # false-positive budget and the MONOTONE pairs stay in order. The ascent ends on a
+    # local best, so it starts twice, from the regression's values and from those in
+    # use, and the better end is kept.
     def ordered(trial: dict[str, float]) -> bool:
         return all(trial[weak] <= trial[strong] for weak, strong in MONOTONE)
 
-    for _ in range(3):
-        for key in keys:
-            for value in (v / 20 for v in range(0, int(cap(key) * 20) + 1)):
-                trial = {**values, key: value}
-                if not ordered(trial):
-                    continue
-                outcome = evaluate(trial)
-                if allowed(outcome) and (outcome[0] > result[0] or not allowed(result)):
-                    values, result = trial, outcome
+    def ascend(values: dict[str, float]) -> tuple[tuple[int, int, int], dict[str, float]]:
+        values = {k: min(round(v * 20) / 20, cap(k)) for k, v in values.items()}
+        for weak, strong in MONOTONE:
+            values[strong] = max(values[strong], values[weak])
+        result = evaluate(values)
+        for _ in range(3):
+            for key in keys:
+                for value in (v / 20 for v in range(0, int(cap(key) * 20) + 1)):
+                    trial = {**values, key: value}
+                    if not ordered(trial):
+                        continue
+                    outcome = evaluate(trial)
+                    if allowed(outcome) and (outcome[0] > result[0] or not allowed(result)):
+                        values, result = trial, outcome
+        return result, values
+
+    result, values = max((ascend(start) for start in (values, {k: WEIGHTS.get(k, 0.0) for k in keys})),
+                         key=lambda end: (allowed(end[0]), end[0][0]))
     flagged_pos, warned_neg, blocked_neg = result
     best = (flagged_pos, scale, values, warned_neg, blocked_neg)
     flagged_pos, scale, values, warned_neg, blocked_neg = best
