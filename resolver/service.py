@@ -90,14 +90,12 @@ class Resolver:
         self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)
+        self.handler = QueryHandler(self.chain, observers=observers, replays=ReplayMemo(access.allows),
+                                    clock=self.cache.clock)
         if config.admin.listen:
-            self.handler = QueryHandler(self.chain, observers=(self.counters.observe_answer, *observers),
-                                        on_malformed=self.counters.observe_malformed,
-                                        replays=ReplayMemo(access.allows), clock=self.cache.clock)
-        else:
-            # Nobody can read the metrics, so they are not counted.
-            self.handler = QueryHandler(self.chain, observers=observers, replays=ReplayMemo(access.allows),
-                                        clock=self.cache.clock)
+            # Counted only when /metrics is served: nobody could read them otherwise.
+            self.handler.observers = (self.counters.observe_answer, *observers)
+            self.handler.on_malformed = self.counters.observe_malformed
 
     def forget_answers(self) -> None:
         """Drop cached and replayed answers: they were decided and inspected against the old lists."""
