@@ -25,7 +25,8 @@ def chain(scorer, blocks=True):
 
 def a_name_with(scorer, verdict):
     for name in ("paypa1.com", "icbc-tuikuan.top", "secure-paypal-login.top", "paypal-support.com",
-                 "amaz0n-account.com", "appleid-verify.com", "login-microsoft.com", "binance-kefu.com"):
+                 "amaz0n-account.com", "appleid-verify.com", "login-microsoft.com", "binance-kefu.com",
+                 "amazon-parcel.com", "account-update.top", "track-parcel.top", "wellsfargo.co"):
         if scorer.score(name).verdict is verdict:
             return name
     pytest.fail(f"no sample name scores {verdict}")
