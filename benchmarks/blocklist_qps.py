@@ -2,16 +2,18 @@
 """Blocklist QPS: fraudwall answering from a 1 M / 5 M / 25 M name store, next to itself with an empty
 list, Unbound and dnsmasq loaded with the same list, in the same run.
 
-    .venv/bin/python benchmarks/blocklist_qps.py                       # ~20 minutes; writes RESULTS.md
+    .venv/bin/python benchmarks/blocklist_qps.py                       # ~25 minutes; writes RESULTS.md
     .venv/bin/python benchmarks/blocklist_qps.py --sizes 1000000 --duration 3 --no-write   # quick look
 
 Per size: the list (blocklist_scale.py's generated fraud-like names) is imported once into a fresh
 fraudwall store (`fraudwall import FILE --list fraud --format domains`), and written as an Unbound
 include (`local-zone: "NAME." always_nxdomain`) and a dnsmasq conf-file (`address=/NAME/0.0.0.0`).
-Then, one after the other, each pinned to core 0 (dnsperf and the NSD upstream on core 1):
-fraudwall with an empty store, fraudwall with the list, Unbound, dnsmasq. Each is timed from start to
-its first answer (Unbound and dnsmasq get a load deadline and an RSS cap and are killed beyond them),
-then measured with saturating `dnsperf -l DURATION -c 4 -q 100` runs over four workloads; RSS after.
+Then fraudwall with an empty store, fraudwall with the list, Unbound and dnsmasq are started side by
+side, each pinned to core 0 (dnsperf and the NSD upstream on core 1), and timed from start to their
+first answer (Unbound and dnsmasq get a load deadline and an RSS cap and are killed beyond them).
+They are measured with saturating `dnsperf -l DURATION -c 4 -q 100` runs over four workloads, one
+server at a time, in rounds: within a round each workload's runs alternate between the servers, so
+that a burst of load on this shared machine falls on all of them alike; the median round counts.
 
 The whole run holds /tmp/fraudwall-bench.lock (taken here; an inherited lock from `flock(1)` counts).
 """
@@ -84,7 +86,7 @@ class Result:
     passes: dict[str, float] = field(default_factory=dict)
     prepare: str = ""                  # import time or list file size
     lost: int = 0                      # over every run
-    allowed_qps: list[float] = field(default_factory=list)  # each round of the allowed (cached) workload
+    rounds: dict[str, list[float]] = field(default_factory=dict)  # QPS of each round, by workload
 
 
 # ---------------------------------------------------------------- inputs
@@ -221,40 +223,34 @@ def run_workload(result: Result, process: Process, workload: str, path: Path, ar
     return run
 
 
-def measure(group: list[tuple[Result, Process]], workloads: dict[str, Path], args: argparse.Namespace,
+def measure(group: list[tuple[Result, Process]], workloads: dict[str, list[Path]], args: argparse.Namespace,
             out: Path) -> None:
-    """The servers of a group are all up; the allowed (cached) runs alternate between them, `args.rounds`
-    each, and the median counts: fraudwall with and without its list meet the same moments of machine load."""
+    """The servers of a group are all up (an idle one costs nothing but its memory); every workload's runs
+    alternate between them, `args.rounds` rounds, and each server's median counts: the servers meet the
+    same moments of machine load, so their ratios hold on a shared, noisy machine.
+
+    `workloads` maps a workload to one query file per round (the unique-name workloads need fresh names
+    each round, or a later round would be answered from the cache)."""
     for result, process in group:
-        dnsperf(process.port, workloads["allowed"], "-n", "1", "-c", "4", "-q", "50",
+        dnsperf(process.port, workloads["allowed"][0], "-n", "1", "-c", "4", "-q", "50",
                 log=out / f"{result.server}-{result.size}-warm.txt")
-    rounds: dict[str, list[Run]] = {result.server: [] for result, _ in group}
+    runs: dict[tuple[str, str], list[Run]] = {}
     for round_number in range(args.rounds):
-        for result, process in group:
-            rounds[result.server].append(run_workload(result, process, "allowed", workloads["allowed"], args, out,
-                                                      f"allowed-{round_number + 1}"))
+        for workload in WORKLOADS:
+            for result, process in group:
+                if result.server == "fraudwall-empty" and workload in ("blocked", "blocked-sub"):
+                    continue  # nothing is listed there
+                path = workloads[workload][round_number % len(workloads[workload])]
+                runs.setdefault((result.server, workload), []).append(
+                    run_workload(result, process, workload, path, args, out, f"{workload}-{round_number + 1}"))
     for result, process in group:
-        ordered = sorted(rounds[result.server], key=lambda run: run.qps)
-        result.runs["allowed"] = ordered[len(ordered) // 2]
-        result.allowed_qps = [run.qps for run in rounds[result.server]]
-        for workload in ("uncached", "blocked", "blocked-sub"):
-            if workload == "uncached" or result.server != "fraudwall-empty":
-                result.runs[workload] = run_workload(result, process, workload, workloads[workload], args, out,
-                                                     workload)
+        for workload in WORKLOADS:
+            done = runs.get((result.server, workload))
+            if done:
+                ordered = sorted(done, key=lambda run: run.qps)
+                result.runs[workload] = ordered[len(ordered) // 2]
+                result.rounds[workload] = [run.qps for run in done]
         result.rss_kib = vm_rss_kib(process.pid)
-
-
-def groups(servers: list[str]) -> list[list[str]]:
-    """fraudwall with and without the list run side by side (idle one costs nothing); the rest alone."""
-    pair = [server for server in servers if server.startswith("fraudwall")]
-    out: list[list[str]] = []
-    for server in servers:
-        if server in pair:
-            if server == pair[0]:
-                out.append(pair)
-        else:
-            out.append([server])
-    return out
 
 
 def stop(process: Process) -> None:
@@ -272,7 +268,9 @@ def run_all(args: argparse.Namespace, work: Path, started: float) -> tuple[list[
     made: list[Path] = []
     warm = write_queries(work / "allowed.txt", cached_queries(), lambda line: line.rsplit(" ", 1)[0])
     unique = args.duration * 100_000  # a server at 100 000 QPS meets each name once
-    uncached = write_queries(work / "uncached.txt", range(unique), lambda index: f"nc{index}.{ZONE}")
+    uncached = [write_queries(work / f"uncached-{round_number}.txt", range(unique),
+                              lambda index, r=round_number: f"nc{r}-{index}.{ZONE}")
+                for round_number in range(args.rounds)]
     results: list[Result] = []
     sizes: dict[int, dict] = {}
     cap_kib = int(args.peer_cap_gb * 1024 ** 2)
@@ -285,8 +283,10 @@ def run_all(args: argparse.Namespace, work: Path, started: float) -> tuple[list[
             print(f"{count:,} names: writing the Unbound and dnsmasq lists ...", flush=True)
             unbound_list, dnsmasq_list, sample = write_lists(feed, count, size_dir, args.sample)
             blocked = write_queries(size_dir / "blocked.txt", sample, str)
-            blocked_sub = write_queries(size_dir / "blocked-sub.txt", range(2 * unique),
-                                        lambda index, names=sample: f"u{index}.{names[index % len(names)]}")
+            blocked_sub = [write_queries(size_dir / f"blocked-sub-{round_number}.txt", range(2 * unique),
+                                         lambda index, r=round_number, names=sample:
+                                         f"u{r}-{index}.{names[index % len(names)]}")
+                           for round_number in range(args.rounds)]
             db = size_dir / "store" / "blocklists.db"
             db.parent.mkdir()
             command = [str(Path(sys.executable).with_name("fraudwall")), "import", str(feed), "--list", "fraud",
@@ -303,41 +303,41 @@ def run_all(args: argparse.Namespace, work: Path, started: float) -> tuple[list[
             sizes[count] = {"import_s": import_s, "unbound_mb": unbound_list.stat().st_size / 1e6,
                             "dnsmasq_mb": dnsmasq_list.stat().st_size / 1e6}
             lists = {"unbound": unbound_list, "dnsmasq": dnsmasq_list}
-            workloads = {"allowed": warm, "uncached": uncached, "blocked": blocked, "blocked-sub": blocked_sub}
-            for members in groups(args.servers.split(",")):
-                group: list[tuple[Result, Process]] = []
-                try:
-                    for server in members:
-                        result = Result(count, server)
-                        results.append(result)
-                        result.prepare = {"fraudwall-empty": "empty store", "fraudwall": f"import {import_s:.0f} s",
-                                          "unbound": f"{sizes[count]['unbound_mb']:,.0f} MB include",
-                                          "dnsmasq": f"{sizes[count]['dnsmasq_mb']:,.0f} MB conf-file"}.get(server, "")
-                        left = args.budget - (time.monotonic() - started)
-                        if left < 120:
-                            result.status = f"skipped: the run's {args.budget:.0f} s budget was nearly spent"
-                            print(f"  {server}: {result.status}", flush=True)
-                            continue
-                        port = free_port()
-                        directory = size_dir / server
-                        store = size_dir / "empty" / "blocklists.db" if server == "fraudwall-empty" else db
-                        store.parent.mkdir(parents=True, exist_ok=True)
-                        argv = server_argv(server, directory, port, nsd.port, store, lists)
-                        deadline = min(args.peer_deadline if server in ("unbound", "dnsmasq") else 60, left - 90)
-                        print(f"  {server}: starting on 127.0.0.1:{port} (core {SERVER_CORE}) ...", flush=True)
-                        process = launch(server, argv, port, directory, deadline, cap_kib, result)
-                        if process is None:
-                            print(f"  {server}: {result.status}", flush=True)
-                            continue
-                        print(f"  {server}: answering after {result.ready_s:.2f} s, RSS "
-                              f"{vm_rss_kib(process.pid) / 1024:,.0f} MiB (peak while loading "
-                              f"{result.peak_load_kib / 1024:,.0f} MiB)", flush=True)
-                        group.append((result, process))
-                    if group:
-                        measure(group, workloads, args, out)
-                finally:
-                    for _, process in group:
-                        stop(process)
+            workloads = {"allowed": [warm], "uncached": uncached, "blocked": [blocked], "blocked-sub": blocked_sub}
+            # All servers up side by side: each workload's runs alternate between them (see measure).
+            group: list[tuple[Result, Process]] = []
+            try:
+                for server in args.servers.split(","):
+                    result = Result(count, server)
+                    results.append(result)
+                    result.prepare = {"fraudwall-empty": "empty store", "fraudwall": f"import {import_s:.0f} s",
+                                      "unbound": f"{sizes[count]['unbound_mb']:,.0f} MB include",
+                                      "dnsmasq": f"{sizes[count]['dnsmasq_mb']:,.0f} MB conf-file"}.get(server, "")
+                    left = args.budget - (time.monotonic() - started)
+                    if left < 120:
+                        result.status = f"skipped: the run's {args.budget:.0f} s budget was nearly spent"
+                        print(f"  {server}: {result.status}", flush=True)
+                        continue
+                    port = free_port()
+                    directory = size_dir / server
+                    store = size_dir / "empty" / "blocklists.db" if server == "fraudwall-empty" else db
+                    store.parent.mkdir(parents=True, exist_ok=True)
+                    argv = server_argv(server, directory, port, nsd.port, store, lists)
+                    deadline = min(args.peer_deadline if server in ("unbound", "dnsmasq") else 60, left - 90)
+                    print(f"  {server}: starting on 127.0.0.1:{port} (core {SERVER_CORE}) ...", flush=True)
+                    process = launch(server, argv, port, directory, deadline, cap_kib, result)
+                    if process is None:
+                        print(f"  {server}: {result.status}", flush=True)
+                        continue
+                    print(f"  {server}: answering after {result.ready_s:.2f} s, RSS "
+                          f"{vm_rss_kib(process.pid) / 1024:,.0f} MiB (peak while loading "
+                          f"{result.peak_load_kib / 1024:,.0f} MiB)", flush=True)
+                    group.append((result, process))
+                if group:
+                    measure(group, workloads, args, out)
+            finally:
+                for _, process in group:
+                    stop(process)
             shutil.rmtree(size_dir, ignore_errors=True)  # the store and the lists: GBs at 25 M
     finally:
         nsd.stop()
@@ -360,10 +360,11 @@ def table(results: list[Result], sizes: dict[int, dict], args: argparse.Namespac
         "",
         f"Command: `{command}`",
         "",
-        (f"One server queried at a time, pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream, serving `{ZONE}`) "
-         f"on core {CLIENT_CORE}. QPS: `dnsperf -l {args.duration} -c 4 -q 100` (saturation, at most 100 "
-         f"outstanding), A queries; allowed, cached: the median of {args.rounds} runs, alternated between the "
-         "servers of a row pair (fraudwall with and without the list are up side by side for that). Ready: from starting the process to its first answer (for Unbound and "
+        (f"The servers of a size are up side by side, all pinned to core {SERVER_CORE}, and queried one at a time; "
+         f"dnsperf and NSD (the upstream, serving `{ZONE}`) on core {CLIENT_CORE}. QPS: `dnsperf -l {args.duration} "
+         f"-c 4 -q 100` (saturation, at most 100 outstanding), A queries; the median of {args.rounds} rounds, "
+         "each workload's runs alternating between the servers within a round, so that all of them meet the "
+         "same moments of machine load. Ready: from starting the process to its first answer (for Unbound and "
          "dnsmasq: loading the list). RSS: VmRSS after the runs; peak: the highest VmRSS seen while loading. "
          "Lost: queries without an answer over all runs of the row."),
         "",
@@ -398,17 +399,18 @@ def table(results: list[Result], sizes: dict[int, dict], args: argparse.Namespac
          f"{args.peer_deadline:.0f} s to answer and are killed above {args.peer_cap_gb:g} GiB of RSS."),
         "",
         (f"Workloads: **allowed, cached**: the 1000 names of the zone, after one warm-up pass (so answered "
-         f"from the cache; the list is still checked on every query); **allowed, not cached**: unique names "
-         f"`ncN.{ZONE}` ({args.duration * 100_000:,} of them; NXDOMAIN from NSD, forwarded every time); "
-         f"**blocked**: a random sample of {args.sample:,} listed names (seed {SAMPLE_SEED}), repeated: after "
-         "the first pass fraudwall answers them from its verdict cache; **blocked subdomains**: unique "
-         f"`uN.LISTED` names over the same sample ({args.duration * 200_000:,} of them), so every query is a "
-         "verdict-cache miss that goes through the Bloom filter and SQLite."),
+         f"from the cache, or by fraudwall from its kept replies to the same bytes, which a list change clears); "
+         f"**allowed, not cached**: unique names `ncR-N.{ZONE}` ({args.duration * 100_000:,} a round, new ones "
+         f"each round; NXDOMAIN from NSD, forwarded every time); **blocked**: a random sample of "
+         f"{args.sample:,} listed names (seed {SAMPLE_SEED}), repeated: after the first pass fraudwall answers "
+         "them from its kept replies; **blocked subdomains**: unique `uR-N.LISTED` names over the same sample "
+         f"({args.duration * 200_000:,} a round), so every query is read, checked through the Bloom filter "
+         "(and SQLite for the listed parent, whose entries are then remembered) and logged."),
     ]
-    rounds = [f"{r.server} {r.size / 1e6:g} M " + " / ".join(f"{qps:,.0f}" for qps in r.allowed_qps)
-              for r in results if len(r.allowed_qps) > 1]
+    rounds = [f"{r.server} {r.size / 1e6:g} M {WORKLOADS[workload]} " + " / ".join(f"{qps:,.0f}" for qps in qps_list)
+              for r in results for workload, qps_list in r.rounds.items() if len(qps_list) > 1]
     if rounds:
-        lines.append("Allowed, cached, each round: " + "; ".join(rounds) + ".")
+        lines.append("Each round: " + "; ".join(rounds) + ".")
     # Only these repeats matter: Unbound and dnsmasq answer listed names from their lists, never a cache.
     repeats = [f"{r.server} {r.size / 1e6:g} M {workload} {r.passes[workload]:.2f}" for r in results
                for workload in ("uncached", "blocked-sub") if r.passes.get(workload, 0) > 1
@@ -477,10 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,5000000,25000000", help="names in the list, comma-separated")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated, in order ({', '.join(SERVERS)})")
-    parser.add_argument("--duration", type=int, default=8, help="seconds per dnsperf run (default 8)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per dnsperf run (default 5)")
     parser.add_argument("--max-qps", type=int, default=200_000, help="dnsperf -Q cap")
-    parser.add_argument("--rounds", type=int, default=3, help="alternated allowed (cached) runs per server; "
-                                                                 "the median counts (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every workload, alternated between the "
+                                                                 "servers; the median counts (default 3)")
     parser.add_argument("--sample", type=int, default=10_000, help="listed names in the blocked workloads")
     parser.add_argument("--peer-deadline", type=float, default=180.0, help="seconds Unbound/dnsmasq get to load")
     parser.add_argument("--peer-cap-gb", type=float, default=12.0, help="GiB of RSS above which a peer is killed")
