@@ -16,6 +16,7 @@ __all__ = ["Scorer"]
 
 CACHE_SIZE = 100_000
 RESTRICTED_LABELS = frozenset(("gov", "edu", "mil", "gouv", "gob", "govt"))
+_NOTHING = Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
 
 
 class Scorer:
@@ -31,6 +32,7 @@ class Scorer:
                  cache_size: int = CACHE_SIZE) -> None:
         self.settings = settings or ScorerSettings()
         self.index = BrandIndex(brands if brands is not None else load_brands(self.settings.brands_file))
+        self._owner = self.index.owner
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
         self._suffixes = SuffixList()
         analyse = functools.partial(domain_signals, self.index)
@@ -68,27 +70,26 @@ class Scorer:
         public suffix of `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
         registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
         name = normalise(name)
-        parts = self._suffixes.split(name)
-        if not parts.suffix or not parts.domain or parts.suffix == "arpa" or parts.suffix.endswith(".arpa"):
+        sub, label, suffix = self._suffixes.split(name)
+        if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
             # reverse lookups: nothing a stranger can register for the public to reach.
-            return Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
-        registrable = f"{parts.domain}.{parts.suffix}"
-        owner = self.index.owner(registrable)
-        if owner is None and len(name) > len(registrable):
+            return _NOTHING
+        registrable = f"{label}.{suffix}"
+        owner = self._owner(registrable)
+        if owner is None and sub:
             owner = self._owner_above(name, registrable)
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
-        domain: DomainPart = self._domain_part(parts.domain, parts.suffix)
+        domain: DomainPart = self._domain_part(label, suffix)
+        if not sub:
+            return list(domain.signals), domain, [], domain.words, name, suffix
         signals = list(domain.signals)
-        words = domain.words
-        subdomain = parts.subdomain.split(".") if parts.subdomain else []
-        if subdomain:
-            sub_signals, sub_words = subdomain_signals(self.index, subdomain, parts.domain, registrable)
-            signals += sub_signals
-            words += sub_words
-        return signals, domain, subdomain, words, name, parts.suffix
+        subdomain = sub.split(".")
+        sub_signals, sub_words = subdomain_signals(self.index, subdomain, label, registrable)
+        signals += sub_signals
+        return signals, domain, subdomain, domain.words + sub_words, name, suffix
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""
