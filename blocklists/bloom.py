@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import bitarray
+import numpy
 import xxhash
 from pybloom_live import BloomFilter
 
@@ -31,6 +32,7 @@ HEADER = BloomFilter.FILE_FMT
 HEADER_SIZE = struct.calcsize(HEADER)
 HASH_SCHEME = "xxh3-64-km32"
 _LOW32 = (1 << 32) - 1
+ADD_BATCH = 65_536   # names whose positions are worked out together
 
 
 class CorruptFilter(ValueError):
@@ -80,20 +82,33 @@ class NameFilter:
         return out
 
     def add_many(self, names: Iterable[str]) -> int:
-        bits, width, offsets, digest_of = self._bits, self._width, self._offsets, xxhash.xxh3_64_intdigest
+        """Add every name; the positions of a batch are worked out with numpy, all slices at once
+        (the same double hashing as `__contains__`, in 64-bit integers, which it never exceeds)."""
         count = 0
+        batch: list[str] = []
         for name in names:
-            # `positions`, inlined: this loop runs once per imported name.
-            digest = digest_of(name.encode())
-            step, position = digest >> 32, digest & _LOW32
-            found = []
-            for offset in offsets:
-                found.append(offset + position % width)
-                position += step
-            bits[found] = 1
-            count += 1
+            batch.append(name)
+            if len(batch) == ADD_BATCH:
+                count += self._add_batch(batch)
+                batch.clear()
+        if batch:
+            count += self._add_batch(batch)
         self.bloom.count += count
         return count
+
+    def _add_batch(self, names: list[str]) -> int:
+        digest_of = xxhash.xxh3_64_intdigest
+        digests = numpy.fromiter((digest_of(name.encode()) for name in names), dtype=numpy.uint64, count=len(names))
+        step, start = digests >> numpy.uint64(32), digests & numpy.uint64(_LOW32)
+        width = numpy.uint64(self._width)
+        positions = numpy.concatenate([(start + numpy.uint64(index) * step) % width + numpy.uint64(offset)
+                                       for index, offset in enumerate(self._offsets)])
+        within = (positions & numpy.uint64(7)).astype(numpy.uint8)
+        if self._bits.endian == "big":
+            within = numpy.uint8(7) - within
+        numpy.bitwise_or.at(numpy.frombuffer(self._bits, dtype=numpy.uint8),
+                            (positions >> numpy.uint64(3)).astype(numpy.intp), numpy.uint8(1) << within)
+        return len(names)
 
     def same_geometry(self, other: NameFilter) -> bool:
         return (self.bloom.num_slices, self.bloom.bits_per_slice) == (other.bloom.num_slices, other.bloom.bits_per_slice)
