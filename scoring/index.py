@@ -106,6 +106,10 @@ class BrandIndex:
             return ()
         return tuple([Match(t, self._tokens[t], 0) for t in tokens])
 
+    def skeleton_known(self, folded: str) -> bool:
+        """Whether some token has this skeleton: the usual answer, no, without building a tuple."""
+        return folded in self._skeletons
+
     def ascii_variant(self, text: str, suffix: str) -> Match | None:
         """The brand whose domain `text`.`suffix` imitates with ASCII confusions (`clb` under
         `com.cn` for cib.com.cn): one of `ascii_variants` of its label, under its own suffix."""

@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import find_words, has_words, split_words
-from fraudwall.scoring.homoglyph import decode_label, is_idn, loose_skeleton, skeleton
+from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.score import Rule, Signal
-from fraudwall.scoring.tld import tld_reason, tld_tier
+from fraudwall.scoring.tld import tld_trait
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
@@ -109,9 +109,9 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         match = Match(plain, brand, 1)
         value = TYPO if len(plain) > SHORT_TOKEN else TYPO_SHORT
         return (Signal(value, Rule.TYPOSQUAT, f"hyphenation look-alike of {_of(match)}", brand.domain),)
-    idn = is_idn(plain)
+    idn = not plain.isascii()
     folded = loose_skeleton(plain) if idn else skeleton(plain)
-    for match in index.same_skeleton(plain, loose=idn, folded=folded):
+    for match in index.same_skeleton(plain, idn, folded) if idn or index.skeleton_known(folded) else ():
         if not _digits_kept(plain, match.token):
             continue
         value = HOMOGLYPH_IDN if idn else HOMOGLYPH if len(match.token) > SHORT_TOKEN else HOMOGLYPH_SHORT
@@ -143,7 +143,7 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         abroad_signal = found
         break
     if not idn:
-        match = _short_addition(index, plain)
+        match = _short_addition(index, plain) if 3 <= len(plain) <= SHORT_TOKEN + 1 else None
         if match is not None:
             return (Signal(ADDITION_SHORT, Rule.TYPOSQUAT,
                            f"{Edit.ADDITION.value} look-alike of {_of(match)}, edit distance 1",
@@ -222,8 +222,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     # most labels none is, and the searches for each are skipped.
     any_word = index.gate(plain) is not None
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
-    tier = tld_tier(suffix)
-    traits = [(f"tld-{tier}", tld_reason(suffix))] if tier else []
+    traits = list(tld_trait(suffix))
     if any_word:
         traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)

@@ -19,7 +19,9 @@ own: the values stay below `warn` (traits.WEIGHTS).
 
 from __future__ import annotations
 
-__all__ = ["is_country_code", "tld_reason", "tld_risk", "tld_tier"]
+import functools
+
+__all__ = ["is_country_code", "tld_reason", "tld_risk", "tld_tier", "tld_trait"]
 
 _HIGH = frozenset({
     "top", "xyz", "icu", "cyou", "sbs", "cfd", "buzz", "click", "rest", "bond", "monster",
@@ -74,6 +76,15 @@ def tld_reason(suffix: str) -> str:
     if tld in _MID:
         return f"TLD .{tld} is among the twenty most abused"
     return f"TLD .{tld} is often abused"
+
+
+@functools.lru_cache(maxsize=4096)
+def tld_trait(suffix: str) -> tuple[tuple[str, str], ...]:
+    """The TLD trait of a name under `suffix`, as `traits.WEIGHTS` key and reason: () or one.
+
+    Worked out once per suffix (there are a few thousand), not once per name."""
+    tier = tld_tier(suffix)
+    return ((f"tld-{tier}", tld_reason(suffix)),) if tier else ()
 
 
 def tld_risk(suffix: str) -> float:

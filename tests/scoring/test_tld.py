@@ -33,3 +33,9 @@ def test_the_reason_says_the_tier():
     from fraudwall.scoring.tld import tld_reason
     assert tld_reason("shop") == "TLD .shop is among the twenty most abused"
     assert tld_reason("com.cn") == "TLD .cn is often abused"
+
+
+def test_tld_trait_is_the_tier_and_its_reason():
+    from fraudwall.scoring.tld import tld_trait
+    assert tld_trait("top") == (("tld-high", "TLD .top ranks high in abuse reports"),)
+    assert tld_trait("com") == ()
