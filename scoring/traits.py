@@ -158,14 +158,15 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-mix", "letters and digits interleaved"))
         elif _DIGIT_RUN.search(letters):
             found.append(("digit-run", "a run of 4+ digits next to letters"))
-        elif _END_DIGITS.search(letters):
+        elif letters[-1] <= "9" and _END_DIGITS.search(letters):
             found.append(("end-digits", "a word with a number after it"))
     if len(alpha) >= 6:
         vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
         run = _FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label)   # a hyphen ends a run
         if vowels < 0.2 * len(alpha) or run:
             found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
-        if len(letters) >= 12:
+        # Above 3.6 bits needs 13 different characters at least (2 ** 3.6 > 12): count them first.
+        if len(letters) >= 12 and len(set(letters)) >= 13:
             bits = entropy(letters)
             if bits > 3.6:
                 found.append(("random", f"random-looking (entropy {bits:.1f} bits)"))
