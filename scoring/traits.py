@@ -220,5 +220,7 @@ def host_structure(subdomain: list[str], host_length: int) -> list[tuple[str, st
 
 
 def ip_like(host: str) -> list[tuple[str, str]]:
+    if len(host) - len(host.encode().translate(None, _DIGITS)) < 4:
+        return []       # an address has four numbers: most names have no four digits at all
     match = _IP_LIKE.search(host)
     return [("ip-like", f"an address written into the name ({match.group().strip('.-')})")] if match else []
