@@ -240,6 +240,8 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
     signals = _lookalike(index, text, suffix, plain, brand)
     if signals:
         return signals, find_words(text) if with_words else (), True
+    if not any_word and "-" not in text:
+        return (), (), False        # no word, no long token, no hyphenated part: no combosquat
     combo, words = _combo(index, text, with_words, any_word)
     if combo is not None:
         return (combo,), (), True
