@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -51,6 +52,7 @@ from fraudwall.scoring.scorer import Scorer
 log = logging.getLogger("fraudwall")
 
 REFRESH_SECONDS = 1.0
+GC_YOUNG_THRESHOLD = 10_000   # container allocations between two collections of the young generation
 
 
 class Resolver:
@@ -277,6 +279,7 @@ async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = 
     worker = Worker(config, upstreams, index, snapshots)
     if not await worker.start():
         return 1
+    settle_garbage_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -287,6 +290,20 @@ async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = 
     await stop.wait()
     await worker.stop(config.server.shutdown_grace)
     return 0
+
+
+def settle_garbage_collector() -> None:
+    """Tune the cyclic collector for a long-running server, once start-up is done.
+
+    What start-up built (modules, the brand index, the suffix list, the lists' snapshot) lives as
+    long as the worker: frozen, the collector never walks it again. A forwarded query makes a few
+    dozen containers (futures, tasks, closures); collecting after every 700 of them took a quarter
+    of a forwarded query's time (28 of 130 us), collecting after every 10,000 takes a few us and a
+    few MB more of young garbage at most.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
 
 
 def _announce(config: Config, upstreams: tuple[Upstream, ...]) -> None:
