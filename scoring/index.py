@@ -7,7 +7,6 @@ from collections import defaultdict
 from typing import Iterable, NamedTuple
 
 from rapidfuzz.distance import OSA
-from rapidfuzz.process import extract
 
 from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import FRAUD_WORDS, word_pattern
@@ -154,17 +153,20 @@ class _NearTable:
     characters or its last n - n // 2 - 1 as they were. So each form is filed
     under its head and its tail for each text length one edit from it, and a
     text looks up its own: four dictionary lookups, whatever the number of
-    brands. Two edits (tokens of nine letters or more, `typo.max_distance`): one
-    rapidfuzz call over the long forms within two letters of the text's length.
-    Candidates are checked with the exact distance; the order is nearest first,
-    then longest token, then the order of the brands file.
+    brands. Two edits (tokens of nine letters or more, `typo.max_distance`) are
+    looked for where they keep the first three or the last three letters
+    (`kurnoekoyamato`, `aliexpresrt`): two more lookups, where comparing with
+    every long brand cost a third of a name's time, for the few look-alikes
+    with a slip at each end of a long name. Candidates are checked with the
+    exact distance; the order is nearest first, then longest token, then the
+    order of the brands file.
     """
 
-    __slots__ = ("_one", "_long")
+    __slots__ = ("_one", "_two")
 
     def __init__(self, by_length: dict[int, list[tuple[str, str]]]) -> None:
         one: dict[int, tuple[dict, dict]] = {}
-        long_by_length: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+        two: dict[int, tuple[dict, dict]] = {}
         order = 0
         for length in sorted(by_length):
             if length < 4:
@@ -180,14 +182,12 @@ class _NearTable:
                     heads.setdefault(form[:shorter // 2], []).append(entry)
                     tails.setdefault(form[length - (shorter - shorter // 2 - 1):], []).append(entry)
                 if max_distance(token) >= 2:
-                    long_by_length[length].append(entry)
-        self._one = {n: ({k: tuple(v) for k, v in heads.items()}, {k: tuple(v) for k, v in tails.items()})
-                     for n, (heads, tails) in one.items()}
-        self._long: dict[int, tuple[tuple[str, ...], tuple[tuple[str, str, int], ...]]] = {}
-        for n in range(1, max(long_by_length, default=0) + 3):
-            entries = [e for length in range(n - 2, n + 3) for e in long_by_length.get(length, ())]
-            if entries:
-                self._long[n] = (tuple(e[0] for e in entries), tuple(entries))
+                    for n in range(length - 2, length + 3):      # the lengths two edits away
+                        heads, tails = two.setdefault(n, ({}, {}))
+                        heads.setdefault(form[:3], []).append(entry)
+                        tails.setdefault(form[-3:], []).append(entry)
+        self._one = _frozen(one)
+        self._two = _frozen(two)
 
     def near(self, text: str) -> list[tuple[str, int]]:
         """(token, distance) of the tokens within their edit budget of `text`, nearest first."""
@@ -199,22 +199,29 @@ class _NearTable:
             # The shorter string is the text (forms as long or longer) or one shorter than it.
             head, shorter_head = length // 2, (length - 1) // 2
             tail, shorter_tail = length - head - 1, length - shorter_head - 2
-            for entries in (heads.get(text[:head]), tails.get(text[length - tail:]),
-                            shorter_head != head and heads.get(text[:shorter_head]),
-                            shorter_tail != tail and tails.get(text[length - shorter_tail:])):
-                if entries:
-                    for form, token, order in entries:
-                        if token not in found:
-                            d = _OSA(text, form, score_cutoff=2)
-                            if 0 < d <= max_distance(token):
-                                found[token] = (d, -len(token), len(form), order)
-        window = self._long.get(length)
-        if window is not None:
-            forms, entries = window
-            for _, d, i in extract(text, forms, scorer=_OSA, score_cutoff=2, limit=None):
-                form, token, order = entries[i]
-                if d and token not in found:
-                    found[token] = (d, -len(token), len(form), order)
+            _check(text, found, heads.get(text[:head]), tails.get(text[length - tail:]),
+                   shorter_head != head and heads.get(text[:shorter_head]),
+                   shorter_tail != tail and tails.get(text[length - shorter_tail:]))
+        tables = self._two.get(length)
+        if tables is not None:
+            heads, tails = tables
+            _check(text, found, heads.get(text[:3]), tails.get(text[-3:]))
         if not found:
             return []
         return [(token, key[0]) for token, key in sorted(found.items(), key=lambda item: item[1])]
+
+
+def _frozen(tables: dict[int, tuple[dict, dict]]) -> dict[int, tuple[dict, dict]]:
+    return {n: ({k: tuple(v) for k, v in heads.items()}, {k: tuple(v) for k, v in tails.items()})
+            for n, (heads, tails) in tables.items()}
+
+
+def _check(text: str, found: dict[str, tuple[int, int, int, int]], *candidates) -> None:
+    """Adds to `found` the candidates within their token's edit budget of `text`."""
+    for entries in candidates:
+        if entries:
+            for form, token, order in entries:
+                if token not in found:
+                    d = _OSA(text, form, score_cutoff=2)
+                    if 0 < d <= max_distance(token):
+                        found[token] = (d, -len(token), len(form), order)

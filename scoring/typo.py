@@ -30,7 +30,9 @@ def max_distance(token: str) -> int:
 
     One slip in a long name goes unnoticed; in a four-letter one it makes another
     word, and short tokens (jd, qq, 189) are one edit from thousands of names,
-    so those get only the edits dnstwist calls addition (see `classify`).
+    so those get only the edits dnstwist calls addition (see `classify`). Two
+    edits are looked for only where they keep the first or the last three
+    letters (`index._NearTable`).
     """
     if len(token) >= 9:
         return 2

@@ -1,4 +1,4 @@
-"""BrandIndex.near: the head/tail lookup finds what comparing with every token finds."""
+"""BrandIndex.near: the head/tail lookups find what comparing with every token finds."""
 
 import random
 
@@ -23,6 +23,8 @@ def brute_force(index, text, folded):
         if len(form) < 4:
             continue
         d = OSA.distance(text, form)
+        if d == 2 and text[:3] != form[:3] and text[-3:] != form[-3:]:
+            continue        # two edits: only where the first or the last three letters are kept
         if 0 < d <= max_distance(token) and abs(len(form) - len(text)) <= 2:
             found.append((token, d))
     return sorted(found)
