@@ -50,12 +50,13 @@ def _readable(reply: bytes) -> tuple[bytes, Scan]:
     if scan is None:
         raise UpstreamError("unreadable reply")
     body = strip_opt(reply, scan)
-    if body is None:
-        body = _without_opt_by_reencoding(reply)
-    if body is not reply:
-        scan = scan_reply(body)
-        if scan is None:
-            raise UpstreamError("unreadable reply")
+    if body is not None:
+        # Only the last record went: every other offset the scan found still holds.
+        return body, scan._replace(opt_span=None, opt_is_last=False)
+    body = _without_opt_by_reencoding(reply)
+    scan = scan_reply(body)
+    if scan is None:
+        raise UpstreamError("unreadable reply")
     return body, scan
 
 
@@ -237,12 +238,22 @@ class UpstreamStage(Stage):
         self._in_flight: dict[bytes, asyncio.Future] = {}
 
     async def resolve(self, query: Query) -> Answer:
-        shared = self._in_flight.get(query.key)
-        if shared is None:
-            shared = asyncio.ensure_future(self.forwarder.exchange(query))
-            self._in_flight[query.key] = shared
-            shared.add_done_callback(lambda _: self._in_flight.pop(query.key, None))
-        outcome = await asyncio.shield(shared)
+        key = query.key
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            # Asked already: wait for that answer; a waiter that gives up must not cancel it for the others.
+            outcome = await asyncio.shield(shared)
+        else:
+            # The first asker forwards in its own coroutine (no task of its own) and hands the outcome on.
+            shared = self._in_flight[key] = asyncio.get_running_loop().create_future()
+            try:
+                outcome = await self.forwarder.exchange(query)
+            except BaseException:
+                shared.cancel()
+                raise
+            finally:
+                del self._in_flight[key]
+            shared.set_result(outcome)
         if outcome is None:
             return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
         body, scan = outcome

@@ -102,6 +102,41 @@ def test_identical_queries_in_flight_go_upstream_once():
     asyncio.run(main())
 
 
+def test_a_waiter_that_gives_up_does_not_cancel_the_answer_for_the_others():
+    async def main():
+        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+        stage = stage_for(upstream.port)
+        first = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+        await asyncio.sleep(0.01)
+        impatient = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+        patient = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+        await asyncio.sleep(0.01)
+        impatient.cancel()
+        answers = await asyncio.gather(first, patient)
+        upstream.stop()
+        assert impatient.cancelled()
+        assert [parse(answer.body).answer[0][0].address for answer in answers] == ["192.0.2.1"] * 2
+        assert len(upstream.udp_queries) == 1
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_first_asker_leaves_nothing_in_flight():
+    async def main():
+        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+        stage = stage_for(upstream.port)
+        first = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+        await asyncio.sleep(0.01)
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        again = await stage.resolve(make_query("www.example.org"))
+        upstream.stop()
+        assert parse(again.body).answer[0][0].address == "192.0.2.1"
+        assert len(upstream.udp_queries) == 2
+
+    asyncio.run(main())
+
+
 def test_refused_fails_over_and_holds_the_upstream_back():
     async def main():
         refusing = await FakeUpstream(RECORDS, rcode=5).start()
