@@ -102,12 +102,18 @@ def test_identical_queries_in_flight_go_upstream_once():
     asyncio.run(main())
 
 
+async def first_asker_waiting():
+    """A slow upstream, its stage, and a first query forwarded and waiting for the reply."""
+    upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+    stage = stage_for(upstream.port)
+    first = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+    await asyncio.sleep(0.01)
+    return upstream, stage, first
+
+
 def test_a_waiter_that_gives_up_does_not_cancel_the_answer_for_the_others():
     async def main():
-        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
-        stage = stage_for(upstream.port)
-        first = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
-        await asyncio.sleep(0.01)
+        upstream, stage, first = await first_asker_waiting()
         impatient = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
         patient = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
         await asyncio.sleep(0.01)
@@ -123,10 +129,7 @@ def test_a_waiter_that_gives_up_does_not_cancel_the_answer_for_the_others():
 
 def test_a_cancelled_first_asker_leaves_nothing_in_flight():
     async def main():
-        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
-        stage = stage_for(upstream.port)
-        first = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
-        await asyncio.sleep(0.01)
+        upstream, stage, first = await first_asker_waiting()
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
         again = await stage.resolve(make_query("www.example.org"))
