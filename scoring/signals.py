@@ -34,6 +34,7 @@ HOMOGLYPH = 0.9
 HOMOGLYPH_SHORT = 0.8
 HOMOGLYPH_LOOSE = 0.75     # b/d, c/e, n/m ... in ASCII under the brand's own suffix: warn
 TLD_SWAP = 0.75            # icbc.top: the TLD decides between warn and block
+TLD_SWAP_ABROAD = 0.56     # airbnb.nl: a global brand's label under a country code: a hint (a ranked TLD warns)
 COMBO = 0.9
 COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
 INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
@@ -71,6 +72,23 @@ def _typo_value(token: str, d: int) -> float:
     if d >= 2:
         return TYPO_TWO_EDITS
     return TYPO if len(token) >= 8 else TYPO_SHORT
+
+
+def _local_sites(brand: Brand) -> bool:
+    """Whether the brand runs a site under some country's code (airbnb.cn, citibank.co.uk)."""
+    return any(_country(d) for d in brand.domains)
+
+
+def _country(suffix: str) -> str | None:
+    """The country code `suffix` (or a domain) ends in; None for a generic TLD, or a country
+    code sold as one (io, me, co, tv, ai ...: `linkedin.io` is no local site)."""
+    tld = suffix.rpartition(".")[2]
+    return tld if len(tld) == 2 and tld not in _GENERIC_COUNTRY_CODES else None
+
+
+_GENERIC_COUNTRY_CODES = frozenset({"io", "me", "co", "tv", "cc", "ai", "ly", "to", "gg", "ws", "fm",
+                                    "la", "sh", "ac", "vc", "so", "sc", "nu", "am", "tk", "ml", "ga",
+                                    "cf", "gq", "gl", "im"})
 
 
 def _abroad(brand: Brand, suffix: str) -> str | None:
@@ -233,8 +251,12 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
                    ) -> tuple[tuple[Signal, ...], tuple[str, ...], bool]:
     brand: Brand | None = index.token(plain)
     if brand is not None and plain == text:
-        signal = Signal(TLD_SWAP, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
-                        f"its own domain {brand.domain}", brand.domain)
+        value, why = TLD_SWAP, ""
+        if (brand.group.value == "intl" and len(brand.domain.rpartition(".")[2]) > 2 and _country(suffix)
+                and _abroad(brand, suffix) and _local_sites(brand)):
+            value, why = TLD_SWAP_ABROAD, ", though it may be a local site of the brand's"
+        signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
+                        f"its own domain {brand.domain}{why}", brand.domain)
         return (signal,), (), True
     with_words = any_word and has_words(text)
     signals = _lookalike(index, text, suffix, plain, brand)

@@ -95,3 +95,15 @@ def test_a_short_brands_slip_under_its_own_country_code_still_warns(index):
 def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
     signals = domain_signals(index, label, "com.cn").signals      # citi.com has no site under .cn
     assert signals and signals[0].brand == brand and signals[0].value >= 0.6
+
+
+@pytest.mark.parametrize("label, suffix, warns", [
+    ("airbnb", "nl", False),          # an international brand with local sites elsewhere: maybe its own
+    ("citibank", "pl", False),
+    ("bankofamerica", "hk", True),    # no local sites anywhere
+    ("linkedin", "io", True),         # io is sold as a generic TLD
+    ("icbc", "de", True),             # a Chinese brand
+])
+def test_a_brand_under_a_country_code_where_it_may_run_a_local_site_only_hints(index, label, suffix, warns):
+    signal = domain_signals(index, label, suffix).signals[0]
+    assert signal.rule is Rule.TLD_SWAP and (signal.value >= 0.6) is warns
