@@ -53,7 +53,7 @@ WEIGHTS: dict[str, float] = {
     "tld-low": 0.1,            # info, cn, co, me, biz ... (tld.py)
     "word": 0.35,              # one fraud word (combo.FRAUD_WORDS)
     "words": 0.5,              # two or more
-    "lure": 0.25,              # a lure word (LURE_WORDS)
+    "lure": 0.35,              # a lure word (LURE_WORDS)
     "long": 0.3,               # label of 20+ characters
     "very-long": 0.3,          # 30+
     "hyphen": 0.35,             # one hyphen
@@ -61,13 +61,13 @@ WEIGHTS: dict[str, float] = {
     "many-hyphens": 0.35,      # three or more
     "all-digits": 0.45,        # 5+ digits, nothing else (four are years and
                                # numbers people pick: 1998, 2024)
-    "digit-mix": 0.15,         # letters and digits interleaved
+    "digit-mix": 0.2,         # letters and digits interleaved
     "digit-run": 0.45,         # 4+ digits next to letters
     "end-digits": 0.15,         # a word and 1-3 digits at the end (shop24, amazou99)
     "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
     "random": 0.35,             # high character entropy
     "hex": 0.45,               # a hash-like string of hex digits
-    "suffix-dash": 0.1,        # com-xxx: a suffix glued to the label
+    "suffix-dash": 0.35,        # com-xxx: a suffix glued to the label
     "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.25,           # 1-2-3-4: an address in a name
     "deep": 0.3,              # 3+ labels in front of the registrable domain
@@ -161,13 +161,21 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         elif letters[-1] <= "9" and _END_DIGITS.search(letters):
             found.append(("end-digits", "a word with a number after it"))
     if len(alpha) >= 6:
+        if hyphens:
+            # Words joined by hyphens are judged one by one: abbreviations (tp-link, btc-box)
+            # have few vowels, and a phrase (perfect-english-grammar) many different letters.
+            words = [w for w in label.split("-") if len(w) > 3]
+            alpha = "".join(words).encode().translate(None, _DIGITS)
+            longest = max(words, key=len, default="")
+        else:
+            longest = letters
         vowels = len(alpha) - len(alpha.translate(None, _VOWELS))
         run = _FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label)   # a hyphen ends a run
-        if vowels < 0.2 * len(alpha) or run:
+        if (alpha and vowels < 0.2 * len(alpha)) or run:
             found.append(("unpronounceable", "unpronounceable" + (f" ({run.group()!r})" if run else "")))
         # Above 3.6 bits needs 13 different characters at least (2 ** 3.6 > 12): count them first.
-        if len(letters) >= 12 and len(set(letters)) >= 13:
-            bits = entropy(letters)
+        if len(longest) >= 12 and len(set(longest)) >= 13:
+            bits = entropy(longest)
             if bits > 3.6:
                 found.append(("random", f"random-looking (entropy {bits:.1f} bits)"))
     return found

@@ -98,3 +98,9 @@ def test_consonants_where_two_words_meet_are_not_unpronounceable():
     for label in ("nightsky", "birthplace", "catchphrase", "movie-stream"):
         assert "unpronounceable" not in keys(label_shape(label)), label
     assert "unpronounceable" in keys(label_shape("xkcd-qzwprt"))
+
+
+def test_hyphenated_words_are_judged_one_by_one():
+    assert "unpronounceable" not in keys(label_shape("tp-link-store"))     # an abbreviation, then words
+    assert "random" not in keys(label_shape("perfect-english-grammar"))    # a phrase: many letters, no string
+    assert "random" in keys(label_shape("shop-x7kq2vbn9wz4jhmf"))
