@@ -111,7 +111,15 @@ class QueryLog:
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.executescript(SCHEMA)
+        self._upgrade()
         self._key = self._client_key() if pseudonymise else None
+
+    def _upgrade(self) -> None:
+        """Bring a log written by an earlier fraudwall up to this schema, keeping its rows."""
+        columns = {row[1] for row in self.connection.execute("PRAGMA table_info(querylog)")}
+        if "count" not in columns:
+            # Before repeats were counted, every row stood for one query.
+            self.connection.execute("ALTER TABLE querylog ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
 
     def _client_key(self) -> bytes:
         """The key of the client pseudonyms, made once per log so that they stay stable across restarts."""

@@ -118,3 +118,17 @@ def test_a_flood_is_written_as_one_counted_row(tmp_path):
     assert [(row.client, row.name, row.count) for row in rows] == [
         ("192.0.2.7", "fraud.example.net", 3), ("192.0.2.8", "fraud.example.net", 1)]
     log.close()
+
+
+def test_a_log_from_before_counted_repeats_is_upgraded_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "querylog.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE querylog (time REAL NOT NULL, client TEXT NOT NULL, name TEXT NOT NULL, "
+                "qtype TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL, label TEXT NOT NULL)")
+    old.execute("INSERT INTO querylog VALUES (1000, '192.0.2.7', 'fraud.example.net', 'A', 'blocked', 'r', 'demo')")
+    old.commit()
+    old.close()
+    log = QueryLog(path)
+    log.write([entry(1001, name="phish.example.org")], now=1001)
+    assert [(row.name, row.count) for row in log.read(0)] == [("fraud.example.net", 1), ("phish.example.org", 1)]
+    log.close()
