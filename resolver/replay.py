@@ -2,9 +2,9 @@
 
 A client asking again what some client asked before, in the same bytes after the ID (flags,
 question in the same case, the same EDNS), gets the same reply after the ID, for as long as
-the answer that made it stays the same: a cached reply until its TTLs next count down (at
-most a second), a sinkhole answer or a refusal until the lists change (the owner clears the
-memo then, as it clears the cache). Such a datagram skips the read, the chain and the render:
+the answer that made it stays the same (`Answer.steady_until`): a cached reply until its TTLs
+next count down (at most a second), a block by a list or the scorer until the lists change (the
+owner clears the memo then, as it clears the cache). Such a datagram skips the read, the chain and the render:
 the reply is the new ID and the kept bytes. This is what lets a Python server answer hits at
 the rate of the syscalls that carry them.
 
@@ -26,8 +26,7 @@ DEFAULT_SIZE = 32_768   # kept replies (about 1 kB each); the memo starts afresh
 class Replay(NamedTuple):
     tail: bytes       # the reply after its ID
     query: Query      # the query that made it, for the observers (its client is checked)
-    answer: Answer
-    until: float      # monotonic seconds: the reply may differ from then on
+    answer: Answer    # its `steady_until` says until when the reply holds
 
 
 class ReplayMemo:
@@ -51,7 +50,7 @@ class ReplayMemo:
         replay = self._replays.get(data[2:])
         if replay is None:
             return None
-        if now >= replay.until:
+        if now >= replay.answer.steady_until:
             del self._replays[data[2:]]
             return None
         if replay.query.client != client:
@@ -68,7 +67,7 @@ class ReplayMemo:
             return
         if len(self._replays) >= self.size:
             self._replays.clear()
-        self._replays[query.wire[2:]] = Replay(wire[2:], query, answer, answer.steady_until)
+        self._replays[query.wire[2:]] = Replay(wire[2:], query, answer)
 
     def clear(self) -> None:
         self._replays.clear()
