@@ -238,23 +238,35 @@ class UpstreamStage(Stage):
         self._in_flight: dict[bytes, asyncio.Future] = {}
 
     async def resolve(self, query: Query) -> Answer:
-        key = query.key
-        shared = self._in_flight.get(key)
-        if shared is not None:
-            # Asked already: wait for that answer; a waiter that gives up must not cancel it for the others.
-            outcome = await asyncio.shield(shared)
-        else:
-            # The first asker forwards in its own coroutine (no task of its own) and hands the outcome on.
-            shared = self._in_flight[key] = asyncio.get_running_loop().create_future()
-            try:
-                outcome = await self.forwarder.exchange(query)
-            except BaseException:
-                shared.cancel()
-                raise
-            finally:
-                del self._in_flight[key]
-            shared.set_result(outcome)
+        outcome = await self._shared_exchange(query)
         if outcome is None:
             return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
         body, scan = outcome
         return Answer(AnswerKind.RESOLVED, for_client(body, query), scan=scan)
+
+    async def _shared_exchange(self, query: Query) -> tuple[bytes, Scan] | None:
+        key = query.key
+        shared = self._in_flight.get(key)
+        while shared is not None:
+            try:
+                # Asked already: wait for that answer; a waiter that gives up must not cancel it for the others.
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                if not shared.cancelled():
+                    raise
+                shared = self._in_flight.get(key)  # the first asker gave up (shutdown): ask again
+        # The first asker forwards in its own coroutine (no task of its own) and hands the outcome on.
+        shared = self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            outcome = await self.forwarder.exchange(query)
+        except Exception as error:
+            shared.set_exception(error)
+            shared.exception()  # every waiter raises it itself: nobody need log it as never retrieved
+            raise
+        except BaseException:
+            shared.cancel()
+            raise
+        finally:
+            del self._in_flight[key]
+        shared.set_result(outcome)
+        return outcome

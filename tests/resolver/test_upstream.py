@@ -127,15 +127,36 @@ def test_a_waiter_that_gives_up_does_not_cancel_the_answer_for_the_others():
     asyncio.run(main())
 
 
-def test_a_cancelled_first_asker_leaves_nothing_in_flight():
+def test_when_the_first_asker_is_cancelled_the_others_ask_again():
     async def main():
         upstream, stage, first = await first_asker_waiting()
+        follower = asyncio.ensure_future(stage.resolve(make_query("www.example.org")))
+        await asyncio.sleep(0.01)
         first.cancel()
-        await asyncio.gather(first, return_exceptions=True)
-        again = await stage.resolve(make_query("www.example.org"))
+        answer = await follower
+        later = await stage.resolve(make_query("www.example.org"))
         upstream.stop()
-        assert parse(again.body).answer[0][0].address == "192.0.2.1"
-        assert len(upstream.udp_queries) == 2
+        assert first.cancelled()
+        assert parse(answer.body).answer[0][0].address == "192.0.2.1"
+        assert parse(later.body).answer[0][0].address == "192.0.2.1"
+        # The cancelled try, the follower's own, and `later`'s (nothing was in flight any more, no cache here).
+        assert len(upstream.udp_queries) == 3
+
+    asyncio.run(main())
+
+
+def test_every_asker_hears_of_a_failed_exchange():
+    class Broken:
+        async def exchange(self, query):
+            await asyncio.sleep(0.01)
+            raise RuntimeError("reply could not be re-encoded")
+
+    async def main():
+        stage = UpstreamStage(Broken())
+        outcomes = await asyncio.gather(*(stage.resolve(make_query("www.example.org")) for _ in range(3)),
+                                        return_exceptions=True)
+        assert [type(outcome) for outcome in outcomes] == [RuntimeError] * 3
+        assert not stage._in_flight
 
     asyncio.run(main())
 
