@@ -21,6 +21,9 @@ from fraudwall.resolver.codec import Query
 from fraudwall.resolver.codes import AnswerKind
 
 DEFAULT_SIZE = 32_768   # kept replies (about 1 kB each); the memo starts afresh when full
+# Only ordinary queries are kept: a datagram may carry tens of kB of options or trailing bytes,
+# and the memo keeps its bytes twice (key and query).
+MAX_KEPT_QUERY = 512
 
 
 class Replay(NamedTuple):
@@ -57,13 +60,14 @@ class ReplayMemo:
             if not self.admits(client):
                 return None
             replay = replay._replace(query=replay.query._replace(wire=data, client=client))
-        if replay.answer.kind is AnswerKind.CACHED:
+        kind = replay.answer.kind
+        if kind is AnswerKind.CACHED or kind is AnswerKind.SERVFAIL:  # a kept SERVFAIL is a cached one
             self.cached_hits += 1
         return replay
 
     def keep(self, query: Query, wire: bytes, answer: Answer, now: float) -> None:
         """Remember `wire`, sent for `query`, when `answer` says how long it holds."""
-        if answer.steady_until <= now or self.size <= 0:
+        if answer.steady_until <= now or self.size <= 0 or len(query.wire) > MAX_KEPT_QUERY:
             return
         if len(self._replays) >= self.size:
             self._replays.clear()

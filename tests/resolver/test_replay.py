@@ -85,6 +85,24 @@ def test_answers_without_a_promise_are_not_kept():
     assert len(memo) == 0
 
 
+def test_a_datagram_beyond_an_ordinary_query_is_not_kept():
+    memo = ReplayMemo()
+    query = make_query("fraud.example.net")
+    padded = query._replace(wire=query.wire + b"\x00" * 600)
+    memo.keep(padded, b"\x00\x00reply", blocked_answer(padded), now=5.0)
+    assert len(memo) == 0
+
+
+def test_replayed_cached_answers_count_as_cache_hits_servfail_too():
+    memo = ReplayMemo()
+    for name, kind in (("a.example.org", AnswerKind.CACHED), ("b.example.org", AnswerKind.SERVFAIL),
+                       ("c.example.net", AnswerKind.BLOCKED)):
+        query = make_query(name)
+        memo.keep(query, b"\x00\x00reply", Answer(kind, b"body", steady_until=10.0), now=5.0)
+        assert memo.get(query.wire, "127.0.0.1", 6.0) is not None
+    assert memo.cached_hits == 2
+
+
 def test_the_memo_is_bounded_and_cleared_on_demand():
     memo = ReplayMemo(size=3)
     for index in range(7):
