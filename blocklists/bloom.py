@@ -103,9 +103,8 @@ class NameFilter:
         width = numpy.uint64(self._width)
         positions = numpy.concatenate([(start + numpy.uint64(index) * step) % width + numpy.uint64(offset)
                                        for index, offset in enumerate(self._offsets)])
+        # Little-endian bits, as pybloom-live makes them and `load` maps them: bit i of a byte is 1 << i.
         within = (positions & numpy.uint64(7)).astype(numpy.uint8)
-        if self._bits.endian == "big":
-            within = numpy.uint8(7) - within
         numpy.bitwise_or.at(numpy.frombuffer(self._bits, dtype=numpy.uint8),
                             (positions >> numpy.uint64(3)).astype(numpy.intp), numpy.uint8(1) << within)
         return len(names)
