@@ -13,7 +13,8 @@ side, each pinned to core 0 (dnsperf and the NSD upstream on core 1), and timed 
 first answer (Unbound and dnsmasq get a load deadline and an RSS cap and are killed beyond them).
 They are measured with saturating `dnsperf -l DURATION -c 4 -q 100` runs over four workloads, one
 server at a time, in rounds: within a round each workload's runs alternate between the servers, so
-that a burst of load on this shared machine falls on all of them alike; the median round counts.
+that a burst of load on this shared machine falls on all of them alike; each server's median run
+counts (the upper middle one for an even number of rounds).
 
 The whole run holds /tmp/fraudwall-bench.lock (taken here; an inherited lock from `flock(1)` counts).
 """
@@ -362,7 +363,7 @@ def table(results: list[Result], sizes: dict[int, dict], args: argparse.Namespac
         "",
         (f"The servers of a size are up side by side, all pinned to core {SERVER_CORE}, and queried one at a time; "
          f"dnsperf and NSD (the upstream, serving `{ZONE}`) on core {CLIENT_CORE}. QPS: `dnsperf -l {args.duration} "
-         f"-c 4 -q 100` (saturation, at most 100 outstanding), A queries; the median of {args.rounds} rounds, "
+         f"-c 4 -q 100` (saturation, at most 100 outstanding), A queries; each server's median run of {args.rounds} rounds (the upper middle one for an even count), "
          "each workload's runs alternating between the servers within a round, so that all of them meet the "
          "same moments of machine load. Ready: from starting the process to its first answer (for Unbound and "
          "dnsmasq: loading the list). RSS: VmRSS after the runs; peak: the highest VmRSS seen while loading. "
