@@ -1,6 +1,6 @@
 """replay: the bytes sent for a datagram, kept by the datagram's bytes, while they cannot differ.
 
-A client asking again what some client asked before, in the same bytes after the ID (flags,
+A client asking again what clients asked twice before, in the same bytes after the ID (flags,
 question in the same case, the same EDNS), gets the same reply after the ID, for as long as
 the answer that made it stays the same (`Answer.steady_until`): a cached reply until its TTLs
 next count down (at most a second), a block by a list or the scorer until the lists change (the
@@ -43,6 +43,9 @@ class ReplayMemo:
         self.admits = admits
         self.size = size
         self._replays: dict[bytes, Replay] = {}
+        # Bytes answered once by an answer that holds: their reply is kept the next time. A flood of
+        # names asked once (random subdomains) then churns this set, not the replies worth keeping.
+        self._seen: set[bytes] = set()
         self.cached_hits = 0   # replays of cache hits: the cache's own hit count misses these
 
     def __len__(self) -> int:
@@ -50,11 +53,13 @@ class ReplayMemo:
 
     def get(self, data: bytes, client: str, now: float) -> Replay | None:
         """What to send `client` for these bytes, if it still holds at `now`."""
-        replay = self._replays.get(data[2:])
+        key = data[2:]
+        replay = self._replays.get(key)
         if replay is None:
             return None
         if now >= replay.answer.steady_until:
-            del self._replays[data[2:]]
+            del self._replays[key]
+            self._remember(key)  # asked again after its reply lapsed: worth keeping at once
             return None
         if replay.query.client != client:
             if not self.admits(client):
@@ -69,9 +74,20 @@ class ReplayMemo:
         """Remember `wire`, sent for `query`, when `answer` says how long it holds."""
         if answer.steady_until <= now or self.size <= 0 or len(query.wire) > MAX_KEPT_QUERY:
             return
+        key = query.wire[2:]
+        if key not in self._seen:
+            self._remember(key)
+            return
+        self._seen.discard(key)
         if len(self._replays) >= self.size:
             self._replays.clear()
-        self._replays[query.wire[2:]] = Replay(wire[2:], query, answer)
+        self._replays[key] = Replay(wire[2:], query, answer)
+
+    def _remember(self, key: bytes) -> None:
+        if len(self._seen) >= self.size:
+            self._seen.clear()
+        self._seen.add(key)
 
     def clear(self) -> None:
         self._replays.clear()
+        self._seen.clear()
