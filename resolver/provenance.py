@@ -22,7 +22,8 @@ class Provenance:
     """Answers `explain(host)`; also an observer that remembers recent blocks.
 
     A block by a CNAME target or an answer address leaves the name itself off every list;
-    remembering the block lets the page say why all the same.
+    remembering the block lets the page say why all the same, until the lists change
+    (`forget`): the target or address may be off them by then.
     """
 
     def __init__(self, blocklist: Blocklist, scorer: Scorer | None, scorer_blocks: bool,
@@ -44,6 +45,10 @@ class Provenance:
         self._recent.move_to_end(query.qname)
         if len(self._recent) > self.size:
             self._recent.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop the remembered blocks: they were decided against lists that have changed."""
+        self._recent.clear()
 
     def explain(self, name: str) -> BlockReason | None:
         """Why `name` is blocked now, or None when it is not."""

@@ -100,9 +100,11 @@ class Resolver:
             self.handler.on_malformed = self.counters.observe_malformed
 
     def forget_answers(self) -> None:
-        """Drop cached and replayed answers: they were decided and inspected against the old lists."""
+        """Drop cached and replayed answers, and the blocks remembered from them for the warning page:
+        they were decided and inspected against the old lists."""
         self.cache.cache.clear()
         self.handler.replays.clear()
+        self.provenance.forget()
 
     def sample_metrics(self) -> None:
         """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""

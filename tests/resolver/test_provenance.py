@@ -50,3 +50,20 @@ def test_a_block_by_cname_target_is_remembered_from_the_answer(scorer):
     for name in ("a.example.org", "b.example.org"):
         provenance.observe(make_query(name), answer, 0.001)
     assert provenance.explain("www.example.org") is None  # bounded: the oldest is forgotten
+
+
+def test_a_list_change_forgets_the_blocks_remembered_from_answers():
+    from fraudwall.resolver.config import Config
+    from fraudwall.resolver.service import Resolver
+    from fraudwall.resolver.upstream_pool import Upstream
+    from fraudwall.resolver.warning.settings import WarningSettings
+    from fraudwall.scoring.settings import ScorerSettings
+
+    config = Config(warning=WarningSettings(listen=("127.0.0.1:8080",)), scorer=ScorerSettings(mode="off"))
+    resolver = Resolver(config, MemoryBlocklist(), (Upstream("127.0.0.1", 9),))
+    answer = Answer(AnswerKind.BLOCKED, b"", "address 192.0.2.10 listed in ipfeed (ip.txt:1)", "ipfeed")
+    resolver.provenance.observe(make_query("www.example.org"), answer, 0.001)
+    assert resolver.provenance.explain("www.example.org").label == "ipfeed"
+    # What a list change and SIGHUP call: the address may be off the list now, so the name is not blocked.
+    resolver.forget_answers()
+    assert resolver.provenance.explain("www.example.org") is None
