@@ -90,6 +90,7 @@ class Scan(NamedTuple):
     addresses: tuple[str, ...]
     opt_span: tuple[int, int] | None   # where the OPT record sits, to strip it
     opt_is_last: bool
+    end: int                           # where the last record ends; what follows is junk, never sent on
 
     @property
     def truncated(self) -> bool:
@@ -366,7 +367,10 @@ def _scan(data: bytes) -> Scan:
         if index < ancount:
             min_ttl = ttl if min_ttl is None else min(min_ttl, ttl)
             if rtype == QType.CNAME:
-                cname_targets.append(read_name(data, rdata_start)[0])
+                target, after = read_name(data, rdata_start)
+                if after > offset:
+                    raise ValueError("CNAME target runs past its record")
+                cname_targets.append(target)
             elif rtype == QType.A and rdlength == 4:
                 addresses.append(socket.inet_ntop(socket.AF_INET, data[rdata_start:offset]))
             elif rtype == QType.AAAA and rdlength == 16:
@@ -375,19 +379,19 @@ def _scan(data: bytes) -> Scan:
             minimum = U32.unpack_from(data, offset - 4)[0]
             negative_ttl = min(ttl, minimum)
     return Scan(ident, flags, flags & 0xF, question, tuple(ttls), min_ttl, negative_ttl,
-                tuple(cname_targets), tuple(addresses), opt_span, opt_is_last)
+                tuple(cname_targets), tuple(addresses), opt_span, opt_is_last, offset)
 
 
 def strip_opt(data: bytes, scan: Scan) -> bytes | None:
-    """The reply without its OPT record (the client gets its own); None when that is not safe."""
+    """The reply without its OPT record (the client gets its own) and without bytes after its last
+    record (the client's OPT goes at the end); None when that is not safe."""
     if scan.opt_span is None:
-        return data
+        return data if scan.end == len(data) else data[:scan.end]
     if not scan.opt_is_last:
         # Records after the OPT could point into each other; moving them is not worth the risk.
         return None
-    start, end = scan.opt_span
     arcount = U16.unpack_from(data, 10)[0] - 1
-    return data[:10] + U16.pack(arcount) + data[12:start] + data[end:]
+    return data[:10] + U16.pack(arcount) + data[12:scan.opt_span[0]]
 
 
 def for_client(reply: bytes, query: Query) -> bytes:

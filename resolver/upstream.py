@@ -52,7 +52,7 @@ def _readable(reply: bytes) -> tuple[bytes, Scan]:
     body = strip_opt(reply, scan)
     if body is not None:
         # Only the last record went: every other offset the scan found still holds.
-        return body, scan._replace(opt_span=None, opt_is_last=False)
+        return body, scan._replace(opt_span=None, opt_is_last=False, end=len(body))
     body = _without_opt_by_reencoding(reply)
     scan = scan_reply(body)
     if scan is None:
