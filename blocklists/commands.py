@@ -15,6 +15,7 @@ from pathlib import Path
 from fraudwall.blocklists import fetch, store
 from fraudwall.blocklists.formats import Format, Mode
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
+from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.blocklists.store import ACTIONS, MANUAL_LIST, StorePaths
 from fraudwall.blocklists.verdict import Action, Match
@@ -84,7 +85,7 @@ def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
         try:
             return run(args)
         except (CommandError, store.StoreError) as error:
-            print(f"fraudwall: error: {error}",
+            print(f"fraudwall: error: {printable(str(error))}",
                   file=sys.stderr)
             return 2
     return wrapper
@@ -143,10 +144,11 @@ def run_import(args: argparse.Namespace) -> int:
             workers=args.workers if args.workers is not None else settings.import_workers, progress=True)
     except ImportFailed as error:
         raise CommandError(f"{error}; nothing was changed") from None
+    # Skipped and guarded lines are quoted from the feed: escaped, they cannot drive the terminal.
     for line in format_summary(summary):
-        print(line)
+        print(printable(line))
     if summary.held_back:
-        print(f"fraudwall import: held back: {summary.held_back}", file=sys.stderr)
+        print(printable(f"fraudwall import: held back: {summary.held_back}"), file=sys.stderr)
     return summary.exit_code
 
 
@@ -190,7 +192,7 @@ def run_lists(args: argparse.Namespace) -> int:
     for info in lists.values():
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.imported_at)) if info.imported_at else "-"
         print(f"{info.name:<20} {info.names:>10} {info.networks:>9} {info.urls:>8} {info.held:>6} {info.match:<8}"
-              f" {when:<20} {info.source} ({info.format})")
+              f" {when:<20} {printable(info.source)} ({printable(info.format)})")
     print(f"{MANUAL_LIST:<20} {manual:>10} {manual_networks:>9} {0:>8} {0:>6} {'-':<8} {'-':<20}"
           " `fraudwall block/allow`")
     return 0
@@ -218,7 +220,9 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         for (name, is_address), text in zip(checked, args.names):
             match = blocklist.match_address(name) if is_address else blocklist.explain(name)
-            print(json.dumps(_as_json(name, match)) if args.json else _as_text(name, match))
+            # A rule is a feed line as written (an RPZ walled garden's name, say): escaped when printed.
+            print(json.dumps(printable_json(_as_json(name, match))) if args.json
+                  else printable(_as_text(name, match)))
     finally:
         blocklist.close()
     return 0
@@ -309,7 +313,7 @@ def run_unblock(args: argparse.Namespace) -> int:
             is_address = ":" in name or name.replace(".", "").replace("/", "").isdigit()
             match = blocklist.match_address(name.split("/")[0]) if is_address else blocklist.explain(name)
             if match is not None and match.blocks:
-                print(f"note: {name} is still blocked by list {match.list} ({match.rule});"
+                print(f"note: {name} is still blocked by list {match.list} ({printable(match.rule)});"
                       f" `fraudwall allow {name}` overrides it", file=sys.stderr)
     finally:
         blocklist.close()
@@ -339,7 +343,7 @@ def run_export(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         output = sys.stdout if args.output == "-" else stack.enter_context(open(args.output, "w", encoding="utf-8"))
         for line in writer(args.list, rows, networks):
-            output.write(line + "\n")
+            output.write(printable(line) + "\n")
     return 0
 
 
@@ -422,7 +426,8 @@ def run_quarantine(args: argparse.Namespace) -> int:
                 if (info.name, name) in done:
                     continue
                 source = info.sources[src] if src is not None and src < len(info.sources) else info.source
-                print(f"{info.name}\t{name}\t{ACTIONS[action].value}\t{reason}\t{source}:{line}\t{rule or name}")
+                fields = (info.name, name, ACTIONS[action].value, reason, f"{source}:{line}", rule or name)
+                print("\t".join(printable(str(field)) for field in fields))
                 count += 1
         if not count:
             print("nothing in quarantine")

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.resolver.atrisk import as_json, assess
 from fraudwall.resolver.querylog import LogEntry, QueryLog, log_path, parse_duration
 
@@ -62,12 +63,13 @@ def run_log(args: argparse.Namespace) -> int:
     finally:
         querylog.close()
     for entry in entries:
+        # Names and reasons come from clients and upstream answers: escaped, they cannot drive the terminal.
         if args.json:
-            print(json.dumps(entry._asdict(), ensure_ascii=False))
+            print(json.dumps(printable_json(entry._asdict()), ensure_ascii=False))
         else:
             repeats = f"  x{entry.count}" if entry.count > 1 else ""
-            print(f"{_clock(entry.time)}  {entry.client:<15}  {entry.verdict:<7}  {entry.qtype:<5}  "
-                  f"{entry.name}  ({entry.label}: {entry.reason}){repeats}")
+            print(f"{_clock(entry.time)}  {printable(entry.client):<15}  {entry.verdict:<7}  {entry.qtype:<5}  "
+                  f"{_what(entry)}{repeats}")
     if not entries and not args.json:
         print(f"no blocked or warned queries since {_clock(since)}", file=sys.stderr)
     return 0
@@ -84,19 +86,23 @@ def run_at_risk(args: argparse.Namespace) -> int:
     flagged = assess(entries, settings.distinct_names, settings.window_hours * 3600, settings.after_warning)
     if args.json:
         for client in flagged:
-            print(json.dumps(as_json(client), ensure_ascii=False))
+            print(json.dumps(printable_json(as_json(client)), ensure_ascii=False))
         return 0
     if not flagged:
         print(f"no client at risk since {_clock(since)}")
         return 0
     print(f"{len(flagged)} client(s) at risk since {_clock(since)}; call them back, most recent first:\n")
     for client in flagged:
-        print(f"{client.client}: {client.trigger}")
+        print(f"{printable(client.client)}: {printable(client.trigger)}")
         print(f"  first {_clock(client.first)}, last {_clock(client.last)}, {len(client.names)} name(s)")
         for entry in _latest_per_name(client.attempts):
-            print(f"  {_clock(entry.time)}  {entry.verdict:<7} {entry.name}  ({entry.label}: {entry.reason})")
+            print(f"  {_clock(entry.time)}  {entry.verdict:<7} {_what(entry)}")
         print()
     return 0
+
+
+def _what(entry: LogEntry) -> str:
+    return printable(f"{entry.name}  ({entry.label}: {entry.reason})")
 
 
 def _latest_per_name(entries: tuple[LogEntry, ...]) -> list[LogEntry]:

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Iterable, TextIO
 
+from fraudwall.blocklists.printable import printable_json
 from fraudwall.scoring.brands import BrandsError
 from fraudwall.scoring.names import InvalidName
 from fraudwall.scoring.scorer import Scorer
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         else:
             record = {"name": name, "score": score.value, "verdict": score.verdict.value,
                       "brand": score.brand, "reasons": list(score.reasons), "rule": score.rule}
-        stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # The names come from the command line or a feed on stdin: escaped, they cannot drive the terminal.
+        stdout.write(json.dumps(printable_json(record), ensure_ascii=False) + "\n")
     stdout.flush()
     return status

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.resolver.warning import certificates
 from fraudwall.resolver.warning.reports import Report, ReportStore, reports_path
 from fraudwall.resolver.warning.settings import WarningSettings
@@ -109,8 +110,10 @@ def run_reports(args: argparse.Namespace) -> int:
             return _show_reference(store, args.ref, args.json)
         if args.allow is not None:
             return _allow(store, args.allow, path, args)
+        # Hosts, paths and comments come from whoever reached the page: escaped, they cannot forge a line.
         for report in reversed(store.reports(None if args.all else "open")):
-            print(json.dumps(report._asdict(), ensure_ascii=False) if args.json else _as_text(report))
+            print(json.dumps(printable_json(report._asdict()), ensure_ascii=False) if args.json
+                  else _as_text(report))
         return 0
     finally:
         store.close()
@@ -118,11 +121,12 @@ def run_reports(args: argparse.Namespace) -> int:
 
 def _as_text(report: Report) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.at))
-    why = f"{report.source_kind} {report.label}: {report.reason}".strip(": ")
-    comment = f'\n    comment: {report.comment!r}' if report.comment else ""
-    status = "" if report.status == "open" else f" [{report.status}]"
-    return f"#{report.id} {when} {report.host}{report.path if report.path != '/' else ''} from {report.client} " \
-           f"ref {report.reference}{status}\n    why: {why}{comment}"
+    why = printable(f"{report.source_kind} {report.label}: {report.reason}".strip(": "))
+    comment = f"\n    comment: '{printable(report.comment)}'" if report.comment else ""
+    status = "" if report.status == "open" else f" [{printable(report.status)}]"
+    where = printable(report.host + (report.path if report.path != "/" else ""))
+    return f"#{report.id} {when} {where} from {printable(report.client)} " \
+           f"ref {printable(report.reference)}{status}\n    why: {why}{comment}"
 
 
 def _show_reference(store: ReportStore, reference: str, as_json: bool) -> int:
@@ -131,13 +135,13 @@ def _show_reference(store: ReportStore, reference: str, as_json: bool) -> int:
         print(f"{reference}: no page with this reference was shown (or it was pruned)", file=sys.stderr)
         return 1
     if as_json:
-        print(json.dumps(view._asdict(), ensure_ascii=False))
+        print(json.dumps(printable_json(view._asdict()), ensure_ascii=False))
     else:
         first = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.first_seen))
         last = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.last_seen))
-        print(f"{view.reference} {view.host}: {view.source_kind} {view.label}: {view.reason}"
-              f"{' (impersonates ' + view.brand + ')' if view.brand else ''}\n"
-              f"    shown {view.views} times, {first} to {last}")
+        what = printable(f"{view.reference} {view.host}: {view.source_kind} {view.label}: {view.reason}"
+                         f"{' (impersonates ' + view.brand + ')' if view.brand else ''}")
+        print(f"{what}\n    shown {view.views} times, {first} to {last}")
     return 0
 
 
@@ -153,8 +157,8 @@ def _allow(reports: ReportStore, report_id: int, path: Path, args: argparse.Name
     db_text = args.db or store_path_of(getattr(args, "config", None))
     db = Path(db_text).expanduser()
     if not db_text or not db.exists():
-        print(f"fraudwall: error: no blocklist store to allow {report.host} in; this config serves lists "
-              f"from memory: add it to [allowlist] names instead", file=sys.stderr)
+        print(f"fraudwall: error: no blocklist store to allow {printable(report.host)} in; this config serves "
+              f"lists from memory: add it to [allowlist] names instead", file=sys.stderr)
         return 2
     connection = store.connect_catalogue(db)
     try:
@@ -164,5 +168,5 @@ def _allow(reports: ReportStore, report_id: int, path: Path, args: argparse.Name
     finally:
         connection.close()
     reports.close_reports(report.host, "allowed", time.time())
-    print(f"allowed: {report.host} (report #{report.id}; running servers pick it up within 2 s)")
+    print(f"allowed: {printable(report.host)} (report #{report.id}; running servers pick it up within 2 s)")
     return 0

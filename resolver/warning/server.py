@@ -15,7 +15,7 @@ import sys
 import time
 import unicodedata
 from typing import Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.http import (
@@ -66,6 +66,14 @@ def clean_comment(text: str, most: int) -> str:
     kept = "".join(c for c in text.replace("\r\n", "\n")
                    if c == "\n" or unicodedata.category(c)[0] != "C")
     return kept.strip()[:most]
+
+
+def clean_path(text: str) -> str:
+    """The reported path as stored: what is not printable percent-encoded, as in a URL, cut as the page shows it.
+
+    The form's field is whatever the poster sent; an operator reads it in `fraudwall reports`.
+    """
+    return shorten("".join(c if c.isprintable() else quote(c, safe="") for c in text))
 
 
 def query_value(target: str, key: str) -> str:
@@ -133,7 +141,7 @@ class WarningService:
         reference = reference_for(reason)
         comment = clean_comment(field("comment"), self.settings.comment_max_chars)
         report_id = await asyncio.get_running_loop().run_in_executor(self._database, lambda: self._store.add_report(
-            host=host, path=shorten(field("path")), reference=reference, reason=reason, client=client,
+            host=host, path=clean_path(field("path")), reference=reference, reason=reason, client=client,
             comment=comment, language=lang, now=self._clock(), per_hour=self.settings.report_rate_per_hour))
         if report_id is None:
             log.info("warning page: report about %s from %s refused: over the hourly limit", host, client)

@@ -107,3 +107,22 @@ def test_a_confirmed_entry_stays_enforced_through_later_imports(tmp_path, capsys
         assert "quarantined (popular sites, not enforced until confirmed): 0" in capsys.readouterr().out
     assert cli("check", "wikipedia.org", config=settings) == 0
     assert capsys.readouterr().out.startswith("blocked wikipedia.org by list feed")
+
+
+def test_check_prints_a_hostile_rpz_cname_target_escaped(tmp_path, capsys):
+    # Whitespace (CR, LF, tab) splits a zone file's tokens, so it cannot reach a target; ESC, C1 and
+    # bidirectional controls can, and the walled garden's name is shown as the rule.
+    settings = config(tmp_path)
+    feed = tmp_path / "zone.rpz"
+    feed.write_text("$ORIGIN rpz.example.\n@ SOA ns hostmaster 1 1 1 1 1\n"
+                    "evil.example.com CNAME walled\x1b[31m\x9b\u202e.example.net.\n", encoding="utf-8")
+    assert cli("import", feed, "--list", "rpz", config=settings) == 0
+    capsys.readouterr()
+    assert cli("check", "evil.example.com", config=settings) == 0
+    text = capsys.readouterr().out
+    assert cli("check", "evil.example.com", "--json", config=settings) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert text.startswith("blocked evil.example.com")
+    assert "CNAME walled\\027[31m\\155\\u202e.example.net." in text
+    assert record["rule"] == "evil.example.com CNAME walled\\027[31m\\155\\u202e.example.net."
+    assert all(char.isprintable() for char in text.rstrip("\n"))

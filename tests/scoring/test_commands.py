@@ -51,3 +51,11 @@ def test_broken_brands_file_is_exit_1(tmp_path, capsys):
     status, lines = run(["score", "example.org"], config=config)
     assert status == 1 and not lines
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_a_name_with_terminal_controls_is_printed_escaped():
+    # `score --stdin` reads feeds and logs: the names it echoes must not drive the operator's terminal.
+    status, lines = run(["score", "--stdin"], stdin="\x1b[31mpaypa1.com\x9b\npaypa1.com\u202e\n")
+    assert status == 2
+    assert [line["name"] for line in lines] == ["\\027[31mpaypa1.com\\155", "paypa1.com\\u202e"]
+    assert all(char.isprintable() for line in lines for char in line["error"])

@@ -116,3 +116,29 @@ def test_allow_without_a_store_says_what_to_do(tmp_path, capsys):
 @pytest.mark.parametrize("config", [None, SimpleNamespace()])
 def test_store_path_without_config_is_empty(config):
     assert commands.store_path_of(config) == ""
+
+
+def test_a_forged_report_line_in_a_stored_path_or_comment_is_printed_escaped(tmp_path, capsys):
+    # A report stored before paths were cleaned, or a reason from a feed: the printing escapes it all.
+    db = tmp_path / "blocklists.db"
+    store = ReportStore(db)
+    store.add_report(host="icbc-tuikuan.example.com", path="/x\n#2 2026-01-01 00:00 bank.example.com from "
+                     "10.0.0.1 ref FW-SAFE-SAFE\x1b[2K\r", reference="FW-AAAA-BBBB",
+                     reason=BlockReason("icbc-tuikuan.example.com", "list", "demo", "listed\x1b[8m"),
+                     client="192.0.2.7", comment="ok\u202e\r\nreally", language="en", now=1_800_000_000.0,
+                     per_hour=10)
+    store.record_view("FW-AAAA-BBBB", BlockReason("icbc-tuikuan.example.com", "list", "demo", "listed\x1b[8m"),
+                      1_800_000_000.0)
+    store.close()
+    for argv in (["reports"], ["reports", "--json"], ["reports", "--ref", "FW-AAAA-BBBB"],
+                 ["reports", "--ref", "FW-AAAA-BBBB", "--json"]):
+        assert cli(argv, store_config(db)) == 0
+        out = capsys.readouterr().out
+        assert all(char.isprintable() for line in out.splitlines() for char in line), (argv, out)
+        if "--json" in argv:
+            assert all(char.isprintable() for value in json.loads(out).values() if isinstance(value, str)
+                       for char in value), (argv, out)
+    assert cli(["reports"], store_config(db)) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 3     # the report, its reason, its comment: no forged line
+    assert "/x\\010#2 " in out and "\\027[2K\\013" in out and "ok\\u202e\\013\\010really" in out

@@ -131,6 +131,20 @@ def test_report_flow_and_view_reference(tmp_path):
     assert store.view("FW-" + reference).views >= 1
 
 
+def test_a_reported_path_is_stored_printable_and_bounded(tmp_path):
+    async def scenario(port, db):
+        forged = "%2Fx%0A%232+2026-01-01+00%3A00+bank.example.com%1B%5B2K%0D" + "a" * 3000
+        body = f"lang=en&path={forged}&comment=hello".encode()
+        raw = (b"POST /.well-known/fraudwall/report HTTP/1.1\r\nHost: " + BLOCKED.encode() +
+               b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+               str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert status(await exchange(port, raw)) == 303
+    run(tmp_path, scenario, comment_max_chars=400)
+    [report] = ReportStore(tmp_path / "store.db").reports()
+    assert report.path.isprintable() and len(report.path) <= 200
+    assert report.path.startswith("/x%0A#2 2026-01-01 00:00 bank.example.com%1B[2K%0Daaa")
+
+
 def test_report_about_an_unknown_host_is_not_stored(tmp_path):
     async def scenario(port, db):
         answer = await exchange(port, post(host="www.example.org"))
