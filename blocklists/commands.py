@@ -96,6 +96,12 @@ def _settings(args: argparse.Namespace) -> BlocklistSettings:
     return getattr(config, "blocklists", None) or BlocklistSettings()
 
 
+def _sinkhole(args: argparse.Namespace) -> tuple[str, ...]:
+    """The addresses blocked names are answered with ([sinkhole] of the config): never blocked."""
+    sinkhole = getattr(getattr(args, "config", None), "sinkhole", None)
+    return (sinkhole.ipv4, sinkhole.ipv6) if sinkhole is not None else ()
+
+
 def _db(args: argparse.Namespace) -> Path:
     return Path(args.db).expanduser() if getattr(args, "db", None) else store.resolve_db(_settings(args).db)
 
@@ -109,7 +115,7 @@ def _ready_db(args: argparse.Namespace, create: bool = False) -> Path:
     if not getattr(args, "db", None) and settings.store:
         from fraudwall.blocklists.opening import seed
         try:
-            seed(db, settings)
+            seed(db, settings, _sinkhole(args))
         except ValueError as error:
             raise CommandError(str(error)) from None
     if not db.exists():
@@ -118,12 +124,11 @@ def _ready_db(args: argparse.Namespace, create: bool = False) -> Path:
 
 
 def _guards(args: argparse.Namespace):
-    from fraudwall.blocklists.guards import load_guards
-    settings = _settings(args)
-    brands_file = settings.brands_file or getattr(getattr(getattr(args, "config", None), "scorer", None),
-                                                  "brands_file", "")
+    from fraudwall.blocklists.guards import settings_guards
+    config = getattr(args, "config", None)
+    brands_file = _settings(args).brands_file or getattr(getattr(config, "scorer", None), "brands_file", "")
     try:
-        return load_guards(settings.platforms_file, settings.popular_file, brands_file)
+        return settings_guards(_settings(args), brands_file, _sinkhole(args))
     except ValueError as error:
         raise CommandError(str(error)) from None
 
@@ -171,6 +176,10 @@ def format_summary(summary) -> Iterator[str]:
     guarded = sum(totals.guarded.values())
     detail = ", ".join(f"{reason}: {count}" for reason, count in totals.guarded.most_common())
     yield f"  guarded (not blocked): {guarded}" + (f" ({detail})" if detail else "")
+    for sample in totals.guard_samples:
+        yield f"    {sample}"
+    if guarded > len(totals.guard_samples):
+        yield f"    ... and {guarded - len(totals.guard_samples)} more"
     yield f"  quarantined (popular sites, not enforced until confirmed): {totals.held}" + (
         "; see `fraudwall quarantine`" if totals.held else "")
     if summary.replaced:
@@ -339,12 +348,33 @@ def run_export(args: argparse.Namespace) -> int:
             raise CommandError(f"no list named {args.list!r} (known: {known})")
     finally:
         connection.close()
+    if args.format in ("hosts", "domains"):
+        _refuse_exact(args.list, args.format, rows)
     writer = {"rpz": _export_rpz, "hosts": _export_hosts, "domains": _export_domains}[args.format]
-    with contextlib.ExitStack() as stack:
-        output = sys.stdout if args.output == "-" else stack.enter_context(open(args.output, "w", encoding="utf-8"))
-        for line in writer(args.list, rows, networks):
-            output.write(printable(line) + "\n")
+    try:
+        with contextlib.ExitStack() as stack:
+            output = sys.stdout if args.output == "-" else stack.enter_context(
+                open(args.output, "w", encoding="utf-8"))
+            for line in writer(args.list, rows, networks):
+                output.write(printable(line) + "\n")
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        raise CommandError(f"--output {args.output}: cannot write: {error.strerror or error}") from None
     return 0
+
+
+def _refuse_exact(list_name: str, format: str, rows: list[tuple]) -> None:
+    """Hosts files and domain lists come back as blocks of each name and the names below it:
+    an entry that blocks one name only cannot be written in them without blocking more
+    (unless a `*.name` entry blocks the names below it too, as RPZ zones write a subtree)."""
+    blocking = [(name, Mode(mode)) for name, mode, action, _ in rows if ACTIONS[action] is not Action.ALLOW]
+    below = {name for name, mode in blocking if mode is Mode.BELOW}
+    exact = [name for name, mode in blocking if mode is Mode.EXACT and name not in below]
+    if exact:
+        raise CommandError(
+            f"list {list_name}: {len(exact)} entries block one name only (first: {exact[0]}), which a {format} file"
+            " cannot say (it would block the names below them too); export with --format rpz")
 
 
 def _list_rows(paths: StorePaths, info: store.ListInfo, connection) -> tuple[list[tuple], list[tuple]]:

@@ -25,9 +25,10 @@ POLL_SECONDS = 5.0
 class FeedScheduler:
     """Starts the import of each feed whose period has passed since its last import or try."""
 
-    def __init__(self, db: Path, settings: BlocklistSettings) -> None:
+    def __init__(self, db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) -> None:
         self._db = db
         self._settings = settings
+        self._sinkhole = sinkhole
         self._feeds = settings.parsed_feeds()
         self._tried: dict[str, float] = {}
         self._running: dict[str, subprocess.Popen] = {}
@@ -59,7 +60,9 @@ class FeedScheduler:
         command = [sys.executable, "-m", "fraudwall.blocklists.feeds", str(self._db), feed.name, feed.url,
                    "--format", feed.format, "--threshold", str(settings.change_threshold),
                    "--platforms-file", settings.platforms_file, "--popular-file", settings.popular_file,
-                   "--brands-file", settings.brands_file]
+                   "--brands-file", settings.brands_file,
+                   "--broadest-prefix", f"{settings.broadest_ipv4_prefix},{settings.broadest_ipv6_prefix}"]
+        command += [f"--sinkhole={address}" for address in self._sinkhole if address]
         log.info("feed %s: importing %s", feed.name, feed.url)
         return subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
@@ -84,9 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platforms-file", default="")
     parser.add_argument("--popular-file", default="")
     parser.add_argument("--brands-file", default="")
+    parser.add_argument("--broadest-prefix", default="16,32", help="IPV4,IPV6 prefix lengths")
+    parser.add_argument("--sinkhole", action="append", default=[])
     args = parser.parse_args(argv)
     try:
-        guards = load_guards(args.platforms_file, args.popular_file, args.brands_file)
+        ipv4, ipv6 = (int(length) for length in args.broadest_prefix.split(","))
+        guards = load_guards(args.platforms_file, args.popular_file, args.brands_file,
+                             broadest_prefix=(ipv4, ipv6), sinkhole=args.sinkhole)
         summary = import_list(Path(args.db), args.list, [args.url], guards, format=args.format,
                               threshold=args.threshold)
     except (ImportFailed, StoreError, ValueError) as error:

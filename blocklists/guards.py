@@ -7,11 +7,16 @@
   builder) keep the URL, but the platform's host is not blocked.
 * An entry that would block a popular site (or a name below one) is quarantined: stored,
   not enforced, listed for the admin to confirm.
+* An address or network entry broader than the configured bound (/16 IPv4, /32 IPv6 by
+  default), or one that covers a special-use network (loopback, private, link-local,
+  CGNAT, documentation, unspecified, multicast, broadcast) or the sinkhole's own address,
+  is never blocked: `0.0.0.0/0` in a feed would sinkhole every answer of the network.
 """
 
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -27,6 +32,29 @@ class Guard(enum.Enum):
     BRAND = "protected brand's domain"
     SHARED_PLATFORM = "shared platform host"
     POPULAR = "popular site (quarantined)"
+    BROAD_NETWORK = "network too broad"
+    SPECIAL_NETWORK = "special-use network"
+    SINKHOLE = "the sinkhole's own address"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Networks no feed may block any part of: the answers holding them are this network's own
+# plumbing (or never real), so blocking them breaks the network, never a fraud site.
+SPECIAL_USE: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(network) for network in (
+    "0.0.0.0/8",          # "this network", the unspecified address
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",      # private (RFC 1918)
+    "100.64.0.0/10",      # CGNAT (RFC 6598)
+    "127.0.0.0/8",        # loopback
+    "169.254.0.0/16",     # link-local
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # documentation (RFC 5737)
+    "224.0.0.0/4",        # multicast
+    "255.255.255.255/32",  # broadcast
+    "::/128", "::1/128",  # unspecified, loopback
+    "fc00::/7",           # unique local (ULA)
+    "fe80::/10",          # link-local
+    "2001:db8::/32",      # documentation (RFC 3849)
+    "ff00::/8",           # multicast
+))
 
 
 @dataclass(frozen=True)
@@ -35,6 +63,9 @@ class Guards:
     # The names below which any name is protected, each with the guard that protects it.
     protected: dict[str, Guard]
     platforms: frozenset[str]
+    # The broadest network an entry may block, as a prefix length per IP version.
+    broadest_prefix: tuple[int, int] = (16, 32)
+    sinkhole: tuple[IPNetwork, ...] = ()
 
     def __post_init__(self) -> None:
         # `*.ck`-style rules, by the name under the star, so the hot path needs no concatenation.
@@ -54,6 +85,21 @@ class Guards:
             if guard is not None:
                 return guard
             candidate = candidate[candidate.find(".") + 1:]
+        return None
+
+    def check_network(self, network: str) -> Guard | None:
+        """The guard an entry that blocks `network` (an address or CIDR) trips, or None."""
+        try:
+            parsed = ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            return None
+        ipv4_bound, ipv6_bound = self.broadest_prefix
+        if parsed.prefixlen < (ipv4_bound if parsed.version == 4 else ipv6_bound):
+            return Guard.BROAD_NETWORK
+        if any(parsed.version == own.version and parsed.overlaps(own) for own in self.sinkhole):
+            return Guard.SINKHOLE
+        if any(parsed.version == special.version and parsed.overlaps(special) for special in SPECIAL_USE):
+            return Guard.SPECIAL_NETWORK
         return None
 
     def is_public_suffix(self, name: str) -> bool:
@@ -103,10 +149,20 @@ def brand_domains(extra_file: str = "") -> list[str]:
 
 def load_guards(platforms_file: str = "", popular_file: str = "", brands_file: str = "",
                 brands: Callable[[str], Iterable[str]] = brand_domains,
-                public_suffixes: frozenset[str] | None = None) -> Guards:
+                public_suffixes: frozenset[str] | None = None, broadest_prefix: tuple[int, int] = (16, 32),
+                sinkhole: Iterable[str] = ()) -> Guards:
+    """The guards; `sinkhole`: the addresses blocked names are answered with ([sinkhole] ipv4, ipv6)."""
     popular = _shipped("popular-sites.txt") + (read_name_file(popular_file) if popular_file else [])
     platforms = _shipped("shared-platforms.txt") + (read_name_file(platforms_file) if platforms_file else [])
     protected = {name: Guard.POPULAR for name in popular}
     protected.update((name, Guard.BRAND) for name in brands(brands_file))
     return Guards(public_suffixes if public_suffixes is not None else bundled_public_suffixes(),
-                  protected, frozenset(platforms))
+                  protected, frozenset(platforms), broadest_prefix,
+                  tuple(ipaddress.ip_network(address) for address in sinkhole if address))
+
+
+def settings_guards(settings, brands_file: str = "", sinkhole: Iterable[str] = ()) -> Guards:
+    """The guards a `[blocklists]` section asks for (its files and network bound)."""
+    return load_guards(settings.platforms_file, settings.popular_file, brands_file or settings.brands_file,
+                       broadest_prefix=(settings.broadest_ipv4_prefix, settings.broadest_ipv6_prefix),
+                       sinkhole=sinkhole)

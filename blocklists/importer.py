@@ -25,6 +25,9 @@ from pathlib import Path
 from fraudwall.blocklists import bloom, fetch, filters, store
 from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
 from fraudwall.blocklists.formats import (
+    EXCERPT,
+    INVALID,
+    MAX_LINE,
     DomainEntry,
     Format,
     Mode,
@@ -32,9 +35,12 @@ from fraudwall.blocklists.formats import (
     Skip,
     UrlEntry,
     detect_format,
+    excerpt,
     numbered_lines,
+    parse_lines,
     parser_for,
 )
+from fraudwall.blocklists.formats.urls import check_column
 from fraudwall.blocklists.guards import Guard, Guards
 from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT, MANUAL_LIST, StorePaths
 from fraudwall.blocklists.verdict import Action
@@ -46,8 +52,17 @@ SPLITTABLE = frozenset({Format.HOSTS, Format.DOMAINS, Format.ADBLOCK, Format.OPE
 PLAIN = frozenset({Format.HOSTS, Format.DOMAINS, Format.URLHAUS, Format.PHISHTANK_CSV,
                    Format.PHISHTANK_JSON, Format.OPENPHISH, Format.CSV})
 PARALLEL_BYTES = 8 << 20      # below this a worker process costs more than it saves
+READ_BYTES = 4 << 20          # a feed is read this much at a time
+HEAD_BYTES = 1 << 20          # what format detection and the size estimate read of a feed
+# A line not ended within this many bytes is cut here: at 4 bytes a character at most, it
+# still holds more than MAX_LINE characters, so the parsers skip it as too long.
+CUT_LINE_BYTES = 4 * MAX_LINE + 4
 BATCH = 20_000
 SAMPLES = 20                  # bad lines reported one by one per worker; the rest counted
+# Guards that refuse an entry (a shared-platform URL is kept as a URL; a popular site is held):
+# a feed made mostly of refused entries is as broken as one made of invalid lines.
+REFUSING = frozenset({Guard.PUBLIC_SUFFIX, Guard.BRAND, Guard.BROAD_NETWORK, Guard.SPECIAL_NETWORK,
+                      Guard.SINKHOLE})
 # Lists smaller than this are not held back by the change threshold: one entry more or less
 # would be a "big" change, and a tiny list cannot take the network down (the guards see to
 # single names).
@@ -96,15 +111,22 @@ class SegmentResult:
     guarded: collections.Counter = field(default_factory=collections.Counter)
     skipped: collections.Counter = field(default_factory=collections.Counter)
     samples: list[str] = field(default_factory=list)
+    guard_samples: list[str] = field(default_factory=list)
+    # Per source (its index): what the parser yielded, and how much of it was invalid or refused,
+    # or skipped as a rule a resolver cannot enforce (neither good nor bad).
+    parsed: collections.Counter = field(default_factory=collections.Counter)
+    bad: collections.Counter = field(default_factory=collections.Counter)
+    unenforceable: collections.Counter = field(default_factory=collections.Counter)
     bloom_path: str = ""
     error: str = ""
 
     def merge(self, other: SegmentResult) -> None:
         for key in ("names", "duplicates", "filtered", "seen_before", "networks", "urls", "held"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
-        self.guarded.update(other.guarded)
-        self.skipped.update(other.skipped)
+        for key in ("guarded", "skipped", "parsed", "bad", "unenforceable"):
+            getattr(self, key).update(getattr(other, key))
         self.samples.extend(other.samples)
+        self.guard_samples.extend(other.guard_samples)
 
 
 @dataclass(frozen=True)
@@ -144,8 +166,10 @@ class Summary:
 # -- planning --------------------------------------------------------------------------
 
 def _head(path: str, lines: int = 64) -> list[str]:
+    """The first `lines` lines, from the first HEAD_BYTES at most (a feed may have no line end)."""
     with open(path, "rb") as stream:
-        return [raw.decode("utf-8", "replace") for raw, _ in zip(stream, range(lines))]
+        head = stream.read(HEAD_BYTES)
+    return [raw.decode("utf-8", "replace") for raw in head.split(b"\n", lines)[:lines]]
 
 
 def _split(part: Part, pieces: int) -> list[Part]:
@@ -157,7 +181,8 @@ def _split(part: Part, pieces: int) -> list[Part]:
     with open(part.path, "rb") as stream:
         for index in range(1, pieces):
             stream.seek(size * index // pieces)
-            stream.readline()
+            while (rest := stream.readline(READ_BYTES)) and not rest.endswith(b"\n"):
+                pass    # a line longer than READ_BYTES: read on to its end, a block at a time
             cuts.append(max(stream.tell(), cuts[-1]))
         cuts.append(size)
         result, line = [], 1
@@ -188,26 +213,47 @@ def _estimate_entries(parts: Iterable[Part]) -> int:
 # -- one worker ------------------------------------------------------------------------
 
 def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
-    """The part's lines, read and decoded a few megabytes at a time (cut after a newline)."""
+    """The part's lines, read and decoded a few megabytes at a time (cut after a newline).
+
+    A line still unended after CUT_LINE_BYTES is cut there and the rest of it is not kept,
+    so a feed with no newline costs one block of memory, not its size.
+    """
     with open(part.path, "rb") as stream:
         stream.seek(part.start)
         remaining = part.end - part.start
-        carry = b""
+        carry = b""          # the start of a line the last block did not end
+        cut_off = False      # carry is already cut: drop the rest of its line
         while remaining > 0:
-            block = stream.read(min(remaining, 1 << 22))
+            block = stream.read(min(remaining, READ_BYTES))
             if not block:
                 break
             remaining -= len(block)
             progress(len(block))
+            if cut_off:
+                end = block.find(b"\n")
+                if end < 0:
+                    continue
+                block, cut_off = block[end:], False
             block = carry + block
             cut = block.rfind(b"\n") + 1 if remaining > 0 else len(block)
             carry, block = block[cut:], block[:cut]
+            if len(carry) > CUT_LINE_BYTES:
+                carry, cut_off = carry[:CUT_LINE_BYTES], True
             lines = block.decode("utf-8", "replace").split("\n")
             if lines and not lines[-1]:
                 lines.pop()
             yield from lines
         if carry:
             yield carry.decode("utf-8", "replace")
+
+
+def _whole(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
+    """The lines of a part that is one document (a JSON array): its lines are no records."""
+    with open(part.path, "rb") as stream:
+        stream.seek(part.start)
+        data = stream.read(part.end - part.start)
+    progress(len(data))
+    yield from data.decode("utf-8", "replace").split("\n")
 
 
 def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: None,
@@ -221,7 +267,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         with contextlib.suppress(CorruptFilter):
             old = bloom.load(job.old_filter)
     guards, released, exact = job.guards, job.released, job.exact
-    check, is_platform = guards.check, guards.is_platform
+    check, check_network, is_platform = guards.check, guards.check_network, guards.is_platform
     names: list[tuple] = []
     plain: list[tuple] = []
     filtered: list[str] = []
@@ -258,8 +304,16 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         if parent is not None and os.getppid() != parent:
             raise SystemExit("the importing process is gone")
 
-    def domain(entry: DomainEntry, source: int, plain_format: bool) -> None:
+    def refused(guard: Guard, part: Part, line: int, entry: str) -> None:
+        result.guarded[guard.value] += 1
+        if guard in REFUSING:
+            result.bad[part.source] += 1
+        if len(result.guard_samples) < SAMPLES:
+            result.guard_samples.append(f"{part.label}:{line}: {guard.value}: {excerpt(entry)}")
+
+    def domain(entry: DomainEntry, part: Part, plain_format: bool) -> None:
         name, mode, action, line, rule, important, redirect = entry
+        source = part.source
         if plain_format and exact and mode is Mode.SUBTREE:
             mode = Mode.EXACT
         # Enum members hash in Python code: the common action skips the dictionary.
@@ -271,7 +325,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                              rule or None, ",".join(redirect) or None, guard.value))
                 return
             if guard is not None and guard is not Guard.POPULAR:
-                result.guarded[guard.value] += 1
+                refused(guard, part, line, rule or name)
                 return
         # Allows go into the filter too: a query then looks up only the names that may
         # hold an entry, and still finds an allow below a blocked parent.
@@ -282,33 +336,51 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         else:
             plain.append((name, int(mode), code, source, line))
 
+    def network(address: str, action: Action, part: Part, line: int, rule: str) -> None:
+        if action is not allow:
+            guard = check_network(address)
+            if guard is not None:
+                refused(guard, part, line, rule or address)
+                return
+        networks.append((address, ACTION_CODE[action], part.source, line, rule or None))
+
     try:
+        count = 0
         for part in job.parts:
             plain_format = part.format in PLAIN
             source = part.source
             parse = parser_for(part.format, job.column)
-            for count, item in enumerate(parse(numbered_lines(_lines(part, progress), part.first_line)), 1):
+            if part.format is Format.PHISHTANK_JSON:
+                items = parse(numbered_lines(_whole(part, progress), part.first_line))
+            else:
+                items = parse_lines(parse, _lines(part, progress), part.first_line)
+            first = count
+            for item in items:
+                count += 1
                 kind = type(item)
                 if kind is DomainEntry:
-                    domain(item, source, plain_format)
+                    domain(item, part, plain_format)
                 elif kind is Skip:
-                    result.skipped[item.reason.value] += 1
+                    reason = item.reason
+                    result.skipped[reason.value] += 1
+                    (result.bad if reason in INVALID else result.unenforceable)[source] += 1
                     if len(result.samples) < SAMPLES:
-                        result.samples.append(f"{part.label}:{item.line}: {item.reason.value}: {item.detail}")
+                        result.samples.append(
+                            f"{part.label}:{item.line}: {reason.value}: {excerpt(item.detail, 2 * EXCERPT)}")
                 elif kind is UrlEntry:
-                    urls.append((item.url, item.host, part.source, item.line))
+                    urls.append((item.url, item.host, source, item.line))
                     if ":" in item.host or item.host.replace(".", "").isdigit():
-                        networks.append((item.host, block_code, part.source, item.line, item.url))
+                        network(item.host, block, part, item.line, item.url)
                     elif is_platform(item.host):
-                        result.guarded[Guard.SHARED_PLATFORM.value] += 1
+                        refused(Guard.SHARED_PLATFORM, part, item.line, item.url)
                     else:
                         domain(DomainEntry(item.host, Mode.SUBTREE, Action.BLOCK, item.line, item.url),
-                               part.source, plain_format)
+                               part, plain_format)
                 elif kind is NetworkEntry:
-                    networks.append((item.network, ACTION_CODE[item.action], part.source, item.line,
-                                     item.rule or None))
+                    network(item.network, item.action, part, item.line, item.rule)
                 if count % BATCH == 0:
                     flush()
+            result.parsed[source] += count - first
         flush()
         writer.finish()
         bloom_path = job.path.with_suffix(".part.bloom")
@@ -388,6 +460,13 @@ def import_list(db: Path, list_name: str, sources: Sequence[str], guards: Guards
             raise ImportFailed(f"unknown format {format!r} (known: auto, {known})") from None
     if match not in ("", "exact", "subtree"):
         raise ImportFailed(f"unknown match mode {match!r} (exact or subtree)")
+    if column:
+        if format != Format.CSV.value:
+            raise ImportFailed(f"--column {column}: only --format csv reads a column")
+        try:
+            check_column(column)
+        except ValueError as error:
+            raise ImportFailed(f"--column {error}") from None
     for source in sources:
         if not fetch.is_url(source) and not Path(source).is_file():
             raise ImportFailed(f"{source}: no such file")
@@ -497,20 +576,29 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     summary.phases["parse_and_store"] = time.monotonic() - parse_started
     publish_started = time.monotonic()
 
-    if before is not None and before.names >= THRESHOLD_MINIMUM:
+    broken = _mostly_bad(totals, sources, formats)
+    if broken:
+        _discard(jobs)
+        raise ImportFailed(broken)
+    entries_before = before.names + before.networks + before.urls if before is not None else 0
+    if before is not None and entries_before >= THRESHOLD_MINIMUM:
         # Entries of the old list missing from the new, plus new ones, over the old count.
         removed = max(before.names - totals.seen_before, 0)
         added = max(totals.filtered - totals.duplicates - totals.seen_before, 0)
-        summary.changed_share = (removed + added) / before.names
+        kept_networks = kept_urls = 0
+        if before.networks or before.urls:
+            kept_networks, kept_urls = store.entries_in_common([job.path for job in jobs],
+                                                               store.segment_paths(paths, before))
+        removed += max(before.networks - kept_networks, 0) + max(before.urls - kept_urls, 0)
+        added += max(totals.networks - kept_networks, 0) + max(totals.urls - kept_urls, 0)
+        summary.changed_share = (removed + added) / entries_before
         threshold = request.threshold
         if summary.changed_share > threshold and not request.force:
             summary.held_back = (
                 f"list {list_name}: this import would change {summary.changed_share:.0%} of its"
-                f" {before.names} entries (more than {threshold:.0%}); the old list stays in force."
+                f" {entries_before} entries (more than {threshold:.0%}); the old list stays in force."
                 f" Check the feed, then run the import again with --force to accept it.")
-            for job in jobs:
-                with contextlib.suppress(OSError):
-                    job.path.unlink()
+            _discard(jobs)
             summary.seconds = time.monotonic() - started
             return summary
     list_filter.save(paths.list_filter(list_name, gen))
@@ -546,6 +634,25 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     summary.phases["filter_and_publish"] = time.monotonic() - publish_started
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _mostly_bad(totals: SegmentResult, sources: Sequence[str], formats: Sequence[str]) -> str:
+    """Why the import must not happen when a source is mostly invalid or refused lines; else ""."""
+    for index, (label, format) in enumerate(zip(sources, formats)):
+        bad = totals.bad[index]
+        judged = totals.parsed[index] - totals.unenforceable[index]
+        if bad and bad * 2 > judged:
+            first = next((sample for sample in totals.samples + totals.guard_samples
+                          if sample.startswith(f"{label}:")), "")
+            return (f"{label}: {bad} of its {judged} entries are invalid or refused (read as {format};"
+                    f" first: {first}); is it the right file and format?")
+    return ""
+
+
+def _discard(jobs: Iterable[SegmentJob]) -> None:
+    for job in jobs:
+        with contextlib.suppress(OSError):
+            job.path.unlink()
 
 
 def _run(jobs: list[SegmentJob], bar: Progress) -> list[SegmentResult]:

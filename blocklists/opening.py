@@ -12,7 +12,7 @@ from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.blocklists.verdict import Blocklist
 
 
-def open_blocklist(settings: BlocklistSettings) -> Blocklist:
+def open_blocklist(settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) -> Blocklist:
     """The store of `settings.db` (the in-memory lists of `files` when `store = false`).
 
     A list of `files` missing from the store (or changed on disk since its import) is
@@ -26,8 +26,8 @@ def open_blocklist(settings: BlocklistSettings) -> Blocklist:
 
     db = store.resolve_db(settings.db)
     try:
-        seed(db, settings)
-        return StoreBlocklist(db, cache_size=settings.cache_size, feeds=FeedScheduler(db, settings))
+        seed(db, settings, sinkhole)
+        return StoreBlocklist(db, cache_size=settings.cache_size, feeds=FeedScheduler(db, settings, sinkhole))
     except store.StoreError as error:
         raise ValueError(str(error)) from None
 
@@ -53,8 +53,11 @@ def _stale(file: str, present: dict[str, store.ListInfo]) -> bool:
         return False   # gone since: keep serving what was imported
 
 
-def seed(db: Path, settings: BlocklistSettings) -> None:
-    """Import each of `settings.files` that the store does not hold yet, or that changed since."""
+def seed(db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) -> None:
+    """Import each of `settings.files` that the store does not hold yet, or that changed since.
+
+    `sinkhole`: the addresses blocked names are answered with, never blocked themselves.
+    """
     connection = store.connect_catalogue(db)
     try:
         present = store.read_lists(connection)
@@ -63,10 +66,10 @@ def seed(db: Path, settings: BlocklistSettings) -> None:
     missing = [file for file in settings.files if _stale(file, present)]
     if not missing:
         return
-    from fraudwall.blocklists.guards import load_guards
+    from fraudwall.blocklists.guards import settings_guards
     from fraudwall.blocklists.importer import ImportFailed, import_list
 
-    guards = load_guards(settings.platforms_file, settings.popular_file, settings.brands_file)
+    guards = settings_guards(settings, sinkhole=sinkhole)
     for file in missing:
         try:
             # The admin's own file, changed on purpose: no change threshold.

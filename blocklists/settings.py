@@ -42,6 +42,10 @@ class BlocklistSettings:
     popular_file: str = ""
     # Extra protected brands (same format as [scorer] brands_file); the shipped ones always count.
     brands_file: str = ""
+    # The broadest network a feed entry may block: IPv4 networks shorter than /16 and IPv6
+    # networks shorter than /32 are refused at import (`0.0.0.0/0` would block every answer).
+    broadest_ipv4_prefix: int = 16
+    broadest_ipv6_prefix: int = 32
 
     def __post_init__(self) -> None:
         if not 0.0 < self.change_threshold <= 1.0:
@@ -52,6 +56,10 @@ class BlocklistSettings:
             raise ValueError("cache_size: must not be negative (0 turns the cache off)")
         if not 0 <= self.import_workers <= 16:
             raise ValueError("import_workers: must be between 0 and 16")
+        if not 0 <= self.broadest_ipv4_prefix <= 32:
+            raise ValueError("broadest_ipv4_prefix: must be a prefix length between 0 and 32")
+        if not 0 <= self.broadest_ipv6_prefix <= 128:
+            raise ValueError("broadest_ipv6_prefix: must be a prefix length between 0 and 128")
         self.parsed_feeds()
 
     def parsed_feeds(self) -> tuple[Feed, ...]:

@@ -325,6 +325,25 @@ def all_segment_names(paths: StorePaths, info: ListInfo) -> Iterator[str]:
             connection.close()
 
 
+def entries_in_common(new: Iterable[Path], old: Iterable[Path]) -> tuple[int, int]:
+    """(networks, URLs) of the `old` segments that the `new` segments hold too."""
+    networks = urls = 0
+    old = list(old)
+    for path in new:
+        connection = connect_segment(path)
+        try:
+            for other in old:
+                connection.execute("ATTACH DATABASE ? AS old", (f"file:{other}?mode=ro&immutable=1",))
+                networks += connection.execute(
+                    "SELECT count(*) FROM networks WHERE network IN (SELECT network FROM old.networks)").fetchone()[0]
+                urls += connection.execute(
+                    "SELECT count(*) FROM urls WHERE url IN (SELECT url FROM old.urls)").fetchone()[0]
+                connection.execute("DETACH DATABASE old")
+        finally:
+            connection.close()
+    return networks, urls
+
+
 def set_manual(connection: sqlite3.Connection, entries: Iterable[tuple[str, Mode, Action, str]]) -> None:
     """The operator's own entries (name, mode, action, reason), enforced by readers' next refresh."""
     now = time.time()

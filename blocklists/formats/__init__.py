@@ -10,7 +10,14 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
+from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
+
+# No feed format has a line this long (characters): a longer one is skipped unread, so a
+# broken or hostile feed cannot make the parsers copy megabytes a line.
+MAX_LINE = 4096
+# How much of a bad line a message quotes.
+EXCERPT = 80
 
 
 class Format(enum.Enum):
@@ -44,6 +51,14 @@ class SkipReason(enum.Enum):
     REGEX = "regex rule"
     UNSUPPORTED_TRIGGER = "unsupported RPZ trigger"
     UNSUPPORTED_RECORD = "unsupported RPZ record"
+    SINGLE_LABEL = "single-label name"
+    TOO_LONG = "line too long"
+
+
+# Skips that say the line is broken, not that it holds a rule a resolver cannot enforce: a
+# feed made mostly of these is the wrong file or the wrong format, and is not imported.
+INVALID = frozenset({SkipReason.INVALID_NAME, SkipReason.INVALID_ADDRESS, SkipReason.INVALID_URL,
+                     SkipReason.SYNTAX, SkipReason.SINGLE_LABEL, SkipReason.TOO_LONG})
 
 
 class DomainEntry(NamedTuple):
@@ -93,13 +108,51 @@ def numbered_lines(lines: Iterable[str], first: int = 1) -> Iterator[tuple[int, 
             yield number, text
 
 
+def parse_lines(parser: Parser, lines: Iterable[str], first: int = 1) -> Iterator[Parsed]:
+    """`parser` over raw lines; a line of more than MAX_LINE characters is skipped before it sees it."""
+    too_long: list[Skip] = []
+
+    def bounded() -> Iterator[tuple[int, str]]:
+        for number, text in numbered_lines(lines, first):
+            if len(text) > MAX_LINE:
+                too_long.append(Skip(number, SkipReason.TOO_LONG, f"more than {MAX_LINE} characters"))
+            else:
+                yield number, text
+
+    for item in parser(bounded()):
+        if too_long:
+            yield from too_long
+            too_long.clear()
+        yield item
+    yield from too_long
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """`text` cut to `limit` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def as_written(token: str, name: str) -> str:
     """The rule text worth keeping: empty when the token is just the stored name."""
     return "" if token == name else token
 
 
 def invalid_name(number: int, token: str, error: Exception) -> Skip:
-    return Skip(number, SkipReason.INVALID_NAME, f"{token!r}: {error}")
+    return Skip(number, SkipReason.INVALID_NAME, f"{excerpt(token)!r}: {error}")
+
+
+def single_label(number: int, token: str) -> Skip:
+    """A feed entry of one label (`localhost`, `com`) would block a top-level domain or a local name."""
+    return Skip(number, SkipReason.SINGLE_LABEL, f"{excerpt(token)!r}: a feed entry needs at least two labels")
+
+
+def entry_name(number: int, token: str) -> str | Skip:
+    """The stored form of a feed entry's name, or the Skip that says why it is none."""
+    try:
+        name = normalise_name(token)
+    except InvalidName as error:
+        return invalid_name(number, token, error)
+    return name if "." in name else single_label(number, token)
 
 
 def parser_for(format: Format, column: str = "") -> Parser:

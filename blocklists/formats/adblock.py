@@ -19,10 +19,10 @@ from fraudwall.blocklists.formats import (
     Skip,
     SkipReason,
     as_written,
+    entry_name,
+    excerpt,
     hosts,
-    invalid_name,
 )
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 
 # Modifiers that widen or keep a rule at whole-page scope: a DNS block is at least that.
@@ -37,7 +37,7 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         if text[0] == "!" or (text[0] == "[" and text.endswith("]")):
             continue
         if _COSMETIC.search(text):
-            yield Skip(number, SkipReason.COSMETIC, text)
+            yield Skip(number, SkipReason.COSMETIC, excerpt(text))
             continue
         if text[0] == "#":
             continue
@@ -54,7 +54,7 @@ def _rule(number: int, text: str) -> Iterator[Parsed]:
     if body.startswith("@@"):
         action, body = Action.ALLOW, body[2:]
     if len(body) > 2 and body[0] == "/" and (body.endswith("/") or "/$" in body):
-        yield Skip(number, SkipReason.REGEX, text)
+        yield Skip(number, SkipReason.REGEX, excerpt(text))
         return
     pattern, _, options = body.partition("$")
     important = False
@@ -62,13 +62,13 @@ def _rule(number: int, text: str) -> Iterator[Parsed]:
         for option in options.split(","):
             option = option.strip().lower()
             if option not in WHOLE_PAGE:
-                yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"${option} in {text!r}")
+                yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"${excerpt(option, 20)} in {excerpt(text)!r}")
                 return
             important = important or option == "important"
     if pattern.startswith("||"):
         mode, host = Mode.SUBTREE, pattern[2:]
     elif pattern.startswith("|") or "/" in pattern:
-        yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"URL rule, not a name: {text!r}")
+        yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"URL rule, not a name: {excerpt(text)!r}")
         return
     else:
         # AdGuard Home's "domain only" syntax: the name itself, not what is below it.
@@ -78,15 +78,14 @@ def _rule(number: int, text: str) -> Iterator[Parsed]:
     elif host.endswith("^"):
         host = host[:-1]
     if "/" in host or ":" in host:
-        yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"URL rule, not a name: {text!r}")
+        yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"URL rule, not a name: {excerpt(text)!r}")
         return
     if "*" in host or "^" in host or "|" in host:
-        yield Skip(number, SkipReason.REGEX, f"pattern, not a name: {text!r}")
+        yield Skip(number, SkipReason.REGEX, f"pattern, not a name: {excerpt(text)!r}")
         return
-    try:
-        name = normalise_name(host)
-    except InvalidName as error:
-        yield invalid_name(number, text, error)
+    name = entry_name(number, host)
+    if type(name) is Skip:
+        yield name
         return
     if action is Action.ALLOW and important:
         important = False

@@ -10,9 +10,9 @@ from fraudwall.blocklists.formats import (
     Parsed,
     Skip,
     SkipReason,
-    invalid_name,
+    entry_name,
+    excerpt,
 )
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 
 # Enum members looked up once: this loop runs for every line of feeds of millions of lines.
@@ -29,15 +29,14 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         if not token:
             continue
         if " " in token or "\t" in token:
-            yield Skip(number, SkipReason.SYNTAX, f"more than one word: {token!r}")
+            yield Skip(number, SkipReason.SYNTAX, f"more than one word: {excerpt(token)!r}")
             continue
         mode = _SUBTREE
         bare = token
         if token.startswith("*."):
             mode, bare = _BELOW, token[2:]
-        try:
-            name = normalise_name(bare)
-        except InvalidName as error:
-            yield invalid_name(number, token, error)
+        name = entry_name(number, bare)
+        if type(name) is Skip:
+            yield name
             continue
         yield DomainEntry(name, mode, _BLOCK, number, "" if token == name else token)

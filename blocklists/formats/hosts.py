@@ -16,7 +16,9 @@ from fraudwall.blocklists.formats import (
     Skip,
     SkipReason,
     as_written,
+    excerpt,
     invalid_name,
+    single_label,
 )
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
@@ -36,21 +38,27 @@ def is_sink(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
     # The few distinct addresses of a file, parsed once each.
-    addresses: dict[str, tuple[Action, tuple[str, ...]] | None] = {}
+    addresses: dict[str, tuple[Action, tuple[str, ...]]] = {}
     for number, text in lines:
         text = text.split("#", 1)[0]
         fields = text.split()
         if not fields:
             continue
         names = fields[1:]
+        first = fields[0]
+        if not names:
+            yield Skip(number, SkipReason.SYNTAX, f"{excerpt(first)!r} alone: a hosts line is an address and names")
+            continue
         if all(name.lower().rstrip(".") in LOCAL_NAMES for name in names):
             continue
-        first = fields[0]
-        meaning = addresses.get(first, False)
-        if meaning is False:
-            meaning = addresses[first] = _address_meaning(first)
+        meaning = addresses.get(first)
         if meaning is None:
-            yield Skip(number, SkipReason.SYNTAX, f"{first!r} is not an IP address")
+            meaning = _address_meaning(first)
+            # Bounded: a garbage file's every line has its own "address".
+            if meaning is not None and len(addresses) < 1024:
+                addresses[first] = meaning
+        if meaning is None:
+            yield Skip(number, SkipReason.SYNTAX, f"{excerpt(first)!r} is not an IP address")
             continue
         action, redirect = meaning
         for token in names:
@@ -60,6 +68,9 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
                 yield invalid_name(number, token, error)
                 continue
             if name in LOCAL_NAMES:
+                continue
+            if "." not in name:
+                yield single_label(number, token)
                 continue
             yield DomainEntry(name, Mode.SUBTREE, action, number, as_written(token, name), False, redirect)
 

@@ -1,7 +1,10 @@
 """Response Policy Zone files (the zone-file subset RPZ feeds use), QNAME and rpz-ip triggers.
 
-Owners are read relative to `$ORIGIN` (the policy zone's name); `*.name` covers the names
-below `name`. The policy is in the record: `CNAME .` NXDOMAIN, `CNAME *.` NODATA,
+Each owner is made absolute as a name server would (relative to the current `$ORIGIN`, `@`
+the origin, a blank owner the previous one), then the policy zone's apex is taken off: the
+apex is the SOA owner, or the first `$ORIGIN` when the SOA's is not known. So a BIND-style
+dump that moves `$ORIGIN` down the tree (`$ORIGIN example.net.rpz.example.org.` then
+`evil CNAME .`) blocks `evil.example.net`. `*.name` covers the names below `name`. The policy is in the record: `CNAME .` NXDOMAIN, `CNAME *.` NODATA,
 `CNAME rpz-passthru.` allow, `CNAME rpz-drop.` drop, A/AAAA local data (redirect); a CNAME
 to any other name is a walled garden, served as a block (the sinkhole answer).
 """
@@ -19,9 +22,9 @@ from fraudwall.blocklists.formats import (
     Parsed,
     Skip,
     SkipReason,
-    invalid_name,
+    entry_name,
+    excerpt,
 )
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
 
 CLASSES = frozenset({"IN", "CH", "HS", "CS"})
@@ -38,7 +41,9 @@ _OTHER_TRIGGERS = ("rpz-nsdname", "rpz-nsip", "rpz-client-ip")
 
 
 def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
-    origin = ""
+    origin = ""          # what relative owners are relative to ("": the root)
+    apex = ""            # the policy zone's name, taken off every owner
+    apex_from_soa = False
     owner = ""
     # A/AAAA records of one owner are one redirect entry: gathered until the owner changes.
     pending: DomainEntry | None = None
@@ -48,8 +53,9 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
             directive = tokens[0].upper()
             if directive == "$ORIGIN" and len(tokens) > 1:
                 origin = _absolute(tokens[1], origin)
+                apex = apex or origin
             elif directive != "$TTL":
-                yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"{tokens[0]} directive")
+                yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"{excerpt(tokens[0], 20)} directive")
             continue
         if not indented:
             owner = _absolute(tokens[0], origin)
@@ -63,27 +69,29 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         if pending is not None and (owner != pending_owner or rtype not in ("A", "AAAA")):
             yield pending
             pending = None
-        if rtype == "SOA" and not origin:
-            # No $ORIGIN: the zone's name is its SOA owner, as a server loading it would know.
-            origin = owner
-        if owner == origin or rtype in _SILENT_TYPES:
+        if rtype == "SOA" and owner and not apex_from_soa:
+            # The zone's name is its SOA owner, as a server loading it would know; without
+            # $ORIGIN, relative owners are relative to it.
+            apex, apex_from_soa = owner, True
+            origin = origin or owner
+        if owner == apex or rtype in _SILENT_TYPES:
             continue
-        trigger = _relative(owner, origin)
+        trigger = _relative(owner, apex)
         if trigger is None:
-            yield Skip(number, SkipReason.SYNTAX, f"owner {owner!r} outside the zone {origin!r}")
+            yield Skip(number, SkipReason.SYNTAX, f"owner {excerpt(owner)!r} outside the zone {apex!r}")
             continue
         if rtype == "CNAME" and len(rdata) == 1:
             target = rdata[0].lower()
             action = _CNAME_ACTIONS.get(target)
             if action is None and target.startswith("rpz-"):
-                yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"CNAME {rdata[0]}")
+                yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"CNAME {excerpt(rdata[0])}")
                 continue
             yield from _entry(number, trigger, action or Action.BLOCK, f"{trigger} CNAME {rdata[0]}", ())
         elif rtype in ("A", "AAAA") and len(rdata) == 1:
             try:
                 address = str(ipaddress.ip_address(rdata[0]))
             except ValueError:
-                yield Skip(number, SkipReason.INVALID_ADDRESS, f"{rdata[0]!r} in {rtype} record")
+                yield Skip(number, SkipReason.INVALID_ADDRESS, f"{excerpt(rdata[0])!r} in {rtype} record")
                 continue
             if pending is not None:
                 pending = pending._replace(redirect=pending.redirect + (address,))
@@ -94,7 +102,7 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
                 else:
                     yield parsed
         else:
-            yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"{rtype} record at {trigger}")
+            yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"{excerpt(rtype, 20)} record at {excerpt(trigger)}")
     if pending is not None:
         yield pending
 
@@ -105,22 +113,21 @@ def _entry(number: int, trigger: str, action: Action, rule: str,
     if labels[-1] == "rpz-ip":
         network = _ip_trigger(labels[:-1])
         if network is None:
-            yield Skip(number, SkipReason.INVALID_ADDRESS, f"rpz-ip trigger {trigger!r}")
+            yield Skip(number, SkipReason.INVALID_ADDRESS, f"rpz-ip trigger {excerpt(trigger)!r}")
         elif action is Action.REDIRECT:
-            yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"local data at rpz-ip trigger {trigger}")
+            yield Skip(number, SkipReason.UNSUPPORTED_RECORD, f"local data at rpz-ip trigger {excerpt(trigger)}")
         else:
             yield NetworkEntry(network, action, number, rule)
         return
     if labels[-1] in _OTHER_TRIGGERS:
-        yield Skip(number, SkipReason.UNSUPPORTED_TRIGGER, f"{labels[-1]} trigger {trigger}")
+        yield Skip(number, SkipReason.UNSUPPORTED_TRIGGER, f"{labels[-1]} trigger {excerpt(trigger)}")
         return
     mode = Mode.EXACT
     if labels[0] == "*":
         mode, trigger = Mode.BELOW, ".".join(labels[1:])
-    try:
-        name = normalise_name(trigger)
-    except InvalidName as error:
-        yield invalid_name(number, trigger, error)
+    name = entry_name(number, trigger)
+    if type(name) is Skip:
+        yield name
         return
     yield DomainEntry(name, mode, action, number, rule, False, redirect)
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from fraudwall.blocklists.formats import Parsed, Skip, SkipReason, UrlEntry
+from fraudwall.blocklists.formats import Parsed, Skip, SkipReason, UrlEntry, excerpt, single_label
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 
 URLHAUS_URL_COLUMN = 2   # id,dateadded,url,url_status,...
@@ -29,17 +29,18 @@ def url_entry(number: int, text: str) -> Parsed:
         host = parts.hostname
         _ = parts.port  # raises ValueError on a port that is not a number
     except ValueError as error:
-        return Skip(number, SkipReason.INVALID_URL, f"{url!r}: {error}")
+        return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: {error}")
     if not host:
-        return Skip(number, SkipReason.INVALID_URL, f"{url!r}: no host")
+        return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: no host")
     try:
         return UrlEntry(url, str(ipaddress.ip_address(host)), number)
     except ValueError:
         pass
     try:
-        return UrlEntry(url, normalise_name(host), number)
+        name = normalise_name(host)
     except InvalidName as error:
-        return Skip(number, SkipReason.INVALID_URL, f"{url!r}: host {error}")
+        return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: host {error}")
+    return UrlEntry(url, name, number) if "." in name else single_label(number, url)
 
 
 def parse_openphish(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
@@ -60,11 +61,20 @@ def parse_phishtank_csv(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
 def parse_csv(lines: Iterable[tuple[int, str]], column: str) -> Iterator[Parsed]:
     """`column`: a 1-based number, or the name of a column in the header line."""
     column = column or "url"
+    check_column(column)
     yield from _csv(lines, column, header=True)
 
 
+def check_column(column: str) -> None:
+    """ValueError unless `column` is a 1-based column number or a header name."""
+    if column.isdecimal() and int(column) < 1:
+        raise ValueError(f"{column}: columns count from 1")
+    if not column.strip():
+        raise ValueError("a column number (from 1) or a header name is needed")
+
+
 def _csv(lines: Iterable[tuple[int, str]], column: str, header: bool) -> Iterator[Parsed]:
-    index = int(column) - 1 if column.isdigit() else -1
+    index = int(column) - 1 if column.isdecimal() else -1
     for number, text in lines:
         if text.startswith("#"):
             continue
@@ -76,7 +86,7 @@ def _csv(lines: Iterable[tuple[int, str]], column: str, header: bool) -> Iterato
         if index < 0:
             lowered = [field.strip().lower() for field in fields]
             if column.lower() not in lowered:
-                yield Skip(number, SkipReason.SYNTAX, f"header without a {column!r} column")
+                yield Skip(number, SkipReason.SYNTAX, f"header without a {excerpt(column)!r} column")
                 return
             index = lowered.index(column.lower())
             continue

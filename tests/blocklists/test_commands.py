@@ -59,7 +59,7 @@ def test_export_round_trips_through_each_format(tmp_path, capsys):
     settings = config(tmp_path)
     feed = tmp_path / "zone.rpz"
     feed.write_text("$ORIGIN rpz.example.\nbad.example.org CNAME .\n*.bad.example.org CNAME .\n"
-                    "ok.example.org CNAME rpz-passthru.\n24.0.2.0.192.rpz-ip CNAME .\n")
+                    "ok.example.org CNAME rpz-passthru.\n24.0.0.128.100.rpz-ip CNAME .\n")
     assert cli("import", feed, "--list", "zone", config=settings) == 0
     for format in ("rpz", "hosts", "domains"):
         out = tmp_path / f"out.{format}"
@@ -70,7 +70,7 @@ def test_export_round_trips_through_each_format(tmp_path, capsys):
     assert cli("check", "x.bad.example.org", "--json", config=settings) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "blocked"
     rpz = (tmp_path / "out.rpz").read_text()
-    assert "ok.example.org CNAME rpz-passthru." in rpz and "24.0.2.0.192.rpz-ip CNAME ." in rpz
+    assert "ok.example.org CNAME rpz-passthru." in rpz and "24.0.0.128.100.rpz-ip CNAME ." in rpz
 
 
 def test_quarantined_entries_are_listed_and_confirmed(tmp_path, capsys):

@@ -29,26 +29,27 @@ def test_match_exact_keeps_subdomains_out(tmp_path):
 
 def test_url_feeds_block_hosts_ip_literals_and_spare_shared_platforms(tmp_path):
     db = tmp_path / "b.db"
-    text = ("https://user:pw@login.example.net/x\nhttp://192.0.2.9:8080/bin\nhttps://bit.ly/3abc\n"
+    text = ("https://user:pw@login.example.net/x\nhttp://100.128.0.9:8080/bin\nhttps://bit.ly/3abc\n"
             "https://drive.google.com/file/d/1/view\n")
     summary = import_text(db, tmp_path, "phish", text, format="openphish")
     assert (summary.totals.names, summary.totals.networks, summary.totals.urls) == (1, 1, 4)
     assert summary.totals.guarded == {"shared platform host": 2}
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("login.example.net").rule == "https://user:pw@login.example.net/x"
-    assert blocklist.match_address("192.0.2.9").list == "phish"
+    assert blocklist.match_address("100.128.0.9").list == "phish"
     assert blocklist.match_name("bit.ly") is None and blocklist.match_name("drive.google.com") is None
 
 
 def test_guards_drop_public_suffixes_and_brands_and_quarantine_popular_sites(tmp_path):
     db = tmp_path / "b.db"
-    text = "com\ngithub.io\nevil.github.io\nexamplebank.example\nlogin.examplebank.example\nbaidu.com\nwww.qq.com\n"
+    text = ("co.uk\ngithub.io\nevil.github.io\nexamplebank.example\nlogin.examplebank.example\nbaidu.com\nwww.qq.com\n"
+            "fraud.example.net\nscam.example.net\n")
     summary = import_text(db, tmp_path, "poisoned", text, format="domains")
     assert summary.totals.guarded == {"public suffix": 2, "protected brand's domain": 2}
     assert summary.totals.held == 2
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("evil.github.io") is not None
-    for name in ("x.com", "a.github.io", "examplebank.example", "baidu.com", "www.qq.com"):
+    for name in ("x.co.uk", "a.github.io", "examplebank.example", "baidu.com", "www.qq.com"):
         assert blocklist.match_name(name) is None, name
 
 
@@ -104,16 +105,16 @@ def test_rpz_actions_and_ip_triggers_are_enforced(tmp_path):
     db = tmp_path / "b.db"
     zone = ("$ORIGIN rpz.example.org.\n@ SOA ns. h. 1 2 3 4 5\n@ NS ns.\nnx.example.com CNAME .\n"
             "*.nx.example.com CNAME .\nok.nx.example.com CNAME rpz-passthru.\nr.example.com A 192.0.2.80\n"
-            "24.0.2.0.192.rpz-ip CNAME rpz-drop.\n32.9.2.0.192.rpz-ip CNAME rpz-passthru.\n")
+            "24.0.0.128.100.rpz-ip CNAME rpz-drop.\n32.9.0.128.100.rpz-ip CNAME rpz-passthru.\n")
     import_text(db, tmp_path, "rpz", zone, "zone.rpz")
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("nx.example.com").action is Action.NXDOMAIN
     assert blocklist.match_name("a.nx.example.com").action is Action.NXDOMAIN
     assert blocklist.match_name("ok.nx.example.com").action is Action.ALLOW
     assert blocklist.match_name("r.example.com").redirect == ("192.0.2.80",)
-    assert blocklist.match_address("192.0.2.7").action is Action.DROP
-    assert blocklist.match_address("192.0.2.9").action is Action.ALLOW
-    assert blocklist.match_address("192.0.3.1") is None
+    assert blocklist.match_address("100.128.0.7").action is Action.DROP
+    assert blocklist.match_address("100.128.0.9").action is Action.ALLOW
+    assert blocklist.match_address("100.128.1.1") is None
 
 
 def test_a_block_and_an_exception_for_the_same_name_in_one_list_are_both_kept(tmp_path):

@@ -85,15 +85,15 @@ def test_a_reader_sees_the_old_list_or_the_new_never_a_mix_or_nothing(tmp_path):
 
 def test_addresses_match_the_most_specific_network(tmp_path):
     db = tmp_path / "b.db"
-    import_text(db, tmp_path, "ips", "192.0.2.0/24\n2001:db8::/32\n198.51.100.7\n", format="iplist")
+    import_text(db, tmp_path, "ips", "100.128.2.0/24\n2a00:1::/32\n100.129.100.7\n", format="iplist")
     writer = store.connect_catalogue(db)
-    store.set_manual_networks(writer, [("192.0.2.128/25", Action.ALLOW, "ours")])
+    store.set_manual_networks(writer, [("100.128.2.128/25", Action.ALLOW, "ours")])
     blocklist = StoreBlocklist(db)
-    assert blocklist.match_address("192.0.2.1").name == "192.0.2.0/24"
-    assert blocklist.match_address("192.0.2.200").action is Action.ALLOW
-    assert blocklist.match_address("2001:db8:1::5").list == "ips"
-    assert blocklist.match_address("198.51.100.7") is not None
-    assert blocklist.match_address("198.51.100.8") is None
+    assert blocklist.match_address("100.128.2.1").name == "100.128.2.0/24"
+    assert blocklist.match_address("100.128.2.200").action is Action.ALLOW
+    assert blocklist.match_address("2a00:1:1::5").list == "ips"
+    assert blocklist.match_address("100.129.100.7") is not None
+    assert blocklist.match_address("100.129.100.8") is None
     assert blocklist.match_address("not an address") is None
 
 
