@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Callable
 
 from fraudwall.resolver.addresses import parse_hostport
@@ -33,12 +34,15 @@ class AdminService:
         return plain(404, "not found")
 
 
-async def start_admin(listen: str, collector: object,
-                      start_server: Callable = asyncio.start_server) -> asyncio.AbstractServer:
-    """Serve /metrics from `collector` on `listen`; OSError when the address cannot be had."""
+async def start_admin(listen: str, collector: object, start_server: Callable = asyncio.start_server,
+                      sock: socket.socket | None = None) -> asyncio.AbstractServer:
+    """Serve /metrics from `collector` on `sock` (bound by the supervisor), else on `listen`; OSError when the
+    address cannot be had."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     service = AdminService(registry)
     connections = OneRequestServer(service.respond, plain, Limits(body=0), timeout=10.0, max_connections=64)
+    if sock is not None:
+        return await start_server(lambda r, w: connections.serve(r, w, "http"), sock=sock)
     host, port = parse_hostport(listen, ADMIN_PORT)
     return await start_server(lambda r, w: connections.serve(r, w, "http"), host, port)

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.config import Config, SinkholeSettings
+from fraudwall.resolver.config import Config, SinkholeSettings, load
 from fraudwall.resolver.service import serve
 
 
@@ -26,6 +26,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sinkhole-ipv6", metavar="ADDR",
                         help="the AAAA answer for a blocked name ('' for NODATA)")
     parser.add_argument("--workers", type=int, metavar="N", help="worker processes sharing the ports")
+    parser.add_argument("--user", metavar="NAME",
+                        help="started as root: bind the ports, then run as this user ([server] user)")
     parser.add_argument("--warning-listen", action="append", metavar="ADDR:PORT",
                         help="serve the warning page over HTTP here (repeatable)")
     parser.add_argument("--warning-tls-listen", action="append", metavar="ADDR:PORT",
@@ -38,6 +40,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 # Each flag and the config key it lays over: (flag's dest, section, key).
 FLAG_KEYS = (
     ("listen", "server", "listen"), ("log_level", "server", "log_level"), ("workers", "server", "workers"),
+    ("user", "server", "user"),
     ("upstream", "upstream", "servers"),
     ("sinkhole_ipv4", "sinkhole", "ipv4"), ("sinkhole_ipv6", "sinkhole", "ipv6"),
     ("db", "blocklists", "db"),
@@ -79,4 +82,5 @@ def run_serve(args: argparse.Namespace) -> int:
     config = with_flags(args.config, args)
     logging.basicConfig(level=config.server.log_level.upper(),
                         format="%(asctime)s fraudwall[%(process)d] %(levelname)s %(message)s")
-    return serve(config)
+    # SIGHUP reads the same file again, with the same flags over it.
+    return serve(config, reread=lambda: with_flags(load(args.config_file), args))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import pwd
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class ServerSettings:
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 512
     shutdown_grace: float = 3.0
+    # Started as root: bind the ports, then run as this user (as Unbound's `username:`); "" stays who it is.
+    user: str = ""
 
     def __post_init__(self) -> None:
         if not self.listen:
@@ -53,6 +56,11 @@ class ServerSettings:
             raise ValueError(f"log_level: must be debug, info, warning or error, not {self.log_level!r}")
         if self.tcp_max_connections < 1:
             raise ValueError("tcp_max_connections: must be at least 1")
+        if self.user:
+            try:
+                pwd.getpwnam(self.user)
+            except (KeyError, ValueError):  # ValueError: a NUL in the name
+                raise ValueError(f"user: no such user {self.user!r}") from None
 
 
 @dataclass(frozen=True)

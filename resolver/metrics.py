@@ -71,6 +71,7 @@ SPECS = (
                ("lang", "scheme")),
     MetricSpec("fraudwall_warning_reports", "counter", "\"This is a mistake\" reports stored."),
     MetricSpec("fraudwall_at_risk_clients", "gauge", "Clients flagged at risk within the at-risk window."),
+    MetricSpec("fraudwall_worker_restarts", "counter", "Workers started again after one died unasked."),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -140,6 +141,8 @@ class Counters:
         self._queries[(-1, transport, kind)] += 1  # -1: no question could be read, labelled "none"
 
     def _label_queries(self) -> None:
+        if not self._queries:
+            return  # nothing counted here: merged counts arrive labelled already
         labelled: dict[tuple[str, ...], float] = {}
         for (qtype, transport, kind), count in self._queries.items():
             key = ("none" if qtype < 0 else _QTYPE_LABELS.get(qtype, "other"), TRANSPORT_LABELS[transport],
@@ -228,7 +231,7 @@ class SnapshotFolder:
     def create(cls) -> "SnapshotFolder":
         return cls(tempfile.mkdtemp(prefix="fraudwall-metrics-"))
 
-    def write(self, worker: int, snapshot: dict) -> None:
+    def write(self, worker: int | str, snapshot: dict) -> None:
         target = self.path / f"worker-{worker}.json"
         temporary = target.with_suffix(".tmp")
         temporary.write_text(json.dumps(snapshot))
@@ -244,6 +247,32 @@ class SnapshotFolder:
             except (OSError, ValueError):
                 continue  # a worker is rewriting it right now; its counts come on the next scrape
         return snapshots
+
+    def retire(self, worker: int | None, restarts: int) -> None:
+        """The supervisor's snapshot: its restart count, and the counts of every worker that is gone, `worker`
+        now folded in (None: only the count, e.g. 0 at start, so that the first restart shows in a rate).
+
+        A gone worker's counters and histograms stay in the totals, so none goes backwards when it is
+        replaced (Prometheus would take that for a reset); its gauges (cache entries) go with it. A scrape
+        in the moment between the write and the unlink may count it twice, never zero times.
+        """
+        files = [self.path / "worker-supervisor.json"]
+        if worker is not None:
+            files.append(self.path / f"worker-{worker}.json")
+        snapshots = []
+        for file in files:
+            try:
+                snapshot = json.loads(file.read_text())
+            except (OSError, ValueError):
+                continue  # none yet, or the worker died while writing it: its last second is lost
+            snapshot.pop("gauges", None)
+            snapshots.append(snapshot)
+        total = merge(snapshots)
+        total.counters["fraudwall_worker_restarts"][()] = restarts
+        self.write("supervisor", total.snapshot())
+        if worker is not None:
+            files[1].unlink(missing_ok=True)
+
 
 
 class Collector:

@@ -12,7 +12,7 @@ import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable
+from typing import Callable, Iterable
 
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.opening import open_blocklist
@@ -28,6 +28,7 @@ from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
+from fraudwall.resolver.listeners import DNS_BACKLOG, ListenError, Listeners
 from fraudwall.resolver.metrics import (
     Collector,
     Counters,
@@ -35,11 +36,14 @@ from fraudwall.resolver.metrics import (
     blocklist_families,
     build_info_family,
 )
+from fraudwall.resolver.privileges import UMASK, become, check_can_become
+from fraudwall.resolver.processes import WorkerProcesses
 from fraudwall.resolver.provenance import Provenance
 from fraudwall.resolver.replay import ReplayMemo
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
 from fraudwall.resolver.sinkhole import Sinkhole
+from fraudwall.resolver.supervisor import START_FAILED
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
 from fraudwall.resolver.upstream import Forwarder, UpstreamStage
@@ -48,6 +52,12 @@ from fraudwall.resolver.warning.certificates import CAError
 from fraudwall.resolver.warning.commands import store_path_of
 from fraudwall.resolver.warning.server import start_servers as start_warning_servers
 from fraudwall.scoring.scorer import Scorer
+
+try:
+    # Imported by the supervisor, before it becomes `[server] user`, who may not read the files it comes from.
+    import uvloop
+except ImportError:
+    uvloop = None
 
 log = logging.getLogger("fraudwall")
 
@@ -123,12 +133,14 @@ class Resolver:
 class Worker:
     """One worker process: the resolver, its listeners and the jobs that run beside the queries."""
 
-    def __init__(self, config: Config, upstreams: tuple[Upstream, ...], index: int = 0,
+    def __init__(self, config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int = 0,
                  snapshots: SnapshotFolder | None = None) -> None:
         self.config = config
         self.upstreams = upstreams
+        self.listeners = listeners
         self.index = index
         self.snapshots = snapshots
+        self.pid = os.getpid()   # the name of its metrics snapshot: a restarted worker has a new one
         self.resolver: Resolver | None = None
         self.udp: list[UdpServer] = []
         self.servers: list[asyncio.AbstractServer] = []
@@ -141,7 +153,7 @@ class Worker:
         self.jobs: list[asyncio.Task] = []
 
     async def start(self) -> bool:
-        """Open the lists and the log, bind every listener; False (and logged) when something cannot be had."""
+        """Open the lists and the log, serve on the listeners; False (and logged) when something cannot be had."""
         config = self.config
         try:
             blocklist = open_blocklist(config.blocklists)
@@ -168,31 +180,28 @@ class Worker:
         self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
                                   config.server.tcp_max_connections)
         loop = asyncio.get_running_loop()
-        try:
-            for address in config.server.listen:
-                host, port = parse_hostport(address, 53)
-                udp = UdpServer.bind(resolver.handler, host, port)
-                self.udp.append(udp)
-                udp.start()
-                self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), host, port,
-                                                             reuse_port=True, backlog=1024))
-        except OSError as error:
-            log.error("cannot listen on %s: %s", address, error.strerror or error)
-            await self.stop(grace=0)
-            return False
+        # The sockets were bound by the supervisor and are shared with the other workers.
+        for address in config.server.listen:
+            udp_socket, tcp_socket = self.listeners.dns[address]
+            udp = UdpServer(resolver.handler, udp_socket)
+            self.udp.append(udp)
+            udp.start()
+            self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), sock=tcp_socket,
+                                                         backlog=DNS_BACKLOG))
         try:
             self.servers += await start_warning_servers(config.warning, resolver.provenance.explain,
-                                                        store_path_of(config), resolver.counters)
+                                                        store_path_of(config), resolver.counters,
+                                                        sockets=self.listeners.warning)
         except (ValueError, CAError, OSError) as error:
             log.error("warning page: %s", error)
             await self.stop(grace=0)
             return False
         if config.admin.listen and self.index == 0:
             others = self.snapshots.read_others if self.snapshots is not None else (lambda worker: [])
-            collector = Collector(resolver.counters, lambda: others(self.index), resolver.sample_metrics,
+            collector = Collector(resolver.counters, lambda: others(self.pid), resolver.sample_metrics,
                                   resolver.extra_metrics)
             try:
-                self.servers.append(await start_admin(config.admin.listen, collector))
+                self.servers.append(await start_admin(config.admin.listen, collector, sock=self.listeners.admin))
             except OSError as error:
                 log.error("cannot serve /metrics on %s: %s", config.admin.listen, error.strerror or error)
                 await self.stop(grace=0)
@@ -210,10 +219,11 @@ class Worker:
             self.refresh_lists()
             resolver.forwarder.close_idle(time.monotonic())
             await self._flush_log(loop)
-            if self.snapshots is not None and self.index != 0:
+            if self.snapshots is not None:
+                # Worker 0 too: when it dies, the supervisor keeps its counts from here.
                 resolver.sample_metrics()
                 snapshot = resolver.counters.snapshot()
-                await loop.run_in_executor(self.background, self.snapshots.write, self.index, snapshot)
+                await loop.run_in_executor(self.background, self.snapshots.write, self.pid, snapshot)
 
     async def _flush_log(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.recorder is None or not self.recorder.pending:
@@ -241,7 +251,10 @@ class Worker:
             log.exception("blocklist refresh failed; answering from what is loaded")
 
     def reload(self) -> None:
-        """SIGHUP: pick up the store's changes now and forget cached answers and scores; no query is dropped."""
+        """SIGHUP to this worker itself: pick up the store's changes now and forget cached answers and scores.
+
+        The supervisor's SIGHUP (`systemctl reload`) re-reads the config and replaces the workers instead.
+        """
         resolver = self.resolver
         self.refresh_lists()
         resolver.forget_answers()
@@ -265,6 +278,13 @@ class Worker:
             self.tcp.close_all()
         for job in self.jobs:
             job.cancel()
+        if self.snapshots is not None and self.resolver is not None:
+            # The last counts, for the supervisor to keep once this worker is gone.
+            self.resolver.sample_metrics()
+            try:
+                self.snapshots.write(self.pid, self.resolver.counters.snapshot())
+            except OSError as error:
+                log.warning("metrics: last counts not written: %s", error)
         loop = asyncio.get_running_loop()
         if self.querylog is not None:
             await self._flush_log(loop)
@@ -275,23 +295,36 @@ class Worker:
             self.resolver.blocklist.close()
 
 
-async def run(config: Config, upstreams: tuple[Upstream, ...], announce: bool = True, index: int = 0,
-              snapshots: SnapshotFolder | None = None) -> int:
-    """Serve until SIGTERM or SIGINT, then finish the queries in flight and return 0."""
-    worker = Worker(config, upstreams, index, snapshots)
+async def run(config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int = 0,
+              snapshots: SnapshotFolder | None = None, ready: Callable[[], None] = lambda: None) -> int:
+    """Serve until SIGTERM or SIGINT, then finish the queries in flight and return 0; 1 when it cannot start.
+
+    `ready()` tells the supervisor that this worker serves.
+    """
+    worker = Worker(config, upstreams, listeners, index, snapshots)
     if not await worker.start():
-        return 1
+        return START_FAILED
     settle_garbage_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, worker.reload)
-    if announce:
-        _announce(config, upstreams)
+    ready()
+    orphaned = asyncio.ensure_future(_stop_when_orphaned(stop))
     await stop.wait()
+    orphaned.cancel()
     await worker.stop(config.server.shutdown_grace)
     return 0
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A worker whose supervisor is gone stops: nobody would restart it, and it holds the ports."""
+    supervisor = os.getppid()
+    while os.getppid() == supervisor:
+        await asyncio.sleep(REFRESH_SECONDS)
+    log.error("the supervisor (pid %d) is gone: stopping", supervisor)
+    stop.set()
 
 
 def settle_garbage_collector() -> None:
@@ -317,62 +350,68 @@ def _announce(config: Config, upstreams: tuple[Upstream, ...]) -> None:
           f"dig @{host} -p {port} icbc-tuikuan.example.com)", file=sys.stderr, flush=True)
 
 
-def serve(config: Config) -> int:
-    """Run `config.server.workers` worker processes sharing the listen ports (SO_REUSEPORT)."""
+def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
+    """Bind the listen sockets, become `[server] user`, and run `[server] workers` worker processes on them.
+
+    The supervisor (this process) starts a worker that dies again, with a back-off, and gives up (exit 1)
+    when they keep dying (`supervisor.py`); on SIGHUP it re-reads the config with `reread` and replaces the
+    workers one at a time. Even one worker runs in a process of its own: a crash costs a restart, not DNS.
+    """
+    os.umask(UMASK)
+    check_can_become(config.server.user)
     upstreams = upstream_servers(config.upstream, config.server.listen)
-    workers = config.server.workers
-    if workers == 1:
-        return _run_worker(config, upstreams, 0, None)
     try:
-        # The store and the query log are created once, here: workers creating a new SQLite file
-        # at once trip over its locks while switching it to WAL.
+        listeners = Listeners.bind(config)
+    except ListenError as error:
+        log.error("%s", error)
+        return 1
+    try:
+        become(config.server.user)
+        # The store and the query log are created once, here, as the user that runs the workers:
+        # workers creating a new SQLite file at once trip over its locks while switching it to WAL.
         open_blocklist(config.blocklists).close()
         if config.querylog.enabled:
             QueryLog(log_path(config.querylog.path, config.blocklists.db)).close()
+        snapshots = SnapshotFolder.create()
     except (ValueError, OSError, sqlite3.Error) as error:
         log.error("%s", error)
+        listeners.close()
         return 1
-    snapshots = SnapshotFolder.create()
-    children = []
-    for index in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            os._exit(_run_worker(config, upstreams, index, snapshots))
-        children.append(pid)
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    worst = 0
-    running = set(children)
+    processes = WorkerProcesses(
+        config.server.workers, (config, upstreams),
+        run_worker=lambda slot, settings, ready: _run_worker(*settings, listeners, slot, snapshots, ready),
+        reread=lambda: reread_config(reread or (lambda: config), config),
+        snapshots=snapshots, announce=lambda: _announce(config, upstreams))
     try:
-        while running:
-            pid, status = os.wait()
-            if pid not in running:
-                continue
-            running.discard(pid)
-            code = os.waitstatus_to_exitcode(status)
-            if code != 0 and running:
-                # Half a resolver is worse than none: the admin must see it stop, not quietly shrink.
-                log.error("worker %d exited with code %d; stopping the others", pid, code)
-                forward(signal.SIGTERM, None)
-            worst = max(worst, code)
+        return processes.run()
     finally:
+        listeners.close()
         shutil.rmtree(snapshots.path, ignore_errors=True)
-    return worst
 
 
-def _run_worker(config: Config, upstreams: tuple[Upstream, ...], index: int,
-                snapshots: SnapshotFolder | None) -> int:
-    main = run(config, upstreams, announce=index == 0, index=index, snapshots=snapshots)
+# Keys that name what the supervisor bound or became at start: a reload cannot change them.
+NEEDS_A_RESTART = (("server", "listen"), ("server", "workers"), ("server", "user"),
+                   ("warning", "listen"), ("warning", "tls_listen"), ("admin", "listen"))
+
+
+def reread_config(reread: Callable[[], Config], running: Config) -> tuple[Config, tuple[Upstream, ...]] | None:
+    """SIGHUP: the config file again, with the keys of NEEDS_A_RESTART as they are; None (logged) when broken."""
     try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+        config = reread()
+        for section, key in NEEDS_A_RESTART:
+            value = getattr(getattr(running, section), key)
+            if getattr(getattr(config, section), key) != value:
+                log.warning("SIGHUP: [%s] %s changed: it takes effect when fraudwall is restarted", section, key)
+                config = config.replace(section, **{key: value})
+        upstreams = upstream_servers(config.upstream, config.server.listen)
+    except Exception as error:  # noqa: BLE001 - whatever is wrong with the new config, the old one keeps serving
+        log.error("SIGHUP: keeping the config in force: %s", error)
+        return None
+    return config, upstreams
+
+
+def _run_worker(config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int,
+                snapshots: SnapshotFolder | None, ready: Callable[[], None]) -> int:
+    logging.getLogger().setLevel(config.server.log_level.upper())   # a reloaded config may change it
+    main = run(config, upstreams, listeners, index, snapshots, ready)
+    return asyncio.run(main) if uvloop is None else uvloop.run(main)

@@ -12,9 +12,9 @@ import socket
 
 from fraudwall.resolver.codes import Transport
 from fraudwall.resolver.handler import QueryHandler
+from fraudwall.resolver.listeners import udp_socket
 
 BATCH = 64                  # datagrams read per wake-up, so TCP and timers still get their turn
-RECEIVE_BUFFER = 4 << 20    # bytes: rides out bursts instead of dropping them in the kernel
 
 
 class UdpServer:
@@ -26,23 +26,8 @@ class UdpServer:
 
     @classmethod
     def bind(cls, handler: QueryHandler, host: str, port: int) -> "UdpServer":
-        """A non-blocking socket on host:port, shared with the other workers (SO_REUSEPORT); OSError if taken."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            except OSError:
-                pass  # the kernel caps it at net.core.rmem_max; the default still works
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((host, port))
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return cls(handler, sock)
+        """A server on a socket of its own on host:port (`serve` hands its workers bound sockets instead)."""
+        return cls(handler, udp_socket(host, port))
 
     @property
     def port(self) -> int:

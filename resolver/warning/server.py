@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 import unicodedata
-from typing import Callable
+from typing import Callable, Mapping
 from urllib.parse import parse_qs, quote
 
 from fraudwall.resolver.addresses import parse_hostport
@@ -169,8 +169,12 @@ class WarningService:
 
 
 async def start_servers(settings: WarningSettings, explain: Explain, store_path: str,
-                        counters: Counters | None = None) -> list[asyncio.AbstractServer]:
+                        counters: Counters | None = None,
+                        sockets: Mapping[tuple[str, int], socket.socket] = {}) -> list[asyncio.AbstractServer]:
     """HTTP servers on `settings.listen` and HTTPS ones on `settings.tls_listen`; [] when both are empty.
+
+    An address with a socket in `sockets` (keyed by host and port, bound by the supervisor) is served
+    on that socket; any other is bound here.
 
     Raises ValueError (bad texts file), certificates.CAError (tls_listen without a CA)
     or OSError (address in use) before serving anything.
@@ -197,9 +201,10 @@ async def start_servers(settings: WarningSettings, explain: Explain, store_path:
                                                  ("https", settings.tls_listen, 443, tls_context)):
             for address in addresses:
                 host, number = parse_hostport(address, port)
+                bound = sockets.get((host, number))
+                where = {"sock": bound} if bound is not None else {"host": host, "port": number}
                 server = await asyncio.start_server(
-                    lambda r, w, scheme=scheme: connections.serve(r, w, scheme),
-                    host, number, ssl=context, reuse_port=hasattr(socket, "SO_REUSEPORT"),
+                    lambda r, w, scheme=scheme: connections.serve(r, w, scheme), **where, ssl=context,
                     ssl_handshake_timeout=min(settings.request_timeout, 10.0) if context else None,
                     limit=READ_SIZE * 2, backlog=256)
                 servers.append(_WarningServer(server, shared))

@@ -151,10 +151,11 @@ class Process:
 
 
 def start_nsd(nsd: str, directory: Path, zone_text: str = ZONE_TEXT, zone: str = ZONE, ipv6: bool = True,
-              prefix: tuple[str, ...] = ()) -> Process:
+              prefix: tuple[str, ...] = (), hide_version: bool = True) -> Process:
     """An authoritative NSD for `zone` on a free loopback port (IPv4, and IPv6 unless told), in the foreground.
 
     `prefix` goes before the command, e.g. ("taskset", "-c", "1") for the benchmark.
+    `hide_version=False` makes it tell its version (`version.bind CH TXT`), which nothing should pass on.
     """
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -176,7 +177,7 @@ server:
     pidfile: "{directory}/nsd.pid"
     logfile: "{directory}/nsd.log"
     verbosity: 1
-    hide-version: yes
+    hide-version: {"yes" if hide_version else "no"}
     rrl-ratelimit: 0
 remote-control:
     control-enable: no
@@ -199,15 +200,21 @@ def toml_list(values: list[str] | tuple[str, ...]) -> str:
 
 def write_fraudwall_config(directory: Path, upstreams: list[str], allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128"),
                            timeout: float = 0.3, attempts: int = 1, policy: str = "sinkhole",
-                           extra: str = "", scorer: str = "off") -> Path:
+                           extra: str = "", scorer: str = "off", deny: tuple[str, ...] = (),
+                           access_action: str = "refuse", keys: dict[str, str] | None = None) -> Path:
     """A test config with every section; `extra` is appended (e.g. more keys under a new header).
 
     Each config has its own store beside it, and no admin listener (`--admin` turns one on).
 
     `scorer` is the `[scorer] mode` ("off" unless a test wants look-alikes blocked: "block").
+    `deny` and `access_action` are `[access] deny` and `action`, written only when set.
+    `keys` adds lines under the header of a section written here, e.g. {"upstream": "max_in_flight = 50"}.
     """
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "fraudwall.toml"
+    access_lines = ""
+    if deny or access_action != "refuse":
+        access_lines = f'\ndeny = {toml_list(deny)}\naction = "{access_action}"'
     config.write_text(f"""\
 [server]
 listen = ["127.0.0.1:5300"]
@@ -216,7 +223,7 @@ log_level = "warning"
 shutdown_grace = 1.0
 
 [access]
-allow = {toml_list(allow)}
+allow = {toml_list(allow)}{access_lines}
 
 [upstream]
 servers = {toml_list(upstreams)}
@@ -243,7 +250,38 @@ mode = "{scorer}"
 [admin]
 listen = ""
 {extra}""")
+    if keys:
+        text = config.read_text()
+        for section, lines in keys.items():
+            header = f"[{section}]\n"
+            if header not in text:
+                raise ValueError(f"no [{section}] in the test config: write it with `extra`")
+            text = text.replace(header, header + lines.rstrip("\n") + "\n", 1)
+        config.write_text(text)
     return config
+
+
+def serve_expecting_failure(directory: Path, *flags: str, timeout: float = START_TIMEOUT) -> tuple[int, str]:
+    """`fraudwall serve` with a test config in `directory` and `flags`, which must not start: (exit code, stderr).
+
+    Fails the test when it serves instead (it announces itself once every listener is bound).
+    """
+    config = write_fraudwall_config(directory, ["127.0.0.1:9"])
+    stderr_path = directory / "stderr"
+    with open(stderr_path, "wb") as stderr:
+        process = subprocess.Popen([fraudwall_binary(), "serve", "--config", str(config), *flags],
+                                   stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and "listening on" not in stderr_path.read_text():
+            assert time.monotonic() < deadline, f"serve {' '.join(flags)} neither exited nor started"
+            time.sleep(0.05)
+        assert process.poll() is not None, f"serve {' '.join(flags)} started:\n{stderr_path.read_text()}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(5)
+    return process.returncode, stderr_path.read_text()
 
 
 def start_fraudwall(directory: Path, upstreams: list[str], *flags: str, probe_name: str = "icbc-tuikuan.example.com",

@@ -32,6 +32,7 @@ def test_bundled_default_is_safe():
     ("[nonsense]\n", ["unknown section [nonsense]"]),
     ("[server\n", ["not valid TOML"]),
     ("[scorer]\nmode = 'loud'\n", ["[scorer] mode"]),
+    ("[server]\nuser = 'no-such-user-here'\n", ["[server] user", "no such user 'no-such-user-here'"]),
 ])
 def test_errors_name_file_key_and_problem(tmp_path, text, words):
     with pytest.raises(ConfigError) as raised:

@@ -70,3 +70,22 @@ def test_workers_add_up_through_their_snapshots(tmp_path):
     assert values[("fraudwall_queries_total", (("qtype", "A"), ("result", "cached"), ("transport", "udp")))] == 3
     assert values[("fraudwall_cache_entries", ())] == 20
     assert merge([first.snapshot()]).histograms["fraudwall_query_duration_seconds"][()].counts[0] == 1
+
+
+def test_a_worker_that_is_gone_keeps_its_counts_but_not_its_gauges(tmp_path):
+    folder = SnapshotFolder(str(tmp_path))
+    serving, gone = Counters(), Counters()
+    for counters in (serving, gone, gone):
+        counters.observe_answer(make_query(), Answer(AnswerKind.CACHED, b""), 0.0001)
+    gone.set_gauge("fraudwall_cache_entries", 10)
+    folder.retire(None, 0)
+    assert samples(serving, folder.read_others(1))[("fraudwall_worker_restarts_total", ())] == 0
+    folder.write(2, gone.snapshot())
+    folder.retire(2, 1)                    # worker 2 died, and was started again
+    folder.retire(None, 1)
+    values = samples(serving, folder.read_others(1))
+    assert values[("fraudwall_queries_total", (("qtype", "A"), ("result", "cached"), ("transport", "udp")))] == 3
+    assert values[("fraudwall_query_duration_seconds_count", ())] == 3
+    assert ("fraudwall_cache_entries", ()) not in values   # its cache went with it
+    assert values[("fraudwall_worker_restarts_total", ())] == 1
+    assert not (tmp_path / "worker-2.json").exists()
