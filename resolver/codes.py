@@ -24,10 +24,21 @@ class QType(enum.IntEnum):
     NS = 2
     CNAME = 5
     SOA = 6
+    HINFO = 13    # what an ANY query over UDP gets (RFC 8482 4.2)
     TXT = 16
     AAAA = 28
     OPT = 41
     HTTPS = 65
+    ANY = 255
+
+
+class QClass(enum.IntEnum):
+    """Query classes (RFC 1035 3.2.4, RFC 2136 for NONE): fraudwall forwards IN only."""
+
+    IN = 1
+    CH = 3        # CHAOS: the server's identity and version (version.bind, id.server)
+    HS = 4
+    NONE = 254
     ANY = 255
 
 
@@ -64,3 +75,5 @@ class AnswerKind(enum.Enum):
     FORMERR = "formerr"     # the query could not be read
     NOTIMP = "notimp"       # an opcode other than QUERY
     DROPPED = "dropped"     # no answer at all (RPZ drop)
+    LOCAL = "local"         # answered by fraudwall itself, never forwarded: other classes than IN, ANY over UDP
+    LIMITED = "limited"     # the client asked faster than [ratelimit] allows: dropped, REFUSED or TC=1

@@ -40,6 +40,8 @@ class ServerSettings:
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 512
     shutdown_grace: float = 3.0
+    # What id.server and hostname.bind (CHAOS TXT) answer; "" refuses them, as Unbound's hide-identity.
+    identity: str = ""
     # Started as root: bind the ports, then run as this user (as Unbound's `username:`); "" stays who it is.
     user: str = ""
 
@@ -56,6 +58,8 @@ class ServerSettings:
             raise ValueError(f"log_level: must be debug, info, warning or error, not {self.log_level!r}")
         if self.tcp_max_connections < 1:
             raise ValueError("tcp_max_connections: must be at least 1")
+        if len(self.identity.encode("utf-8")) > 255 or not self.identity.isprintable():
+            raise ValueError("identity: must be printable and at most 255 octets (one TXT string)")
         if self.user:
             try:
                 pwd.getpwnam(self.user)
@@ -63,17 +67,60 @@ class ServerSettings:
                 raise ValueError(f"user: no such user {self.user!r}") from None
 
 
+def _check_networks(key: str, networks: tuple[str, ...]) -> None:
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{key}: {network!r} is not an IP network") from None
+
+
 @dataclass(frozen=True)
 class AccessSettings:
     # Client networks that get answers; everybody else gets REFUSED (no open resolver).
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Networks refused even inside `allow` (a compromised host in an allowed /16): deny wins.
+    deny: tuple[str, ...] = ()
+    # "refuse": REFUSED with EDE 18; "drop": no answer at all.
+    action: str = "refuse"
 
     def __post_init__(self) -> None:
-        for network in self.allow:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"allow: {network!r} is not an IP network") from None
+        _check_networks("allow", self.allow)
+        _check_networks("deny", self.deny)
+        if self.action not in ("refuse", "drop"):
+            raise ValueError(f"action: must be refuse or drop, not {self.action!r}")
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    # Queries a second each client may send on average, and at once; 0 turns the limit off.
+    # A browsing workstation asks a few a second: only a flood reaches these.
+    qps: float = 200.0
+    burst: int = 1000
+    # "slip": every other limited UDP query gets an empty TC=1 reply (the client retries over
+    # TCP, which spoofed addresses cannot), the others nothing, as BIND's RRL slip 2;
+    # "refuse": REFUSED; "drop": nothing.
+    action: str = "slip"
+    # Networks never limited: a local dnsdist or benchmark.
+    exempt: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    ipv4_prefix: int = 32     # the clients of one network of this size share a bucket
+    ipv6_prefix: int = 56     # an IPv6 site gets a /56 or a /48: one host can use any of its addresses
+    max_clients: int = 100_000  # buckets kept (UDP and TCP each); past it a refilled one is forgotten first
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.qps <= 1_000_000:  # NaN fails too
+            raise ValueError("qps: must be between 0 and 1000000 (0 turns rate limiting off)")
+        if self.burst < 1:
+            raise ValueError("burst: must be at least 1")
+        if self.action not in ("slip", "refuse", "drop"):
+            raise ValueError(f"action: must be slip, refuse or drop, not {self.action!r}")
+        _check_networks("exempt", self.exempt)
+        if not 0 <= self.ipv4_prefix <= 32:
+            raise ValueError("ipv4_prefix: must be between 0 and 32")
+        if not 0 <= self.ipv6_prefix <= 128:
+            raise ValueError("ipv6_prefix: must be between 0 and 128")
+        if self.max_clients < 1:
+            raise ValueError("max_clients: must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -196,6 +243,7 @@ class AdminSettings:
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     sinkhole: SinkholeSettings = field(default_factory=SinkholeSettings)

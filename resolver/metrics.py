@@ -71,6 +71,9 @@ SPECS = (
                ("lang", "scheme")),
     MetricSpec("fraudwall_warning_reports", "counter", "\"This is a mistake\" reports stored."),
     MetricSpec("fraudwall_at_risk_clients", "gauge", "Clients flagged at risk within the at-risk window."),
+    MetricSpec("fraudwall_ratelimit_limited", "counter",
+               "Queries over a client's rate limit, by what was done (refuse, truncate, drop).", ("action",)),
+    MetricSpec("fraudwall_ratelimit_clients", "gauge", "Client networks the rate limiter keeps a bucket for."),
     MetricSpec("fraudwall_worker_restarts", "counter", "Workers started again after one died unasked."),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}

@@ -37,10 +37,14 @@ class ReplayMemo:
 
     `admits` is the access stage's test: a replay skips the chain, so a client the access stage
     would refuse gets no replay, and one it serves gets the reply under its own address.
+    `limits` is the rate limiter's: every replay takes a token, as the chain would, and a
+    limited client gets no replay (the chain then answers it as limited).
     """
 
-    def __init__(self, admits: Callable[[str], bool] = lambda client: True, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, admits: Callable[[str], bool] = lambda client: True, size: int = DEFAULT_SIZE,
+                 limits: Callable[[str], bool] | None = None) -> None:
         self.admits = admits
+        self.limits = limits
         self.size = size
         self._replays: dict[bytes, Replay] = {}
         # Bytes answered once by an answer that holds: their reply is kept the next time. A flood of
@@ -65,6 +69,8 @@ class ReplayMemo:
             if not self.admits(client):
                 return None
             replay = replay._replace(query=replay.query._replace(wire=data, client=client))
+        if self.limits is not None and not self.limits(client):
+            return None
         kind = replay.answer.kind
         if kind is AnswerKind.CACHED or kind is AnswerKind.SERVFAIL:  # a kept SERVFAIL is a cached one
             self.cached_hits += 1

@@ -28,6 +28,7 @@ from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
+from fraudwall.resolver.local import LocalStage
 from fraudwall.resolver.listeners import DNS_BACKLOG, ListenError, Listeners
 from fraudwall.resolver.metrics import (
     Collector,
@@ -39,6 +40,7 @@ from fraudwall.resolver.metrics import (
 from fraudwall.resolver.privileges import UMASK, become, check_can_become
 from fraudwall.resolver.processes import WorkerProcesses
 from fraudwall.resolver.provenance import Provenance
+from fraudwall.resolver.ratelimit import RateLimitStage
 from fraudwall.resolver.replay import ReplayMemo
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
 from fraudwall.resolver.scorer import ScorerStage
@@ -81,8 +83,15 @@ class Resolver:
         self.cache = CacheStage(config.cache)
         self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
         # A client outside the served networks gets nothing from us, not even a cached answer.
-        access = AccessStage(config.access.allow)
+        access = AccessStage(config.access.allow, config.access.deny, config.access.action)
         stages: list[Stage] = [access]
+        self.ratelimit = RateLimitStage(config.ratelimit) if config.ratelimit.qps else None
+        if self.ratelimit is not None:
+            # Right after access: a refused client takes no tokens, a limited one costs nothing more.
+            stages.append(self.ratelimit)
+        # Before every list and the cache: they speak of class IN, and ANY over UDP must not
+        # reach the upstream (RFC 8482). After the limit: CHAOS and ANY floods are limited too.
+        stages.append(LocalStage(config.server.identity))
         if config.allowlist.names:
             # The admin's own allowlist wins over every list and the scorer.
             stages.append(AllowlistStage(config.allowlist.names))
@@ -102,8 +111,8 @@ class Resolver:
         self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)
-        self.handler = QueryHandler(self.chain, observers=observers, replays=ReplayMemo(access.allows),
-                                    clock=self.cache.clock)
+        replays = ReplayMemo(access.allows, limits=self.ratelimit.admits if self.ratelimit is not None else None)
+        self.handler = QueryHandler(self.chain, observers=observers, replays=replays, clock=self.cache.clock)
         if config.admin.listen:
             # Counted only when /metrics is served: nobody could read them otherwise.
             self.handler.observers = (self.counters.observe_answer, *observers)
@@ -122,6 +131,10 @@ class Resolver:
         self.counters.counters["fraudwall_cache_hits"][()] = cache.hits + self.handler.replays.cached_hits
         self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
+        if self.ratelimit is not None:
+            for action, count in self.ratelimit.limited.items():
+                self.counters.counters["fraudwall_ratelimit_limited"][(action,)] = count
+            self.counters.set_gauge("fraudwall_ratelimit_clients", self.ratelimit.tracked)
 
     def extra_metrics(self) -> Iterable[object]:
         """What only the serving worker reports: the build, and the lists (the same in every worker)."""
