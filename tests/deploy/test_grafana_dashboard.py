@@ -30,6 +30,7 @@ METRICS = {
     "fraudwall_warning_reports_total": "counter",
     "fraudwall_at_risk_clients": "gauge",
     "fraudwall_build_info": "gauge",
+    "fraudwall_worker_restarts_total": "counter",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}
