@@ -212,13 +212,22 @@ def _estimate_entries(parts: Iterable[Part]) -> int:
 
 # -- one worker ------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _reading(label: str) -> Iterator[None]:
+    """A feed that cannot be read is a failed import that names it."""
+    try:
+        yield
+    except OSError as error:
+        raise ImportFailed(f"{label}: cannot read: {error.strerror or error}") from None
+
+
 def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
     """The part's lines, read and decoded a few megabytes at a time (cut after a newline).
 
     A line still unended after CUT_LINE_BYTES is cut there and the rest of it is not kept,
     so a feed with no newline costs one block of memory, not its size.
     """
-    with open(part.path, "rb") as stream:
+    with _reading(part.label), open(part.path, "rb") as stream:
         stream.seek(part.start)
         remaining = part.end - part.start
         carry = b""          # the start of a line the last block did not end
@@ -249,7 +258,7 @@ def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
 
 def _whole(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
     """The lines of a part that is one document (a JSON array): its lines are no records."""
-    with open(part.path, "rb") as stream:
+    with _reading(part.label), open(part.path, "rb") as stream:
         stream.seek(part.start)
         data = stream.read(part.end - part.start)
     progress(len(data))
@@ -477,6 +486,9 @@ def import_list(db: Path, list_name: str, sources: Sequence[str], guards: Guards
         connection = store.connect_catalogue(paths.db)
         try:
             return _import_locked(paths, connection, request, guards, started)
+        except OSError as error:
+            # A feed that cannot be read (or a store that cannot be written) half way.
+            raise ImportFailed(f"{error.filename or db}: {error.strerror or error}") from None
         finally:
             connection.close()
 
@@ -523,7 +535,8 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     parts: list[Part] = []
     formats: list[str] = []
     for index, (label, path) in enumerate(zip(sources, local)):
-        chosen = Format(format) if format != "auto" else detect_format(_head(path))
+        with _reading(label):
+            chosen = Format(format) if format != "auto" else detect_format(_head(path))
         if chosen is Format.CSV and not column:
             raise ImportFailed(f"{label}: --format csv needs --column (a number or a header name)")
         formats.append(chosen.value)

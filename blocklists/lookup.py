@@ -73,8 +73,12 @@ class StoreBlocklist:
         self._entries_at: dict[tuple[str, ...], list[Candidate]] = {}
         self._cache_size = cache_size
         self._statements: dict[int, tuple[str, str, str]] = {}
-        self._data_version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
-        self._snapshot = self._load()
+        try:
+            self._data_version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
+            self._snapshot = self._load()
+        except sqlite3.Error as error:
+            self._catalogue.close()
+            raise store.StoreError(f"{db}: not a blocklist store: {error}") from None
 
     # -- the query path ----------------------------------------------------------------
 

@@ -157,10 +157,13 @@ def connect_catalogue_readonly(path: Path) -> sqlite3.Connection:
     """A reading connection for the query path (several worker processes may hold one each)."""
     if not path.exists():
         raise StoreError(f"{path}: no blocklist store here")
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5,
-                                 isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA query_only=1")
-    connection.execute("PRAGMA cache_size=-2000")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5,
+                                     isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA query_only=1")
+        connection.execute("PRAGMA cache_size=-2000")
+    except sqlite3.Error as error:
+        raise StoreError(f"{path}: cannot open the blocklist store: {error}") from None
     return connection
 
 
@@ -189,8 +192,12 @@ def import_cache_kib() -> int:
 @contextlib.contextmanager
 def writer_lock(paths: StorePaths, wait: bool = True) -> Iterator[None]:
     """One writer at a time (imports and manual changes both rewrite the filter)."""
-    paths.db.parent.mkdir(parents=True, exist_ok=True)
-    with open(paths.lock, "a+") as handle:
+    try:
+        paths.db.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(paths.lock, "a+")
+    except OSError as error:
+        raise StoreError(f"{paths.db}: cannot open the blocklist store: {error.strerror}") from None
+    with handle:
         flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
         try:
             fcntl.flock(handle, flags)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 
 from fraudwall.resolver import config as config_module
@@ -44,6 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (OSError, sqlite3.Error) as error:
+        # The last resort: each verb says what went wrong where; what one missed is still one line.
+        print(f"fraudwall: error: {_place(error, args)}", file=sys.stderr)
+        return 2
+
+
+def _place(error: OSError | sqlite3.Error, args: argparse.Namespace) -> str:
+    """The error as one line, naming the file it concerns when it is known."""
+    if isinstance(error, OSError):
+        return f"{error.filename}: {error.strerror}" if error.filename else str(error)
+    return f"{getattr(args, 'db', None) or 'a database'}: {error}"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.upstream_pool import Upstream
@@ -25,6 +26,9 @@ from fraudwall.scoring.settings import ScorerSettings
 
 class ConfigError(Exception):
     """A config file or flag is wrong; the message names where and what."""
+
+
+MAX_TTL = 2**31 - 1   # RFC 2181 section 8
 
 
 def _check_listen(values: tuple[str, ...], default_port: int) -> None:
@@ -39,6 +43,10 @@ class ServerSettings:
     log_level: str = "info"
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 512
+    # One client (an IPv4 address, an IPv6 /56) may hold this many of them: nobody can take them all.
+    tcp_max_connections_per_client: int = 16
+    # A message must be whole this long after its first byte, however slowly the rest trickles in.
+    tcp_message_timeout: float = 2.0
     shutdown_grace: float = 3.0
     # What id.server and hostname.bind (CHAOS TXT) answer; "" refuses them, as Unbound's hide-identity.
     identity: str = ""
@@ -58,6 +66,14 @@ class ServerSettings:
             raise ValueError(f"log_level: must be debug, info, warning or error, not {self.log_level!r}")
         if self.tcp_max_connections < 1:
             raise ValueError("tcp_max_connections: must be at least 1")
+        if not 0 < self.tcp_idle_timeout <= 3600:  # NaN fails too
+            raise ValueError("tcp_idle_timeout: must be above 0 and at most 3600 seconds")
+        if not 0 <= self.shutdown_grace <= 300:
+            raise ValueError("shutdown_grace: must be between 0 and 300 seconds")
+        if self.tcp_max_connections_per_client < 1:
+            raise ValueError("tcp_max_connections_per_client: must be at least 1")
+        if not 0.05 <= self.tcp_message_timeout <= 60:  # NaN fails too
+            raise ValueError("tcp_message_timeout: must be between 0.05 and 60 seconds")
         if len(self.identity.encode("utf-8")) > 255 or not self.identity.isprintable():
             raise ValueError("identity: must be printable and at most 255 octets (one TXT string)")
         if self.user:
@@ -130,6 +146,11 @@ class UpstreamSettings:
     resolv_conf: str = "/etc/resolv.conf"
     timeout: float = 1.5
     attempts: int = 2
+    # Queries waiting for an upstream, each holding a socket: in all, and of one client (an IPv4
+    # address, an IPv6 /56). Past either, SERVFAIL at once, so a random-name flood to a slow
+    # upstream cannot use up the file descriptors everybody's queries need.
+    max_in_flight: int = 1000
+    max_in_flight_per_client: int = 100
 
     def __post_init__(self) -> None:
         if not self.servers:
@@ -144,6 +165,10 @@ class UpstreamSettings:
             raise ValueError("timeout: must be between 0.05 and 30 seconds")
         if not 1 <= self.attempts <= 10:
             raise ValueError("attempts: must be between 1 and 10")
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight: must be at least 1")
+        if self.max_in_flight_per_client < 1:
+            raise ValueError("max_in_flight_per_client: must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -153,10 +178,18 @@ class CacheSettings:
     min_ttl: int = 0
     negative_max_ttl: int = 3_600
     servfail_ttl: int = 5
+    # Seconds past expiry an answer is still served (TTL 30, EDE 3) when no upstream answers
+    # (RFC 8767); 0 turns it off.
+    serve_stale: int = 86_400
 
     def __post_init__(self) -> None:
         if self.size < 0:
             raise ValueError("size: must not be negative (0 turns the cache off)")
+        if not 0 <= self.serve_stale <= 604_800:
+            raise ValueError("serve_stale: must be between 0 and 604800 seconds (RFC 8767 caps it at 7 days)")
+        for key in ("max_ttl", "min_ttl", "negative_max_ttl", "servfail_ttl"):
+            if not 0 <= getattr(self, key) <= MAX_TTL:
+                raise ValueError(f"{key}: must be between 0 and {MAX_TTL} seconds")
         if self.min_ttl > self.max_ttl:
             raise ValueError("min_ttl: must not be above max_ttl")
 
@@ -187,8 +220,18 @@ class SinkholeSettings:
 
 @dataclass(frozen=True)
 class AllowlistSettings:
-    # Names (and their subdomains) that are never blocked nor scored.
+    # Names (and their subdomains) that are never blocked nor scored; kept as the blocklists
+    # keep names (lowercase, punycode), so "faß.de" allows the query xn--fa-hia.de.
     names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = []
+        for name in self.names:
+            try:
+                names.append(normalise_name(name))
+            except InvalidName as error:
+                raise ValueError(f"names: {name!r} is not a domain name: {error}") from None
+        object.__setattr__(self, "names", tuple(names))
 
 
 @dataclass(frozen=True)
@@ -201,7 +244,7 @@ class QueryLogSettings:
     pseudonymise: bool = False     # store clients as a keyed hash, not their address
 
     def __post_init__(self) -> None:
-        if self.retention_days <= 0:
+        if not self.retention_days > 0:  # NaN fails too
             raise ValueError("retention_days: must be above 0")
         if self.max_rows < 1000:
             raise ValueError("max_rows: must be at least 1000")
@@ -218,11 +261,11 @@ class AtRiskSettings:
     def __post_init__(self) -> None:
         if self.distinct_names < 1:
             raise ValueError("distinct_names: must be at least 1")
-        if self.window_hours <= 0:
+        if not self.window_hours > 0:  # NaN fails too
             raise ValueError("window_hours: must be above 0")
         if self.webhook and not self.webhook.startswith(("http://", "https://")):
             raise ValueError(f"webhook: {self.webhook!r} is not an http:// or https:// URL")
-        if self.check_seconds < 1:
+        if not self.check_seconds >= 1:
             raise ValueError("check_seconds: must be at least 1")
 
 
@@ -230,8 +273,11 @@ class AtRiskSettings:
 class AdminSettings:
     # /metrics (and nothing that changes state) on loopback; "" turns it off.
     listen: str = "127.0.0.1:9153"
+    # Clients that may connect (a Prometheus elsewhere); the others are disconnected before any HTTP.
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
     def __post_init__(self) -> None:
+        _check_networks("allow", self.allow)
         if self.listen:
             try:
                 parse_hostport(self.listen, 9153)
@@ -282,6 +328,8 @@ def load(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 (byte {error.start})") from None
     return from_document(document, str(path), base=path.parent)
 
 

@@ -32,6 +32,11 @@ def test_bundled_default_is_safe():
     ("[nonsense]\n", ["unknown section [nonsense]"]),
     ("[server\n", ["not valid TOML"]),
     ("[scorer]\nmode = 'loud'\n", ["[scorer] mode"]),
+    ("[server]\ntcp_max_connections_per_client = 0\n", ["[server] tcp_max_connections_per_client"]),
+    ("[server]\ntcp_message_timeout = -1\n", ["[server] tcp_message_timeout", "between"]),
+    ("[upstream]\nmax_in_flight = 0\n", ["[upstream] max_in_flight", "at least 1"]),
+    ("[upstream]\nmax_in_flight_per_client = 0\n", ["[upstream] max_in_flight_per_client"]),
+    ("[cache]\nserve_stale = 2000000\n", ["[cache] serve_stale", "7 days"]),
     ("[server]\nuser = 'no-such-user-here'\n", ["[server] user", "no such user 'no-such-user-here'"]),
 ])
 def test_errors_name_file_key_and_problem(tmp_path, text, words):
@@ -116,3 +121,46 @@ def test_bad_lists_tables_name_the_table_and_the_key(tmp_path, text, words):
         config.load(write(tmp_path, text))
     for word in words:
         assert word in str(raised.value)
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("server", "tcp_idle_timeout", "-1"), ("server", "tcp_idle_timeout", "0"), ("server", "tcp_idle_timeout", "nan"),
+    ("server", "shutdown_grace", "-3"), ("server", "shutdown_grace", "inf"),
+    ("cache", "max_ttl", "-1"), ("cache", "min_ttl", "-5"), ("cache", "negative_max_ttl", "-1"),
+    ("cache", "servfail_ttl", "-1"), ("cache", "max_ttl", "4294967296"),
+    ("querylog", "retention_days", "nan"), ("atrisk", "window_hours", "-inf"), ("atrisk", "window_hours", "nan"),
+    ("atrisk", "check_seconds", "nan"), ("blocklists", "broadest_ipv4_prefix", "33"),
+    ("blocklists", "broadest_ipv6_prefix", "-1"),
+])
+def test_negative_and_nonsense_durations_are_refused(tmp_path, section, key, value):
+    """A negative timeout, grace period or TTL is a config error naming the key (issue 11, defect 11)."""
+    with pytest.raises(ConfigError, match=rf"\[{section}\] {key}: must"):
+        config.load(write(tmp_path, f"[{section}]\n{key} = {value}\n"))
+
+
+def test_allowlist_names_are_normalised_as_the_blocklists_store_them(tmp_path):
+    """A Unicode entry is stored as punycode, or it would never match a query (issue 11, defect 11)."""
+    loaded = config.load(write(tmp_path, '[allowlist]\nnames = ["faß.de", "Bank.Example.ORG.", "intranet"]\n'))
+    assert loaded.allowlist.names == ("xn--fa-hia.de", "bank.example.org", "intranet")
+
+
+@pytest.mark.parametrize("name", ["bad..name", "*.example.org", "exa mple.org", "192.0.2.1", ""])
+def test_an_invalid_allowlist_name_is_a_config_error(tmp_path, name):
+    with pytest.raises(ConfigError, match=r"\[allowlist\] names: .* is not a domain name"):
+        config.load(write(tmp_path, f'[allowlist]\nnames = ["ok.example.org", "{name}"]\n'))
+
+
+def test_a_unicode_allowlist_entry_allows_the_punycode_query():
+    import asyncio
+
+    from fraudwall.resolver.allowlist import AllowlistStage
+    from fraudwall.resolver.config import AllowlistSettings
+
+    class Next:
+        async def resolve(self, query):
+            return query
+
+    stage = AllowlistStage(AllowlistSettings(names=("faß.de",)).names)
+    stage.next = Next()
+    query = type("Query", (), {"qname": "www.xn--fa-hia.de", "_replace": lambda self, **kw: kw})()
+    assert asyncio.run(stage.resolve(query)) == {"allowed": True}
