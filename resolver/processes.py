@@ -16,7 +16,7 @@ import time
 from typing import Callable, Generic, TypeVar
 
 from fraudwall.resolver.metrics import SnapshotFolder
-from fraudwall.resolver.supervisor import Exit, Start, Stop, Supervisor
+from fraudwall.resolver.supervisor import Exit, Kill, Start, Stop, Supervisor
 
 log = logging.getLogger("fraudwall")
 
@@ -29,14 +29,15 @@ class WorkerProcesses(Generic[Settings]):
     """`workers` forked processes running `run_worker(slot, settings, ready)`, kept running until SIGTERM.
 
     `reread()` is called on SIGHUP: new settings, or None when they cannot be had (it says why); the
-    workers are then replaced one slot at a time. `announce()` runs once, when the first worker serves.
+    workers are then replaced one slot at a time. A worker asked to stop has `grace` seconds (and a
+    margin) before SIGKILL. `announce()` runs once, when the first worker serves.
     """
 
     def __init__(self, workers: int, settings: Settings,
                  run_worker: Callable[[int, Settings, Callable[[], None]], int],
-                 reread: Callable[[], Settings | None], snapshots: SnapshotFolder,
+                 reread: Callable[[], Settings | None], snapshots: SnapshotFolder, grace: float = 3.0,
                  announce: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.supervisor = Supervisor(workers)
+        self.supervisor = Supervisor(workers, grace)
         self.settings: dict[int, Settings] = {0: settings}
         self.generation = 0
         self.run_worker = run_worker
@@ -90,6 +91,9 @@ class WorkerProcesses(Generic[Settings]):
             elif isinstance(action, Stop):
                 self.asked.add(action.pid)
                 _signal(action.pid, signal.SIGTERM)
+            elif isinstance(action, Kill):
+                log.error("supervisor: pid %d did not stop when asked: killing it", action.pid)
+                _signal(action.pid, signal.SIGKILL)
             elif isinstance(action, Exit):
                 log.log(logging.ERROR if action.code else logging.INFO, "supervisor: %s; exiting with code %d",
                         action.reason, action.code)

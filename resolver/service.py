@@ -394,7 +394,7 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
         config.server.workers, (config, upstreams),
         run_worker=lambda slot, settings, ready: _run_worker(*settings, listeners, slot, snapshots, ready),
         reread=lambda: reread_config(reread or (lambda: config), config),
-        snapshots=snapshots, announce=lambda: _announce(config, upstreams))
+        snapshots=snapshots, grace=config.server.shutdown_grace, announce=lambda: _announce(config, upstreams))
     try:
         return processes.run()
     finally:

@@ -7,6 +7,8 @@ The shell (`processes.py`) forks, signals and reaps; it tells a `Supervisor` wha
 doubling up to 30 s, back to 0.5 s once a worker of that slot had served a minute. More than 5 such deaths
 within a minute, or a worker that exits with code 1 before it served (its config cannot work), and the
 supervisor gives up: it stops the others and exits 1, so that systemd (`Restart=on-failure`) sees it.
+A worker asked to stop that is still there 10 s after its grace gets SIGKILL: a hung worker must not
+keep the supervisor from exiting, nor its memory after a reload.
 
 A reload replaces the workers one slot at a time: the new worker starts beside the old one (both read the
 same sockets), and the old one is told to stop only once the new one serves, so no query goes unanswered.
@@ -24,6 +26,7 @@ MOST_DELAY = 30.0        # the back-off doubles up to this
 STABLE_AFTER = 60.0      # a worker that served this long resets its slot's back-off
 MOST_CRASHES = 5         # more unasked deaths than this ...
 CRASH_WINDOW = 60.0      # ... within this many seconds, and the supervisor gives up
+STOP_MARGIN = 10.0       # seconds past its grace a worker asked to stop gets, then SIGKILL
 START_FAILED = 1         # a worker's exit code when it cannot start with its config (store, log, CA)
 
 
@@ -41,13 +44,19 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Kill:
+    """A worker asked to stop is still there after its grace and the margin: SIGKILL."""
+    pid: int
+
+
+@dataclass(frozen=True)
 class Exit:
     """Every worker is gone: the supervisor exits with `code`."""
     code: int
     reason: str
 
 
-Action = Start | Stop | Exit
+Action = Start | Stop | Kill | Exit
 
 
 @dataclass
@@ -69,7 +78,7 @@ class _Slot:
 
 
 class Supervisor:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, grace: float = 3.0) -> None:
         self.slots = [_Slot() for _ in range(workers)]
         self.workers: dict[int, _Worker] = {}
         self.target = 0          # the config generation the workers should run
@@ -77,7 +86,8 @@ class Supervisor:
         self.restarts = 0        # workers started again after an unasked death
         self._crashes: deque[float] = deque()
         self._to_stop: list[int] = []
-        self._told: set[int] = set()        # asked to stop: their exit is expected
+        self._told: dict[int, float | None] = {}   # asked to stop (when; None once killed): exit expected
+        self._stop_within = grace + STOP_MARGIN
         self._ending: Exit | None = None    # stopping everything, then exiting with this
         self._exited = False
 
@@ -122,7 +132,7 @@ class Supervisor:
         place = self.slots[worker.slot]
         how = _how(code)
         if pid in self._told or self._ending is not None:
-            self._told.discard(pid)
+            self._told.pop(pid, None)
             if place.serving is worker:
                 place.serving = None
             if place.successor is worker:
@@ -161,9 +171,9 @@ class Supervisor:
     def actions(self, now: float) -> list[Action]:
         """What to do now; call again after each event and when `wake_at()` comes."""
         if self._ending is not None:
-            return self._wind_down()
-        actions: list[Action] = [Stop(pid) for pid in self._to_stop if pid in self.workers]
-        self._told.update(self._to_stop)
+            return [*self._kills(now), *self._wind_down(now)]
+        actions: list[Action] = [*self._kills(now), *(Stop(pid) for pid in self._to_stop if pid in self.workers)]
+        self._told.update(dict.fromkeys(self._to_stop, now))
         self._to_stop.clear()
         replacing = any(place.successor is not None or (place.launching and place.serving is not None)
                         for place in self.slots)
@@ -183,10 +193,10 @@ class Supervisor:
         return actions
 
     def wake_at(self) -> float | None:
-        """When a back-off ends, if one is running: `actions()` has something to do then."""
-        if self._ending is not None:
-            return None
-        times = [place.restart_at for place in self.slots if place.restart_at is not None and not place.launching]
+        """When a back-off ends or a worker's time to stop runs out: `actions()` has something to do then."""
+        times = [told + self._stop_within for told in self._told.values() if told is not None]
+        if self._ending is None:
+            times += [place.restart_at for place in self.slots if place.restart_at is not None and not place.launching]
         return min(times, default=None)
 
     def generations(self) -> set[int]:
@@ -217,9 +227,15 @@ class Supervisor:
         self._ending = Exit(code, reason)
         self._to_stop.clear()
 
-    def _wind_down(self) -> list[Action]:
+    def _kills(self, now: float) -> list[Action]:
+        late = [pid for pid, told in self._told.items() if told is not None and now >= told + self._stop_within]
+        for pid in late:
+            self._told[pid] = None   # killed: its exit is still expected, once
+        return [Kill(pid) for pid in late]
+
+    def _wind_down(self, now: float) -> list[Action]:
         actions: list[Action] = [Stop(pid) for pid in self.workers if pid not in self._told]
-        self._told.update(self.workers)
+        self._told.update({pid: now for pid in self.workers if pid not in self._told})
         if not self.workers and not self._exited and not any(place.launching for place in self.slots):
             self._exited = True
             actions.append(self._ending)

@@ -6,7 +6,7 @@ import signal
 
 from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings
 from fraudwall.resolver.service import reread_config
-from fraudwall.resolver.supervisor import Exit, Start, Stop, Supervisor
+from fraudwall.resolver.supervisor import Exit, Kill, Start, Stop, Supervisor
 
 KILLED = -signal.SIGKILL
 
@@ -163,7 +163,37 @@ def test_a_worker_dying_while_stopping_is_not_restarted():
     supervisor.stop()
     shell.now = 10.0
     assert shell.act() == [Stop(101)]
-    assert supervisor.wake_at() is None
+    assert supervisor.wake_at() == 23.0            # no restart: only the deadline for 101 to be gone
+
+
+def test_a_worker_that_does_not_stop_within_its_grace_and_ten_seconds_is_killed():
+    supervisor = Supervisor(2, grace=3.0)
+    shell = Pids(supervisor)
+    shell.act()
+    shell.serve(101, 102)
+    supervisor.stop()
+    assert shell.act() == [Stop(101), Stop(102)]
+    supervisor.exited(101, 0, shell.now)
+    shell.now = 12.9
+    assert shell.act() == []
+    assert supervisor.wake_at() == 13.0
+    shell.now = 13.0
+    assert shell.act() == [Kill(102)]              # hung: it would keep the supervisor (and systemd) waiting
+    assert shell.act() == [] and supervisor.wake_at() is None
+    supervisor.exited(102, KILLED, shell.now)
+    assert shell.act() == [Exit(0, "stopped")]
+
+
+def test_an_old_worker_that_hangs_after_a_reload_is_killed_too():
+    supervisor, shell = started(1)
+    supervisor.reload(1)
+    shell.act()
+    supervisor.ready(102, shell.now)
+    assert shell.act() == [Stop(101)]
+    shell.now = 13.0
+    assert shell.act() == [Kill(101)]
+    assert supervisor.exited(101, KILLED, shell.now) == "worker 0 (pid 101) was killed by signal 9"
+    assert supervisor.restarts == 0 and set(supervisor.workers) == {102}
 
 
 def test_a_reload_starts_each_successor_beside_its_old_worker_one_slot_at_a_time():
