@@ -14,6 +14,8 @@ _EDE_BY_KIND = {
     AnswerKind.SCORED: EDECode.FILTERED,
     AnswerKind.REFUSED: EDECode.PROHIBITED,
     AnswerKind.SERVFAIL: EDECode.NO_REACHABLE_AUTHORITY,
+    AnswerKind.STALE: EDECode.STALE_ANSWER,
+    AnswerKind.OVERLOADED: EDECode.OTHER,  # RFC 8914 has no code for "too busy": the text says it
 }
 
 # An answer that follows from the name and the lists alone holds until the lists change,

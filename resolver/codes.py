@@ -46,6 +46,7 @@ class EDECode(enum.IntEnum):
     """Extended DNS Error info codes (RFC 8914) that fraudwall sends."""
 
     OTHER = 0
+    STALE_ANSWER = 3  # an expired cached answer, served because no upstream answered (RFC 8767)
     BLOCKED = 15      # blocked by the operator's policy (a blocklist)
     CENSORED = 16
     FILTERED = 17     # filtered on the client's behalf (the look-alike scorer)
@@ -68,10 +69,12 @@ class AnswerKind(enum.Enum):
 
     RESOLVED = "answered"   # forwarded upstream and answered
     CACHED = "cached"       # answered from the cache
+    STALE = "stale"         # an expired cached answer: no upstream answered (RFC 8767 serve-stale)
     BLOCKED = "blocked"     # a blocklist entry matched the name, a CNAME target or an address
     SCORED = "scored"       # the look-alike scorer blocked it
     REFUSED = "refused"     # the client is not allowed
     SERVFAIL = "servfail"   # every upstream failed
+    OVERLOADED = "overloaded"  # SERVFAIL at once: too many queries already wait for an upstream
     FORMERR = "formerr"     # the query could not be read
     NOTIMP = "notimp"       # an opcode other than QUERY
     DROPPED = "dropped"     # no answer at all (RPZ drop)

@@ -67,14 +67,19 @@ SPECS = (
     MetricSpec("fraudwall_cache_hits", "counter", "Queries answered from the cache."),
     MetricSpec("fraudwall_cache_misses", "counter", "Queries the cache could not answer."),
     MetricSpec("fraudwall_cache_entries", "gauge", "Answers held in the cache, all workers together."),
+    MetricSpec("fraudwall_cache_stale_answers", "counter",
+               "Expired answers served (TTL 30, EDE 3) because no upstream answered (RFC 8767)."),
+    MetricSpec("fraudwall_upstream_overload", "counter",
+               "Queries answered SERVFAIL at once because too many already waited for an upstream, by the bound "
+               "reached (total, client).", ("bound",)),
     MetricSpec("fraudwall_warning_page_views", "counter", "Warning pages shown for a blocked name.",
                ("lang", "scheme")),
     MetricSpec("fraudwall_warning_reports", "counter", "\"This is a mistake\" reports stored."),
     MetricSpec("fraudwall_at_risk_clients", "gauge", "Clients flagged at risk within the at-risk window."),
+    MetricSpec("fraudwall_worker_restarts", "counter", "Workers started again after one died unasked."),
     MetricSpec("fraudwall_ratelimit_limited", "counter",
                "Queries over a client's rate limit, by what was done (refuse, truncate, drop).", ("action",)),
     MetricSpec("fraudwall_ratelimit_clients", "gauge", "Client networks the rate limiter keeps a bucket for."),
-    MetricSpec("fraudwall_worker_restarts", "counter", "Workers started again after one died unasked."),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -275,7 +280,6 @@ class SnapshotFolder:
         self.write("supervisor", total.snapshot())
         if worker is not None:
             files[1].unlink(missing_ok=True)
-
 
 
 class Collector:

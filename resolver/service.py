@@ -28,8 +28,8 @@ from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.handler import Observer, QueryHandler
 from fraudwall.resolver.inspection import InspectStage
-from fraudwall.resolver.local import LocalStage
 from fraudwall.resolver.listeners import DNS_BACKLOG, ListenError, Listeners
+from fraudwall.resolver.local import LocalStage
 from fraudwall.resolver.metrics import (
     Collector,
     Counters,
@@ -40,6 +40,7 @@ from fraudwall.resolver.metrics import (
 from fraudwall.resolver.privileges import UMASK, become, check_can_become
 from fraudwall.resolver.processes import WorkerProcesses
 from fraudwall.resolver.provenance import Provenance
+from fraudwall.resolver.quota import Quota
 from fraudwall.resolver.ratelimit import RateLimitStage
 from fraudwall.resolver.replay import ReplayMemo
 from fraudwall.resolver.querylog import QueryLog, QueryLogRecorder, log_path
@@ -48,7 +49,7 @@ from fraudwall.resolver.sinkhole import Sinkhole
 from fraudwall.resolver.supervisor import START_FAILED
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
-from fraudwall.resolver.upstream import Forwarder, UpstreamStage
+from fraudwall.resolver.upstream import Forwarder, UpstreamStage, in_flight_bound
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
 from fraudwall.resolver.warning.certificates import CAError
 from fraudwall.resolver.warning.commands import store_path_of
@@ -104,7 +105,10 @@ class Resolver:
             self.cache,
             # Below the cache: replies are inspected once, when they come in, not on every hit.
             InspectStage(blocklist, sinkhole),
-            UpstreamStage(self.forwarder),
+            UpstreamStage(self.forwarder,
+                          Quota(in_flight_bound(config.upstream.max_in_flight, config.server.tcp_max_connections),
+                                config.upstream.max_in_flight_per_client),
+                          on_overload=lambda bound: self.counters.add("fraudwall_upstream_overload", 1, (bound,))),
         ]
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
@@ -130,6 +134,7 @@ class Resolver:
         cache = self.cache.cache
         self.counters.counters["fraudwall_cache_hits"][()] = cache.hits + self.handler.replays.cached_hits
         self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
+        self.counters.counters["fraudwall_cache_stale_answers"][()] = cache.stale_answers
         self.counters.set_gauge("fraudwall_cache_entries", len(cache))
         if self.ratelimit is not None:
             for action, count in self.ratelimit.limited.items():
@@ -191,7 +196,9 @@ class Worker:
                                              settings.after_warning, settings.webhook)
         self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
         self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
-                                  config.server.tcp_max_connections)
+                                  config.server.tcp_max_connections, config.server.tcp_max_connections_per_client,
+                                  config.server.tcp_message_timeout,
+                                  admits=resolver.handler.replays.admits)  # the access stage's test
         loop = asyncio.get_running_loop()
         # The sockets were bound by the supervisor and are shared with the other workers.
         for address in config.server.listen:
@@ -204,7 +211,7 @@ class Worker:
         try:
             self.servers += await start_warning_servers(config.warning, resolver.provenance.explain,
                                                         store_path_of(config), resolver.counters,
-                                                        sockets=self.listeners.warning)
+                                                        sockets=self.listeners.warning, served=config.access.allow)
         except (ValueError, CAError, OSError) as error:
             log.error("warning page: %s", error)
             await self.stop(grace=0)
@@ -214,7 +221,8 @@ class Worker:
             collector = Collector(resolver.counters, lambda: others(self.pid), resolver.sample_metrics,
                                   resolver.extra_metrics)
             try:
-                self.servers.append(await start_admin(config.admin.listen, collector, sock=self.listeners.admin))
+                self.servers.append(await start_admin(config.admin.listen, collector, sock=self.listeners.admin,
+                                                      allow=config.admin.allow))
             except OSError as error:
                 log.error("cannot serve /metrics on %s: %s", config.admin.listen, error.strerror or error)
                 await self.stop(grace=0)

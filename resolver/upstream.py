@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import secrets
 import socket
 import time
@@ -27,15 +28,35 @@ from fraudwall.resolver.codec import (
     strip_opt,
 )
 from fraudwall.resolver.codes import AnswerKind, Rcode
+from fraudwall.resolver.config import UpstreamSettings
+from fraudwall.resolver.quota import Quota, client_network
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
 
 log = logging.getLogger(__name__)
 
 TCP_IDLE_SECONDS = 10.0
+# Descriptors kept for everything but forwarded queries and TCP clients: listeners, the store,
+# the query log, kept upstream connections, the warning page and /metrics.
+DESCRIPTORS_KEPT = 64
 
 
 class UpstreamError(Exception):
     """One try at one upstream failed."""
+
+
+def in_flight_bound(configured: int, tcp_connections: int, open_files: int | None = None) -> int:
+    """`configured`, lowered when it, `tcp_connections` and DESCRIPTORS_KEPT do not fit under the
+    limit of open files (RLIMIT_NOFILE, or `open_files`): a flood then meets SERVFAIL, never
+    "too many open files" for everybody."""
+    if open_files is None:
+        open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if open_files == resource.RLIM_INFINITY:
+            return configured
+    bound = max(1, min(configured, open_files - tcp_connections - DESCRIPTORS_KEPT))
+    if bound < configured:
+        log.warning("[upstream] max_in_flight %d lowered to %d: %d open files allowed (ulimit -n), "
+                    "%d of them for TCP clients", configured, bound, open_files, tcp_connections)
+    return bound
 
 
 def _is_reply_to(data: bytes, ident: bytes, question: bytes) -> bool:
@@ -133,6 +154,7 @@ class Forwarder:
         self.attempts = attempts
         self.on_try = on_try or (lambda server, outcome, seconds: None)
         self._tcp: dict[Upstream, _TcpConnection] = {}
+        self._connecting: dict[Upstream, asyncio.Future] = {}
 
     async def exchange(self, query: Query) -> tuple[bytes, Scan] | None:
         """The first good reply from any upstream, without its OPT record, or None when all failed.
@@ -212,6 +234,24 @@ class Forwarder:
         return await asyncio.wait_for(connection.send(message, question), self.timeout)
 
     async def _connect(self, server: Upstream) -> _TcpConnection:
+        """The kept connection to `server`, opened once for every query that needs it meanwhile.
+
+        Each opening its own would leave all but the last one open and unkept: a descriptor each.
+        """
+        connecting = self._connecting.get(server)
+        if connecting is None:
+            connecting = self._connecting[server] = asyncio.ensure_future(self._open(server))
+            connecting.add_done_callback(lambda done: self._opened(server, done))
+        # A waiter that gives up must not cancel the opening for the others.
+        return await asyncio.shield(connecting)
+
+    def _opened(self, server: Upstream, done: asyncio.Future) -> None:
+        if self._connecting.get(server) is done:
+            del self._connecting[server]
+        if not done.cancelled():
+            done.exception()  # every waiter raises it itself: nobody need log it as never retrieved
+
+    async def _open(self, server: Upstream) -> _TcpConnection:
         loop = asyncio.get_running_loop()
         connection = _TcpConnection(lambda lost: self._tcp.pop(server, None) if self._tcp.get(server) is lost else None)
         await asyncio.wait_for(loop.create_connection(lambda: connection, server.host, server.port), self.timeout)
@@ -224,21 +264,47 @@ class Forwarder:
                 connection.transport.close()
 
     def close(self) -> None:
+        for connecting in list(self._connecting.values()):
+            connecting.cancel()
         for connection in list(self._tcp.values()):
             if connection.transport is not None:
                 connection.transport.close()
 
 
 class UpstreamStage(Stage):
-    """The last stage: every query that reaches it is forwarded; identical ones in flight go once."""
+    """The last stage: every query that reaches it is forwarded; identical ones in flight go once.
 
-    def __init__(self, forwarder: Forwarder) -> None:
+    A forwarded query holds a socket until its upstream answers or times out, so their number
+    is bounded (`quota`: in all and per client network); past a bound the query gets SERVFAIL
+    at once, with EDE 0 saying why, and `on_overload` hears which bound it was. A query that
+    joins an identical one in flight costs no socket and always passes.
+    """
+
+    def __init__(self, forwarder: Forwarder, quota: Quota | None = None,
+                 on_overload: Callable[[str], None] = lambda bound: None) -> None:
         super().__init__()
         self.forwarder = forwarder
+        if quota is None:
+            defaults = UpstreamSettings()
+            quota = Quota(defaults.max_in_flight, defaults.max_in_flight_per_client)
+        self.quota = quota
+        self.on_overload = on_overload
         self._in_flight: dict[bytes, asyncio.Future] = {}
 
     async def resolve(self, query: Query) -> Answer:
-        outcome = await self._shared_exchange(query)
+        if query.key in self._in_flight:
+            outcome = await self._shared_exchange(query)
+        else:
+            network = client_network(query.client)
+            full = self.quota.take(network)
+            if full:
+                self.on_overload(full)
+                return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight",
+                              full)
+            try:
+                outcome = await self._shared_exchange(query)
+            finally:
+                self.quota.give_back(network)
         if outcome is None:
             return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
         body, scan = outcome

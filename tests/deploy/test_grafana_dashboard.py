@@ -22,6 +22,8 @@ METRICS = {
     "fraudwall_cache_hits_total": "counter",
     "fraudwall_cache_misses_total": "counter",
     "fraudwall_cache_entries": "gauge",
+    "fraudwall_cache_stale_answers_total": "counter",
+    "fraudwall_upstream_overload_total": "counter",
     "fraudwall_blocklist_entries": "gauge",
     "fraudwall_blocklist_filter_fill_ratio": "gauge",
     "fraudwall_blocklist_filter_false_positive_ratio": "gauge",

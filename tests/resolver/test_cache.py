@@ -5,10 +5,11 @@ from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.cache import CacheStage, lifetime
 from fraudwall.resolver.chain import Stage, link
 from fraudwall.resolver.codec import make_reply, scan_reply
-from fraudwall.resolver.codes import AnswerKind, Rcode
+from fraudwall.resolver.codes import AnswerKind, EDECode, Rcode, Transport
 from fraudwall.resolver.config import CacheSettings
+from fraudwall.resolver.handler import QueryHandler
 
-from tests.resolver.helpers import FixedAnswer, make_query, parse, run, upstream_reply
+from tests.resolver.helpers import FixedAnswer, ede_of, make_query, parse, query_wire, run, upstream_reply
 
 SOA = "example.org. 900 SOA ns1.example.org. hostmaster.example.org. 1 3600 600 86400 120"
 
@@ -128,3 +129,122 @@ def test_lifetime_rules():
     assert lifetime(truncated, AnswerKind.RESOLVED, settings) == 0
     refused = scan_reply(upstream_reply(query, rcode=5))
     assert lifetime(refused, AnswerKind.RESOLVED, settings) == 0
+
+
+class Outage(Stage):
+    """An upstream that answers until `down`, then fails as every upstream timing out does."""
+
+    def __init__(self, *records: str, rcode: int = 0, authority: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.working = FixedAnswer(*records, rcode=rcode, authority=authority)
+        self.down = False
+        self.calls = 0
+
+    async def resolve(self, query):
+        self.calls += 1
+        if self.down:
+            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
+        return await self.working.resolve(query)
+
+
+def expired_with_upstream_down(settings: CacheSettings = CacheSettings()):
+    upstream = Outage("www.example.org. 300 A 192.0.2.1")
+    chain, clock = cached_chain(upstream, settings)
+    run(chain.resolve(make_query()))
+    upstream.down = True
+    clock.now += 301
+    return chain, clock, upstream
+
+
+def test_an_expired_answer_is_served_stale_when_no_upstream_answers():
+    chain, clock, upstream = expired_with_upstream_down()
+    stale = run(chain.resolve(make_query()))
+    reply = parse(stale.body)
+    assert stale.kind is AnswerKind.STALE
+    assert reply.rcode() == dns.rcode.NOERROR and reply.answer[0][0].address == "192.0.2.1"
+    assert reply.answer[0].ttl == 30
+    assert stale.ede[0] == EDECode.STALE_ANSWER
+    assert upstream.calls == 2
+
+
+def test_after_a_failed_refresh_the_stale_answer_goes_out_at_once_for_30_seconds():
+    chain, clock, upstream = expired_with_upstream_down()
+    run(chain.resolve(make_query()))
+    clock.now += 29
+    assert run(chain.resolve(make_query())).kind is AnswerKind.STALE
+    assert upstream.calls == 2           # held back: not asked again
+    clock.now += 1
+    assert run(chain.resolve(make_query())).kind is AnswerKind.STALE
+    assert upstream.calls == 3           # the recheck
+    upstream.down = False
+    clock.now += 30
+    fresh = run(chain.resolve(make_query()))
+    assert fresh.kind is AnswerKind.RESOLVED and parse(fresh.body).answer[0].ttl == 300
+
+
+def test_stale_answers_end_serve_stale_seconds_after_expiry():
+    chain, clock, _ = expired_with_upstream_down(CacheSettings(serve_stale=100))   # expired 1 s ago
+    clock.now += 98
+    assert run(chain.resolve(make_query())).kind is AnswerKind.STALE
+    clock.now += 31
+    assert run(chain.resolve(make_query())).kind is AnswerKind.SERVFAIL
+
+
+def test_serve_stale_zero_turns_it_off():
+    chain, _, _ = expired_with_upstream_down(CacheSettings(serve_stale=0))
+    assert run(chain.resolve(make_query())).kind is AnswerKind.SERVFAIL
+
+
+def test_an_upstream_answer_wins_over_a_stale_one_even_nxdomain():
+    upstream = Outage("www.example.org. 300 A 192.0.2.1")
+    chain, clock = cached_chain(upstream)
+    run(chain.resolve(make_query()))
+    upstream.working = FixedAnswer(rcode=3, authority=(SOA,))
+    clock.now += 301
+    answer = run(chain.resolve(make_query()))
+    assert answer.kind is AnswerKind.RESOLVED and parse(answer.body).rcode() == dns.rcode.NXDOMAIN
+
+
+def test_an_upstream_servfail_reply_lets_the_stale_answer_out():
+    upstream = Outage("www.example.org. 300 A 192.0.2.1")
+    chain, clock = cached_chain(upstream)
+    run(chain.resolve(make_query()))
+    upstream.working = FixedAnswer(rcode=2)
+    clock.now += 301
+    assert run(chain.resolve(make_query())).kind is AnswerKind.STALE
+
+
+def test_overload_gets_the_stale_answer_without_holding_the_refresh_back():
+    class Overloaded(Stage):
+        async def resolve(self, query):
+            return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight")
+
+    upstream = Outage("www.example.org. 300 A 192.0.2.1")
+    chain, clock = cached_chain(upstream)
+    run(chain.resolve(make_query()))
+    clock.now += 301
+    chain.next = Overloaded()
+    assert run(chain.resolve(make_query())).kind is AnswerKind.STALE
+    chain.next = upstream
+    assert run(chain.resolve(make_query())).kind is AnswerKind.RESOLVED   # asked at once, not held back
+
+
+def test_a_stale_answer_is_never_replayed():
+    upstream = Outage("www.example.org. 300 A 192.0.2.1")
+    chain, clock = cached_chain(upstream)
+    handler = QueryHandler(chain, clock=clock)
+    sent = []
+    wire = query_wire(use_edns=0)
+    for _ in range(3):
+        handler.handle(wire, "127.0.0.1", Transport.UDP, sent.append)   # kept for replay from the second on
+    upstream.down = True
+    clock.now += 301
+    for _ in range(3):
+        handler.handle(wire, "127.0.0.1", Transport.UDP, sent.append)
+    upstream.down = False
+    clock.now += 30
+    handler.handle(wire, "127.0.0.1", Transport.UDP, sent.append)
+    replies = [parse(wire) for wire in sent[3:]]
+    assert [ede_of(reply) for reply in replies[:3]] == [[(EDECode.STALE_ANSWER, replies[0].options[0].text)]] * 3
+    assert [reply.answer[0].ttl for reply in replies] == [30, 30, 30, 300]
+    assert ede_of(replies[3]) == []

@@ -8,7 +8,7 @@ import dns.message
 import dns.query
 import dns.rcode
 from fraudwall.blocklists.memory import MemoryBlocklist
-from fraudwall.resolver.config import Config, UpstreamSettings
+from fraudwall.resolver.config import AccessSettings, Config, UpstreamSettings
 from fraudwall.resolver.service import Resolver
 from fraudwall.resolver.tcp_server import TcpConnections, TcpServer
 from fraudwall.resolver.udp_server import UdpServer
@@ -20,14 +20,17 @@ RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"],
            "mail.example.org": ["mail.example.org. 300 A 192.0.2.2"]}
 
 
-async def start_resolver(upstream_port: int, max_connections: int = 8, idle: float = 0.3):
+async def start_resolver(upstream_port: int, max_connections: int = 8, idle: float = 0.3, per_client: int = 16,
+                         message_timeout: float = 2.0, allow: tuple[str, ...] = ("127.0.0.0/8",)):
     loop = asyncio.get_running_loop()
-    config = Config(upstream=UpstreamSettings(servers=(f"127.0.0.1:{upstream_port}",), timeout=0.3))
+    config = Config(access=AccessSettings(allow=allow),
+                    upstream=UpstreamSettings(servers=(f"127.0.0.1:{upstream_port}",), timeout=0.3))
     resolver = Resolver(config, MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", upstream_port),))
     udp = UdpServer.bind(resolver.handler, "127.0.0.1", 0)
     udp.start()
     port = udp.port
-    connections = TcpConnections(resolver.handler, idle, max_connections)
+    connections = TcpConnections(resolver.handler, idle, max_connections, per_client, message_timeout,
+                                 admits=resolver.handler.replays.admits)
     tcp = await loop.create_server(lambda: TcpServer(connections), "127.0.0.1", port)
     return port, udp, tcp
 

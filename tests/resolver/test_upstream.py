@@ -2,13 +2,18 @@
 
 import asyncio
 import socket
+import time
 
 import dns.rcode
-from fraudwall.resolver.codes import AnswerKind
-from fraudwall.resolver.upstream import Forwarder, UpstreamStage
+from fraudwall.resolver.cache import CacheStage
+from fraudwall.resolver.chain import link
+from fraudwall.resolver.codes import AnswerKind, EDECode
+from fraudwall.resolver.config import CacheSettings
+from fraudwall.resolver.quota import Quota
+from fraudwall.resolver.upstream import DESCRIPTORS_KEPT, Forwarder, UpstreamStage, in_flight_bound
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
 
-from tests.resolver.fake_upstream import FakeUpstream
+from tests.resolver.fake_upstream import FORGED_ADDRESS, FakeUpstream, ForgingUpstream
 from tests.resolver.helpers import make_query, parse
 
 RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"]}
@@ -23,8 +28,6 @@ def dead_port() -> int:
 
 
 def stage_for(*ports: int, timeout: float = 0.2, attempts: int = 1) -> UpstreamStage:
-    import time
-
     pool = UpstreamPool(tuple(Upstream("127.0.0.1", port) for port in ports), time.monotonic)
     return UpstreamStage(Forwarder(pool, timeout, attempts))
 
@@ -188,5 +191,99 @@ def test_servfail_asks_the_next_upstream_and_stands_only_when_nobody_answers_bet
         assert parse(answer.body).answer[0][0].address == "192.0.2.1"
         assert only_failing.kind is AnswerKind.RESOLVED
         assert parse(only_failing.body).rcode() == dns.rcode.SERVFAIL
+
+    asyncio.run(main())
+
+
+def test_queries_past_the_in_flight_bounds_get_servfail_at_once():
+    async def main():
+        silent = await FakeUpstream(RECORDS, silent=True).start()
+        pool = UpstreamPool((Upstream("127.0.0.1", silent.port),), time.monotonic)
+        bounds = []
+        stage = UpstreamStage(Forwarder(pool, 0.5, 1), Quota(total=5, per_client=3), on_overload=bounds.append)
+
+        def ask(name, client):
+            return asyncio.ensure_future(stage.resolve(make_query(name, client=client)))
+
+        greedy = [ask(f"a{index}.example.org", "192.0.2.1") for index in range(4)]
+        other = [ask(f"b{index}.example.org", "192.0.2.2") for index in range(3)]
+        done, _ = await asyncio.wait(greedy + other, timeout=0.2)
+        # Joining a query in flight costs no socket: it waits with it, over the bound or not.
+        joined = ask("a0.example.org", "192.0.2.1")
+        joined_at_once = (await asyncio.wait([joined], timeout=0.1))[0]
+        at_once = {task: task.result() for task in done}
+        await asyncio.gather(*greedy, *other, joined)
+        silent.stop()
+        assert set(at_once) == {greedy[3], other[2]}
+        assert bounds == ["client", "total"]
+        for answer in at_once.values():
+            assert answer.kind is AnswerKind.OVERLOADED
+            assert parse(answer.body).rcode() == dns.rcode.SERVFAIL
+            assert answer.ede == (EDECode.OTHER, "too many queries in flight")
+        assert not joined_at_once
+        assert len(silent.udp_queries) == 5
+        assert stage.quota.held == 0
+
+    asyncio.run(main())
+
+
+def test_the_in_flight_bound_leaves_room_for_tcp_clients_under_the_open_files_limit():
+    assert in_flight_bound(1000, 512, open_files=65536) == 1000
+    assert in_flight_bound(1000, 512, open_files=1024) == 1024 - 512 - DESCRIPTORS_KEPT
+    assert in_flight_bound(1000, 2000, open_files=1024) == 1
+
+
+def test_forged_replies_flooded_while_a_query_is_pending_are_never_accepted():
+    async def main():
+        forger = ForgingUpstream({"www.example.org": "192.0.2.1", "late.example.org": "192.0.2.2"},
+                                 answer_second_try=("late.example.org",), never_answer=("never.example.org",)).start()
+        stage = stage_for(forger.port, timeout=0.3, attempts=2)
+        try:
+            answers = await asyncio.gather(*(stage.resolve(make_query(name)) for name in
+                                             ("www.example.org", "late.example.org", "never.example.org")))
+        finally:
+            forger.stop()
+        www, late, never = answers
+        assert [rrset[0].address for rrset in parse(www.body).answer] == ["192.0.2.1"]
+        assert [rrset[0].address for rrset in parse(late.body).answer] == ["192.0.2.2"]
+        assert never.kind is AnswerKind.SERVFAIL
+        assert forger.queries.count("late.example.org") == 2 and forger.queries.count("never.example.org") == 2
+        assert forger.forged >= 4 * 150
+
+    asyncio.run(main())
+
+
+def test_records_for_other_names_in_a_reply_never_answer_those_names():
+    async def main():
+        forger = ForgingUpstream({"www.example.org": "192.0.2.1", "victim.example.net": "192.0.2.99"},
+                                 wrong_ids=0, smuggle=(f"victim.example.net. 3600 A {FORGED_ADDRESS}",)).start()
+        chain = link(CacheStage(CacheSettings()), stage_for(forger.port))
+        try:
+            www = await chain.resolve(make_query("www.example.org"))
+            victim = await chain.resolve(make_query("victim.example.net"))
+            victim_again = await chain.resolve(make_query("victim.example.net"))
+        finally:
+            forger.stop()
+        assert parse(www.body).answer[0][0].address == "192.0.2.1"
+        assert forger.queries == ["www.example.org", "victim.example.net"]   # asked, not taken from www's reply
+        for answer in (victim, victim_again):
+            assert [item.address for rrset in parse(answer.body).answer for item in rrset
+                    if rrset.name.to_text() == "victim.example.net."] == ["192.0.2.99"]
+        assert victim_again.kind is AnswerKind.CACHED
+
+    asyncio.run(main())
+
+
+def test_truncated_replies_at_once_share_one_new_tcp_connection():
+    async def main():
+        records = {f"n{index}.example.org": [f"n{index}.example.org. 300 A 192.0.2.{index}"] for index in range(20)}
+        upstream = await FakeUpstream(records, truncate_udp=True).start()
+        stage = stage_for(upstream.port)
+        answers = await asyncio.gather(*(stage.resolve(make_query(name)) for name in records))
+        stage.forwarder.close()
+        upstream.stop()
+        assert [parse(answer.body).answer[0][0].address for answer in answers] == \
+            [f"192.0.2.{index}" for index in range(20)]
+        assert upstream.tcp_connections == 1   # not one each, most of them never closed again
 
     asyncio.run(main())
