@@ -20,7 +20,7 @@ import dns.rcode
 import pytest
 
 from tests.e2e.dnsclient import REFUSED, rdata, tcp
-from tests.e2e.peers import Process, free_port
+from tests.e2e.peers import Process, free_port, start_fraudwall
 from tests.e2e.test_observability import scrape, total
 
 pytestmark = pytest.mark.e2e
@@ -110,7 +110,25 @@ def all_closed_by_server(socks: list[socket.socket], wanted: int, seconds: float
     return len(closed)
 
 
-def test_one_client_holding_600_connections_does_not_lock_tcp_for_the_others(fraudwall: Process):
+@pytest.fixture(scope="module")
+def fraudwall_short_deadline(nsd: Process, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """The module's fraudwall, serving 127.0.0.0/8: a message must be whole 0.5 s after its first byte."""
+    server = start_fraudwall(tmp_path_factory.mktemp("fraudwall"), [f"127.0.0.1:{nsd.port}"],
+                             keys={"server": "tcp_message_timeout = 0.5"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def served_only_from_127_0_0_1(nsd: Process, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    server = start_fraudwall(tmp_path_factory.mktemp("refusing"), [f"127.0.0.1:{nsd.port}"],
+                             allow=("127.0.0.1/32", "::1/128"))
+    yield server
+    server.stop()
+
+
+def test_one_client_holding_600_connections_does_not_lock_tcp_for_the_others(fraudwall_short_deadline: Process):
+    fraudwall = fraudwall_short_deadline
     hog = []
     try:
         for _ in range(600):
@@ -122,11 +140,6 @@ def test_one_client_holding_600_connections_does_not_lock_tcp_for_the_others(fra
             sock.close()
     assert closed >= 600 - 16   # all but its share (tcp_max_connections_per_client) were closed at once
     assert rdata(reply, "A") == ["192.0.2.10"]
-
-
-@pytest.fixture
-def served_only_from_127_0_0_1(nsd: Process, start_own_fraudwall) -> Process:
-    return start_own_fraudwall([f"127.0.0.1:{nsd.port}"], allow=("127.0.0.1/32", "::1/128"))
 
 
 def test_a_refused_client_is_closed_right_after_its_refused(served_only_from_127_0_0_1: Process):
@@ -152,8 +165,8 @@ def test_a_refused_client_cannot_hold_the_connections_of_the_served_ones(served_
     assert rdata(reply, "A") == ["192.0.2.10"]
 
 
-def test_a_client_dripping_a_byte_at_a_time_is_closed_at_the_message_deadline(nsd: Process, start_own_fraudwall):
-    server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], keys={"server": "tcp_message_timeout = 0.5"})
+def test_a_client_dripping_a_byte_at_a_time_is_closed_at_the_message_deadline(fraudwall_short_deadline: Process):
+    server = fraudwall_short_deadline
     message = framed("www.example.org") * 4
     started = time.monotonic()
     closed = False
@@ -171,9 +184,8 @@ def test_a_client_dripping_a_byte_at_a_time_is_closed_at_the_message_deadline(ns
     assert closed and waited < 2.0
 
 
-def test_a_client_that_pipelines_3000_queries_and_never_reads_holds_little_memory(nsd: Process,
-                                                                                   start_own_fraudwall):
-    server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], timeout=1.0)
+def test_a_client_that_pipelines_3000_queries_and_never_reads_holds_little_memory(fraudwall_short_deadline: Process):
+    server = fraudwall_short_deadline
     pid = worker_pid(server)
     tcp(server.port, "www.example.org", "A")   # warm: the first TCP connection and forwarded query
     before = resident_kib(pid)
