@@ -147,6 +147,13 @@ class Outage(Stage):
         return await self.working.resolve(query)
 
 
+class Overloaded(Stage):
+    """The upstream stage past its in-flight bound: SERVFAIL at once, no upstream asked."""
+
+    async def resolve(self, query):
+        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight")
+
+
 def expired_with_upstream_down(settings: CacheSettings = CacheSettings()):
     upstream = Outage("www.example.org. 300 A 192.0.2.1")
     chain, clock = cached_chain(upstream, settings)
@@ -215,10 +222,6 @@ def test_an_upstream_servfail_reply_lets_the_stale_answer_out():
 
 
 def test_overload_gets_the_stale_answer_without_holding_the_refresh_back():
-    class Overloaded(Stage):
-        async def resolve(self, query):
-            return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight")
-
     upstream = Outage("www.example.org. 300 A 192.0.2.1")
     chain, clock = cached_chain(upstream)
     run(chain.resolve(make_query()))
@@ -248,3 +251,12 @@ def test_a_stale_answer_is_never_replayed():
     assert [ede_of(reply) for reply in replies[:3]] == [[(EDECode.STALE_ANSWER, replies[0].options[0].text)]] * 3
     assert [reply.answer[0].ttl for reply in replies] == [30, 30, 30, 300]
     assert ede_of(replies[3]) == []
+
+
+def test_an_overloaded_servfail_is_not_kept():
+    upstream = FixedAnswer("www.example.org. 300 A 192.0.2.1")
+    chain, _ = cached_chain(upstream)
+    chain.next = Overloaded()
+    assert run(chain.resolve(make_query())).kind is AnswerKind.OVERLOADED
+    chain.next = upstream
+    assert run(chain.resolve(make_query())).kind is AnswerKind.RESOLVED   # one client's flood: nobody else's SERVFAIL
