@@ -171,6 +171,24 @@ def test_sighup_with_a_broken_config_keeps_the_old_one_and_says_why(nsd, servers
     assert server.terminate() == 0, server.log()
 
 
+def test_sighup_with_a_config_its_new_worker_cannot_start_with_keeps_the_old_one(nsd, servers, tmp_path):
+    server = serve(tmp_path, nsd.port)
+    servers.append(server)
+    workers = children(server.pid)
+    config = tmp_path / "fraudwall.toml"
+    # It loads, but the new worker cannot open its query log there: it exits before it serves.
+    config.write_text(config.read_text().replace('ipv4 = "0.0.0.0"', f'ipv4 = "{NEW_SINKHOLE}"')
+                      + '\n[querylog]\npath = "/proc/fraudwall-nowhere/querylog.db"\n')
+    server.signal(signal.SIGHUP)
+    server.signalled = False
+    wait_for("the way back in the log", lambda: "going back to the config in force" in server.log(), timeout=10)
+    assert "cannot open the query log /proc/fraudwall-nowhere/querylog.db" in server.log()
+    assert [blocked_address(server.port) for _ in range(10)] == [["0.0.0.0"]] * 10
+    assert children(server.pid) == workers
+    assert server.process.poll() is None
+    assert server.terminate() == 0, server.log()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sighup_applies_a_new_config_without_dropping_a_query(workers, nsd, servers, tmp_path):
     server = serve(tmp_path, nsd.port, "--workers", str(workers))
