@@ -299,14 +299,16 @@ class Worker:
             self.tcp.close_all()
         for job in self.jobs:
             job.cancel()
+        loop = asyncio.get_running_loop()
         if self.snapshots is not None and self.resolver is not None:
-            # The last counts, for the supervisor to keep once this worker is gone.
+            # The last counts, for the supervisor to keep once this worker is gone; on the background
+            # thread, after a snapshot it may be writing still.
             self.resolver.sample_metrics()
+            snapshot = self.resolver.counters.snapshot()
             try:
-                self.snapshots.write(self.pid, self.resolver.counters.snapshot())
+                await loop.run_in_executor(self.background, self.snapshots.write, self.pid, snapshot)
             except OSError as error:
                 log.warning("metrics: last counts not written: %s", error)
-        loop = asyncio.get_running_loop()
         if self.querylog is not None:
             await self._flush_log(loop)
             await loop.run_in_executor(self.background, self.querylog.close)
