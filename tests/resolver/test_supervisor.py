@@ -1,10 +1,15 @@
-"""The supervisor's decisions, fed exits and a clock: restarts with back-off, giving up, reloads one slot at a time."""
+"""The supervisor's decisions, fed exits and a clock: restarts with back-off, giving up, reloads one slot at a
+time; the config a SIGHUP reads; the checks before --user switches."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import signal
 
+import pytest
 from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings
+from fraudwall.resolver.privileges import become, check_can_become
 from fraudwall.resolver.service import reread_config
 from fraudwall.resolver.supervisor import Exit, Kill, Start, Stop, Supervisor
 
@@ -292,3 +297,21 @@ def test_a_reload_whose_upstream_is_fraudwall_itself_is_broken_too(caplog):
     looping = RUNNING.replace("upstream", servers=("127.0.0.1:5300",))
     assert reread_config(lambda: looping, RUNNING) is None
     assert "queries would loop" in caplog.text
+
+
+# ---- --user (`privileges.py`)
+
+def test_only_root_may_switch_to_another_user(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(ConfigError, match=r"\[server\] user: only root can switch to 'nobody' \(running as uid 1000\)"):
+        check_can_become("nobody")
+    check_can_become("")   # no user: nothing to check
+
+
+def test_becoming_the_user_one_already_is_does_nothing(monkeypatch):
+    nobody = pwd.getpwnam("nobody").pw_uid
+    monkeypatch.setattr(os, "geteuid", lambda: nobody)
+    for call in ("setuid", "setgid", "setgroups"):
+        monkeypatch.setattr(os, call, lambda *args, call=call: pytest.fail(f"{call} called"))
+    check_can_become("nobody")
+    become("nobody")   # systemd's User=nobody: its filter would refuse the set*id calls
