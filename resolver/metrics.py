@@ -71,7 +71,7 @@ SPECS = (
                "Expired answers served (TTL 30, EDE 3) because no upstream answered (RFC 8767)."),
     MetricSpec("fraudwall_upstream_overload", "counter",
                "Queries answered SERVFAIL at once because too many already waited for an upstream, by the bound "
-               "reached (total, client).", ("bound",)),
+               "reached (total, client, waiting).", ("bound",)),
     MetricSpec("fraudwall_warning_page_views", "counter", "Warning pages shown for a blocked name.",
                ("lang", "scheme")),
     MetricSpec("fraudwall_warning_reports", "counter", "\"This is a mistake\" reports stored."),

@@ -38,6 +38,9 @@ TCP_IDLE_SECONDS = 10.0
 # Descriptors kept for everything but forwarded queries and TCP clients: listeners, the store,
 # the query log, kept upstream connections, the warning page and /metrics.
 DESCRIPTORS_KEPT = 64
+# Queries that may wait with an identical one in flight, for each that may hold a socket: a
+# wait costs a few kB of memory, a socket a descriptor.
+WAITERS_PER_SOCKET = 10
 
 
 class UpstreamError(Exception):
@@ -277,8 +280,11 @@ class UpstreamStage(Stage):
     A forwarded query holds a socket until its upstream answers or times out, so their number
     is bounded (`quota`: in all and per client network); past a bound the query gets SERVFAIL
     at once, with EDE 0 saying why, and `on_overload` hears which bound it was. A query that
-    joins an identical one in flight costs no socket and always passes.
+    joins an identical one in flight costs no socket, only its wait: those are bounded in all,
+    at WAITERS_PER_SOCKET times the sockets (a flood of one name from spoofed sources).
     """
+
+    WAITING = "waiting"   # the bound on all waiting queries, joined ones included
 
     def __init__(self, forwarder: Forwarder, quota: Quota | None = None,
                  on_overload: Callable[[str], None] = lambda bound: None) -> None:
@@ -288,27 +294,36 @@ class UpstreamStage(Stage):
             defaults = UpstreamSettings()
             quota = Quota(defaults.max_in_flight, defaults.max_in_flight_per_client)
         self.quota = quota
+        self.max_waiting = WAITERS_PER_SOCKET * quota.total
+        self.waiting = 0
         self.on_overload = on_overload
         self._in_flight: dict[bytes, asyncio.Future] = {}
 
     async def resolve(self, query: Query) -> Answer:
+        if self.waiting >= self.max_waiting:
+            return self._overloaded(query, self.WAITING)
         if query.key in self._in_flight:
-            outcome = await self._shared_exchange(query)
+            network = ""
         else:
             network = client_network(query.client)
             full = self.quota.take(network)
             if full:
-                self.on_overload(full)
-                return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight",
-                              full)
-            try:
-                outcome = await self._shared_exchange(query)
-            finally:
+                return self._overloaded(query, full)
+        self.waiting += 1
+        try:
+            outcome = await self._shared_exchange(query)
+        finally:
+            self.waiting -= 1
+            if network:
                 self.quota.give_back(network)
         if outcome is None:
             return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
         body, scan = outcome
         return Answer(AnswerKind.RESOLVED, for_client(body, query), scan=scan)
+
+    def _overloaded(self, query: Query, bound: str) -> Answer:
+        self.on_overload(bound)
+        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight", bound)
 
     async def _shared_exchange(self, query: Query) -> tuple[bytes, Scan] | None:
         key = query.key

@@ -10,7 +10,7 @@ from fraudwall.resolver.chain import link
 from fraudwall.resolver.codes import AnswerKind, EDECode
 from fraudwall.resolver.config import CacheSettings
 from fraudwall.resolver.quota import Quota
-from fraudwall.resolver.upstream import DESCRIPTORS_KEPT, Forwarder, UpstreamStage, in_flight_bound
+from fraudwall.resolver.upstream import DESCRIPTORS_KEPT, WAITERS_PER_SOCKET, Forwarder, UpstreamStage, in_flight_bound
 from fraudwall.resolver.upstream_pool import Upstream, UpstreamPool
 
 from tests.resolver.fake_upstream import FORGED_ADDRESS, FakeUpstream, ForgingUpstream
@@ -27,9 +27,10 @@ def dead_port() -> int:
     return port
 
 
-def stage_for(*ports: int, timeout: float = 0.2, attempts: int = 1) -> UpstreamStage:
+def stage_for(*ports: int, timeout: float = 0.2, attempts: int = 1, quota: Quota | None = None,
+              on_overload=lambda bound: None) -> UpstreamStage:
     pool = UpstreamPool(tuple(Upstream("127.0.0.1", port) for port in ports), time.monotonic)
-    return UpstreamStage(Forwarder(pool, timeout, attempts))
+    return UpstreamStage(Forwarder(pool, timeout, attempts), quota, on_overload)
 
 
 def test_forwards_and_answers():
@@ -198,9 +199,8 @@ def test_servfail_asks_the_next_upstream_and_stands_only_when_nobody_answers_bet
 def test_queries_past_the_in_flight_bounds_get_servfail_at_once():
     async def main():
         silent = await FakeUpstream(RECORDS, silent=True).start()
-        pool = UpstreamPool((Upstream("127.0.0.1", silent.port),), time.monotonic)
         bounds = []
-        stage = UpstreamStage(Forwarder(pool, 0.5, 1), Quota(total=5, per_client=3), on_overload=bounds.append)
+        stage = stage_for(silent.port, timeout=0.5, quota=Quota(total=5, per_client=3), on_overload=bounds.append)
 
         def ask(name, client):
             return asyncio.ensure_future(stage.resolve(make_query(name, client=client)))
@@ -285,5 +285,21 @@ def test_truncated_replies_at_once_share_one_new_tcp_connection():
         assert [parse(answer.body).answer[0][0].address for answer in answers] == \
             [f"192.0.2.{index}" for index in range(20)]
         assert upstream.tcp_connections == 1   # not one each, most of them never closed again
+
+    asyncio.run(main())
+
+
+def test_queries_joining_one_in_flight_are_bounded_too():
+    async def main():
+        silent = await FakeUpstream(RECORDS, silent=True).start()
+        bounds = []
+        stage = stage_for(silent.port, timeout=0.3, quota=Quota(total=2, per_client=2), on_overload=bounds.append)
+        asked = [asyncio.ensure_future(stage.resolve(make_query(client=f"192.0.2.{index}"))) for index in range(25)]
+        done, _ = await asyncio.wait(asked, timeout=0.1)
+        await asyncio.gather(*asked)
+        silent.stop()
+        assert len(done) == 25 - WAITERS_PER_SOCKET * 2
+        assert bounds == [UpstreamStage.WAITING] * 5
+        assert len(silent.udp_queries) == 1 and stage.waiting == 0
 
     asyncio.run(main())
