@@ -121,7 +121,7 @@ class RateLimitSettings:
     exempt: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     ipv4_prefix: int = 32     # the clients of one network of this size share a bucket
     ipv6_prefix: int = 56     # an IPv6 site gets a /56 or a /48: one host can use any of its addresses
-    max_clients: int = 100_000  # buckets kept (UDP and TCP each); past it a refilled one is forgotten first
+    max_clients: int = 100_000  # client networks kept; past it one whose bucket has refilled is forgotten first
 
     def __post_init__(self) -> None:
         if not 0 <= self.qps <= 1_000_000:  # NaN fails too

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import shutil
 import tempfile
 from collections import defaultdict
 from importlib.metadata import PackageNotFoundError, version
@@ -229,6 +230,19 @@ def families(counters: Counters) -> Iterable[object]:
         yield family
 
 
+SNAPSHOT_PREFIX = "fraudwall-metrics-"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass   # another user's
+    return True
+
+
 class SnapshotFolder:
     """Where the workers of one `serve` leave their snapshots for the one serving /metrics."""
 
@@ -237,7 +251,13 @@ class SnapshotFolder:
 
     @classmethod
     def create(cls) -> "SnapshotFolder":
-        return cls(tempfile.mkdtemp(prefix="fraudwall-metrics-"))
+        """A new folder named after this process, once those of processes that are gone are removed: a
+        supervisor killed outright (SIGKILL) could not remove its own."""
+        for stale in Path(tempfile.gettempdir()).glob(f"{SNAPSHOT_PREFIX}*-*"):
+            pid = stale.name[len(SNAPSHOT_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and not _running(int(pid)) and stale.stat().st_uid == os.geteuid():
+                shutil.rmtree(stale, ignore_errors=True)
+        return cls(tempfile.mkdtemp(prefix=f"{SNAPSHOT_PREFIX}{os.getpid()}-"))
 
     def write(self, worker: int | str, snapshot: dict) -> None:
         target = self.path / f"worker-{worker}.json"

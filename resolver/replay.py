@@ -42,7 +42,7 @@ class ReplayMemo:
     """
 
     def __init__(self, admits: Callable[[str], bool] = lambda client: True, size: int = DEFAULT_SIZE,
-                 limits: Callable[[str], bool] | None = None) -> None:
+                 limits: Callable[[str, float], bool] | None = None) -> None:
         self.admits = admits
         self.limits = limits
         self.size = size
@@ -69,7 +69,7 @@ class ReplayMemo:
             if not self.admits(client):
                 return None
             replay = replay._replace(query=replay.query._replace(wire=data, client=client))
-        if self.limits is not None and not self.limits(client):
+        if self.limits is not None and not self.limits(client, now):
             return None
         kind = replay.answer.kind
         if kind is AnswerKind.CACHED or kind is AnswerKind.SERVFAIL:  # a kept SERVFAIL is a cached one

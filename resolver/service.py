@@ -86,7 +86,7 @@ class Resolver:
         # A client outside the served networks gets nothing from us, not even a cached answer.
         access = AccessStage(config.access.allow, config.access.deny, config.access.action)
         stages: list[Stage] = [access]
-        self.ratelimit = RateLimitStage(config.ratelimit) if config.ratelimit.qps else None
+        self.ratelimit = RateLimitStage(config.ratelimit, self.cache.clock) if config.ratelimit.qps else None
         if self.ratelimit is not None:
             # Right after access: a refused client takes no tokens, a limited one costs nothing more.
             stages.append(self.ratelimit)

@@ -1,11 +1,14 @@
 import dns.message
 import dns.rcode
 import pytest
+from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.resolver import config
 from fraudwall.resolver.access import AccessStage
 from fraudwall.resolver.chain import link
 from fraudwall.resolver.codes import AnswerKind, Transport
-from fraudwall.resolver.config import AccessSettings, ConfigError
+from fraudwall.resolver.config import AccessSettings, Config, ConfigError
+from fraudwall.resolver.service import Resolver
+from fraudwall.resolver.upstream_pool import Upstream
 
 from tests.resolver.helpers import FixedAnswer, make_query, parse, run
 
@@ -93,11 +96,6 @@ def test_config_file_errors_name_the_access_key(tmp_path):
 
 
 def test_a_denied_client_gets_no_replay_of_another_clients_reply():
-    from fraudwall.blocklists.memory import MemoryBlocklist
-    from fraudwall.resolver.config import Config
-    from fraudwall.resolver.service import Resolver
-    from fraudwall.resolver.upstream_pool import Upstream
-
     settings = AccessSettings(allow=("192.0.2.0/24",), deny=("192.0.2.66",), action="drop")
     resolver = Resolver(Config(access=settings), MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", 9),))
     wire = dns.message.make_query("icbc-tuikuan.example.com", "A").to_wire()

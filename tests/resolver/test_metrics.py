@@ -1,5 +1,7 @@
 """Metrics: counted per answer with bounded labels, added up across workers, exported in Prometheus text."""
 
+import os
+
 from fraudwall.resolver.answer import Answer
 from fraudwall.resolver.codes import AnswerKind, Transport
 from fraudwall.resolver.metrics import Collector, Counters, SnapshotFolder, merge
@@ -89,3 +91,15 @@ def test_a_worker_that_is_gone_keeps_its_counts_but_not_its_gauges(tmp_path):
     assert ("fraudwall_cache_entries", ()) not in values   # its cache went with it
     assert values[("fraudwall_worker_restarts_total", ())] == 1
     assert not (tmp_path / "worker-2.json").exists()
+
+
+def test_a_new_folder_removes_those_of_supervisors_that_are_gone(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    gone = tmp_path / "fraudwall-metrics-999999999-abc"     # no such pid: killed before it cleaned up
+    alive = tmp_path / f"fraudwall-metrics-{os.getpid()}-abc"
+    older = tmp_path / "fraudwall-metrics-abc_1"            # named as before: not ours to judge
+    for folder in (gone, alive, older):
+        folder.mkdir()
+    created = SnapshotFolder.create()
+    assert created.path.name.startswith(f"fraudwall-metrics-{os.getpid()}-")
+    assert not gone.exists() and alive.exists() and older.exists()

@@ -4,12 +4,15 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
+from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.resolver import config
 from fraudwall.resolver.chain import link
 from fraudwall.resolver.codec import render
 from fraudwall.resolver.codes import AnswerKind, Transport
-from fraudwall.resolver.config import ConfigError, RateLimitSettings
+from fraudwall.resolver.config import AccessSettings, Config, ConfigError, RateLimitSettings
 from fraudwall.resolver.ratelimit import RateLimitStage
+from fraudwall.resolver.service import Resolver
+from fraudwall.resolver.upstream_pool import Upstream
 
 from tests.resolver.helpers import FixedAnswer, make_query, parse, run
 from tests.resolver.test_replay import Clock
@@ -80,15 +83,15 @@ def test_exempt_networks_are_never_limited():
 def test_loopback_is_exempt_by_default():
     assert RateLimitSettings().exempt == ("127.0.0.0/8", "::1/128")
     stage = RateLimitStage(RateLimitSettings(qps=1, burst=1), Clock())
-    assert all(stage.admits("127.0.0.1") for _ in range(100))
-    assert stage.admits("192.0.2.1") and not stage.admits("192.0.2.1")
+    assert all(stage.admits("127.0.0.1", 1.0) for _ in range(100))
+    assert stage.admits("192.0.2.1", 1.0) and not stage.admits("192.0.2.1", 1.0)
 
 
 def test_the_table_of_clients_is_bounded():
     _, stage, _, _ = limiter(max_clients=100)
     for index in range(1000):
-        assert stage.admits(f"10.0.{index // 256}.{index % 256}", tcp=index % 2 == 0)
-        assert stage.tracked <= 200      # each transport's table holds 100 at most
+        assert stage.admits(f"10.0.{index // 256}.{index % 256}", 1.0, tcp=index % 2 == 0)
+        assert stage.tracked <= 100
 
 
 def test_a_full_table_forgets_idle_clients_before_limited_ones():
@@ -200,11 +203,6 @@ def test_defaults_are_on_and_out_of_a_workstations_reach():
 
 def resolver_with_limit(**settings):
     """The whole resolver, answering the demo list's blocked names (no upstream needed)."""
-    from fraudwall.blocklists.memory import MemoryBlocklist
-    from fraudwall.resolver.config import AccessSettings, Config
-    from fraudwall.resolver.service import Resolver
-    from fraudwall.resolver.upstream_pool import Upstream
-
     options = {"qps": 1.0, "burst": 3, "action": "refuse", "exempt": ()}
     options.update(settings)
     config = Config(access=AccessSettings(allow=("192.0.2.0/24",)), ratelimit=RateLimitSettings(**options))
