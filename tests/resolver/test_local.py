@@ -5,11 +5,12 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import pytest
+from fraudwall.resolver import config
 from fraudwall.resolver.blocklist import BlocklistStage
 from fraudwall.resolver.chain import link
 from fraudwall.resolver.codec import read_query
 from fraudwall.resolver.codes import AnswerKind, Transport
-from fraudwall.resolver.config import Config, ServerSettings, SinkholeSettings
+from fraudwall.resolver.config import Config, ConfigError, ServerSettings, SinkholeSettings
 from fraudwall.resolver.local import LocalStage
 from fraudwall.resolver.service import Resolver
 from fraudwall.resolver.sinkhole import Sinkhole
@@ -127,3 +128,11 @@ def test_the_resolver_answers_chaos_before_any_list_or_upstream():
     resolver.handler.handle(wire, "127.0.0.1", Transport.UDP, sent.append)
     [rrset] = parse(sent[0]).answer
     assert [b"".join(rdata.strings) for rdata in rrset] == [b"lab-resolver"]
+
+
+@pytest.mark.parametrize("toml_value", ['"' + "x" * 256 + '"', '"lab\\nresolver"', '"\\u001b[31m"'])
+def test_an_identity_that_is_not_one_printable_txt_string_is_a_config_error(tmp_path, toml_value):
+    path = tmp_path / "fraudwall.toml"
+    path.write_text(f"[server]\nidentity = {toml_value}\n")
+    with pytest.raises(ConfigError, match=r"fraudwall.toml: \[server\] identity"):
+        config.load(path)
