@@ -42,9 +42,12 @@ def _checked(text: str) -> str:
             name = idna.encode(name, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as error:
             raise InvalidName(f"not a valid internationalised name ({error})") from None
-    name = name.lower()
+    # IDNA maps the full-width and ideographic full stops to ".": a Unicode name may end in one.
+    name = name.lower().removesuffix(".")
     labels = name.split(".")
     for label in labels:
+        if not label:
+            raise InvalidName("empty label")
         if len(label) > 63:
             raise InvalidName(f"label longer than 63 octets: {label[:20]}...")
         if not re.fullmatch(r"[a-z0-9_-]+", label):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 
-from fraudwall.blocklists.formats import NetworkEntry, Parsed, Skip, SkipReason
+from fraudwall.blocklists.formats import NetworkEntry, Parsed, Skip, SkipReason, excerpt
 from fraudwall.blocklists.verdict import Action
 
 
@@ -17,7 +17,7 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
         token = text.split()[0]
         network = parse_network(token)
         if network is None:
-            yield Skip(number, SkipReason.INVALID_ADDRESS, f"{token!r} is not an address or network")
+            yield Skip(number, SkipReason.INVALID_ADDRESS, f"{excerpt(token)!r} is not an address or network")
             continue
         yield NetworkEntry(network, Action.BLOCK, number, "" if token == network else token)
 

@@ -75,8 +75,12 @@ def check_column(column: str) -> None:
 
 def _csv(lines: Iterable[tuple[int, str]], column: str, header: bool) -> Iterator[Parsed]:
     index = int(column) - 1 if column.isdecimal() else -1
+    no_column = 0     # the header line without the column: every line after it is skipped too
     for number, text in lines:
         if text.startswith("#"):
+            continue
+        if no_column:
+            yield Skip(number, SkipReason.SYNTAX, f"no {excerpt(column)!r} column (header at line {no_column})")
             continue
         try:
             fields = next(csv.reader([text]))
@@ -87,7 +91,8 @@ def _csv(lines: Iterable[tuple[int, str]], column: str, header: bool) -> Iterato
             lowered = [field.strip().lower() for field in fields]
             if column.lower() not in lowered:
                 yield Skip(number, SkipReason.SYNTAX, f"header without a {excerpt(column)!r} column")
-                return
+                no_column = number
+                continue
             index = lowered.index(column.lower())
             continue
         if header:

@@ -50,3 +50,10 @@ def test_generic_csv_by_column_number_or_name():
     by_number, _ = run(lambda lines: urls.parse_csv(lines, "2"), text)
     by_name, _ = run(lambda lines: urls.parse_csv(lines, "link"), text)
     assert [e.host for e in by_number] == [e.host for e in by_name] == ["a.example.org", "b.example.org"]
+
+
+def test_without_the_url_column_every_line_is_counted():
+    """A header without the column skipped the rest of the file uncounted (issue 11, defect 10)."""
+    _, skips = run(urls.parse_phishtank_csv, "phish_id,link\n1,https://a.example.org/\n2,https://b.example.org/\n")
+    assert [(s.line, s.reason) for s in skips] == [(1, SkipReason.SYNTAX), (2, SkipReason.SYNTAX), (3, SkipReason.SYNTAX)]
+    assert skips[1].detail == "no 'url' column (header at line 1)"
