@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import fcntl
 import os
 import random
 import shlex
@@ -45,7 +44,6 @@ sys.path.insert(0, str(HERE))
 import blocklist_scale
 from resolver_qps import (
     CLIENT_CORE,
-    LOCK,
     RESULTS,
     ROOT,
     SERVER_CORE,
@@ -58,10 +56,10 @@ from resolver_qps import (
     platform_line,
     require,
     unbound_config,
-    vm_rss_kib,
     zone_text,
 )
 
+from harness import bench_lock, vm_rss_kib
 from results import write_section
 from tests.e2e.peers import Process, free_port, start_nsd
 
@@ -465,17 +463,6 @@ def dnsmasq_version() -> str:
 
 # ---------------------------------------------------------------- main
 
-def lock_inherited() -> bool:
-    """True when `flock /tmp/fraudwall-bench.lock CMD` started us: its locked descriptor is open here."""
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == LOCK:
-                return True
-        except OSError:
-            pass
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,5000000,25000000", help="names in the list, comma-separated")
@@ -498,10 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([".venv/bin/python", "benchmarks/blocklist_qps.py",
                           *(argv if argv is not None else sys.argv[1:])])
     started = time.monotonic()
-    with open(LOCK, "a") as lock:
-        if not lock_inherited():
-            print(f"blocklist_qps: waiting for {LOCK} ...", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    with bench_lock("blocklist_qps"):
         started = time.monotonic()  # the budget counts from holding the lock
         when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
         before = os.getloadavg()[0]

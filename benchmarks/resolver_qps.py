@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import fcntl
 import os
 import pstats
 import random
@@ -37,10 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from results import write_section  # noqa: E402 - after the path is set
+from harness import bench_lock, vm_rss_kib  # noqa: E402 - after the path is set
+from results import write_section  # noqa: E402
 from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402
 
-LOCK = "/tmp/fraudwall-bench.lock"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
@@ -58,6 +57,14 @@ def zone_text() -> str:
              "@ 86400 IN SOA ns1 hostmaster 1 3600 900 604800 3600", "@ IN NS ns1", "ns1 IN A 127.0.0.1"]
     lines += [f"n{index:04d} IN A 198.51.{100 + index // 250}.{index % 250 + 1}" for index in range(CACHED_NAMES)]
     return "\n".join(lines) + "\n"
+
+
+def root_zone_text() -> str:
+    """The same names served from the root zone: NSD then answers every name (NXDOMAIN outside the
+    zone's names) as a recursive upstream would, instead of REFUSED, which fraudwall would retry."""
+    head = ["$ORIGIN .", "$TTL 86400", f". SOA ns1.{ZONE}. hostmaster.{ZONE}. 1 3600 900 604800 3600",
+            f". NS ns1.{ZONE}."]
+    return "\n".join(head + [line for line in zone_text().splitlines() if not line.startswith(("$TTL", "@"))]) + "\n"
 
 
 def cached_queries() -> list[str]:
@@ -173,14 +180,6 @@ db = "{db}"
 files = [{", ".join(f'"{file}"' for file in files)}]
 {extra}""")
     return path
-
-
-def vm_rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 # ---------------------------------------------------------------- dnsperf
@@ -386,9 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(
         [".venv/bin/python", "benchmarks/resolver_qps.py", *(argv if argv is not None else sys.argv[1:])])
 
-    with open(LOCK, "w") as lock:
-        print(f"resolver_qps: waiting for {LOCK} ...", flush=True)
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with bench_lock("resolver_qps"):
         started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
         work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="resolver-qps-"))
         work.mkdir(parents=True, exist_ok=True)

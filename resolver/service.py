@@ -174,7 +174,7 @@ class Worker:
         """Open the lists and the log, serve on the listeners; False (and logged) when something cannot be had."""
         config = self.config
         try:
-            blocklist = open_blocklist(config.blocklists)
+            blocklist = open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6))
         except ValueError as error:
             log.error("%s", error)
             return False
@@ -392,7 +392,7 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
         become(config.server.user)
         # The store and the query log are created once, here, as the user that runs the workers:
         # workers creating a new SQLite file at once trip over its locks while switching it to WAL.
-        open_blocklist(config.blocklists).close()
+        open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6)).close()
         if config.querylog.enabled:
             QueryLog(log_path(config.querylog.path, config.blocklists.db)).close()
         snapshots = SnapshotFolder.create()

@@ -86,3 +86,27 @@ def test_serve_imports_a_due_feed_in_a_child_process(tmp_path, server):
         blocklist._feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
     assert blocklist.match_name("login.example.net").list == "phish"
     blocklist.close()
+
+
+def test_a_feed_that_serve_imports_is_guarded_like_an_import(tmp_path, server):
+    """The child that imports a due feed gets the network bound and the sinkhole (issue 11, defect 2)."""
+    import time
+
+    from fraudwall.blocklists import store
+    from fraudwall.blocklists.feeds import FeedScheduler
+    from fraudwall.blocklists.settings import BlocklistSettings
+
+    Feed.body, Feed.etag = b"0.0.0.0/0\n100.128.0.0/24\n100.128.1.0/24\n100.128.2.0/24\n100.129.0.0/23\n100.130.0.0/24\n", '"v1"'
+    db = tmp_path / "b.db"
+    store.connect_catalogue(db).close()
+    settings = BlocklistSettings(db=str(db), feeds=(f"ips={server}/feed.txt,iplist,60",), broadest_ipv4_prefix=24)
+    blocklist = StoreBlocklist(db, feeds=FeedScheduler(db, settings, ("100.130.0.53", "")))
+    deadline = time.monotonic() + 30
+    while "ips" not in blocklist.lists and time.monotonic() < deadline:
+        blocklist.refresh()
+        time.sleep(0.1)
+        blocklist._feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
+    assert blocklist.match_address("100.128.1.7").list == "ips"
+    for address in ("8.8.8.8", "100.129.0.1", "100.130.0.53"):
+        assert blocklist.match_address(address) is None, address
+    blocklist.close()

@@ -35,46 +35,21 @@ from fraudwall.resolver.upstream import UpstreamError, _readable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.resolver.mutations import (AWKWARD_COUNTS, AWKWARD_OCTETS, MAX_POSITION, long_name, mutate,
+                                     query_corpus, query_wire)
+
 # Bounded so that the whole file runs in a few seconds; no example database is written.
 FAST = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---------------------------------------------------------------- corpus
 
-def _query(name: str, rdtype: str = "A", rdclass: str = "IN", **options) -> bytes:
-    return dns.message.make_query(name, rdtype, rdclass, **options).to_wire()
+QUERIES = query_corpus(("www.example.org", "xn--fiqs8s.example.org", "login.example.com"))
 
 
-def _query_with_additional(name: str) -> bytes:
-    """A query carrying a record whose owner is a compression pointer to the question's name."""
-    message = dns.message.make_query(name, "A", use_edns=0, payload=1232)
-    message.additional.append(dns.rrset.from_text(name + ".", 60, "IN", "A", "192.0.2.1"))
-    return message.to_wire()
-
-
-LONG_NAME = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 55, "example"])  # 253 octets on the wire
-
-QUERIES = (
-    _query("www.example.org"),
-    _query("WwW.ExAmPlE.org", "AAAA"),
-    _query("example.org", "MX", use_edns=False),
-    _query("example.org", "TXT", want_dnssec=True, payload=4096),
-    _query("mail.example.net", "HTTPS", use_edns=0, payload=1232,
-           options=[dns.edns.ECSOption("192.0.2.0", 24), dns.edns.GenericOption(10, b"\x01" * 8),
-                    dns.edns.GenericOption(12, b"\x00" * 40)]),
-    _query(LONG_NAME, "A"),
-    _query(".", "NS"),
-    _query("example.org", "ANY"),
-    _query("version.bind", "TXT", "CH"),
-    _query("xn--fiqs8s.example.org", "A", use_edns=0, ednsflags=0),
-    _query_with_additional("login.example.com"),
-)
-
-
-def _reply(query_wire: bytes, *records: tuple[str, str, str], authority: tuple[tuple[str, str, str], ...] = (),
+def _reply(asked: bytes, *records: tuple[str, str, str], authority: tuple[tuple[str, str, str], ...] = (),
            rcode: int = 0, ede: tuple[int, str] | None = None, edns: bool = True) -> bytes:
-    query = dns.message.from_wire(query_wire)
-    reply = dns.message.make_response(query)
+    reply = dns.message.make_response(dns.message.from_wire(asked))
     reply.set_rcode(rcode)
     for owner, rdtype, rdata in records:
         reply.answer.append(dns.rrset.from_text(owner + ".", 300, "IN", rdtype, rdata))
@@ -102,59 +77,14 @@ REPLIES = (
     _reply(QUERIES[2], ("example.org", "MX", "10 mail.example.org."), edns=False),
     _reply(QUERIES[3], ("example.org", "TXT", " ".join(f'"{"x" * 200}"' for _ in range(4)))),
     _reply(QUERIES[4], authority=(SOA,), rcode=dns.rcode.NXDOMAIN),
-    _reply(QUERIES[5], (LONG_NAME, "A", "192.0.2.55")),
+    _reply(QUERIES[5], (long_name("www.example.org"), "A", "192.0.2.55")),
     _reply(QUERIES[0], rcode=dns.rcode.SERVFAIL, ede=(EDECode.NO_REACHABLE_AUTHORITY, "no server answered")),
     _reply(QUERIES[9], authority=(SOA,)),
 )
 REPLIES += (_opt_before_another_record(REPLIES[6]), _opt_before_another_record(REPLIES[4]))
 
-# The OPT record's fields, by offset from its root owner octet: payload size, extended rcode,
-# version, flags, RDLENGTH, the first option's code and length.
-OPT_FIELDS = ((3, 2), (5, 1), (6, 1), (7, 2), (9, 2), (11, 2), (13, 2))
-AWKWARD_OCTETS = (0, 1, 2, 0x3F, 0x40, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xFF)
-
-
-# ---------------------------------------------------------------- mutations
-
-def _opt_start(wire: bytes) -> int:
-    """Where the message's last OPT record (root owner, type 41) starts; -1 without one."""
-    return wire.rfind(b"\x00\x00\x29")
-
-
-def _apply(wire: bytes, mutation: tuple[str, int, object]) -> bytes:
-    """One mutation: (kind, position, value); the position is taken modulo the message's length."""
-    kind, position, value = mutation
-    data = bytearray(wire)
-    at = position % (len(data) + 1)
-    if kind == "flip" and data:
-        data[at % len(data)] ^= 1 << value
-    elif kind == "truncate":
-        del data[at:]
-    elif kind == "extend":
-        data += value
-    elif kind == "insert":
-        data[at:at] = value
-    elif kind == "duplicate":
-        end = min(len(data), at + value)
-        data[end:end] = data[at:end]
-    elif kind == "octet" and data:
-        data[at % len(data)] = value  # a label length, a pointer's first octet, a count's byte
-    elif kind == "pointer" and len(data) >= 2:
-        spot = at % (len(data) - 1)
-        data[spot:spot + 2] = (0xC000 | value).to_bytes(2, "big")
-    elif kind == "count" and len(data) >= 12:
-        field = 4 + 2 * (position % 4)  # QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
-        data[field:field + 2] = value.to_bytes(2, "big")
-    elif kind == "opt":
-        start = _opt_start(bytes(data))
-        field_offset, width = OPT_FIELDS[position % len(OPT_FIELDS)]
-        if start >= 0 and start + field_offset + width <= len(data):
-            data[start + field_offset:start + field_offset + width] = (value % (1 << (8 * width))).to_bytes(width, "big")
-    return bytes(data)
-
-
-positions = st.integers(min_value=0, max_value=600)
-sixteen_bits = st.sampled_from((0, 1, 2, 3, 0x29, 0xFF, 0x8000, 0xFFFF)) | st.integers(0, 0xFFFF)
+positions = st.integers(min_value=0, max_value=MAX_POSITION)
+sixteen_bits = st.sampled_from(AWKWARD_COUNTS) | st.integers(0, 0xFFFF)
 mutation = st.one_of(
     st.tuples(st.just("flip"), positions, st.integers(0, 7)),
     st.tuples(st.just("truncate"), positions, st.none()),
@@ -169,13 +99,12 @@ mutation = st.one_of(
 
 
 def _mutated(corpus: tuple[bytes, ...]) -> st.SearchStrategy[bytes]:
-    return st.builds(lambda wire, steps: _fold(wire, steps), st.sampled_from(corpus),
-                     st.lists(mutation, min_size=1, max_size=4))
+    return st.builds(_fold, st.sampled_from(corpus), st.lists(mutation, min_size=1, max_size=4))
 
 
 def _fold(wire: bytes, steps: list[tuple]) -> bytes:
-    for step in steps:
-        wire = _apply(wire, step)
+    for kind, position, value in steps:
+        wire = mutate(wire, kind, position, value)
     return wire
 
 
@@ -284,8 +213,8 @@ def test_what_the_forwarder_reads_from_an_upstream_is_a_body_or_an_upstream_erro
 
 @FAST
 @given(st.sampled_from(QUERIES), upstream_bytes)
-def test_a_reply_to_the_question_is_addressed_to_the_client_with_its_id_and_question(query_wire, data):
-    query = read_query(query_wire)
+def test_a_reply_to_the_question_is_addressed_to_the_client_with_its_id_and_question(asked, data):
+    query = read_query(asked)
     assert type(query) is Query
     scan = scan_reply(data)
     if scan is None or scan.question.lower() != query.question.lower():
@@ -311,7 +240,7 @@ def test_the_corpus_reads_as_queries_and_replies():
 def test_bytes_after_an_upstream_replys_last_record_never_reach_the_client():
     """Found by the properties above: junk after the records stayed in the body, and the client's OPT
     went after the junk, so the client read the junk as a record (or refused the whole reply)."""
-    query = read_query(_query("www.example.org", use_edns=0, payload=1232))
+    query = read_query(query_wire("www.example.org", use_edns=0, payload=1232))
     reply = _reply(query.wire, ("www.example.org", "A", "192.0.2.10"), edns=False)
     for junk in (b"\x00" * 16, b"\xc0\x0c\x00\x01junk"):
         body, _ = _readable(reply + junk)

@@ -1,0 +1,110 @@
+"""What several benchmarks share: the lock that keeps them from overlapping, a server's memory over
+its whole process tree, and its /metrics counters."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import urllib.request
+from collections.abc import Iterator
+
+LOCK = "/tmp/fraudwall-bench.lock"
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def lock_inherited() -> bool:
+    """True when `flock /tmp/fraudwall-bench.lock CMD` started us: its locked descriptor is open here."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == LOCK:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@contextlib.contextmanager
+def bench_lock(script: str) -> Iterator[None]:
+    """Hold /tmp/fraudwall-bench.lock (or the one `flock(1)` passed down) so that no two benchmarks run at once."""
+    with open(LOCK, "a") as lock:
+        if not lock_inherited():
+            print(f"{script}: waiting for {LOCK} ...", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (a supervisor and its workers)."""
+    found, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    waiting += [int(child) for child in children.read().split()]
+        except OSError:
+            pass  # it ended meanwhile
+    return found
+
+
+def vm_rss_kib(pid: int) -> int:
+    """VmRSS of one process; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """VmRSS summed over `pid` and its descendants: what a server holds in all its processes."""
+    return sum(vm_rss_kib(member) for member in process_tree(pid))
+
+
+def scrape(address: str, timeout: float = 5.0) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The samples of a Prometheus /metrics page at `address` (host:port), by (name, sorted labels)."""
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=timeout) as response:
+        text = response.read().decode("utf-8")
+    samples = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None or line.startswith("#"):
+            continue
+        name, labels, value = match.groups()
+        key = tuple(sorted(_LABEL.findall(labels or "")))
+        samples[(name, key)] = float(value)
+    return samples
+
+
+def total(samples: dict, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels`."""
+    wanted = set(labels.items())
+    return sum(value for (sample, key), value in samples.items() if sample == name and wanted <= set(key))
+
+
+def tree_schedstat(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) summed over every thread of `pid`'s
+    process tree (/proc/PID/task/TID/schedstat): on a shared machine the second says how much of a
+    latency was the machine's."""
+    on_cpu = waiting = 0
+    for member in process_tree(pid):
+        try:
+            tasks = os.listdir(f"/proc/{member}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{member}/task/{task}/schedstat") as stat:
+                    running, queued, _ = stat.read().split()
+            except (OSError, ValueError):
+                continue
+            on_cpu += int(running)
+            waiting += int(queued)
+    return on_cpu / 1e9, waiting / 1e9
