@@ -6,11 +6,13 @@ import asyncio
 import socket
 from typing import Callable
 
+from fraudwall.resolver.access import AccessStage
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.http import Limits, OneRequestServer, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 ADMIN_PORT = 9153  # CoreDNS's metrics port: what dashboards and scrape configs for DNS servers expect
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 def plain(status: int, text: str) -> Response:
@@ -35,13 +37,16 @@ class AdminService:
 
 
 async def start_admin(listen: str, collector: object, start_server: Callable = asyncio.start_server,
-                      sock: socket.socket | None = None) -> asyncio.AbstractServer:
+                      sock: socket.socket | None = None,
+                      allow: tuple[str, ...] = LOOPBACK) -> asyncio.AbstractServer:
     """Serve /metrics from `collector` on `sock` (bound by the supervisor), else on `listen`; OSError when the
-    address cannot be had."""
+    address cannot be had. A client outside the `allow` networks is disconnected before it sends a byte."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     service = AdminService(registry)
-    connections = OneRequestServer(service.respond, plain, Limits(body=0), timeout=10.0, max_connections=64)
+    # The same decision the access stage makes for DNS queries, over this listener's own networks.
+    connections = OneRequestServer(service.respond, plain, Limits(body=0), timeout=10.0, max_connections=64,
+                                   allows=AccessStage(allow).allows)
     if sock is not None:
         return await start_server(lambda r, w: connections.serve(r, w, "http"), sock=sock)
     host, port = parse_hostport(listen, ADMIN_PORT)

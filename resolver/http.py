@@ -180,22 +180,25 @@ class OneRequestServer:
     """The asyncio side: read one request under one deadline, answer it, close the connection.
 
     One deadline for the whole request, not per read: a slowloris client sending a byte every
-    few seconds runs out of time all the same. Connections beyond `max_connections` are dropped.
+    few seconds runs out of time all the same. Connections beyond `max_connections`, and those from a
+    client `allows` refuses, are dropped before a byte is read.
     """
 
     def __init__(self, respond: Respond, error: Callable[[int, str], Response], limits: Limits,
-                 timeout: float, max_connections: int) -> None:
+                 timeout: float, max_connections: int,
+                 allows: Callable[[str], bool] = lambda client: True) -> None:
         self.respond = respond
         self.error = error
         self.limits = limits
         self.timeout = timeout
         self.max_connections = max_connections
+        self.allows = allows
         self.connections = 0
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str) -> None:
         peer = writer.get_extra_info("peername")
         client = peer[0] if peer else "?"
-        if self.connections >= self.max_connections:
+        if self.connections >= self.max_connections or not self.allows(client):
             writer.transport.abort()
             return
         self.connections += 1

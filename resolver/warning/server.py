@@ -17,6 +17,7 @@ import unicodedata
 from typing import Callable, Mapping
 from urllib.parse import parse_qs, quote
 
+from fraudwall.resolver.access import AccessStage
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.http import (
     READ_SIZE,
@@ -26,7 +27,7 @@ from fraudwall.resolver.http import (
     Response,
 )
 from fraudwall.resolver.metrics import Counters
-from fraudwall.resolver.warning import certificates, language
+from fraudwall.resolver.warning import certificates, language, tls
 from fraudwall.resolver.warning.page import (
     REPORT_PATH,
     THANKS_PATH,
@@ -170,11 +171,13 @@ class WarningService:
 
 async def start_servers(settings: WarningSettings, explain: Explain, store_path: str,
                         counters: Counters | None = None,
-                        sockets: Mapping[tuple[str, int], socket.socket] = {}) -> list[asyncio.AbstractServer]:
+                        sockets: Mapping[tuple[str, int], socket.socket] = {},
+                        served: tuple[str, ...] = ("127.0.0.0/8", "::1/128")) -> list[asyncio.AbstractServer]:
     """HTTP servers on `settings.listen` and HTTPS ones on `settings.tls_listen`; [] when both are empty.
 
     An address with a socket in `sockets` (keyed by host and port, bound by the supervisor) is served
-    on that socket; any other is bound here.
+    on that socket; any other is bound here. Clients outside `settings.allow` (when empty, `served`:
+    the networks the resolver answers) are disconnected before they send a byte.
 
     Raises ValueError (bad texts file), certificates.CAError (tls_listen without a CA)
     or OSError (address in use) before serving anything.
@@ -183,60 +186,63 @@ async def start_servers(settings: WarningSettings, explain: Explain, store_path:
         return []
     pages = Pages(load_texts(settings.organisation, settings.texts_file), settings.comment_max_chars,
                   reports_enabled=settings.report_rate_per_hour > 0)
-    tls_context = None
+    minter = None
     if settings.tls_listen:
         ca = certificates.load_ca(certificates.ca_dir_of(settings.ca_dir))
-        leaves = certificates.LeafContexts(ca, settings.leaf_validity_days, settings.leaf_cache_size)
-        tls_context = certificates.sni_context(leaves, lambda name: explain_safely(explain, name) is not None)
+        minter = tls.LeafMinter(certificates.LeafContexts(ca, settings.leaf_validity_days, settings.leaf_cache_size))
     path = reports_path(store_path, settings.ca_dir)
     store = ReportStore(path)
     service = WarningService(settings, explain, store, pages, counters=counters)
+    # The same decision the access stage makes for DNS queries, over the page's own networks.
+    allows = AccessStage(settings.allow or served).allows
     connections = OneRequestServer(service.respond, pages.plain,
                                    Limits(body=max(2048, settings.comment_max_chars * 12 + 1024)),
-                                   settings.request_timeout, settings.max_connections)
-    shared = _Shared(service)
+                                   settings.request_timeout, settings.max_connections, allows)
+    shared = _Shared(service.close, *((minter.close,) if minter is not None else ()))
     servers: list[asyncio.AbstractServer] = []
     try:
-        for scheme, addresses, port, context in (("http", settings.listen, 80, None),
-                                                 ("https", settings.tls_listen, 443, tls_context)):
-            for address in addresses:
-                host, number = parse_hostport(address, port)
-                bound = sockets.get((host, number))
-                where = {"sock": bound} if bound is not None else {"host": host, "port": number}
-                server = await asyncio.start_server(
-                    lambda r, w, scheme=scheme: connections.serve(r, w, scheme), **where, ssl=context,
-                    ssl_handshake_timeout=min(settings.request_timeout, 10.0) if context else None,
-                    limit=READ_SIZE * 2, backlog=256)
-                servers.append(_WarningServer(server, shared))
-                log.info("warning page: %s on %s port %d (reports in %s)", scheme, host, number, path)
+        for address in settings.listen:
+            host, number = parse_hostport(address, 80)
+            bound = sockets.get((host, number))
+            where = {"sock": bound} if bound is not None else {"host": host, "port": number}
+            server = await asyncio.start_server(lambda r, w: connections.serve(r, w, "http"), **where,
+                                                limit=READ_SIZE * 2, backlog=256)
+            servers.append(_WarningServer(server, shared))
+            log.info("warning page: http on %s port %d (reports in %s)", host, number, path)
+        for address in settings.tls_listen:
+            host, number = parse_hostport(address, 443)
+            bound = sockets.get((host, number)) or socket.create_server(
+                (host, number), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=256)
+            server = tls.TlsServer(bound, minter, lambda name: service.explain(name) is not None, allows,
+                                   lambda r, w: connections.serve(r, w, "https"),
+                                   min(settings.request_timeout, 10.0), settings.max_connections, READ_SIZE * 2)
+            servers.append(_WarningServer(server, shared))
+            await server.start_serving()
+            log.info("warning page: https on %s port %d (reports in %s)", host, number, path)
     except BaseException:
         for server in servers:
             server.close()
         if not servers:
-            service.close()
+            shared.close_all()
         raise
     return servers
 
 
-def explain_safely(explain: Explain, name: str) -> BlockReason | None:
-    try:
-        return explain(name)
-    except Exception:
-        log.exception("warning page: explain(%r) failed during a TLS handshake", name)
-        return None
-
-
 class _Shared:
-    """The service behind several listeners, released when the last of them closes."""
+    """What several listeners share (the service, the leaf maker), closed when the last of them closes."""
 
-    def __init__(self, service: WarningService) -> None:
-        self.service = service
+    def __init__(self, *closers: Callable[[], None]) -> None:
+        self.closers = closers
         self.open = 0
 
     def release(self) -> None:
         self.open -= 1
         if self.open == 0:
-            self.service.close()
+            self.close_all()
+
+    def close_all(self) -> None:
+        for close in self.closers:
+            close()
 
 
 class _WarningServer(asyncio.AbstractServer):

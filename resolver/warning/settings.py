@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from fraudwall.resolver.addresses import parse_hostport
@@ -15,6 +16,9 @@ class WarningSettings:
     listen: tuple[str, ...] = ()
     # HTTPS listeners (port 443 when left out); they need a CA made by `fraudwall ca init`.
     tls_listen: tuple[str, ...] = ()
+    # Clients that may connect; the others are disconnected before any HTTP or TLS.
+    # Empty: the networks of [access] allow, whose clients are the ones sent to the page.
+    allow: tuple[str, ...] = ()
     # The lab CA's directory; empty: /var/lib/fraudwall/ca as root, else ~/.local/state/fraudwall/ca.
     ca_dir: str = ""
     # Shown on the page ("... protected by {organisation}") and put in the CA's subject.
@@ -42,6 +46,11 @@ class WarningSettings:
                     parse_hostport(value, port)
                 except ValueError as error:
                     raise ValueError(f"{key}: {error}") from None
+        for network in self.allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"allow: {network!r} is not an IP network") from None
         if not self.organisation.strip() or len(self.organisation) > 64:
             raise ValueError("organisation: must be 1 to 64 characters")
         if self.default_language not in LANGUAGES:

@@ -1,10 +1,8 @@
 """The lab CA and the leaves: they verify against the CA, and the SNI callback hands out only blocked names'."""
 
 import datetime
-import socket
 import ssl
 import stat
-import threading
 
 import pytest
 from cryptography import x509
@@ -96,55 +94,42 @@ def test_certifiable_names(name, ok):
     assert certificates.is_certifiable(name) is ok
 
 
-def handshake(context: ssl.SSLContext, ca_file, server_name):
-    """A real TLS handshake over a socket pair; returns the peer's certificate or raises ssl.SSLError."""
-    server_sock, client_sock = socket.socketpair()
-    errors = []
-
-    def serve():
-        try:
-            with context.wrap_socket(server_sock, server_side=True) as tls:
-                tls.recv(1)
-        except (ssl.SSLError, OSError) as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    client = ssl.create_default_context(cafile=str(ca_file))
-    client.check_hostname = server_name is not None
-    if server_name is None:
-        client.verify_mode = ssl.CERT_NONE
-    try:
-        with client.wrap_socket(client_sock, server_hostname=server_name) as tls:
-            tls.settimeout(5)
-            return tls.getpeercert()
-    finally:
-        client_sock.close()
-        thread.join(5)
+def test_one_client_cannot_evict_the_leaves_of_the_others(ca_dir):
+    leaves = LeafContexts(load_ca(ca_dir), days=3, size=16)    # a client may hold 16 // 8 = 2
+    kept = leaves.make("icbc-tuikuan.example.com", owner="192.0.2.7")
+    for number in range(40):                                    # a flood of new names from one client
+        leaves.make(f"n{number}.icbc-tuikuan.example.com", owner="198.51.100.9")
+    assert leaves.cached("icbc-tuikuan.example.com") is kept
+    assert len(leaves) == 3 and leaves.cached("n39.icbc-tuikuan.example.com") is not None
+    assert leaves.cached("n37.icbc-tuikuan.example.com") is None
 
 
-def test_sni_blocked_name_gets_a_trusted_leaf(ca_dir):
+def handshake_in_memory(server_context: ssl.SSLContext, ca_file, name: str) -> bytes:
+    """A whole TLS handshake between two in-memory ends; the certificate the client got (DER)."""
+    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = ssl.create_default_context(cafile=str(ca_file)).wrap_bio(to_client, to_server, server_hostname=name)
+    from_client, from_server = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = server_context.wrap_bio(from_client, from_server, server_side=True)
+    for _ in range(4):     # ClientHello, the server's flight, the client's Finished
+        for end in (client, server):
+            try:
+                end.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+        from_client.write(to_server.read())
+        to_client.write(from_server.read())
+    return client.getpeercert(binary_form=True)
+
+
+def test_every_leaf_of_a_worker_has_one_key_and_serves_tls(ca_dir):
     leaves = LeafContexts(load_ca(ca_dir))
-    context = certificates.sni_context(leaves, lambda name: name.endswith("example.com"))
-    peer = handshake(context, ca_dir / "ca.crt", "icbc-tuikuan.example.com")
-    assert ("DNS", "icbc-tuikuan.example.com") in peer["subjectAltName"]
-
-
-@pytest.mark.parametrize("name", ["www.example.org", None])
-def test_sni_unblocked_name_or_none_fails_with_an_alert(ca_dir, name):
-    leaves = LeafContexts(load_ca(ca_dir))
-    context = certificates.sni_context(leaves, lambda name: name.endswith("example.com"))
-    with pytest.raises(ssl.SSLError):
-        handshake(context, ca_dir / "ca.crt", name)
-    assert len(leaves) == 0
-
-
-def test_sni_explain_failure_is_an_alert(ca_dir):
-    def broken(name):
-        raise RuntimeError("boom")
-    context = certificates.sni_context(LeafContexts(load_ca(ca_dir)), broken)
-    with pytest.raises(ssl.SSLError):
-        handshake(context, ca_dir / "ca.crt", "a.example.com")
+    first = leaves.make("a.example.com")
+    peers = [handshake_in_memory(leaves.context_for(name), ca_dir / "ca.crt", name)
+             for name in ("a.example.com", "b.example.com")]
+    assert leaves.context_for("a.example.com") is first
+    keys = {x509.load_der_x509_certificate(der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) for der in peers}
+    assert len(keys) == 1
 
 
 def test_spki_hash_is_of_the_public_key(ca_dir):

@@ -36,15 +36,15 @@ def ca_dir(tmp_path_factory):
     return directory
 
 
-def run(tmp_path, scenario, tls=False, ca_dir=None, counters=None, **options):
-    """Start the servers with `options`, run `scenario(port, db)`, close them."""
+def run(tmp_path, scenario, tls=False, ca_dir=None, counters=None, lists=explain, **options):
+    """Start the servers with `options` (explaining names with `lists`), run `scenario(port, db)`, close them."""
     port = free_port()
     settings = WarningSettings(**({"tls_listen": (f"127.0.0.1:{port}",), "ca_dir": str(ca_dir)} if tls
                                   else {"listen": (f"127.0.0.1:{port}",)}), **options)
     db = tmp_path / "store.db"
 
     async def main():
-        servers = await start_servers(settings, explain, str(db), counters)
+        servers = await start_servers(settings, lists, str(db), counters)
         try:
             return await scenario(port, db)
         finally:
@@ -220,6 +220,34 @@ def test_connections_beyond_the_limit_are_closed(tmp_path):
         await asyncio.sleep(0.1)
         assert status(await exchange(port, get())) == 200
     run(tmp_path, scenario, max_connections=2)
+
+
+def test_connections_from_outside_the_allow_list_are_closed_before_any_http(tmp_path, ca_dir):
+    def get_from(port, source):
+        with socket.create_connection(("127.0.0.1", port), timeout=3, source_address=(source, 0)) as connection:
+            try:
+                connection.sendall(get())
+                return connection.recv(4096)
+            except ConnectionResetError:
+                return b""
+
+    async def scenario(port, db):
+        assert status(await asyncio.to_thread(get_from, port, "127.0.0.1")) == 200
+        assert await asyncio.to_thread(get_from, port, "127.0.0.2") == b""
+    run(tmp_path, scenario, allow=("127.0.0.1/32",))
+
+    async def tls_scenario(port, db):
+        client = ssl.create_default_context(cafile=str(ca_dir / "ca.crt"))
+        assert status(await exchange(port, get(), context=client, server_hostname=BLOCKED)) == 200
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client, server_hostname=BLOCKED,
+                                                           local_addr=("127.0.0.2", 0))
+            writer.close()
+    run(tmp_path, tls_scenario, tls=True, ca_dir=ca_dir, allow=("127.0.0.1/32",))
+
+
+def test_the_page_is_served_to_the_dns_clients_networks_by_default():
+    assert WarningSettings().allow == ()    # empty: [access] allow, passed by the resolver as `served`
 
 
 def test_https_blocked_name_and_refused_names(tmp_path, ca_dir):
