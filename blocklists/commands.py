@@ -271,6 +271,14 @@ def _manual_targets(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
 def run_block(args: argparse.Namespace) -> int:
     names, networks = _manual_targets(args)
+    settings = _settings(args)
+    for network in networks:
+        parsed = ipaddress.ip_network(network)
+        bound, key = ((settings.broadest_ipv4_prefix, "broadest_ipv4_prefix") if parsed.version == 4
+                      else (settings.broadest_ipv6_prefix, "broadest_ipv6_prefix"))
+        if parsed.prefixlen < bound:
+            raise CommandError(f"{network} is broader than /{bound} ([blocklists] {key}): it would block the"
+                               " answers of too many sites; block smaller networks instead")
     if args.subtree:
         guards = _guards(args)
         for name in names:
@@ -373,7 +381,7 @@ def _refuse_exact(list_name: str, format: str, rows: list[tuple]) -> None:
     exact = [name for name, mode in blocking if mode is Mode.EXACT and name not in below]
     if exact:
         raise CommandError(
-            f"list {list_name}: {len(exact)} entries block one name only (first: {exact[0]}), which a {format} file"
+            f"list {list_name}: {len(exact)} of its entries block one name only (first: {exact[0]}), which a {format} file"
             " cannot say (it would block the names below them too); export with --format rpz")
 
 

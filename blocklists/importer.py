@@ -658,7 +658,7 @@ def _mostly_bad(totals: SegmentResult, sources: Sequence[str], formats: Sequence
             first = next((sample for sample in totals.samples + totals.guard_samples
                           if sample.startswith(f"{label}:")), "")
             return (f"{label}: {bad} of its {judged} entries are invalid or refused (read as {format};"
-                    f" first: {first}); is it the right file and format?")
+                    f" first: {first}): check the file and its --format")
     return ""
 
 

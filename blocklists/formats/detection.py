@@ -40,7 +40,9 @@ def detect(head: list[str]) -> Format:
             if not fields:
                 continue
             if _is_network(fields[0]):
-                votes[Format.HOSTS if len(fields) > 1 else Format.IPLIST] += 1
+                # A network (with its `;` comment, Spamhaus style) is no hosts line's address.
+                hosts = len(fields) > 1 and "/" not in fields[0] and not fields[1].startswith(";")
+                votes[Format.HOSTS if hosts else Format.IPLIST] += 1
             else:
                 votes[Format.DOMAINS] += 1
     best = max(votes, key=votes.__getitem__)

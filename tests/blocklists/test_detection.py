@@ -14,6 +14,9 @@ from fraudwall.blocklists.formats import Format, detect_format
     ('[{"phish_id": "1", "url": "http://a.example.org/"}]', Format.PHISHTANK_JSON),
     ("https://a.example.org/login\nhttp://b.example.org/\n", Format.OPENPHISH),
     ("192.0.2.1\n198.51.100.0/24\n2001:db8::/32\n", Format.IPLIST),
+    # Spamhaus DROP: a network and its `;` comment are no hosts line (read as hosts, every line was bad).
+    ("; Spamhaus DROP List\n100.128.0.0/24 ; SBL123\n100.129.0.0/22 ; SBL456\n", Format.IPLIST),
+    ("100.128.0.7 ; listed 2024-05-01\n", Format.IPLIST),
 ])
 def test_the_format_is_detected_from_the_content(text, format):
     assert detect_format(text.splitlines()) is format

@@ -144,3 +144,11 @@ def test_a_reimport_replacing_most_urls_is_held_back(tmp_path, capsys):
     feed.write_text("".join(f"https://drive.google.com/file/d/other{index}/view\n" for index in range(200)))
     assert fraudwall("import", feed, "--list", "urls", "--format", "openphish", "--db", db) == 1
     assert "changed: 200%" in capsys.readouterr().out
+
+
+def test_block_refuses_a_network_broader_than_the_bound(tmp_path, capsys):
+    db = tmp_path / "store.db"
+    assert fraudwall("block", "0.0.0.0/0", "--db", db) == 2
+    assert "broader than /16 ([blocklists] broadest_ipv4_prefix)" in capsys.readouterr().err
+    assert fraudwall("block", "::/1", "--db", db) == 2
+    assert fraudwall("block", "100.128.0.0/24", "2a00:1450::/32", "--db", db) == 0
