@@ -52,7 +52,11 @@ class QueryHandler:
                 return
         query = read_query(data, client, transport, self.known_questions)
         if type(query) is Malformed:
-            if query.reply is not None:
+            # A client the access stage would not serve, or one over its rate, learns nothing from
+            # a malformed message either: no FORMERR tells a denied host that a resolver is here.
+            replays = self.replays
+            if query.reply is not None and replays.admits(client) and (
+                    replays.limits is None or replays.limits(client, started)):
                 send(query.reply)
             self.on_malformed(query.kind, transport)
             return

@@ -107,3 +107,17 @@ def test_a_denied_client_gets_no_replay_of_another_clients_reply():
     sent = []
     resolver.handler.handle(wire, "192.0.2.66", Transport.UDP, sent.append)
     assert sent == []
+
+
+def test_a_denied_client_gets_no_formerr_for_a_malformed_message():
+    settings = AccessSettings(allow=("192.0.2.0/24",), deny=("192.0.2.66",), action="drop")
+    resolver = Resolver(Config(access=settings), MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", 9),))
+    two_questions = bytearray(dns.message.make_query("www.example.org", "A").to_wire())
+    two_questions[5] = 2   # QDCOUNT 2: FORMERR for a served client
+    for client, expected in (("192.0.2.1", 1), ("192.0.2.66", 0), ("198.51.100.7", 0)):
+        sent = []
+        resolver.handler.handle(bytes(two_questions), client, Transport.UDP, sent.append)
+        assert len(sent) == expected, client
+    sent = []
+    resolver.handler.handle(bytes(two_questions), "192.0.2.1", Transport.UDP, sent.append)
+    assert parse(sent[0]).rcode() == dns.rcode.FORMERR
