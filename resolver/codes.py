@@ -29,6 +29,8 @@ class QType(enum.IntEnum):
     AAAA = 28
     OPT = 41
     HTTPS = 65
+    IXFR = 251    # zone transfers: a resolver has no zone to give (refused by the local stage)
+    AXFR = 252
     ANY = 255
 
 

@@ -7,7 +7,7 @@ question would tell the upstream's version to anyone, and a name blocked in clas
 answered with class IN records. Unbound forwards a question of class ANY; fraudwall refuses
 it: its lists and its cache speak of class IN only.
 
-A question of type ANY over UDP gets one synthesized HINFO record ("RFC8482" "", RFC 8482
+Zone transfers (AXFR, IXFR) get REFUSED: a resolver has no zone to give. A question of type ANY over UDP gets one synthesized HINFO record ("RFC8482" "", RFC 8482
 4.2): the full set is a reflection amplifier. Over TCP, where the source address is proven,
 it goes on down the chain and upstream as before (RFC 8482 4.4 allows either).
 """
@@ -22,6 +22,8 @@ from fraudwall.resolver.codes import AnswerKind, QClass, QType, Rcode, Transport
 IDENTITY_NAMES = ("id.server", "hostname.bind")   # RFC 4892 and BIND's older name
 HINFO_TTL = 3600   # the answer never changes: caches downstream may keep it
 _IN, _ANY, _UDP = QClass.IN, QType.ANY, Transport.UDP
+_TRANSFERS = (QType.IXFR, QType.AXFR)
+_FIRST_META_TYPE = QType.IXFR   # 251: IXFR, AXFR, MAILB, MAILA, ANY
 
 
 def _character_string(text: bytes) -> bytes:
@@ -41,9 +43,14 @@ class LocalStage(Stage):
     async def resolve(self, query: Query) -> Answer:
         if query.qclass != _IN:
             return self._outside_in(query)
-        if query.qtype == _ANY and query.transport is _UDP:
-            return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NOERROR, self._hinfo), "RFC 8482: ANY over UDP",
-                          "any", steady_until=UNTIL_LISTS_CHANGE)
+        if query.qtype >= _FIRST_META_TYPE:   # one comparison for ordinary queries
+            if query.qtype == _ANY and query.transport is _UDP:
+                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NOERROR, self._hinfo),
+                              "RFC 8482: ANY over UDP", "any", steady_until=UNTIL_LISTS_CHANGE)
+            if query.qtype in _TRANSFERS:
+                # A resolver holds no zone to transfer; forwarded, the upstream's zones would leak.
+                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.REFUSED), "zone transfer not served",
+                              "transfer", steady_until=UNTIL_LISTS_CHANGE)
         return await self.next.resolve(query)
 
     def _outside_in(self, query: Query) -> Answer:

@@ -136,3 +136,13 @@ def test_an_identity_that_is_not_one_printable_txt_string_is_a_config_error(tmp_
     path.write_text(f"[server]\nidentity = {toml_value}\n")
     with pytest.raises(ConfigError, match=r"fraudwall.toml: \[server\] identity"):
         config.load(path)
+
+
+@pytest.mark.parametrize("rdtype", ["AXFR", "IXFR"])
+@pytest.mark.parametrize("transport", [Transport.UDP, Transport.TCP])
+def test_zone_transfers_are_refused_and_never_forwarded(rdtype, transport):
+    stage, upstream = chain()
+    answer = run(stage.resolve(class_query("example.org", rdtype, "IN", transport)))
+    assert answer.kind is AnswerKind.LOCAL
+    assert parse(answer.body).rcode() == dns.rcode.REFUSED
+    assert upstream.calls == 0
