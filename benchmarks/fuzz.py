@@ -29,16 +29,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import multiprocessing
 import os
 import random
 import selectors
-import shlex
-import shutil
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +48,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from harness import bench_lock, process_tree, scrape, total, tree_rss_kib  # noqa: E402
+from harness import process_tree, run_and_write, scrape, total, tree_rss_kib  # noqa: E402
 from resolver_qps import ZONE, platform_line, require, root_zone_text  # noqa: E402
-from results import RESULTS, write_section  # noqa: E402
 
 from tests.e2e.peers import Process, fraudwall_binary, free_port, start_nsd  # noqa: E402
 from tests.resolver.mutations import mutate, query_corpus, random_mutation  # noqa: E402
@@ -581,25 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the server's log and store there")
     args = parser.parse_args(argv)
-    command = shlex.join([".venv/bin/python", "benchmarks/fuzz.py", *(argv if argv is not None else sys.argv[1:])])
-    with bench_lock("fuzz"):
-        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        before = os.getloadavg()[0]
-        work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="fuzz-"))
-        work.mkdir(parents=True, exist_ok=True)
-        try:
-            outcome = run(args, work)
-        finally:
-            if not args.keep:
-                shutil.rmtree(work, ignore_errors=True)
-        load = f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
-    text, passed = report(outcome, args, command, when, load)
-    print("\n" + text)
-    if not args.no_write:
-        write_section("fuzz", "Fuzzing a live server (`benchmarks/fuzz.py`)", text)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
-    return 0 if passed else 1
-
+    return run_and_write("fuzz", argv, args, run, report, "fuzz", "Fuzzing a live server (`benchmarks/fuzz.py`)")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,23 @@
-"""What several benchmarks share: the lock that keeps them from overlapping, a server's memory over
-its whole process tree, and its /metrics counters."""
+"""What several benchmarks share: the frame of a run (the lock that keeps them from overlapping, a work
+directory, the RESULTS.md section), a server's memory and CPU over its whole process tree, and its
+/metrics counters."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import os
 import re
+import shlex
+import shutil
+import sys
+import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from results import RESULTS, write_section
 
 LOCK = "/tmp/fraudwall-bench.lock"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
@@ -108,3 +117,36 @@ def tree_schedstat(pid: int) -> tuple[float, float]:
             on_cpu += int(running)
             waiting += int(queued)
     return on_cpu / 1e9, waiting / 1e9
+
+
+@contextlib.contextmanager
+def work_directory(keep: str | None, prefix: str) -> Iterator[Path]:
+    """`keep` (made when missing, left in place), or a temporary directory removed afterwards."""
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_and_write(script: str, argv: list[str] | None, args, run: Callable, report: Callable, section: str,
+                  title: str) -> int:
+    """What a benchmark's main does around its own work: hold the lock, work in a temporary directory
+    (or `args.keep`), `run(args, work)`, then `report(outcome, args, command, when, load)` -> (text,
+    passed), print the text and write it to RESULTS.md's `section` unless `args.no_write`.
+    The exit code is 0 when the report says passed."""
+    command = shlex.join([".venv/bin/python", f"benchmarks/{script}.py", *(argv if argv is not None else sys.argv[1:])])
+    with bench_lock(script):
+        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        before = os.getloadavg()[0]
+        with work_directory(args.keep, f"{script}-") as work:
+            outcome = run(args, work)
+        load = f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    text, passed = report(outcome, args, command, when, load)
+    print("\n" + text)
+    if not args.no_write:
+        write_section(section, title, text)
+        print(f"written to {RESULTS}")
+    return 0 if passed else 1

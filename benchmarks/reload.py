@@ -31,17 +31,14 @@ that does not list it) is counted wrong. The whole run holds /tmp/fraudwall-benc
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import random
 import select
 import shlex
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,9 +55,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import blocklist_scale  # noqa: E402
-from harness import bench_lock, tree_rss_kib, tree_schedstat  # noqa: E402
+from harness import run_and_write, tree_rss_kib, tree_schedstat  # noqa: E402
 from resolver_qps import ZONE, fraudwall_config, platform_line, require, root_zone_text  # noqa: E402
-from results import RESULTS, write_section  # noqa: E402
 
 from tests.e2e.peers import Process, fraudwall_binary, free_port, start_nsd  # noqa: E402
 
@@ -256,7 +252,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         thread = threading.Thread(target=client.run, name="reload-client")
         thread.start()
         time.sleep(args.before)
-        command = [*importer, str(new_path), "--list", "big", "--format", "domains", "--force", "--db", str(store)]
+        niced = ["nice", "-n", str(args.nice)] if args.nice else []
+        command = [*niced, *importer, str(new_path), "--list", "big", "--format", "domains", "--force", "--db", str(store)]
         print(f"  {shlex.join(command)}", flush=True)
         cpu_before = tree_schedstat(server.pid)
         import_start = time.time()
@@ -314,7 +311,8 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
         "",
         (f"The list `big`: {args.names:,} generated fraud-like names (`{OLD_FILE}`, imported before the server "
          f"starts), then `{NEW_FILE}`: 90 % of them kept, 10 % dropped, as many new ones added, imported while "
-         f"the server answers: `fraudwall import {NEW_FILE} --list big --format domains --force --db STORE` "
+         f"the server answers: `{'nice -n ' + str(args.nice) + ' ' if args.nice else ''}fraudwall import {NEW_FILE} "
+         "--list big --format domains --force --db STORE` "
          f"(exit code {outcome['import_code']}, {end - start:.1f} s; it said: "
          f"{' / '.join(summary) if summary else '-'}). Server: `fraudwall serve`, one worker, "
          "`[scorer] mode = \"off\"`, cache 100 000, metrics off, query log on; upstream NSD on loopback (the root "
@@ -363,29 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", type=float, default=10.0, help="seconds of queries before the import")
     parser.add_argument("--after", type=float, default=10.0, help="seconds of queries after the import")
     parser.add_argument("--import-timeout", type=float, default=300.0, help="seconds allowed for each import")
+    parser.add_argument("--nice", type=int, default=0, help="run the re-import under `nice -n N` (default 0: as a "
+                                                             "user runs it)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the lists, store and log there")
     args = parser.parse_args(argv)
-    command = shlex.join([".venv/bin/python", "benchmarks/reload.py", *(argv if argv is not None else sys.argv[1:])])
-    with bench_lock("reload"):
-        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        before = os.getloadavg()[0]
-        work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="reload-"))
-        work.mkdir(parents=True, exist_ok=True)
-        try:
-            outcome = run(args, work)
-        finally:
-            if not args.keep:
-                shutil.rmtree(work, ignore_errors=True)
-        load = f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
-    text, passed = report(outcome, args, command, when, load)
-    print("\n" + text)
-    if not args.no_write:
-        write_section("reload", "Re-importing a list under load (`benchmarks/reload.py`)", text)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
-    return 0 if passed else 1
-
+    return run_and_write("reload", argv, args, run, report, "reload", "Re-importing a list under load (`benchmarks/reload.py`)")
 
 if __name__ == "__main__":
     sys.exit(main())

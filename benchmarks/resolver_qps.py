@@ -29,14 +29,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import bench_lock, vm_rss_kib  # noqa: E402 - after the path is set
+from harness import bench_lock, vm_rss_kib, work_directory  # noqa: E402 - after the path is set
 from results import write_section  # noqa: E402
 from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402
 
@@ -387,13 +386,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with bench_lock("resolver_qps"):
         started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="resolver-qps-"))
-        work.mkdir(parents=True, exist_ok=True)
-        try:
+        with work_directory(args.keep, "resolver-qps-") as work:
             results = run_all(args, work)
-        finally:
-            if not args.keep:
-                shutil.rmtree(work, ignore_errors=True)
 
     if args.profile:
         print(f"\nfraudwall under cProfile, cached workload; top 15 by self time ({args.profile}):")
