@@ -188,11 +188,14 @@ class Client:
 # ---------------------------------------------------------------- reading the answers
 
 def verdict(asked: Asked) -> str:
-    """"old", "new" (which version the answer fits), "neutral" (an allowed name answered right), or "wrong"."""
+    """"old", "new" (which version the answer fits), "neutral" (an allowed name answered right), "servfail",
+    or "wrong"."""
     try:
         message = dns.message.from_wire(asked.reply)
     except Exception:  # noqa: BLE001 - an unreadable answer is a wrong one
         return "wrong"
+    if message.rcode() == dns.rcode.SERVFAIL:
+        return "servfail"  # the upstream did not answer in time: says nothing about the lists
     ede = [option.text for option in message.options if option.otype == dns.edns.EDE]
     blocked_by = next((version for version, path in (("old", OLD_FILE), ("new", NEW_FILE))
                        for text in ede if f"({path}:" in text), None)
@@ -287,7 +290,7 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
     # With one worker the switch is one moment: an old answer to a query sent after a new one arrived is a flip back.
     flips = sum(1 for a, v in verdicts if v == "old" and first_new is not None and a.sent > first_new)
     wrong = [(a, v) for a, v in verdicts if v == "wrong"]
-    counts = {name: sum(1 for _, v in verdicts if v == name) for name in ("old", "new", "neutral", "wrong")}
+    counts = {name: sum(1 for _, v in verdicts if v == name) for name in ("old", "new", "neutral", "servfail", "wrong")}
     began = asked[0].sent if asked else start
     finished = asked[-1].sent if asked else end
     windows = [("before the import", began, start), ("during the import", start, end), ("after the import", end, finished + 1)]
@@ -331,7 +334,7 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
         "Answers:",
         "",
         (f"- fitting the old version {counts['old']:,}, the new version {counts['new']:,}, allowed names answered "
-         f"right {counts['neutral']:,}; fitting neither (a mix, or a name in both versions let through) "
+         f"right {counts['neutral']:,}, SERVFAIL (no upstream answer in time) {counts['servfail']:,}; fitting neither (a mix, or a name in both versions let through) "
          f"**{counts['wrong']}**" + (": " + "; ".join(f"{a.category} {a.name}" for a, _ in wrong[:5]) if wrong else "")
          + "."),
         (f"- the first answer from the new version came {first_new - start:.2f} s after the import started "
@@ -350,7 +353,7 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
          f"and no query above 100 ms: p99.9 {p999:.1f} ms ({'met' if p999 < 20 else 'NOT met'}), "
          f"max {worst:.1f} ms ({'met' if worst <= 100 else 'NOT met'})."),
     ]
-    passed = not lost and not counts["wrong"] and not flips and outcome["alive"] and outcome["import_code"] == 0
+    passed = not lost and not counts["wrong"] and not counts["servfail"] and not flips and outcome["alive"] and outcome["import_code"] == 0
     return "\n".join(lines) + "\n", passed
 
 
