@@ -313,7 +313,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         if parent is not None and os.getppid() != parent:
             raise SystemExit("the importing process is gone")
 
-    def refused(guard: Guard, part: Part, line: int, entry: str) -> None:
+    def guarded(guard: Guard, part: Part, line: int, entry: str) -> None:
         result.guarded[guard.value] += 1
         if guard in REFUSING:
             result.bad[part.source] += 1
@@ -334,7 +334,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                              rule or None, ",".join(redirect) or None, guard.value))
                 return
             if guard is not None and guard is not Guard.POPULAR:
-                refused(guard, part, line, rule or name)
+                guarded(guard, part, line, rule or name)
                 return
         # Allows go into the filter too: a query then looks up only the names that may
         # hold an entry, and still finds an allow below a blocked parent.
@@ -349,7 +349,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         if action is not allow:
             guard = check_network(address)
             if guard is not None:
-                refused(guard, part, line, rule or address)
+                guarded(guard, part, line, rule or address)
                 return
         networks.append((address, ACTION_CODE[action], part.source, line, rule or None))
 
@@ -381,7 +381,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                     if ":" in item.host or item.host.replace(".", "").isdigit():
                         network(item.host, block, part, item.line, item.url)
                     elif is_platform(item.host):
-                        refused(Guard.SHARED_PLATFORM, part, item.line, item.url)
+                        guarded(Guard.SHARED_PLATFORM, part, item.line, item.url)
                     else:
                         domain(DomainEntry(item.host, Mode.SUBTREE, Action.BLOCK, item.line, item.url),
                                part, plain_format)
