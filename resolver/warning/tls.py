@@ -247,7 +247,10 @@ async def read_hello(loop: asyncio.AbstractEventLoop, connection: socket.socket)
     seen = 0
     while True:
         await _readable(loop, connection)
-        data = connection.recv(clienthello.MOST_BYTES, socket.MSG_PEEK)
+        try:
+            data = connection.recv(clienthello.MOST_BYTES, socket.MSG_PEEK)
+        except BlockingIOError:
+            continue    # woken without data after all
         if not data:
             raise ConnectionResetError("closed before its ClientHello")
         result = clienthello.read(data)
