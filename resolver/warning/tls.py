@@ -42,9 +42,9 @@ log = logging.getLogger("fraudwall.warning")
 # Handshakes waiting for a leaf: of one client (a browser opens a few connections to a name at once), and in all.
 PER_CLIENT = 2
 MOST_WAITING = 8
-# Leaves made a second, and at once. A leaf costs milliseconds of CPU, and its signature holds the
-# interpreter lock the event loop needs: people reach a few new blocked names a second; beyond this
-# a flood of new names gets alerts, not the worker's CPU.
+# Leaves made a second, and at once. A leaf costs milliseconds of CPU (a signature, OpenSSL loading
+# it), on the worker's cores: people reach a few new blocked names a second; beyond this a flood of
+# new names gets alerts, not the CPU the event loop needs.
 LEAVES_PER_SECOND = 20
 LEAF_BURST = 20
 # An accept that fails (out of file descriptors) is retried after this; the connection waits in the backlog.
