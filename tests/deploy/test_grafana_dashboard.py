@@ -33,6 +33,8 @@ METRICS = {
     "fraudwall_at_risk_clients": "gauge",
     "fraudwall_build_info": "gauge",
     "fraudwall_worker_restarts_total": "counter",
+    "fraudwall_ratelimit_limited_total": "counter",
+    "fraudwall_ratelimit_clients": "gauge",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}
