@@ -26,13 +26,20 @@ async def start_resolver(upstream_port: int, max_connections: int = 8, idle: flo
     config = Config(access=AccessSettings(allow=allow),
                     upstream=UpstreamSettings(servers=(f"127.0.0.1:{upstream_port}",), timeout=0.3))
     resolver = Resolver(config, MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", upstream_port),))
-    udp = UdpServer.bind(resolver.handler, "127.0.0.1", 0)
-    udp.start()
-    port = udp.port
     connections = TcpConnections(resolver.handler, idle, max_connections, per_client, message_timeout,
                                  admits=resolver.handler.replays.admits)
-    tcp = await loop.create_server(lambda: TcpServer(connections), "127.0.0.1", port)
-    return port, udp, tcp
+    for _ in range(20):
+        # The UDP port the kernel picks may be taken for TCP by another process: pick again.
+        udp = UdpServer.bind(resolver.handler, "127.0.0.1", 0)
+        port = udp.port
+        try:
+            tcp = await loop.create_server(lambda: TcpServer(connections), "127.0.0.1", port)
+        except OSError:
+            udp.close()
+            continue
+        udp.start()
+        return port, udp, tcp
+    raise OSError("no port free for both UDP and TCP")
 
 
 def udp_ask(port: int, wire: bytes, timeout: float = 1.0) -> bytes | None:
