@@ -547,11 +547,11 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
         "RSS samples: " + ", ".join(f"{label} ({seconds:.0f} s) {kib / 1024:.1f} MiB"
                                     for label, seconds, kib in figures.rss) + ".",
         "",
-        (f"Memory: the first 30 % of the datagrams added {first / 1024:+.1f} MiB, the last 30 % "
-         f"{last / 1024:+.1f} MiB. What grows is bounded: the answer cache (100 000 answers; "
+        (f"Memory {'is flat' if last < 0.05 * start_kib else 'is not flat in this run'}: the first 30 % of the "
+         f"datagrams added {first / 1024:+.1f} MiB, the last 30 % {last / 1024:+.1f} MiB. What a fuzzer's endless "
+         "new questions fill are caches with bounds: the answer cache (100 000 answers; "
          f"{cached:,.0f} held at the end), the scorer's two caches (100 000 each), the verdict cache "
-         "(65 536), the remembered questions (65 536), the kept replies and the bytes seen once (32 768 "
-         "each): a fuzzer's endless new questions fill them up to their bounds."),
+         "(65 536), the remembered questions (65 536), the kept replies and the bytes seen once (32 768 each)."),
         "",
         (f"Messages: {sent_total:,} in all; of those built, {outcome['fuzzer']['mutated']:,} mutated corpus queries, "
          f"{outcome['fuzzer']['random']:,} random bytes, {outcome['fuzzer']['resent']:,} sent again. "
