@@ -73,7 +73,6 @@ class FeedScheduler:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fraudwall.blocklists.commands import format_summary
     from fraudwall.blocklists.guards import load_guards
     from fraudwall.blocklists.importer import ImportFailed, import_list
     from fraudwall.blocklists.store import StoreError
@@ -99,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportFailed, StoreError, ValueError) as error:
         print(f"fraudwall feed {args.list}: error: {error}", file=sys.stderr)
         return 2
-    for line in format_summary(summary):
+    for line in summary.lines():
         print(f"fraudwall feed {args.list}: {line.strip()}", file=sys.stderr)
     if summary.held_back:
         print(f"fraudwall feed {args.list}: held back: {summary.held_back}", file=sys.stderr)

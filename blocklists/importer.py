@@ -162,6 +162,35 @@ class Summary:
     def exit_code(self) -> int:
         return 1 if self.held_back else 0
 
+    def lines(self) -> Iterator[str]:
+        """The summary as `import` prints it, a line at a time."""
+        totals = self.totals
+        if self.not_modified:
+            yield f"list {self.list}: not modified since the last import; nothing to do"
+            return
+        verb = "would have replaced" if self.held_back else ("replaced" if self.replaced else "created")
+        yield (f"list {self.list} ({verb}): {totals.names} names, {totals.networks} networks, {totals.urls} URLs"
+               f" from {len(self.sources)} source(s) ({', '.join(self.formats)}) in {self.seconds:.1f} s")
+        yield f"  duplicates: {totals.duplicates}"
+        skipped = sum(totals.skipped.values())
+        detail = ", ".join(f"{reason}: {count}" for reason, count in totals.skipped.most_common())
+        yield f"  skipped lines: {skipped}" + (f" ({detail})" if detail else "")
+        for sample in totals.samples:
+            yield f"    {sample}"
+        if skipped > len(totals.samples):
+            yield f"    ... and {skipped - len(totals.samples)} more"
+        guarded = sum(totals.guarded.values())
+        detail = ", ".join(f"{reason}: {count}" for reason, count in totals.guarded.most_common())
+        yield f"  guarded (not blocked): {guarded}" + (f" ({detail})" if detail else "")
+        for sample in totals.guard_samples:
+            yield f"    {sample}"
+        if guarded > len(totals.guard_samples):
+            yield f"    ... and {guarded - len(totals.guard_samples)} more"
+        yield f"  quarantined (popular sites, not enforced until confirmed): {totals.held}" + (
+            "; see `fraudwall quarantine`" if totals.held else "")
+        if self.replaced:
+            yield f"  changed: {self.changed_share:.0%} of the previous import"
+
 
 # -- planning --------------------------------------------------------------------------
 

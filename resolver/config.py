@@ -19,7 +19,7 @@ from pathlib import Path
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.upstream_pool import Upstream
+from fraudwall.resolver.dns.upstream_policy import Upstream
 from fraudwall.resolver.warning.settings import WarningSettings
 from fraudwall.scoring.settings import ScorerSettings
 

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
-from fraudwall.resolver.http import Response
+from fraudwall.resolver.server.http import Response
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.texts import Texts
 

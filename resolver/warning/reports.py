@@ -78,6 +78,18 @@ def default_state_dir() -> Path:
     return Path(state) / "fraudwall"
 
 
+def store_path_of(config: object) -> str:
+    """The blocklist store's file as `serve` opens it; "" when the config serves lists without a store.
+
+    The resolver passes the same to `start_servers`, so both find the same reports.
+    """
+    blocklists = getattr(config, "blocklists", None)
+    if blocklists is None or not getattr(blocklists, "store", True):
+        return ""
+    from fraudwall.blocklists import store
+    return str(store.resolve_db(blocklists.db))
+
+
 def reports_path(store_path: str, ca_dir: str = "") -> Path:
     """The store's file when there is one; else warning.db beside the CA directory (or its default).
 

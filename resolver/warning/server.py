@@ -17,16 +17,16 @@ import unicodedata
 from typing import Callable, Mapping
 from urllib.parse import parse_qs, quote
 
-from fraudwall.resolver.access import AccessStage
+from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.http import (
+from fraudwall.resolver.server.http import (
     READ_SIZE,
     Limits,
     OneRequestServer,
     Request,
     Response,
 )
-from fraudwall.resolver.metrics import Counters
+from fraudwall.resolver.observe.metrics import Counters
 from fraudwall.resolver.warning import certificates, language, tls
 from fraudwall.resolver.warning.page import (
     REPORT_PATH,

@@ -31,7 +31,7 @@ import ssl
 import time
 from typing import Awaitable, Callable
 
-from fraudwall.resolver.quota import Quota, client_network
+from fraudwall.resolver.dns.quota import Quota, client_network
 from fraudwall.resolver.warning import clienthello
 from fraudwall.resolver.warning.certificates import LeafContexts, is_certifiable
 from fraudwall.resolver.warning.clienthello import ClientHello, NotClientHello

@@ -37,7 +37,7 @@ def cli(*argv, config=None):
     """Run one `fraudwall` verb of the blocklists; (exit code, stdout, stderr) via capsys is up to the test."""
     import argparse
 
-    from fraudwall.blocklists.commands import add_parsers
+    from fraudwall.resolver.cli.lists import add_parsers
 
     parser = argparse.ArgumentParser(prog="fraudwall")
     add_parsers(parser.add_subparsers(dest="command", required=True))

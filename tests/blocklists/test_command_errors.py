@@ -75,7 +75,7 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path, capsys):
 
 
 def test_the_last_resort_guard_turns_an_unexpected_os_error_into_one_line(tmp_path, capsys, monkeypatch):
-    from fraudwall.blocklists import commands
+    from fraudwall.resolver.cli import lists as commands
 
     def broken(args):
         raise PermissionError(13, "Permission denied", str(tmp_path / "somewhere"))

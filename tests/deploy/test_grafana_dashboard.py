@@ -214,7 +214,7 @@ def test_readme_lists_exactly_these_metrics():
 
 def test_metrics_the_resolver_defines_are_documented():
     """A metric added to the resolver must be added to the README's list (and to the dashboard)."""
-    from fraudwall.resolver.metrics import SPECS
+    from fraudwall.resolver.observe.metrics import SPECS
     for spec in SPECS:
         name = f"{spec.name}_total" if spec.kind == "counter" else spec.name
         assert name in METRICS, f"{name} is exported by fraudwall but not in deploy/README.md's Metrics"

@@ -7,10 +7,10 @@ import asyncio
 import dns.edns
 import dns.message
 import dns.rrset
-from fraudwall.resolver.answer import Answer
-from fraudwall.resolver.chain import Stage
-from fraudwall.resolver.codec import Query, read_query, scan_reply, strip_opt
-from fraudwall.resolver.codes import AnswerKind, Transport
+from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.codec import Query, read_query, scan_reply, strip_opt
+from fraudwall.resolver.dns.codes import AnswerKind, Transport
 
 
 def query_wire(name: str = "www.example.org", rdtype: str = "A", **options) -> bytes:

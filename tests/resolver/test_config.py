@@ -153,7 +153,7 @@ def test_an_invalid_allowlist_name_is_a_config_error(tmp_path, name):
 def test_a_unicode_allowlist_entry_allows_the_punycode_query():
     import asyncio
 
-    from fraudwall.resolver.allowlist import AllowlistStage
+    from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
     from fraudwall.resolver.config import AllowlistSettings
 
     class Next:

@@ -292,7 +292,7 @@ def test_runs_under_uvloop(tmp_path):
 
 
 def test_views_and_reports_are_counted_for_the_metrics(tmp_path):
-    from fraudwall.resolver.metrics import Counters
+    from fraudwall.resolver.observe.metrics import Counters
 
     counters = Counters()
 

@@ -1,0 +1,86 @@
+"""The `serve` verb."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.config import Config, SinkholeSettings, load
+from fraudwall.resolver.server.worker import serve
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the DNS resolver",
+        description="Run the resolver: answer clients over UDP and TCP on each listen address, "
+                    "check every query against the blocklists and the scorer, forward the rest upstream. "
+                    "Flags override the config file.")
+    parser.add_argument("--listen", action="append", metavar="ADDR:PORT",
+                        help="address to serve UDP and TCP on, e.g. 127.0.0.1:5300 or [::1]:5300 (repeatable)")
+    parser.add_argument("--upstream", action="append", metavar="ADDR:PORT",
+                        help="upstream resolver to forward to (repeatable; default: /etc/resolv.conf)")
+    parser.add_argument("--db", metavar="PATH", help="the blocklist store to answer from")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--sinkhole-ipv4", metavar="ADDR", help="the A answer for a blocked name")
+    parser.add_argument("--sinkhole-ipv6", metavar="ADDR",
+                        help="the AAAA answer for a blocked name ('' for NODATA)")
+    parser.add_argument("--workers", type=int, metavar="N", help="worker processes sharing the ports")
+    parser.add_argument("--user", metavar="NAME",
+                        help="started as root: bind the ports, then run as this user ([server] user)")
+    parser.add_argument("--warning-listen", action="append", metavar="ADDR:PORT",
+                        help="serve the warning page over HTTP here (repeatable)")
+    parser.add_argument("--warning-tls-listen", action="append", metavar="ADDR:PORT",
+                        help="serve the warning page over HTTPS here, with the lab CA (repeatable)")
+    parser.add_argument("--ca-dir", metavar="DIR", help="the lab CA made by `fraudwall ca init`")
+    parser.add_argument("--admin", metavar="ADDR:PORT", help="serve /metrics here ('' turns it off)")
+    parser.set_defaults(run=run_serve)
+
+
+# Each flag and the config key it lays over: (flag's dest, section, key).
+FLAG_KEYS = (
+    ("listen", "server", "listen"), ("log_level", "server", "log_level"), ("workers", "server", "workers"),
+    ("user", "server", "user"),
+    ("upstream", "upstream", "servers"),
+    ("sinkhole_ipv4", "sinkhole", "ipv4"), ("sinkhole_ipv6", "sinkhole", "ipv6"),
+    ("db", "blocklists", "db"),
+    ("warning_listen", "warning", "listen"), ("warning_tls_listen", "warning", "tls_listen"),
+    ("ca_dir", "warning", "ca_dir"),
+    ("admin", "admin", "listen"),
+)
+
+
+def with_flags(config: Config, args: argparse.Namespace) -> Config:
+    """The config with the command-line flags laid over it; ConfigError when a flag's value is wrong."""
+    changes: dict[str, dict[str, object]] = {}
+    for dest, section, key in FLAG_KEYS:
+        value = getattr(args, dest)
+        if value is not None:
+            changes.setdefault(section, {})[key] = tuple(value) if isinstance(value, list) else value
+    for section, keys in changes.items():
+        config = config.replace(section, **keys)
+    return sinkhole_at_warning_page(config)
+
+
+def sinkhole_at_warning_page(config: Config) -> Config:
+    """With the warning page on, blocked names point at it, unless the admin chose sinkhole addresses."""
+    defaults = SinkholeSettings()
+    addresses = [parse_hostport(address, 80)[0] for address in (*config.warning.listen, *config.warning.tls_listen)]
+    changes = {}
+    if config.sinkhole.ipv4 == defaults.ipv4:
+        ipv4 = next((a for a in addresses if "." in a and a != "0.0.0.0"), None)
+        if ipv4:
+            changes["ipv4"] = ipv4
+    if config.sinkhole.ipv6 == defaults.ipv6:
+        ipv6 = next((a for a in addresses if ":" in a and a != "::"), None)
+        if ipv6:
+            changes["ipv6"] = ipv6
+    return config.replace("sinkhole", **changes) if changes else config
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    config = with_flags(args.config, args)
+    logging.basicConfig(level=config.server.log_level.upper(),
+                        format="%(asctime)s fraudwall[%(process)d] %(levelname)s %(message)s")
+    # SIGHUP reads the same file again, with the same flags over it.
+    return serve(config, reread=lambda: with_flags(load(args.config_file), args))

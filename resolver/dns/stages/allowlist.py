@@ -1,0 +1,29 @@
+"""allowlist: names an admin allows explicitly pass untouched by the blocking stages."""
+
+from __future__ import annotations
+
+from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.codec import Query
+
+
+def covers(names: frozenset[str], qname: str) -> bool:
+    """Whether `qname` or one of its parents is in `names`."""
+    while True:
+        if qname in names:
+            return True
+        dot = qname.find(".")
+        if dot < 0:
+            return False
+        qname = qname[dot + 1:]
+
+
+class AllowlistStage(Stage):
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self._names = frozenset(name.lower().strip().rstrip(".") for name in names if name.strip())
+
+    async def resolve(self, query: Query) -> Answer:
+        if self._names and covers(self._names, query.qname):
+            query = query._replace(allowed=True)
+        return await self.next.resolve(query)

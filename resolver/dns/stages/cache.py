@@ -1,0 +1,176 @@
+"""cache: replies kept as bytes with the offsets of their TTL fields, so a hit needs no parse.
+
+Serve-stale (RFC 8767): an answer outlives its TTL by `[cache] serve_stale` seconds (until the
+size bound evicts it). When it is asked for and no upstream answers, it is served with TTL 30
+and EDE 3 "Stale Answer", and for the next 30 seconds (the RFC's failure recheck timer) it is
+served so at once, without asking again. An upstream's own answer (NXDOMAIN included) always
+wins over a stale one; only a failure to get any answer lets the stale one out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Callable
+
+from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.codec import U32, Query, Scan, for_client
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode
+from fraudwall.resolver.config import CacheSettings
+
+STALE_TTL = 30         # seconds: the TTL a stale answer carries (RFC 8767 4)
+STALE_RECHECK = 30     # seconds a failed refresh is not tried again; its stale answer goes out at once
+
+
+def lifetime(scan: Scan | None, kind: AnswerKind, settings: CacheSettings) -> int:
+    """How many seconds a reply may be served from the cache; 0 when it must not be kept."""
+    if kind is AnswerKind.SERVFAIL:
+        return settings.servfail_ttl
+    if scan is None or scan.truncated:
+        return 0
+    if scan.rcode == Rcode.NOERROR and scan.min_ttl is not None:
+        return max(settings.min_ttl, min(scan.min_ttl, settings.max_ttl))
+    if scan.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN) and scan.negative_ttl is not None:
+        # RFC 2308 5: no SOA, no negative caching.
+        return min(scan.negative_ttl, settings.negative_max_ttl)
+    return 0
+
+
+class _Entry:
+    __slots__ = ("body", "ttls", "stored", "expires", "kind", "patched_age", "patched", "recheck_at")
+
+    def __init__(self, body: bytes, ttls: tuple[tuple[int, int], ...], stored: float, keep: int,
+                 kind: AnswerKind) -> None:
+        self.body = body
+        self.ttls = ttls
+        self.stored = stored
+        self.expires = stored + keep
+        self.kind = kind
+        self.patched_age = -1  # the first hit writes the TTLs, capped or counted down
+        self.patched = body
+        self.recheck_at = 0.0  # expired and its refresh failed: served stale until then without asking
+
+
+class AnswerCache:
+    """A size-bounded LRU of reply bodies; TTLs count down on every hit.
+
+    Expired answers are kept `stale_for` seconds more (0: dropped when they expire), for `stale`.
+    """
+
+    def __init__(self, size: int, stale_for: int = 0) -> None:
+        self.size = size
+        self.stale_for = stale_for
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.stale_answers = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: bytes, now: float) -> tuple[bytes, AnswerKind, float] | None:
+        """The reply body with its TTLs counted down, its kind, and when its TTLs next change."""
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        if now >= entry.expires:
+            if now >= entry.expires + self.stale_for or entry.kind is not AnswerKind.RESOLVED:
+                del self._entries[key]  # kept for serve-stale otherwise: only an upstream's answer is
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        age = int(now - entry.stored)
+        if age != entry.patched_age:
+            # Rewritten once a second at most: hits within the same second share the bytes.
+            patched = bytearray(entry.body)
+            for offset, ttl in entry.ttls:
+                U32.pack_into(patched, offset, ttl - age if ttl > age else 0)
+            entry.patched = bytes(patched)
+            entry.patched_age = age
+        return entry.patched, entry.kind, min(entry.stored + age + 1, entry.expires)
+
+    def stale(self, key: bytes, now: float, hold_back: bool = False) -> bytes | None:
+        """The expired answer for `key` with TTLs of STALE_TTL, while it may be served stale; else None.
+
+        `hold_back`: its refresh just failed, so for STALE_RECHECK seconds `held_back` serves it
+        without a new try.
+        """
+        entry = self._entries.get(key)
+        if (entry is None or entry.kind is not AnswerKind.RESOLVED or now < entry.expires
+                or now >= entry.expires + self.stale_for):
+            return None
+        if hold_back:
+            entry.recheck_at = now + STALE_RECHECK
+        self.stale_answers += 1
+        patched = bytearray(entry.body)
+        for offset, _ in entry.ttls:
+            U32.pack_into(patched, offset, STALE_TTL)
+        return bytes(patched)
+
+    def held_back(self, key: bytes, now: float) -> bytes | None:
+        """The stale answer for `key` while a failed refresh holds the next try back; else None."""
+        entry = self._entries.get(key)
+        if entry is None or now >= entry.recheck_at:
+            return None
+        return self.stale(key, now)
+
+    def put(self, key: bytes, body: bytes, ttls: tuple[tuple[int, int], ...], keep: int,
+            kind: AnswerKind, now: float) -> None:
+        if keep <= 0 or self.size <= 0:
+            return
+        # A kept TTL never outlives the entry, whatever the record said.
+        ttls = tuple((offset, min(ttl, keep)) for offset, ttl in ttls)
+        self._entries[key] = _Entry(body, ttls, now, keep, kind)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class CacheStage(Stage):
+    def __init__(self, settings: CacheSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.settings = settings
+        self.cache = AnswerCache(settings.size, settings.serve_stale)
+        self.clock = clock
+
+    async def resolve(self, query: Query) -> Answer:
+        cache = self.cache
+        hit = cache.get(query.key, self.clock())
+        if hit is not None:
+            body, kind, steady_until = hit
+            return Answer(AnswerKind.CACHED if kind is AnswerKind.RESOLVED else kind, for_client(body, query),
+                          steady_until=steady_until)
+        if cache.stale_for:
+            stale = cache.held_back(query.key, self.clock())
+            if stale is not None:
+                return _stale_answer(stale, query)
+        answer = await self.next.resolve(query)
+        if cache.stale_for and _no_upstream_answered(answer):
+            # Overloaded says nothing of the upstream: the next query may try to refresh at once.
+            stale = cache.stale(query.key, self.clock(), hold_back=answer.kind is not AnswerKind.OVERLOADED)
+            if stale is not None:
+                return _stale_answer(stale, query)
+        if answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None:
+            keep = lifetime(answer.scan, answer.kind, self.settings)
+            ttls = answer.scan.ttls if answer.scan is not None else ()
+            self.cache.put(query.key, answer.body, ttls, keep, answer.kind, self.clock())
+        return answer
+
+
+def _no_upstream_answered(answer: Answer) -> bool:
+    """Every upstream failed (timeouts, errors, their own SERVFAIL) or none was asked (overload)."""
+    kind = answer.kind
+    if kind is AnswerKind.SERVFAIL or kind is AnswerKind.OVERLOADED:
+        return True
+    return kind is AnswerKind.RESOLVED and answer.scan is not None and answer.scan.rcode == Rcode.SERVFAIL
+
+
+def _stale_answer(body: bytes, query: Query) -> Answer:
+    # Never replayed (no `steady_until`): every stale answer passes here, counted, and none outlives its hold-back.
+    return Answer(AnswerKind.STALE, for_client(body, query), "no upstream answered; answer expired", "stale")

@@ -1,0 +1,1 @@
+"""What the operator watches: metrics, query log, at-risk clients, the admin listener."""

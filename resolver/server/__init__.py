@@ -1,0 +1,1 @@
+"""The socket shells and processes: UDP/TCP listeners, upstream sockets, worker, supervisor."""

@@ -1,0 +1,115 @@
+"""The listening sockets, bound once by the supervisor before it forks: every worker inherits the same ones.
+
+They are bound without SO_REUSEPORT, so a second `fraudwall serve` on an address fails with "address in
+use" instead of quietly taking a share of the queries. The workers of one supervisor read the same
+sockets: while one of them restarts, the others answer, and with none left the kernel queues the
+datagrams and connections for the next one, since the supervisor keeps the sockets open.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.observe.admin import ADMIN_PORT
+from fraudwall.resolver.config import Config
+
+RECEIVE_BUFFER = 4 << 20    # bytes: rides out bursts instead of dropping them in the kernel
+DNS_BACKLOG = 1024          # TCP connections the kernel holds before a worker accepts them
+WARNING_BACKLOG = 256
+ADMIN_BACKLOG = 100
+
+
+class ListenError(Exception):
+    """A listen address cannot be had; the message names it and why."""
+
+
+def udp_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to host:port; OSError when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError:
+            pass  # the kernel caps it at net.core.rmem_max; the default still works
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def tcp_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking listening TCP socket on host:port; OSError when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Only lets a restarted fraudwall bind past connections in TIME_WAIT; a live listener still excludes.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Listeners:
+    """Every socket the config listens on: DNS (UDP and TCP), the warning page, the admin listener."""
+
+    def __init__(self) -> None:
+        self.dns: dict[str, tuple[socket.socket, socket.socket]] = {}     # listen address -> (UDP, TCP)
+        self.warning: dict[tuple[str, int], socket.socket] = {}          # (host, port) -> TCP
+        self.admin: socket.socket | None = None
+
+    @classmethod
+    def bind(cls, config: Config) -> "Listeners":
+        """Bind them all, or none: ListenError names the first address that cannot be had."""
+        listeners = cls()
+        try:
+            for address in config.server.listen:
+                host, port = parse_hostport(address, 53)
+                udp = _bound(lambda: udp_socket(host, port), f"cannot listen on {address} (UDP)")
+                try:
+                    tcp = _bound(lambda: tcp_socket(host, port, DNS_BACKLOG), f"cannot listen on {address} (TCP)")
+                except ListenError:
+                    udp.close()
+                    raise
+                listeners.dns[address] = (udp, tcp)
+            warning = config.warning
+            for addresses, default_port in ((warning.listen, 80), (warning.tls_listen, 443)):
+                for address in addresses:
+                    host, port = parse_hostport(address, default_port)
+                    listeners.warning[(host, port)] = _bound(lambda: tcp_socket(host, port, WARNING_BACKLOG),
+                                                             f"warning page: cannot listen on {host} port {port}")
+            if config.admin.listen:
+                host, port = parse_hostport(config.admin.listen, ADMIN_PORT)
+                listeners.admin = _bound(lambda: tcp_socket(host, port, ADMIN_BACKLOG),
+                                         f"cannot serve /metrics on {config.admin.listen}")
+        except ListenError:
+            listeners.close()
+            raise
+        return listeners
+
+    def close(self) -> None:
+        for udp, tcp in self.dns.values():
+            udp.close()
+            tcp.close()
+        for sock in self.warning.values():
+            sock.close()
+        if self.admin is not None:
+            self.admin.close()
+
+
+def _bound(bind, what: str) -> socket.socket:
+    try:
+        return bind()
+    except OSError as error:
+        raise ListenError(f"{what}: {error.strerror or error}") from None

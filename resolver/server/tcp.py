@@ -1,0 +1,202 @@
+"""The TCP listener (RFC 7766): several queries a connection, answered as they finish, and limits
+that keep one client from holding TCP for everybody.
+
+* At most `max_connections` open, `max_per_client` of them from one client network (quota.py):
+  a connection over either bound is closed at once.
+* A client the access stage refuses gets its answer to one message, then the connection closes;
+  it has `message_timeout` to send that message, not the idle timeout.
+* A message must be whole `message_timeout` after its first byte arrived; the idle timeout
+  restarts only on a whole message or a reply, so bytes trickled in keep nothing open.
+* Reading pauses while replies wait: while the unsent bytes exceed WRITE_HIGH (the client is
+  not reading) or MAX_IN_FLIGHT queries of the connection are being answered; it resumes when
+  they drain. A client that pipelines and never reads holds a few kB, not its whole backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from fraudwall.resolver.dns.codes import Transport
+from fraudwall.resolver.dns.handler import QueryHandler
+from fraudwall.resolver.dns.quota import Quota, client_network
+
+WRITE_HIGH = 64 * 1024   # unsent reply bytes at which a connection stops being read
+WRITE_LOW = 16 * 1024    # ... and below which it is read again
+MAX_IN_FLIGHT = 64       # queries of one connection being answered at once (RFC 7766 6.2.1.1 pipelining)
+
+
+class TcpConnections:
+    """What all connections of one listener share: the handler, the limits, the open connections."""
+
+    def __init__(self, handler: QueryHandler, idle_timeout: float, max_connections: int,
+                 max_per_client: int = 16, message_timeout: float = 2.0,
+                 admits: Callable[[str], bool] = lambda client: True) -> None:
+        """`admits` is the access stage's test: a client it refuses gets one answer, then the connection closes."""
+        self.handler = handler
+        self.idle_timeout = idle_timeout
+        self.message_timeout = message_timeout
+        self.admits = admits
+        self.quota = Quota(max_connections, max_per_client)
+        self.open: set["TcpServer"] = set()
+
+    def close_all(self) -> None:
+        for connection in list(self.open):
+            connection.close()
+
+
+class TcpServer(asyncio.Protocol):
+    def __init__(self, shared: TcpConnections) -> None:
+        self.shared = shared
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.client = ""
+        self.network = ""          # the quota key; "" until the connection holds a slot
+        self.served = True         # False: the access stage refuses this client
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.message_timer: asyncio.TimerHandle | None = None
+        self.in_flight = 0         # messages handed to the handler and not answered yet
+        self.write_blocked = False  # the transport's buffer is above WRITE_HIGH
+        self.reading_paused = False
+        self.answering = False     # inside _answer_buffered: a resume must not re-enter it
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        shared = self.shared
+        client = transport.get_extra_info("peername")[0]
+        network = client_network(client)
+        if shared.quota.take(network):
+            transport.abort()
+            return
+        self.client = client
+        self.network = network
+        shared.open.add(self)
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)  # type: ignore[attr-defined]
+        self.served = shared.admits(client)
+        self._restart_idle(shared.idle_timeout if self.served else shared.message_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._answer_buffered()
+
+    def _answer_buffered(self) -> None:
+        """Hand each whole message in the buffer to the handler, until reading has to pause."""
+        buffer = self.buffer
+        completed = False
+        self.answering = True
+        try:
+            while len(buffer) >= 2 and not self.reading_paused and self.transport is not None:
+                length = (buffer[0] << 8) | buffer[1]
+                if len(buffer) < 2 + length:
+                    break
+                message = bytes(buffer[2:2 + length])
+                del buffer[:2 + length]
+                completed = True
+                self._handle(message)
+                if not self.served:
+                    # One answer is all a refused client gets: the reply goes out, then the connection closes.
+                    buffer.clear()
+                    self.close()
+                    return
+        finally:
+            self.answering = False
+        if completed:
+            self._restart_idle(self.shared.idle_timeout)
+        if not buffer or self.reading_paused:
+            self._stop_message_timer()  # a message we stopped reading is not late by the client's fault
+        elif completed or self.message_timer is None:
+            # What is left is the start of the next message: its first byte came in this read.
+            self._stop_message_timer()
+            self.message_timer = asyncio.get_running_loop().call_later(self.shared.message_timeout, self._expire)
+
+    def _handle(self, message: bytes) -> None:
+        handler = self.shared.handler
+        reply = _Reply(self)
+        tasks = len(handler.pending)
+        self.in_flight += 1
+        handler.handle(message, self.client, Transport.TCP, reply)
+        if not reply.sent and len(handler.pending) == tasks:
+            # Finished without a reply (a drop, a response sent to us): nothing is in flight for it.
+            # One that waits and then sends nothing (a drop after the upstream) stays counted.
+            reply.settle()
+        elif self.in_flight >= MAX_IN_FLIGHT:
+            self._update_reading()
+
+    def _answered(self, wire: bytes | None) -> None:
+        self.in_flight -= 1
+        transport = self.transport
+        if wire is not None and transport is not None and not transport.is_closing():
+            transport.write(len(wire).to_bytes(2, "big") + wire)
+            self._restart_idle(self.shared.idle_timeout)
+        self._update_reading()
+
+    def pause_writing(self) -> None:
+        self.write_blocked = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.write_blocked = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        pause = self.write_blocked or self.in_flight >= MAX_IN_FLIGHT
+        transport = self.transport
+        if pause == self.reading_paused or transport is None or transport.is_closing():
+            return
+        self.reading_paused = pause
+        if pause:
+            transport.pause_reading()
+            self._stop_message_timer()
+        else:
+            transport.resume_reading()
+            if not self.answering:
+                self._answer_buffered()
+
+    def _restart_idle(self, seconds: float) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self.idle_timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _stop_message_timer(self) -> None:
+        if self.message_timer is not None:
+            self.message_timer.cancel()
+            self.message_timer = None
+
+    def _expire(self) -> None:
+        """Idle, or a message too slow: close without waiting for a client that may never read."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self._stop_message_timer()
+        if self.network:
+            self.shared.quota.give_back(self.network)
+            self.network = ""
+        self.shared.open.discard(self)
+        self.transport = None
+
+
+class _Reply:
+    """The `send` callback for one message: counts it answered once, whether a reply is sent or not."""
+
+    __slots__ = ("connection", "sent")
+
+    def __init__(self, connection: TcpServer) -> None:
+        self.connection = connection
+        self.sent = False
+
+    def __call__(self, wire: bytes) -> None:
+        if not self.sent:
+            self.sent = True
+            self.connection._answered(wire)
+
+    def settle(self) -> None:
+        if not self.sent:
+            self.sent = True
+            self.connection._answered(None)

@@ -1,0 +1,68 @@
+"""The UDP listener: moves datagrams between the socket and the query handler, nothing else.
+
+It reads every datagram waiting at each wake-up of the event loop and answers with a
+plain `sendto`: a DatagramProtocol costs a callback and a transport check per packet,
+which at tens of thousands of queries a second is a good share of the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from fraudwall.resolver.dns.codes import Transport
+from fraudwall.resolver.dns.handler import QueryHandler
+from fraudwall.resolver.server.listeners import udp_socket
+
+BATCH = 64                  # datagrams read per wake-up, so TCP and timers still get their turn
+
+
+class UdpServer:
+    def __init__(self, handler: QueryHandler, sock: socket.socket) -> None:
+        self.handler = handler
+        self.sock = sock
+        self.dropped = 0   # answers the kernel had no room for
+        self._reading = False
+
+    @classmethod
+    def bind(cls, handler: QueryHandler, host: str, port: int) -> "UdpServer":
+        """A server on a socket of its own on host:port (`serve` hands its workers bound sockets instead)."""
+        return cls(handler, udp_socket(host, port))
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def start(self) -> None:
+        asyncio.get_running_loop().add_reader(self.sock.fileno(), self._readable)
+        self._reading = True
+
+    def stop_accepting(self) -> None:
+        if self._reading:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self._reading = False
+
+    def close(self) -> None:
+        self.stop_accepting()
+        self.sock.close()
+
+    def _readable(self) -> None:
+        receive = self.sock.recvfrom
+        handle = self.handler.handle
+        send = self._send
+        for _ in range(BATCH):
+            try:
+                data, addr = receive(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue  # an ICMP error for an earlier answer; the next datagram is what counts
+            handle(data, addr[0], Transport.UDP, lambda wire, addr=addr: send(wire, addr))
+
+    def _send(self, wire: bytes, addr: tuple) -> None:
+        try:
+            self.sock.sendto(wire, addr)
+        except (BlockingIOError, InterruptedError):
+            self.dropped += 1
+        except OSError:
+            pass  # the client went away

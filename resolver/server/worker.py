@@ -1,0 +1,440 @@
+"""Build the chain from the config and run the listeners: the only place that owns sockets and signals."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
+
+from fraudwall.blocklists.lookup import StoreBlocklist
+from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.blocklists.verdict import Blocklist
+from fraudwall.resolver.dns.stages.access import AccessStage
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.observe.admin import start_admin
+from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
+from fraudwall.resolver.observe.atrisk import AtRiskWatcher
+from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
+from fraudwall.resolver.dns.stages.cache import CacheStage
+from fraudwall.resolver.dns.chain import Stage, link
+from fraudwall.resolver.config import Config, upstream_servers
+from fraudwall.resolver.dns.handler import Observer, QueryHandler
+from fraudwall.resolver.dns.stages.inspection import InspectStage
+from fraudwall.resolver.server.listeners import DNS_BACKLOG, ListenError, Listeners
+from fraudwall.resolver.dns.stages.local import LocalStage
+from fraudwall.resolver.observe.metrics import (
+    Collector,
+    Counters,
+    SnapshotFolder,
+    blocklist_families,
+    build_info_family,
+)
+from fraudwall.resolver.server.privileges import UMASK, become, check_can_become
+from fraudwall.resolver.server.processes import WorkerProcesses
+from fraudwall.resolver.warning.provenance import Provenance
+from fraudwall.resolver.dns.quota import Quota
+from fraudwall.resolver.dns.stages.ratelimit import RateLimitStage
+from fraudwall.resolver.dns.replay import ReplayMemo
+from fraudwall.resolver.observe.querylog import QueryLog, QueryLogRecorder, log_path
+from fraudwall.resolver.dns.stages.scorer import ScorerStage
+from fraudwall.resolver.dns.sinkhole import Sinkhole
+from fraudwall.resolver.server.supervisor import START_FAILED
+from fraudwall.resolver.server.tcp import TcpConnections, TcpServer
+from fraudwall.resolver.server.udp import UdpServer
+from fraudwall.resolver.server.upstream import Forwarder, UpstreamStage, in_flight_bound
+from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
+from fraudwall.resolver.warning.certificates import CAError
+from fraudwall.resolver.warning.reports import store_path_of
+from fraudwall.resolver.warning.server import start_servers as start_warning_servers
+from fraudwall.scoring.scorer import Scorer
+
+try:
+    # Imported by the supervisor, before it becomes `[server] user`, who may not read the files it comes from.
+    import uvloop
+except ImportError:
+    uvloop = None
+
+log = logging.getLogger("fraudwall")
+
+REFRESH_SECONDS = 1.0
+GC_YOUNG_THRESHOLD = 10_000   # container allocations between two collections of the young generation
+
+
+class Resolver:
+    """Everything one worker needs to answer queries, built from the config."""
+
+    def __init__(self, config: Config, blocklist: Blocklist, upstreams: tuple[Upstream, ...],
+                 observers: tuple[Observer, ...] = ()) -> None:
+        self.config = config
+        self.blocklist = blocklist
+        sinkhole = Sinkhole(config.sinkhole)
+        self.counters = Counters()
+        self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
+                                   config.upstream.timeout, config.upstream.attempts,
+                                   on_try=lambda server, outcome, seconds: self.counters.observe_upstream(
+                                       str(server), outcome, seconds))
+        self.cache = CacheStage(config.cache)
+        self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
+        # A client outside the served networks gets nothing from us, not even a cached answer.
+        access = AccessStage(config.access.allow, config.access.deny, config.access.action)
+        stages: list[Stage] = [access]
+        self.ratelimit = RateLimitStage(config.ratelimit, self.cache.clock) if config.ratelimit.qps else None
+        if self.ratelimit is not None:
+            # Right after access: a refused client takes no tokens, a limited one costs nothing more.
+            stages.append(self.ratelimit)
+        # Before every list and the cache: they speak of class IN, and ANY over UDP must not
+        # reach the upstream (RFC 8482). After the limit: CHAOS and ANY floods are limited too.
+        stages.append(LocalStage(config.server.identity))
+        if config.allowlist.names:
+            # The admin's own allowlist wins over every list and the scorer.
+            stages.append(AllowlistStage(config.allowlist.names))
+        # Before the cache: a name blocked live is blocked at once, even with an answer cached.
+        stages.append(BlocklistStage(blocklist, sinkhole))
+        if self.scorer is not None:
+            # After the lists: they are exact and cheaper; an allow entry there also skips scoring.
+            stages.append(ScorerStage(self.scorer, sinkhole, blocks=config.scorer.mode == "block"))
+        stages += [
+            self.cache,
+            # Below the cache: replies are inspected once, when they come in, not on every hit.
+            InspectStage(blocklist, sinkhole),
+            UpstreamStage(self.forwarder,
+                          Quota(in_flight_bound(config.upstream.max_in_flight, config.server.tcp_max_connections),
+                                config.upstream.max_in_flight_per_client),
+                          on_overload=lambda bound: self.counters.add("fraudwall_upstream_overload", 1, (bound,))),
+        ]
+        # Stages with nothing to do are left out: every link costs each query a call.
+        self.chain: Stage = link(*stages)
+        self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
+        if config.warning.listen or config.warning.tls_listen:
+            observers = (*observers, self.provenance.observe)
+        replays = ReplayMemo(access.allows, limits=self.ratelimit.admits if self.ratelimit is not None else None)
+        self.handler = QueryHandler(self.chain, observers=observers, replays=replays, clock=self.cache.clock)
+        if config.admin.listen:
+            # Counted only when /metrics is served: nobody could read them otherwise.
+            self.handler.observers = (self.counters.observe_answer, *observers)
+            self.handler.on_malformed = self.counters.observe_malformed
+
+    def forget_answers(self) -> None:
+        """Drop cached and replayed answers, and the blocks remembered from them for the warning page:
+        they were decided and inspected against the old lists."""
+        self.cache.cache.clear()
+        self.handler.replays.clear()
+        self.provenance.forget()
+
+    def sample_metrics(self) -> None:
+        """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""
+        cache = self.cache.cache
+        self.counters.counters["fraudwall_cache_hits"][()] = cache.hits + self.handler.replays.cached_hits
+        self.counters.counters["fraudwall_cache_misses"][()] = cache.misses
+        self.counters.counters["fraudwall_cache_stale_answers"][()] = cache.stale_answers
+        self.counters.set_gauge("fraudwall_cache_entries", len(cache))
+        if self.ratelimit is not None:
+            for action, count in self.ratelimit.limited.items():
+                self.counters.counters["fraudwall_ratelimit_limited"][(action,)] = count
+            self.counters.set_gauge("fraudwall_ratelimit_clients", self.ratelimit.tracked)
+
+    def extra_metrics(self) -> Iterable[object]:
+        """What only the serving worker reports: the build, and the lists (the same in every worker)."""
+        yield build_info_family()
+        if isinstance(self.blocklist, StoreBlocklist):
+            yield from blocklist_families(self.blocklist)
+
+
+class Worker:
+    """One worker process: the resolver, its listeners and the jobs that run beside the queries."""
+
+    def __init__(self, config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int = 0,
+                 snapshots: SnapshotFolder | None = None) -> None:
+        self.config = config
+        self.upstreams = upstreams
+        self.listeners = listeners
+        self.index = index
+        self.snapshots = snapshots
+        self.pid = os.getpid()   # the name of its metrics snapshot: a restarted worker has a new one
+        self.resolver: Resolver | None = None
+        self.udp: list[UdpServer] = []
+        self.servers: list[asyncio.AbstractServer] = []
+        self.tcp: TcpConnections | None = None
+        self.querylog: QueryLog | None = None
+        self.recorder: QueryLogRecorder | None = None
+        self.watcher: AtRiskWatcher | None = None
+        # SQLite and webhooks block: they get a thread of their own, one job at a time.
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudwall-log")
+        self.jobs: list[asyncio.Task] = []
+
+    async def start(self) -> bool:
+        """Open the lists and the log, serve on the listeners; False (and logged) when something cannot be had."""
+        config = self.config
+        try:
+            blocklist = open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6))
+        except ValueError as error:
+            log.error("%s", error)
+            return False
+        observers = []
+        if config.querylog.enabled:
+            path = log_path(config.querylog.path, config.blocklists.db)
+            try:
+                self.querylog = QueryLog(path, config.querylog.retention_days, config.querylog.max_rows,
+                                         config.querylog.pseudonymise)
+            except (OSError, sqlite3.Error) as error:
+                log.error("cannot open the query log %s: %s", path, error)
+                blocklist.close()
+                return False
+            self.recorder = QueryLogRecorder(config.querylog.log_all)
+            observers.append(self.recorder.observe)
+            if self.index == 0:
+                settings = config.atrisk
+                self.watcher = AtRiskWatcher(str(path), settings.distinct_names, settings.window_hours * 3600,
+                                             settings.after_warning, settings.webhook)
+        self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
+        self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
+                                  config.server.tcp_max_connections, config.server.tcp_max_connections_per_client,
+                                  config.server.tcp_message_timeout,
+                                  admits=resolver.handler.replays.admits)  # the access stage's test
+        loop = asyncio.get_running_loop()
+        # The sockets were bound by the supervisor and are shared with the other workers.
+        for address in config.server.listen:
+            udp_socket, tcp_socket = self.listeners.dns[address]
+            udp = UdpServer(resolver.handler, udp_socket)
+            self.udp.append(udp)
+            udp.start()
+            self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), sock=tcp_socket,
+                                                         backlog=DNS_BACKLOG))
+        try:
+            self.servers += await start_warning_servers(config.warning, resolver.provenance.explain,
+                                                        store_path_of(config), resolver.counters,
+                                                        sockets=self.listeners.warning, served=config.access.allow)
+        except (ValueError, CAError, OSError) as error:
+            log.error("warning page: %s", error)
+            await self.stop(grace=0)
+            return False
+        if config.admin.listen and self.index == 0:
+            others = self.snapshots.read_others if self.snapshots is not None else (lambda worker: [])
+            collector = Collector(resolver.counters, lambda: others(self.pid), resolver.sample_metrics,
+                                  resolver.extra_metrics)
+            try:
+                self.servers.append(await start_admin(config.admin.listen, collector, sock=self.listeners.admin,
+                                                      allow=config.admin.allow))
+            except OSError as error:
+                log.error("cannot serve /metrics on %s: %s", config.admin.listen, error.strerror or error)
+                await self.stop(grace=0)
+                return False
+        self.jobs.append(asyncio.ensure_future(self._every_second()))
+        if self.watcher is not None:
+            self.jobs.append(asyncio.ensure_future(self._watch_at_risk()))
+        return True
+
+    async def _every_second(self) -> None:
+        loop = asyncio.get_running_loop()
+        resolver = self.resolver
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            self.refresh_lists()
+            resolver.forwarder.close_idle(time.monotonic())
+            await self._flush_log(loop)
+            if self.snapshots is not None:
+                # Worker 0 too: when it dies, the supervisor keeps its counts from here.
+                resolver.sample_metrics()
+                snapshot = resolver.counters.snapshot()
+                await loop.run_in_executor(self.background, self.snapshots.write, self.pid, snapshot)
+
+    async def _flush_log(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.recorder is None or not self.recorder.pending:
+            return
+        batch = self.recorder.take()
+        try:
+            await loop.run_in_executor(self.background, self.querylog.write, batch)
+        except sqlite3.Error as error:
+            log.warning("query log: %d entries not written: %s", len(batch), error)
+
+    async def _watch_at_risk(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await loop.run_in_executor(self.background, self.watcher.check)
+            self.resolver.counters.set_gauge("fraudwall_at_risk_clients", self.watcher.count)
+            await asyncio.sleep(self.config.atrisk.check_seconds)
+
+    def refresh_lists(self) -> None:
+        """Pick up the store's changes. Cached answers were inspected against the old lists (their
+        CNAME targets and addresses), so a change drops them."""
+        try:
+            if self.resolver.blocklist.refresh():
+                self.resolver.forget_answers()
+        except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
+            log.exception("blocklist refresh failed; answering from what is loaded")
+
+    def reload(self) -> None:
+        """SIGHUP to this worker itself: pick up the store's changes now and forget cached answers and scores.
+
+        The supervisor's SIGHUP (`systemctl reload`) re-reads the config and replaces the workers instead.
+        """
+        resolver = self.resolver
+        self.refresh_lists()
+        resolver.forget_answers()
+        if resolver.scorer is not None:
+            resolver.scorer.cache_clear()
+        log.info("reloaded: lists refreshed, cached answers and scores dropped")
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking new work, let what is in flight finish and be sent, then close everything."""
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
+        for udp in self.udp:
+            udp.stop_accepting()
+        if self.resolver is not None:
+            await self.resolver.handler.drain(grace)
+        for udp in self.udp:
+            udp.close()
+        if self.tcp is not None:
+            self.tcp.close_all()
+        for job in self.jobs:
+            job.cancel()
+        loop = asyncio.get_running_loop()
+        if self.snapshots is not None and self.resolver is not None:
+            # The last counts, for the supervisor to keep once this worker is gone; on the background
+            # thread, after a snapshot it may be writing still.
+            self.resolver.sample_metrics()
+            snapshot = self.resolver.counters.snapshot()
+            try:
+                await loop.run_in_executor(self.background, self.snapshots.write, self.pid, snapshot)
+            except OSError as error:
+                log.warning("metrics: last counts not written: %s", error)
+        if self.querylog is not None:
+            await self._flush_log(loop)
+            await loop.run_in_executor(self.background, self.querylog.close)
+        self.background.shutdown(wait=False, cancel_futures=True)
+        if self.resolver is not None:
+            self.resolver.forwarder.close()
+            self.resolver.blocklist.close()
+
+
+async def run(config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int = 0,
+              snapshots: SnapshotFolder | None = None, ready: Callable[[], None] = lambda: None) -> int:
+    """Serve until SIGTERM or SIGINT, then finish the queries in flight and return 0; 1 when it cannot start.
+
+    `ready()` tells the supervisor that this worker serves.
+    """
+    worker = Worker(config, upstreams, listeners, index, snapshots)
+    if not await worker.start():
+        return START_FAILED
+    settle_garbage_collector()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, worker.reload)
+    ready()
+    orphaned = asyncio.ensure_future(_stop_when_orphaned(stop))
+    await stop.wait()
+    orphaned.cancel()
+    await worker.stop(config.server.shutdown_grace)
+    return 0
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A worker whose supervisor is gone stops: nobody would restart it, and it holds the ports."""
+    supervisor = os.getppid()
+    while os.getppid() == supervisor:
+        await asyncio.sleep(REFRESH_SECONDS)
+    log.error("the supervisor (pid %d) is gone: stopping", supervisor)
+    stop.set()
+
+
+def settle_garbage_collector() -> None:
+    """Tune the cyclic collector for a long-running server, once start-up is done.
+
+    What start-up built (modules, the brand index, the suffix list, the lists' snapshot) lives as
+    long as the worker: frozen, the collector never walks it again. A forwarded query makes a few
+    dozen containers (futures, tasks, closures); collecting after every 700 of them took a quarter
+    of a forwarded query's time (28 of 130 us), collecting after every 10,000 takes a few us and a
+    few MB more of young garbage at most.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
+
+
+def _announce(config: Config, upstreams: tuple[Upstream, ...]) -> None:
+    host, port = parse_hostport(config.server.listen[0], 53)
+    names = ", ".join(config.server.listen)
+    print(f"fraudwall {os.getpid()}: listening on {names} (UDP and TCP); "
+          f"upstreams {', '.join(map(str, upstreams))}; config {config.source}", file=sys.stderr, flush=True)
+    print(f"try: dig @{host} -p {port} example.com   (a blocked demo name: "
+          f"dig @{host} -p {port} icbc-tuikuan.example.com)", file=sys.stderr, flush=True)
+
+
+def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
+    """Bind the listen sockets, become `[server] user`, and run `[server] workers` worker processes on them.
+
+    The supervisor (this process) starts a worker that dies again, with a back-off, and gives up (exit 1)
+    when they keep dying (`supervisor.py`); on SIGHUP it re-reads the config with `reread` and replaces the
+    workers one at a time. Even one worker runs in a process of its own: a crash costs a restart, not DNS.
+    """
+    os.umask(UMASK)
+    check_can_become(config.server.user)
+    upstreams = upstream_servers(config.upstream, config.server.listen)
+    try:
+        listeners = Listeners.bind(config)
+    except ListenError as error:
+        log.error("%s", error)
+        return 1
+    try:
+        become(config.server.user)
+        # The store and the query log are created once, here, as the user that runs the workers:
+        # workers creating a new SQLite file at once trip over its locks while switching it to WAL.
+        open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6)).close()
+        if config.querylog.enabled:
+            QueryLog(log_path(config.querylog.path, config.blocklists.db)).close()
+        snapshots = SnapshotFolder.create()
+    except (ValueError, OSError, sqlite3.Error) as error:
+        log.error("%s", error)
+        listeners.close()
+        return 1
+    processes = WorkerProcesses(
+        config.server.workers, (config, upstreams),
+        run_worker=lambda slot, settings, ready: _run_worker(*settings, listeners, slot, snapshots, ready),
+        reread=lambda: reread_config(reread or (lambda: config), config),
+        snapshots=snapshots, grace=config.server.shutdown_grace, announce=lambda: _announce(config, upstreams))
+    try:
+        return processes.run()
+    finally:
+        listeners.close()
+        shutil.rmtree(snapshots.path, ignore_errors=True)
+
+
+# Keys that name what the supervisor bound or became at start: a reload cannot change them.
+NEEDS_A_RESTART = (("server", "listen"), ("server", "workers"), ("server", "user"),
+                   ("warning", "listen"), ("warning", "tls_listen"), ("admin", "listen"))
+
+
+def reread_config(reread: Callable[[], Config], running: Config) -> tuple[Config, tuple[Upstream, ...]] | None:
+    """SIGHUP: the config file again, with the keys of NEEDS_A_RESTART as they are; None (logged) when broken."""
+    try:
+        config = reread()
+        for section, key in NEEDS_A_RESTART:
+            value = getattr(getattr(running, section), key)
+            if getattr(getattr(config, section), key) != value:
+                log.warning("SIGHUP: [%s] %s changed: it takes effect when fraudwall is restarted", section, key)
+                config = config.replace(section, **{key: value})
+        upstreams = upstream_servers(config.upstream, config.server.listen)
+    except Exception as error:  # noqa: BLE001 - whatever is wrong with the new config, the old one keeps serving
+        log.error("SIGHUP: keeping the config in force: %s", error)
+        return None
+    return config, upstreams
+
+
+def _run_worker(config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int,
+                snapshots: SnapshotFolder | None, ready: Callable[[], None]) -> int:
+    logging.getLogger().setLevel(config.server.log_level.upper())   # a reloaded config may change it
+    main = run(config, upstreams, listeners, index, snapshots, ready)
+    return asyncio.run(main) if uvloop is None else uvloop.run(main)

@@ -1,0 +1,128 @@
+import json
+from types import SimpleNamespace
+
+from fraudwall.blocklists.settings import BlocklistSettings
+
+from tests.blocklists.blocklist_helpers import cli
+
+
+def config(tmp_path, **settings):
+    return SimpleNamespace(blocklists=BlocklistSettings(db=str(tmp_path / "store.db"), **settings),
+                           scorer=SimpleNamespace(brands_file=""))
+
+
+def test_import_prints_a_summary_and_check_finds_the_entry(tmp_path, capsys):
+    feed = tmp_path / "feed.txt"
+    feed.write_text("[Adblock Plus 2.0]\n! Title: t\n||phish.example.org^$document\n||x.example.org^$script\nexample.org##.ad\n")
+    assert cli("import", feed, "--list", "phishing", config=config(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "list phishing (created): 1 names" in out
+    assert "skipped lines: 2" in out and f"{feed}:4: modifier DNS cannot enforce" in out
+    assert cli("check", "a.phish.example.org", "b.example.org", "--json", config=config(tmp_path)) == 0
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert first["verdict"] == "blocked" and first["list"] == "phishing"
+    assert first["rule"] == "||phish.example.org^$document" and first["source"] == f"{feed}:3"
+    assert set(first) >= {"name", "verdict", "action", "list", "rule", "source", "added"}
+    assert second["verdict"] == "allowed" and second["list"] is None
+
+
+def test_the_default_store_holds_the_demo_list_and_takes_blocks(tmp_path, capsys):
+    settings = config(tmp_path)
+    assert cli("check", "icbc-tuikuan.example.com", config=settings) == 0
+    assert capsys.readouterr().out.startswith("blocked icbc-tuikuan.example.com by list demo")
+    assert cli("block", "Bad.Example.NET", "--reason", "phone scam", config=settings) == 0
+    assert cli("check", "bad.example.net", "x.bad.example.net", config=settings) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2].startswith("blocked bad.example.net by list manual: phone scam")
+    assert out[-1].startswith("allowed x.bad.example.net")        # block without --subtree is exact
+    assert cli("allow", "icbc-tuikuan.example.com", config=settings) == 0
+    assert cli("unblock", "bad.example.net", config=settings) == 0
+    assert cli("check", "icbc-tuikuan.example.com", "bad.example.net", config=settings) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2].startswith("allowed icbc-tuikuan.example.com by list manual")
+    assert out[-1].startswith("allowed bad.example.net (no entry)")
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    settings = config(tmp_path)
+    assert cli("import", tmp_path / "missing.txt", "--list", "x", config=settings) == 2
+    assert cli("export", "--list", "nosuch", "--format", "hosts", config=settings) == 2
+    assert cli("block", "bad..name", config=settings) == 2
+    assert cli("block", "github.io", "--subtree", config=settings) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 4 and all(line.startswith("fraudwall: error: ") for line in errors)
+    assert "no such file" in errors[0] and "no list named 'nosuch'" in errors[1]
+    assert "public suffix" in errors[3]
+
+
+def test_export_round_trips_through_each_format(tmp_path, capsys):
+    settings = config(tmp_path)
+    feed = tmp_path / "zone.rpz"
+    feed.write_text("$ORIGIN rpz.example.\nbad.example.org CNAME .\n*.bad.example.org CNAME .\n"
+                    "ok.example.org CNAME rpz-passthru.\n24.0.0.128.100.rpz-ip CNAME .\n")
+    assert cli("import", feed, "--list", "zone", config=settings) == 0
+    for format in ("rpz", "hosts", "domains"):
+        out = tmp_path / f"out.{format}"
+        assert cli("export", "--list", "zone", "--format", format, "--output", out, config=settings) == 0
+        assert cli("import", out, "--list", f"again-{format}", "--format", format if format != "domains" else "domains",
+                   config=settings) == 0
+    capsys.readouterr()
+    assert cli("check", "x.bad.example.org", "--json", config=settings) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "blocked"
+    rpz = (tmp_path / "out.rpz").read_text()
+    assert "ok.example.org CNAME rpz-passthru." in rpz and "24.0.0.128.100.rpz-ip CNAME ." in rpz
+
+
+def test_quarantined_entries_are_listed_and_confirmed(tmp_path, capsys):
+    settings = config(tmp_path)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("wikipedia.org\nfraud.example.org\n")
+    assert cli("import", feed, "--list", "feed", config=settings) == 0
+    assert "quarantined (popular sites, not enforced until confirmed): 1" in capsys.readouterr().out
+    assert cli("check", "wikipedia.org", config=settings) == 0
+    assert capsys.readouterr().out.startswith("allowed wikipedia.org")
+    assert cli("quarantine", config=settings) == 0
+    assert capsys.readouterr().out.startswith("feed\twikipedia.org\tblock\tpopular site")
+    assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
+    assert cli("check", "wikipedia.org", config=settings) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("blocked wikipedia.org by list feed")
+
+
+def test_block_creates_a_store_named_with_db(tmp_path, capsys):
+    db = tmp_path / "new" / "b.db"
+    assert cli("block", "fresh.example.org", "--db", db) == 0
+    assert cli("check", "fresh.example.org", "--db", db) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("blocked fresh.example.org by list manual")
+    assert cli("check", "fresh.example.org", "--db", tmp_path / "missing.db") == 2
+
+
+def test_a_confirmed_entry_stays_enforced_through_later_imports(tmp_path, capsys):
+    settings = config(tmp_path)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("wikipedia.org\nfraud.example.org\n")
+    assert cli("import", feed, "--list", "feed", config=settings) == 0
+    assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
+    for _ in range(2):
+        assert cli("import", feed, "--list", "feed", config=settings) == 0
+        assert "quarantined (popular sites, not enforced until confirmed): 0" in capsys.readouterr().out
+    assert cli("check", "wikipedia.org", config=settings) == 0
+    assert capsys.readouterr().out.startswith("blocked wikipedia.org by list feed")
+
+
+def test_check_prints_a_hostile_rpz_cname_target_escaped(tmp_path, capsys):
+    # Whitespace (CR, LF, tab) splits a zone file's tokens, so it cannot reach a target; ESC, C1 and
+    # bidirectional controls can, and the walled garden's name is shown as the rule.
+    settings = config(tmp_path)
+    feed = tmp_path / "zone.rpz"
+    feed.write_text("$ORIGIN rpz.example.\n@ SOA ns hostmaster 1 1 1 1 1\n"
+                    "evil.example.com CNAME walled\x1b[31m\x9b\u202e.example.net.\n", encoding="utf-8")
+    assert cli("import", feed, "--list", "rpz", config=settings) == 0
+    capsys.readouterr()
+    assert cli("check", "evil.example.com", config=settings) == 0
+    text = capsys.readouterr().out
+    assert cli("check", "evil.example.com", "--json", config=settings) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert text.startswith("blocked evil.example.com")
+    assert "CNAME walled\\027[31m\\155\\u202e.example.net." in text
+    assert record["rule"] == "evil.example.com CNAME walled\\027[31m\\155\\u202e.example.net."
+    assert all(char.isprintable() for char in text.rstrip("\n"))

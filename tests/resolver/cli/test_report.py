@@ -1,0 +1,47 @@
+"""`fraudwall log` and `fraudwall report at-risk` over a query log: what the operator's terminal shows."""
+
+import json
+import time
+
+import pytest
+from fraudwall.resolver.cli import main
+from fraudwall.resolver.observe.querylog import LogEntry, QueryLog
+
+# A label a client chose: red text, a carriage return that would rewrite the line, an 8-bit CSI.
+HOSTILE = "\x1b[31m\rok\x9b.icbc-tuikuan.example.com"
+SHOWN = "\\027[31m\\013ok\\155.icbc-tuikuan.example.com"
+# A CNAME target from an upstream the attacker runs, in the reason of an inspected answer.
+REASON = "alias \x1b]8;;http://x.example\x07cdn.example.net listed in demo"
+
+
+@pytest.fixture
+def db(tmp_path):
+    store = tmp_path / "blocklists.db"
+    querylog = QueryLog(tmp_path / "querylog.db")
+    now = time.time()
+    querylog.write([LogEntry(now - 60 + index, "192.0.2.7", HOSTILE if index == 0 else f"n{index}.example.com",
+                             "A", "blocked", REASON, "demo") for index in range(5)])
+    querylog.close()
+    return store
+
+
+def printed(capsys, *argv) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_log_prints_names_and_reasons_escaped_in_text_and_json(db, capsys):
+    text = printed(capsys, "log", "--db", str(db))
+    assert all(char.isprintable() for line in text.splitlines() for char in line)
+    assert SHOWN in text and "alias \\027]8;;http://x.example\\007cdn.example.net" in text
+    entries = [json.loads(line) for line in printed(capsys, "log", "--db", str(db), "--json").splitlines()]
+    assert entries[0]["name"] == SHOWN and "\\007cdn" in entries[0]["reason"]
+
+
+def test_at_risk_prints_names_and_reasons_escaped_in_text_and_json(db, capsys):
+    text = printed(capsys, "report", "at-risk", "--db", str(db))
+    assert "192.0.2.7" in text and SHOWN in text
+    assert all(char.isprintable() for line in text.splitlines() for char in line)
+    [client] = [json.loads(line) for line in printed(capsys, "report", "at-risk", "--db", str(db),
+                                                        "--json").splitlines()]
+    assert client["names"][0] == SHOWN and client["attempts"][0]["name"] == SHOWN

@@ -1,0 +1,134 @@
+"""The query log: only blocked and warned queries by default, batched, pruned, pseudonymised on request."""
+
+import sqlite3
+
+import pytest
+from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.observe.querylog import (
+    MAX_PENDING,
+    LogEntry,
+    QueryLog,
+    QueryLogRecorder,
+    parse_duration,
+)
+
+from tests.resolver.helpers import make_query
+
+
+def entry(time, client="192.0.2.7", name="fraud.example.net", verdict="blocked"):
+    return LogEntry(time, client, name, "A", verdict, "listed in demo (demo:1)", "demo")
+
+
+def test_recorder_keeps_blocked_scored_and_warned_answers_only():
+    recorder = QueryLogRecorder(clock=lambda: 100.0)
+    query = make_query("fraud.example.net", client="192.0.2.7")
+    recorder.observe(query, Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo"), 0.001)
+    recorder.observe(query, Answer(AnswerKind.SCORED, b"", "scored 0.90: ...", "homoglyph"), 0.001)
+    recorder.observe(query, Answer(AnswerKind.RESOLVED, b"", label="combosquat", warning="scored 0.70: ..."), 0.001)
+    recorder.observe(query, Answer(AnswerKind.CACHED, b""), 0.001)
+    batch = recorder.take()
+    assert [item.verdict for item in batch] == ["blocked", "scored", "warned"]
+    assert batch[2].reason == "scored 0.70: ..." and batch[2].label == "combosquat"
+    assert batch[0] == LogEntry(100.0, "192.0.2.7", "fraud.example.net", "A", "blocked", "listed in demo (x:1)", "demo")
+    assert recorder.take() == []
+
+
+def test_log_all_keeps_allowed_answers_too():
+    recorder = QueryLogRecorder(log_all=True)
+    recorder.observe(make_query(), Answer(AnswerKind.CACHED, b""), 0.001)
+    assert [item.verdict for item in recorder.take()] == ["cached"]
+
+
+def test_repeats_by_the_same_client_are_one_entry_with_a_count():
+    times = iter([100.0, 101.0, 102.0, 103.0])
+    recorder = QueryLogRecorder(clock=lambda: next(times))
+    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    for _ in range(3):
+        recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), answer, 0.0)
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.8"), answer, 0.0)
+    recorder.observe(make_query("fraud.example.net", "AAAA", client="192.0.2.7"), answer, 0.0)
+    batch = recorder.take()
+    assert [(item.client, item.qtype, item.count, item.time) for item in batch] == [
+        ("192.0.2.7", "A", 3, 100.0), ("192.0.2.8", "A", 1, 101.0), ("192.0.2.7", "AAAA", 1, 102.0)]
+
+
+def test_a_burst_of_distinct_queries_beyond_the_bound_is_dropped_and_counted():
+    recorder = QueryLogRecorder()
+    answer = Answer(AnswerKind.BLOCKED, b"", "r", "demo")
+    query = make_query()
+    for index in range(MAX_PENDING + 5):
+        recorder.observe(query._replace(qname=f"n{index}.example.net"), answer, 0.0)
+    recorder.observe(query._replace(qname="n0.example.net"), answer, 0.0)   # kept: counted in its entry
+    assert len(recorder.pending) == MAX_PENDING and recorder.dropped == 5
+    assert recorder.take()[0].count == 2
+
+
+def test_write_read_filter_by_client_and_name(tmp_path):
+    log = QueryLog(tmp_path / "querylog.db")
+    log.write([entry(1000), entry(1001, client="192.0.2.8", name="a.phish.example.org"),
+               entry(1002, name="b.fraud.example.net")], now=1002)
+    assert [item.time for item in log.read(0)] == [1000, 1001, 1002]
+    assert [item.time for item in log.read(1001)] == [1001, 1002]
+    assert [item.client for item in log.read(0, client="192.0.2.8")] == ["192.0.2.8"]
+    assert [item.name for item in log.read(0, name_pattern="*.PHISH.example.org")] == ["a.phish.example.org"]
+    log.close()
+
+
+def test_old_rows_and_rows_beyond_the_cap_are_removed(tmp_path):
+    log = QueryLog(tmp_path / "querylog.db", retention_days=1, max_rows=1000)
+    log.write([entry(float(t), name=f"f{t}.example.net") for t in range(1200)], now=1200)
+    assert len(log.read(0, limit=5000)) == 1000 and log.read(0)[0].time == 200
+    log.write([entry(200_000.0)], now=200_000)
+    assert [item.time for item in log.read(0)] == [200_000.0]
+    log.close()
+
+
+def test_pseudonymised_clients_are_stable_and_still_searchable(tmp_path):
+    path = tmp_path / "querylog.db"
+    log = QueryLog(path, pseudonymise=True)
+    log.write([entry(1000)], now=1000)
+    stored = log.read(0)[0].client
+    assert stored.startswith("anon-") and "192.0.2.7" not in stored
+    assert len(log.read(0, client="192.0.2.7")) == 1
+    log.close()
+    again = QueryLog(path, pseudonymise=True)
+    assert again.client_id("192.0.2.7") == stored
+    again.close()
+    raw = sqlite3.connect(path).execute("SELECT client FROM querylog").fetchall()
+    assert raw == [(stored,)]
+
+
+def test_durations():
+    assert parse_duration("90s") == 90 and parse_duration("30m") == 1800
+    assert parse_duration("24h") == 86_400 and parse_duration("7d") == 604_800 and parse_duration("15") == 15
+    for bad in ("", "h", "3 days", "-1h"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+def test_a_flood_is_written_as_one_counted_row(tmp_path):
+    recorder = QueryLogRecorder(clock=lambda: 1000.0)
+    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    for client in ("192.0.2.7", "192.0.2.7", "192.0.2.8", "192.0.2.7"):
+        recorder.observe(make_query("fraud.example.net", client=client), answer, 0.0)
+    log = QueryLog(tmp_path / "querylog.db")
+    log.write(recorder.take(), now=1001)
+    rows = log.read(0)
+    assert [(row.client, row.name, row.count) for row in rows] == [
+        ("192.0.2.7", "fraud.example.net", 3), ("192.0.2.8", "fraud.example.net", 1)]
+    log.close()
+
+
+def test_a_log_from_before_counted_repeats_is_upgraded_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "querylog.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE querylog (time REAL NOT NULL, client TEXT NOT NULL, name TEXT NOT NULL, "
+                "qtype TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL, label TEXT NOT NULL)")
+    old.execute("INSERT INTO querylog VALUES (1000, '192.0.2.7', 'fraud.example.net', 'A', 'blocked', 'r', 'demo')")
+    old.commit()
+    old.close()
+    log = QueryLog(path)
+    log.write([entry(1001, name="phish.example.org")], now=1001)
+    assert [(row.name, row.count) for row in log.read(0)] == [("fraud.example.net", 1), ("phish.example.org", 1)]
+    log.close()
