@@ -1,9 +1,12 @@
 """The listening sockets, bound once by the supervisor before it forks: every worker inherits the same ones.
 
-They are bound without SO_REUSEPORT, so a second `fraudwall serve` on an address fails with "address in
-use" instead of quietly taking a share of the queries. The workers of one supervisor read the same
-sockets: while one of them restarts, the others answer, and with none left the kernel queues the
-datagrams and connections for the next one, since the supervisor keeps the sockets open.
+A second `fraudwall serve` on an address fails with "address in use" instead of quietly taking a
+share of the queries: TCP listeners are bound without SO_REUSEPORT, and before its UDP sockets a
+supervisor binds the address once without it, which fails while anyone holds it. Each worker then
+gets a UDP socket of its own in one SO_REUSEPORT group, so the kernel spreads datagrams over the
+workers by their source (one shared socket woke every worker for each datagram, and the first to run
+took most of them). The workers share the TCP listener. The supervisor keeps every socket open, so
+while a worker restarts the kernel queues what arrives for it, and the others go on answering.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ class ListenError(Exception):
     """A listen address cannot be had; the message names it and why."""
 
 
-def udp_socket(host: str, port: int) -> socket.socket:
+def udp_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A non-blocking UDP socket bound to host:port; OSError when the address is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         except OSError:
@@ -41,6 +46,27 @@ def udp_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def udp_sockets(host: str, port: int, count: int) -> tuple[socket.socket, ...]:
+    """`count` UDP sockets on host:port, one SO_REUSEPORT group; OSError when anyone holds the address.
+
+    SO_REUSEPORT would let a second instance join the group: a plain bind first proves nobody has it.
+    """
+    if count == 1:
+        return (udp_socket(host, port),)
+    udp_socket(host, port).close()
+    first = udp_socket(host, port, reuse_port=True)
+    sockets = [first]
+    try:
+        port = first.getsockname()[1]   # port 0: the others join the port the kernel chose
+        while len(sockets) < count:
+            sockets.append(udp_socket(host, port, reuse_port=True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return tuple(sockets)
 
 
 def tcp_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -65,7 +91,8 @@ class Listeners:
     """Every socket the config listens on: DNS (UDP and TCP), the warning page, the admin listener."""
 
     def __init__(self) -> None:
-        self.dns: dict[str, tuple[socket.socket, socket.socket]] = {}     # listen address -> (UDP, TCP)
+        # listen address -> (a UDP socket per worker, the TCP listener they share)
+        self.dns: dict[str, tuple[tuple[socket.socket, ...], socket.socket]] = {}
         self.warning: dict[tuple[str, int], socket.socket] = {}          # (host, port) -> TCP
         self.admin: socket.socket | None = None
 
@@ -76,11 +103,13 @@ class Listeners:
         try:
             for address in config.server.listen:
                 host, port = parse_hostport(address, 53)
-                udp = _bound(lambda: udp_socket(host, port), f"cannot listen on {address} (UDP)")
+                udp = _bound(lambda: udp_sockets(host, port, config.server.workers),
+                             f"cannot listen on {address} (UDP)")
                 try:
                     tcp = _bound(lambda: tcp_socket(host, port, DNS_BACKLOG), f"cannot listen on {address} (TCP)")
                 except ListenError:
-                    udp.close()
+                    for sock in udp:
+                        sock.close()
                     raise
                 listeners.dns[address] = (udp, tcp)
             warning = config.warning
@@ -100,7 +129,8 @@ class Listeners:
 
     def close(self) -> None:
         for udp, tcp in self.dns.values():
-            udp.close()
+            for sock in udp:
+                sock.close()
             tcp.close()
         for sock in self.warning.values():
             sock.close()

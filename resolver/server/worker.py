@@ -200,10 +200,10 @@ class Worker:
                                   config.server.tcp_message_timeout,
                                   admits=resolver.handler.replays.admits)  # the access stage's test
         loop = asyncio.get_running_loop()
-        # The sockets were bound by the supervisor and are shared with the other workers.
+        # The sockets were bound by the supervisor: a UDP socket of this worker's own, a shared TCP listener.
         for address in config.server.listen:
-            udp_socket, tcp_socket = self.listeners.dns[address]
-            udp = UdpServer(resolver.handler, udp_socket)
+            udp_sockets, tcp_socket = self.listeners.dns[address]
+            udp = UdpServer(resolver.handler, udp_sockets[self.index % len(udp_sockets)])
             self.udp.append(udp)
             udp.start()
             self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), sock=tcp_socket,
