@@ -9,7 +9,9 @@ request makes an unchanged feed cost one round trip.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -89,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broadest-prefix", default="16,32", help="IPV4,IPV6 prefix lengths")
     parser.add_argument("--sinkhole", action="append", default=[])
     args = parser.parse_args(argv)
+    # Background work: the resolver's workers, not this import, get the CPU first.
+    with contextlib.suppress(OSError):
+        os.nice(19)
     try:
         ipv4, ipv6 = (int(length) for length in args.broadest_prefix.split(","))
         guards = load_guards(args.platforms_file, args.popular_file, args.brands_file,
