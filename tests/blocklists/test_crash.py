@@ -27,9 +27,10 @@ def test_killing_an_import_midway_keeps_the_old_list(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(big)], start_new_session=True)
     segment = StorePaths(db).segment("feed", 2, 0)
     deadline = time.monotonic() + 30
-    while not segment.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.01)
-    time.sleep(0.3)
+    # Killed once the new segment holds rows: midway, with the half-written file on disk.
+    while (not segment.exists() or segment.stat().st_size < 64 * 1024) and time.monotonic() < deadline \
+            and process.poll() is None:
+        time.sleep(0.01)   # poll pacing
     assert process.poll() is None, "the import finished before it could be killed"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

@@ -120,7 +120,9 @@ def test_report_flow_and_view_reference(tmp_path):
         assert b"/.well-known/fraudwall/thanks?lang=en&ref=FW-" in location
         thanks = await exchange(port, get(location.split(b" ", 1)[1].decode()))
         assert status(thanks) == 200 and b"Thank you" in thanks
-        await asyncio.sleep(0.2)  # the view is written on the database thread
+        deadline = time.monotonic() + 5
+        while not ReportStore(db).reports() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # poll pacing: the report is written on the database thread
         return reference
     reference = run(tmp_path, scenario)
     store = ReportStore(tmp_path / "store.db")
