@@ -82,3 +82,26 @@ class AnswerKind(enum.Enum):
     DROPPED = "dropped"     # no answer at all (RPZ drop)
     LOCAL = "local"         # answered by fraudwall itself, never forwarded: other classes than IN, ANY over UDP
     LIMITED = "limited"     # the client asked faster than [ratelimit] allows: dropped, REFUSED or TC=1
+
+
+class Trigger(enum.Enum):
+    """What decided an answer: with the match an `Answer` carries, everything people read about it
+    (the EDE text, the warning page, the query log, the metric labels) is rendered from this (explain.py)."""
+
+    __hash__ = object.__hash__  # see Transport
+
+    UPSTREAM = "upstream"        # forwarded: the upstream's reply as it came
+    CACHE = "cache"              # a reply kept earlier, TTLs counted down
+    STALE = "stale"              # an expired reply: no upstream answered (RFC 8767 serve-stale)
+    NAME = "name"                # a blocklist entry for the name or one of its parents
+    CNAME_TARGET = "cname"       # a blocklist entry for a CNAME target in the upstream's reply
+    ANSWER_ADDRESS = "address"   # a blocklist network holding an address in the upstream's reply
+    SCORER = "scorer"            # the look-alike scorer's block verdict
+    ACCESS = "access"            # the client's network is not served
+    RATE_LIMIT = "ratelimit"     # the client's network asked faster than [ratelimit] allows
+    ANY_OVER_UDP = "any"         # ANY over UDP: one HINFO record, never the set (RFC 8482)
+    ZONE_TRANSFER = "transfer"   # AXFR or IXFR: a resolver has no zone to give
+    OTHER_CLASS = "class"        # a class other than IN: refused, or the server's identity (CHAOS)
+    NO_UPSTREAM = "no-upstream"  # every upstream failed: SERVFAIL
+    OVERLOAD = "overload"        # too many queries already wait for an upstream: SERVFAIL at once
+    INTERNAL_ERROR = "error"     # a stage raised: SERVFAIL

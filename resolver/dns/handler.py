@@ -15,7 +15,7 @@ from typing import Callable
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Malformed, Query, make_reply, read_query, render
-from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
 from fraudwall.resolver.dns.eager import run_eagerly
 from fraudwall.resolver.dns.replay import ReplayMemo
 
@@ -79,7 +79,7 @@ class QueryHandler:
     def _fail(self, query: Query, error: BaseException, send: Send, started: float) -> None:
         log.error("query %s %s from %s failed: %r", query.qname, query.qtype, query.client, error,
                   exc_info=error)
-        answer = Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "internal error")
+        answer = Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.INTERNAL_ERROR)
         self._answer(query, answer, send, started)
 
     async def drain(self, seconds: float) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 
-from fraudwall.blocklists.verdict import Action
+from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codec import Query, make_record, make_reply
-from fraudwall.resolver.dns.codes import AnswerKind, QType, Rcode
+from fraudwall.resolver.dns.codes import AnswerKind, QType, Rcode, Trigger
 from fraudwall.resolver.config import SinkholeSettings
+from fraudwall.scoring.score import Score
 
 
 class Sinkhole:
@@ -23,23 +24,27 @@ class Sinkhole:
             self._records[QType.AAAA] = (make_record(QType.AAAA, self.ttl,
                                                      ipaddress.IPv6Address(settings.ipv6).packed),)
 
-    def answer(self, query: Query, kind: AnswerKind, reason: str, label: str,
-               action: Action = Action.BLOCK, redirect: tuple[str, ...] = (),
+    def answer(self, query: Query, trigger: Trigger, match: Match | Score, detail: str = "",
                steady_until: float = 0.0) -> Answer:
-        """The answer for a block; `steady_until` as in `Answer`: how long it holds for the same query."""
+        """The answer for a block by a list entry's action (a score blocks); `detail` and
+        `steady_until` as in `Answer`: what matched, how long it holds for the same query."""
+        kind = AnswerKind.SCORED if trigger is Trigger.SCORER else AnswerKind.BLOCKED
+        action, redirect = (match.action, match.redirect) if type(match) is Match else (Action.BLOCK, ())
         if action is Action.DROP:
-            return Answer(kind, None, reason, label)
+            return Answer(kind, None, trigger, match, detail)
         if action is Action.NXDOMAIN or (action is Action.BLOCK and self.policy == "nxdomain"):
-            return Answer(kind, make_reply(query, Rcode.NXDOMAIN), reason, label, steady_until=steady_until)
-        if action is Action.BLOCK and self.policy == "refused":
-            return Answer(kind, make_reply(query, Rcode.REFUSED), reason, label, steady_until=steady_until)
-        if action is Action.REDIRECT:
-            records = self._redirect_records(query.qtype, redirect)
-        elif action is Action.BLOCK and self.policy == "sinkhole":
-            records = self._sinkhole_records(query.qtype)
+            body = make_reply(query, Rcode.NXDOMAIN)
+        elif action is Action.BLOCK and self.policy == "refused":
+            body = make_reply(query, Rcode.REFUSED)
         else:
-            records = ()
-        return Answer(kind, make_reply(query, Rcode.NOERROR, records), reason, label, steady_until=steady_until)
+            if action is Action.REDIRECT:
+                records = self._redirect_records(query.qtype, redirect)
+            elif action is Action.BLOCK and self.policy == "sinkhole":
+                records = self._sinkhole_records(query.qtype)
+            else:
+                records = ()
+            body = make_reply(query, Rcode.NOERROR, records)
+        return Answer(kind, body, trigger, match, detail, steady_until=steady_until)
 
     def _sinkhole_records(self, qtype: int) -> tuple[bytes, ...]:
         return self._records.get(qtype, ())

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind, Transport
+from fraudwall.resolver.dns.explain import blocked_labels, verdict_labels
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -89,17 +90,6 @@ def qtype_label(qtype: int) -> str:
     return _QTYPE_LABELS.get(qtype, "other")
 
 
-def blocked_reason(answer: Answer) -> str:
-    """What triggered a block: a low-cardinality label derived from the answer."""
-    if answer.kind is AnswerKind.SCORED:
-        return "scorer"
-    if answer.reason.startswith("alias "):
-        return "cname"
-    if answer.reason.startswith("address "):
-        return "address"
-    return "name"
-
-
 class Histogram:
     """Bucket counts, a sum and a count: what a Prometheus histogram needs, nothing more."""
 
@@ -140,11 +130,11 @@ class Counters:
         self._duration_counts[_bucket(DURATION_BUCKETS, seconds)] += 1
         self._duration.sum += seconds
         if kind is _BLOCKED or kind is _SCORED:
-            self._blocked[(blocked_reason(answer), answer.label)] += 1
+            self._blocked[blocked_labels(answer)] += 1
             if kind is _SCORED:
-                self._verdicts[("block", answer.label)] += 1
-        elif answer.warning:
-            self._verdicts[("warn", answer.label)] += 1
+                self._verdicts[verdict_labels(answer)] += 1
+        elif answer.warning is not None:
+            self._verdicts[verdict_labels(answer)] += 1
 
     def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
         self._queries[(-1, transport, kind)] += 1  # -1: no question could be read, labelled "none"
@@ -332,7 +322,11 @@ def blocklist_families(blocklist: "StoreBlocklist") -> Iterable[object]:
     error = GaugeMetricFamily("fraudwall_blocklist_filter_false_positive_ratio",
                               "Expected share of unlisted names the filter sends to the exact store.")
     error.add_metric((), blocklist.expected_false_positive_ratio)
-    return entries, imported, fill, error
+    generation = GaugeMetricFamily("fraudwall_blocklist_generation",
+                                   "The store's change counter the lists in force reflect (moves with every list "
+                                   "change, never back).")
+    generation.add_metric((), blocklist.generation)
+    return entries, imported, fill, error, generation
 
 
 def build_info_family() -> GaugeMetricFamily:

@@ -19,6 +19,7 @@ from typing import Iterable, NamedTuple
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.explain import log_columns
 from fraudwall.resolver.observe.metrics import KIND_LABELS, qtype_label
 
 # A burst of more distinct entries than this waiting for the writer is dropped (and counted), never
@@ -57,7 +58,7 @@ def verdict_of(answer: Answer) -> str | None:
     """What the log calls an answer; None for answers that are only counted."""
     if answer.kind is AnswerKind.BLOCKED or answer.kind is AnswerKind.SCORED:
         return KIND_LABELS[answer.kind]
-    if answer.warning:
+    if answer.warning is not None:
         return "warned"
     return None
 
@@ -66,13 +67,14 @@ class QueryLogRecorder:
     """The handler's observer: keeps the entries to log until the writer takes them.
 
     Repeats of the same query by the same client until the next take are one entry with a count:
-    a retrying app or a flood is one line, and costs a dict update, not a row.
+    a retrying app or a flood is one line, and costs a dict update, not a row. Its reason and
+    label are rendered when the entry is taken, once however many times it came.
     """
 
     def __init__(self, log_all: bool = False, clock=time.time) -> None:
         self.log_all = log_all
         self.clock = clock
-        # (client, name, qtype number, verdict, reason, label) -> [time of the first, count]
+        # (client, name, qtype number, verdict, trigger, match, detail, warning) -> [time of the first, count]
         self.pending: dict[tuple, list] = {}
         self.dropped = 0
 
@@ -82,7 +84,8 @@ class QueryLogRecorder:
             if not self.log_all:
                 return
             verdict = KIND_LABELS[answer.kind]
-        key = (query.client, query.qname, query.qtype, verdict, answer.warning or answer.reason, answer.label)
+        key = (query.client, query.qname, query.qtype, verdict, answer.trigger, answer.match, answer.detail,
+               answer.warning)
         seen = self.pending.get(key)
         if seen is not None:
             seen[1] += 1
@@ -94,8 +97,8 @@ class QueryLogRecorder:
     def take(self) -> list[LogEntry]:
         """The entries kept since the last take, in the order they first came."""
         batch, self.pending = self.pending, {}
-        return [LogEntry(first, client, name, qtype_label(qtype), verdict, reason, label, count)
-                for (client, name, qtype, verdict, reason, label), (first, count) in batch.items()]
+        return [LogEntry(first, client, name, qtype_label(qtype), verdict, *log_columns(*decision), count)
+                for (client, name, qtype, verdict, *decision), (first, count) in batch.items()]
 
 
 class QueryLog:

@@ -27,10 +27,10 @@ from fraudwall.resolver.dns.codec import (
     scan_reply,
     strip_opt,
 )
-from fraudwall.resolver.dns.codes import AnswerKind, Rcode
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
 from fraudwall.resolver.config import UpstreamSettings
 from fraudwall.resolver.dns.quota import Quota, client_network
-from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
+from fraudwall.resolver.dns.upstream_policy import Outcome, Resolution, Upstream, UpstreamPool
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ DESCRIPTORS_KEPT = 64
 # Queries that may wait with an identical one in flight, for each that may hold a socket: a
 # wait costs a few kB of memory, a socket a descriptor.
 WAITERS_PER_SOCKET = 10
+
+
+# Read once: an Enum class attribute costs a descriptor call each time, on every forwarded query.
+_UDP = Transport.UDP
+_outcome_of_rcode = Outcome.of_rcode
 
 
 class UpstreamError(Exception):
@@ -148,7 +153,8 @@ class _TcpConnection(asyncio.Protocol):
 
 
 class Forwarder:
-    """The asyncio side of forwarding: drives `UpstreamPool`'s choices over real sockets."""
+    """The asyncio side of forwarding: sends what a `Resolution` asks for over real sockets and
+    tells it what came back; every choice (whom, which transport, what failed) is the policy's."""
 
     def __init__(self, pool: UpstreamPool, timeout: float, attempts: int,
                  on_try: Callable[[Upstream, str, float], None] | None = None) -> None:
@@ -160,35 +166,29 @@ class Forwarder:
         self._connecting: dict[Upstream, asyncio.Future] = {}
 
     async def exchange(self, query: Query) -> tuple[bytes, Scan] | None:
-        """The first good reply from any upstream, without its OPT record, or None when all failed.
-
-        REFUSED means the upstream will not serve us: a failure, like a timeout. SERVFAIL may be
-        about the name alone (a broken zone): the next upstream is asked without holding the
-        first back, and the SERVFAIL stands only when nobody answers better.
-        """
-        servfail = None
-        for server in self.pool.order() * self.attempts:
+        """The reply the policy settles on, without its OPT record, or None when all failed."""
+        resolution = Resolution(self.pool, self.attempts)
+        while (request := resolution.next_request()) is not None:
+            server, transport = request
             started = time.monotonic()
+            readable = None
             try:
-                reply = await self._udp(server, query)
-                if reply[2] & 0x02:  # TC: the whole answer only comes over TCP
+                if transport is _UDP:
+                    reply = await self._udp(server, query)
+                else:
                     reply = await self._tcp_exchange(server, query)
-                outcome = _readable(reply)
-                if outcome[1].rcode == Rcode.REFUSED:
-                    raise UpstreamError("REFUSED")
+                if reply[2] & 0x02:  # TC: not read, the policy says where the whole answer comes from
+                    outcome = Outcome.TRUNCATED
+                else:
+                    readable = _readable(reply)
+                    outcome = _outcome_of_rcode(readable[1].rcode)
             except (UpstreamError, OSError, asyncio.TimeoutError) as error:
-                self.pool.failed(server)
-                self.on_try(server, "timeout" if isinstance(error, asyncio.TimeoutError) else "error",
-                            time.monotonic() - started)
+                outcome = Outcome.TIMEOUT if isinstance(error, asyncio.TimeoutError) else Outcome.ERROR
                 log.debug("upstream %s failed for %s: %r", server, query.qname, error)
-                continue
             seconds = time.monotonic() - started
-            self.pool.succeeded(server, seconds)
-            self.on_try(server, "ok", seconds)
-            if outcome[1].rcode != Rcode.SERVFAIL:
-                return outcome
-            servfail = outcome
-        return servfail
+            resolution.record(outcome, seconds, readable)
+            self.on_try(server, outcome.label, seconds)
+        return resolution.reply
 
     def _message(self, query: Query) -> tuple[bytes, bytes]:
         ident = secrets.randbits(16)
@@ -317,13 +317,13 @@ class UpstreamStage(Stage):
             if network:
                 self.quota.give_back(network)
         if outcome is None:
-            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
+            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
         body, scan = outcome
         return Answer(AnswerKind.RESOLVED, for_client(body, query), scan=scan)
 
     def _overloaded(self, query: Query, bound: str) -> Answer:
         self.on_overload(bound)
-        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight", bound)
+        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail=bound)
 
     async def _shared_exchange(self, query: Query) -> tuple[bytes, Scan] | None:
         key = query.key

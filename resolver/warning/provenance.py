@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from fraudwall.blocklists.verdict import Action, Blocklist
+from fraudwall.blocklists.verdict import Action, Blocklist, Match
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.stages.blocklist import describe
 from fraudwall.resolver.dns.codec import Query
-from fraudwall.resolver.dns.codes import AnswerKind
-from fraudwall.resolver.dns.stages.scorer import describe as describe_score
+from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.warning.reason import BlockReason
-from fraudwall.scoring.score import Verdict
+from fraudwall.scoring.score import Score, Verdict
 from fraudwall.scoring.scorer import Scorer
 
 # Recent blocks remembered per worker: enough for the pages people open after a block.
@@ -23,7 +21,8 @@ class Provenance:
 
     A block by a CNAME target or an answer address leaves the name itself off every list;
     remembering the block lets the page say why all the same, until the lists change
-    (`forget`): the target or address may be off them by then.
+    (`forget`): the target or address may be off them by then. What decided it is remembered,
+    and rendered only when a page asks.
     """
 
     def __init__(self, blocklist: Blocklist, scorer: Scorer | None, scorer_blocks: bool,
@@ -32,16 +31,13 @@ class Provenance:
         self.scorer = scorer
         self.scorer_blocks = scorer_blocks
         self.size = size
-        self._recent: OrderedDict[str, BlockReason] = OrderedDict()
+        # name -> (trigger, match, detail) of its last block
+        self._recent: OrderedDict[str, tuple[Trigger, Match | Score, str | int]] = OrderedDict()
 
     def observe(self, query: Query, answer: Answer, seconds: float) -> None:
-        if answer.kind is AnswerKind.BLOCKED:
-            reason = BlockReason(query.qname, "list", answer.label, answer.reason)
-        elif answer.kind is AnswerKind.SCORED:
-            reason = BlockReason(query.qname, "scorer", answer.label, answer.reason)
-        else:
+        if answer.kind is not AnswerKind.BLOCKED and answer.kind is not AnswerKind.SCORED:
             return
-        self._recent[query.qname] = reason
+        self._recent[query.qname] = (answer.trigger, answer.match, answer.detail)
         self._recent.move_to_end(query.qname)
         if len(self._recent) > self.size:
             self._recent.popitem(last=False)
@@ -56,13 +52,13 @@ class Provenance:
         if match is not None:
             if match.action is Action.ALLOW:
                 return None
-            return BlockReason(name, "list", match.list, describe(match), "",
-                               match.added or None)
+            return BlockReason.of(name, Trigger.NAME, match)
         if self.scorer is not None and self.scorer_blocks:
             try:
                 score = self.scorer.score(name)
             except ValueError:
                 score = None
             if score is not None and score.verdict is Verdict.BLOCK:
-                return BlockReason(name, "scorer", score.rule, describe_score(score), score.brand or "")
-        return self._recent.get(name)
+                return BlockReason.of(name, Trigger.SCORER, score)
+        recent = self._recent.get(name)
+        return None if recent is None else BlockReason.of(name, *recent)

@@ -11,7 +11,7 @@ import ipaddress
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query, make_reply
-from fraudwall.resolver.dns.codes import AnswerKind, Rcode
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 
 # Decisions are remembered per client address: parsing an address costs more than answering from the cache.
 REMEMBERED_CLIENTS = 65_536
@@ -63,4 +63,4 @@ class AccessStage(Stage):
             return await self.next.resolve(query)
         # Dropped, a refused client cannot even learn that a resolver listens here.
         body = None if self._drop else make_reply(query, Rcode.REFUSED)
-        return Answer(AnswerKind.REFUSED, body, "client network not served", "access")
+        return Answer(AnswerKind.REFUSED, body, Trigger.ACCESS)

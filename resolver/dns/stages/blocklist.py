@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from fraudwall.blocklists.verdict import Action, Blocklist, Match
+from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.sinkhole import Sinkhole
-
-
-def describe(match: Match) -> str:
-    """The short reason a person reads in the EDE text, the warning page and the log.
-
-    The source's file name and line, not its whole path or URL: `fraudwall check` shows those.
-    """
-    return f"listed in {match.list} ({match.source.rsplit('/', 1)[-1]})"
 
 
 class BlocklistStage(Stage):
@@ -31,6 +23,5 @@ class BlocklistStage(Stage):
                 if match.action is Action.ALLOW:
                     query = query._replace(allowed=True)
                 else:
-                    return self.sinkhole.answer(query, AnswerKind.BLOCKED, describe(match), match.list,
-                                                match.action, match.redirect, UNTIL_LISTS_CHANGE)
+                    return self.sinkhole.answer(query, Trigger.NAME, match, steady_until=UNTIL_LISTS_CHANGE)
         return await self.next.resolve(query)

@@ -16,7 +16,7 @@ from typing import Callable
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import U32, Query, Scan, for_client
-from fraudwall.resolver.dns.codes import AnswerKind, Rcode
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 from fraudwall.resolver.config import CacheSettings
 
 STALE_TTL = 30         # seconds: the TTL a stale answer carries (RFC 8767 4)
@@ -145,7 +145,7 @@ class CacheStage(Stage):
         if hit is not None:
             body, kind, steady_until = hit
             return Answer(AnswerKind.CACHED if kind is AnswerKind.RESOLVED else kind, for_client(body, query),
-                          steady_until=steady_until)
+                          Trigger.CACHE, steady_until=steady_until)
         if cache.stale_for:
             stale = cache.held_back(query.key, self.clock())
             if stale is not None:
@@ -173,4 +173,4 @@ def _no_upstream_answered(answer: Answer) -> bool:
 
 def _stale_answer(body: bytes, query: Query) -> Answer:
     # Never replayed (no `steady_until`): every stale answer passes here, counted, and none outlives its hold-back.
-    return Answer(AnswerKind.STALE, for_client(body, query), "no upstream answered; answer expired", "stale")
+    return Answer(AnswerKind.STALE, for_client(body, query), Trigger.STALE)

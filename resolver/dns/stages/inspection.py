@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.stages.blocklist import describe
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.sinkhole import Sinkhole
 
 
@@ -25,13 +24,9 @@ class InspectStage(Stage):
         for target in scan.cname_targets:
             match = self.blocklist.match_name(target)
             if match is not None and match.action is not Action.ALLOW:
-                reason = f"alias {target} {describe(match)}"
-                return self.sinkhole.answer(query, AnswerKind.BLOCKED, reason, match.list, match.action,
-                                            match.redirect)
+                return self.sinkhole.answer(query, Trigger.CNAME_TARGET, match, target)
         for address in scan.addresses:
             match = self.blocklist.match_address(address)
             if match is not None and match.action is not Action.ALLOW:
-                reason = f"address {address} {describe(match)}"
-                return self.sinkhole.answer(query, AnswerKind.BLOCKED, reason, match.list, match.action,
-                                            match.redirect)
+                return self.sinkhole.answer(query, Trigger.ANSWER_ADDRESS, match, address)
         return answer

@@ -17,7 +17,7 @@ from __future__ import annotations
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import RR_FIXED, Query, make_record, make_reply
-from fraudwall.resolver.dns.codes import AnswerKind, QClass, QType, Rcode, Transport
+from fraudwall.resolver.dns.codes import AnswerKind, QClass, QType, Rcode, Transport, Trigger
 
 IDENTITY_NAMES = ("id.server", "hostname.bind")   # RFC 4892 and BIND's older name
 HINFO_TTL = 3600   # the answer never changes: caches downstream may keep it
@@ -45,12 +45,12 @@ class LocalStage(Stage):
             return self._outside_in(query)
         if query.qtype >= _FIRST_META_TYPE:   # one comparison for ordinary queries
             if query.qtype == _ANY and query.transport is _UDP:
-                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NOERROR, self._hinfo),
-                              "RFC 8482: ANY over UDP", "any", steady_until=UNTIL_LISTS_CHANGE)
+                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NOERROR, self._hinfo), Trigger.ANY_OVER_UDP,
+                              steady_until=UNTIL_LISTS_CHANGE)
             if query.qtype in _TRANSFERS:
                 # A resolver holds no zone to transfer; forwarded, the upstream's zones would leak.
-                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.REFUSED), "zone transfer not served",
-                              "transfer", steady_until=UNTIL_LISTS_CHANGE)
+                return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.REFUSED), Trigger.ZONE_TRANSFER,
+                              steady_until=UNTIL_LISTS_CHANGE)
         return await self.next.resolve(query)
 
     def _outside_in(self, query: Query) -> Answer:
@@ -59,5 +59,5 @@ class LocalStage(Stage):
             body = make_reply(query, Rcode.NOERROR, self._identity)
         else:
             body = make_reply(query, Rcode.REFUSED)
-        return Answer(AnswerKind.LOCAL, body, f"class {query.qclass} not served", "class",
+        return Answer(AnswerKind.LOCAL, body, Trigger.OTHER_CLASS, detail=query.qclass,
                       steady_until=UNTIL_LISTS_CHANGE)

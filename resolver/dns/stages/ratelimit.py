@@ -31,7 +31,7 @@ from fraudwall.resolver.dns.stages.access import REMEMBERED_CLIENTS, client_addr
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import TC, U16, Query, make_opt, make_reply
-from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport
+from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
 from fraudwall.resolver.config import RateLimitSettings
 
 EVICTION_LOOKS = 8       # oldest buckets looked at for a refilled one before the oldest is forgotten anyway
@@ -139,4 +139,4 @@ class RateLimitStage(Stage):
         if body is not None and len(body) + (_OPT_SIZE if query.edns_size else 0) > len(query.wire):
             body, action = None, "drop"   # never more bytes to a limited client than it sent
         self.limited[action] += 1
-        return Answer(AnswerKind.LIMITED, body, "rate limited", action)
+        return Answer(AnswerKind.LIMITED, body, Trigger.RATE_LIMIT, detail=action)

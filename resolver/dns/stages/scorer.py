@@ -11,16 +11,10 @@ from __future__ import annotations
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.sinkhole import Sinkhole
 from fraudwall.scoring.score import Score, Verdict
 from fraudwall.scoring.scorer import Scorer
-
-
-def describe(score: Score) -> str:
-    """The reason a person reads: the strongest signal, and the brand when one is imitated."""
-    reason = score.reasons[0] if score.reasons else "fraud-like name"
-    return f"scored {score.value:.2f}: {reason}"
 
 
 class ScorerStage(Stage):
@@ -45,7 +39,6 @@ class ScorerStage(Stage):
             return await self.next.resolve(query)
         if score.verdict is Verdict.BLOCK and self.blocks:
             # A score follows from the name alone; a list change may allow it, and clears the replays.
-            return self.sinkhole.answer(query, AnswerKind.SCORED, describe(score), score.rule,
-                                        steady_until=UNTIL_LISTS_CHANGE)
+            return self.sinkhole.answer(query, Trigger.SCORER, score, steady_until=UNTIL_LISTS_CHANGE)
         answer = await self.next.resolve(query)
-        return answer._replace(warning=describe(score), label=answer.label or score.rule)
+        return answer._replace(warning=score)

@@ -2,8 +2,10 @@
 
 import os
 
+from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.codes import AnswerKind, Transport
+from fraudwall.resolver.dns.codes import AnswerKind, Transport, Trigger
+from fraudwall.scoring.score import Score, Verdict
 from fraudwall.resolver.observe.metrics import Collector, Counters, SnapshotFolder, merge
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -33,15 +35,23 @@ def test_queries_by_type_transport_and_result():
 
 def test_blocks_by_trigger_and_list_and_scorer_verdicts():
     counters = Counters()
-    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo"), 0.001)
-    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", "alias x.example.net listed in demo (x:2)",
-                                                 "demo"), 0.001)
-    counters.observe_answer(make_query(), Answer(AnswerKind.SCORED, b"", "scored 0.90: ...", "homoglyph"), 0.001)
-    counters.observe_answer(make_query(), Answer(AnswerKind.RESOLVED, b"", label="combosquat", warning="scored 0.7"),
+    listed = Match("x.example.net", Action.BLOCK, "demo", "x.example.net", "x:1", 0.0)
+    network = Match("192.0.2.0/24", Action.BLOCK, "ipfeed", "192.0.2.0/24", "ip.txt:1", 0.0)
+    homoglyph = Score(0.9, Verdict.BLOCK, "paypal.com", ("homoglyph of paypal.com",), "homoglyph")
+    combosquat = Score(0.7, Verdict.WARN, "paypal.com", ("paypal plus other words",), "combosquat")
+    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, listed), 0.001)
+    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", Trigger.CNAME_TARGET, listed,
+                                                 "cdn.x.example.net"), 0.001)
+    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", Trigger.ANSWER_ADDRESS, network,
+                                                 "192.0.2.1"), 0.001)
+    counters.observe_answer(make_query(), Answer(AnswerKind.SCORED, b"", Trigger.SCORER, homoglyph), 0.001)
+    # A warned name is labelled by the scorer's rule, whatever answered it (here the upstream's SERVFAIL).
+    counters.observe_answer(make_query(), Answer(AnswerKind.SERVFAIL, b"", Trigger.NO_UPSTREAM, warning=combosquat),
                             0.001)
     values = samples(counters)
     assert values[("fraudwall_blocked_total", (("list", "demo"), ("reason", "name")))] == 1
     assert values[("fraudwall_blocked_total", (("list", "demo"), ("reason", "cname")))] == 1
+    assert values[("fraudwall_blocked_total", (("list", "ipfeed"), ("reason", "address")))] == 1
     assert values[("fraudwall_blocked_total", (("list", "homoglyph"), ("reason", "scorer")))] == 1
     assert values[("fraudwall_scorer_verdicts_total", (("rule", "homoglyph"), ("verdict", "block")))] == 1
     assert values[("fraudwall_scorer_verdicts_total", (("rule", "combosquat"), ("verdict", "warn")))] == 1

@@ -3,8 +3,9 @@
 import sqlite3
 
 import pytest
+from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.observe.querylog import (
     MAX_PENDING,
     LogEntry,
@@ -12,8 +13,14 @@ from fraudwall.resolver.observe.querylog import (
     QueryLogRecorder,
     parse_duration,
 )
+from fraudwall.scoring.score import Score, Verdict
 
 from tests.resolver.helpers import make_query
+
+LISTED = Match("fraud.example.net", Action.BLOCK, "demo", "fraud.example.net", "/srv/x:1", 0.0)
+BLOCKED = Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, LISTED)
+HOMOGLYPH = Score(0.9, Verdict.BLOCK, "paypal.com", ("homoglyph of paypal.com",), "homoglyph")
+COMBOSQUAT = Score(0.7, Verdict.WARN, "paypal.com", ("paypal plus other words",), "combosquat")
 
 
 def entry(time, client="192.0.2.7", name="fraud.example.net", verdict="blocked"):
@@ -23,13 +30,14 @@ def entry(time, client="192.0.2.7", name="fraud.example.net", verdict="blocked")
 def test_recorder_keeps_blocked_scored_and_warned_answers_only():
     recorder = QueryLogRecorder(clock=lambda: 100.0)
     query = make_query("fraud.example.net", client="192.0.2.7")
-    recorder.observe(query, Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo"), 0.001)
-    recorder.observe(query, Answer(AnswerKind.SCORED, b"", "scored 0.90: ...", "homoglyph"), 0.001)
-    recorder.observe(query, Answer(AnswerKind.RESOLVED, b"", label="combosquat", warning="scored 0.70: ..."), 0.001)
+    recorder.observe(query, BLOCKED, 0.001)
+    recorder.observe(query, Answer(AnswerKind.SCORED, b"", Trigger.SCORER, HOMOGLYPH), 0.001)
+    recorder.observe(query, Answer(AnswerKind.RESOLVED, b"", warning=COMBOSQUAT), 0.001)
     recorder.observe(query, Answer(AnswerKind.CACHED, b""), 0.001)
     batch = recorder.take()
     assert [item.verdict for item in batch] == ["blocked", "scored", "warned"]
-    assert batch[2].reason == "scored 0.70: ..." and batch[2].label == "combosquat"
+    assert batch[1].reason == "scored 0.90: homoglyph of paypal.com" and batch[1].label == "homoglyph"
+    assert batch[2].reason == "scored 0.70: paypal plus other words" and batch[2].label == "combosquat"
     assert batch[0] == LogEntry(100.0, "192.0.2.7", "fraud.example.net", "A", "blocked", "listed in demo (x:1)", "demo")
     assert recorder.take() == []
 
@@ -43,7 +51,7 @@ def test_log_all_keeps_allowed_answers_too():
 def test_repeats_by_the_same_client_are_one_entry_with_a_count():
     times = iter([100.0, 101.0, 102.0, 103.0])
     recorder = QueryLogRecorder(clock=lambda: next(times))
-    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    answer = BLOCKED
     for _ in range(3):
         recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), answer, 0.0)
     recorder.observe(make_query("fraud.example.net", client="192.0.2.8"), answer, 0.0)
@@ -55,7 +63,7 @@ def test_repeats_by_the_same_client_are_one_entry_with_a_count():
 
 def test_a_burst_of_distinct_queries_beyond_the_bound_is_dropped_and_counted():
     recorder = QueryLogRecorder()
-    answer = Answer(AnswerKind.BLOCKED, b"", "r", "demo")
+    answer = BLOCKED
     query = make_query()
     for index in range(MAX_PENDING + 5):
         recorder.observe(query._replace(qname=f"n{index}.example.net"), answer, 0.0)
@@ -109,7 +117,7 @@ def test_durations():
 
 def test_a_flood_is_written_as_one_counted_row(tmp_path):
     recorder = QueryLogRecorder(clock=lambda: 1000.0)
-    answer = Answer(AnswerKind.BLOCKED, b"", "listed in demo (x:1)", "demo")
+    answer = BLOCKED
     for client in ("192.0.2.7", "192.0.2.7", "192.0.2.8", "192.0.2.7"):
         recorder.observe(make_query("fraud.example.net", client=client), answer, 0.0)
     log = QueryLog(tmp_path / "querylog.db")

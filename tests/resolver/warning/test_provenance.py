@@ -4,7 +4,7 @@ import pytest
 from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.warning.provenance import Provenance
 from fraudwall.scoring.scorer import Scorer
 
@@ -44,9 +44,11 @@ def test_a_scorer_block_names_the_rule_and_the_brand(scorer):
 
 def test_a_block_by_cname_target_is_remembered_from_the_answer(scorer):
     provenance = Provenance(MemoryBlocklist(), scorer, True, size=2)
-    answer = Answer(AnswerKind.BLOCKED, b"", "alias cdn.example.net listed in phish (phish.txt:3)", "phish")
+    answer = Answer(AnswerKind.BLOCKED, b"", Trigger.CNAME_TARGET, entry("example.net"), "cdn.example.net")
     provenance.observe(make_query("www.example.org"), answer, 0.001)
-    assert provenance.explain("www.example.org").reason == answer.reason
+    reason = provenance.explain("www.example.org")
+    assert reason.reason == "alias cdn.example.net listed in phish (phish.txt:12)" == answer.ede[1]
+    assert reason.source_kind == "list" and reason.label == "phish" and reason.since == 1_700_000_000.0
     for name in ("a.example.org", "b.example.org"):
         provenance.observe(make_query(name), answer, 0.001)
     assert provenance.explain("www.example.org") is None  # bounded: the oldest is forgotten
@@ -61,9 +63,10 @@ def test_a_list_change_forgets_the_blocks_remembered_from_answers():
 
     config = Config(warning=WarningSettings(listen=("127.0.0.1:8080",)), scorer=ScorerSettings(mode="off"))
     resolver = Resolver(config, MemoryBlocklist(), (Upstream("127.0.0.1", 9),))
-    answer = Answer(AnswerKind.BLOCKED, b"", "address 192.0.2.10 listed in ipfeed (ip.txt:1)", "ipfeed")
+    network = Match("192.0.2.0/24", Action.BLOCK, "ipfeed", "192.0.2.0/24", "ip.txt:1", 0.0)
+    answer = Answer(AnswerKind.BLOCKED, b"", Trigger.ANSWER_ADDRESS, network, "192.0.2.10")
     resolver.provenance.observe(make_query("www.example.org"), answer, 0.001)
     assert resolver.provenance.explain("www.example.org").label == "ipfeed"
     # What a list change and SIGHUP call: the address may be off the list now, so the name is not blocked.
-    resolver.forget_answers()
+    resolver.on_generation(1)
     assert resolver.provenance.explain("www.example.org") is None

@@ -7,7 +7,7 @@ from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 from fraudwall.resolver.dns.chain import link
 from fraudwall.resolver.dns.codec import render
-from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.config import SinkholeSettings
 from fraudwall.resolver.dns.stages.inspection import InspectStage
 from fraudwall.resolver.dns.sinkhole import Sinkhole
@@ -39,7 +39,7 @@ def test_blocked_name_and_its_subdomains_get_the_sinkhole():
     stage, upstream = chain(Lists([entry("fraud.example.net")]))
     for name in ("fraud.example.net", "a.b.fraud.example.net"):
         answer = run(stage.resolve(make_query(name)))
-        assert answer.kind is AnswerKind.BLOCKED and answer.label == "fraud"
+        assert answer.kind is AnswerKind.BLOCKED and answer.match.list == "fraud"
         assert parse(answer.body).answer[0][0].address == "0.0.0.0"
         assert parse(answer.body).answer[0].ttl == 60
     assert run(stage.resolve(make_query("example.net"))).kind is AnswerKind.RESOLVED
@@ -102,14 +102,17 @@ def test_inspect_blocks_a_listed_cname_target():
                                      "cdn.tracker.example.com. 300 A 192.0.2.1"))
     answer = run(stage.resolve(make_query("www.example.org")))
     assert answer.kind is AnswerKind.BLOCKED
-    assert "alias cdn.tracker.example.com" in answer.reason
+    assert answer.trigger is Trigger.CNAME_TARGET and answer.detail == "cdn.tracker.example.com"
+    assert answer.match.name == "tracker.example.com"
+    assert answer.ede[1] == "alias cdn.tracker.example.com listed in fraud (fraud.txt:1)"
     assert parse(answer.body).answer[0][0].address == "0.0.0.0"
 
 
 def test_inspect_blocks_a_listed_address():
     stage, _ = chain(Lists(addresses=("192.0.2.1",)))
     answer = run(stage.resolve(make_query("www.example.org")))
-    assert answer.kind is AnswerKind.BLOCKED and "address 192.0.2.1" in answer.reason
+    assert answer.kind is AnswerKind.BLOCKED and answer.trigger is Trigger.ANSWER_ADDRESS
+    assert answer.detail == "192.0.2.1" and answer.ede[1] == "address 192.0.2.1 listed in fraud (fraud.txt:1)"
 
 
 def test_demo_list_blocks_its_names():

@@ -5,7 +5,7 @@ from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.stages.cache import CacheStage, lifetime
 from fraudwall.resolver.dns.chain import Stage, link
 from fraudwall.resolver.dns.codec import make_reply, scan_reply
-from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Rcode, Transport
+from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Rcode, Transport, Trigger
 from fraudwall.resolver.config import CacheSettings
 from fraudwall.resolver.dns.handler import QueryHandler
 
@@ -93,7 +93,7 @@ class Failing(Stage):
 
     async def resolve(self, query):
         self.calls += 1
-        return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered")
+        return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
 
 
 def test_servfail_is_kept_a_few_seconds():
@@ -143,7 +143,7 @@ class Outage(Stage):
     async def resolve(self, query):
         self.calls += 1
         if self.down:
-            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), "no upstream answered", "upstream")
+            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
         return await self.working.resolve(query)
 
 
@@ -151,7 +151,7 @@ class Overloaded(Stage):
     """The upstream stage past its in-flight bound: SERVFAIL at once, no upstream asked."""
 
     async def resolve(self, query):
-        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), "too many queries in flight")
+        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail="total")
 
 
 def expired_with_upstream_down(settings: CacheSettings = CacheSettings()):

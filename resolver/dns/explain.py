@@ -1,0 +1,136 @@
+"""explain: what people and dashboards read about an answer, rendered from what it carries.
+
+A stage says what decided its answer (a `Trigger`) and hands over what matched: the list's
+`Match`, the scorer's `Score`, and for a CNAME target or an answer address, which one (the
+answer's `detail`). No stage formats text and nothing parses it back: the EDE text, the query
+log's reason and label, the metric labels and the warning page's reason are rendered here, and
+only when read (an EDE when a reply carries one, a log row when its batch is taken, a metric
+when a block is counted, a page when one is asked for).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from fraudwall.blocklists.verdict import Match
+from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Trigger
+from fraudwall.scoring.score import Score
+
+if TYPE_CHECKING:
+    from fraudwall.resolver.dns.answer import Answer
+
+# RFC 8914 codes follow from what happened, so no stage chooses its own.
+EDE_BY_KIND = {
+    AnswerKind.BLOCKED: EDECode.BLOCKED,
+    AnswerKind.SCORED: EDECode.FILTERED,
+    AnswerKind.REFUSED: EDECode.PROHIBITED,
+    AnswerKind.SERVFAIL: EDECode.NO_REACHABLE_AUTHORITY,
+    AnswerKind.STALE: EDECode.STALE_ANSWER,
+    AnswerKind.OVERLOADED: EDECode.OTHER,  # RFC 8914 has no code for "too busy": the text says it
+}
+
+# Triggers whose match is a blocklist entry.
+LIST_TRIGGERS = frozenset((Trigger.NAME, Trigger.CNAME_TARGET, Trigger.ANSWER_ADDRESS))
+
+# The text and label of the triggers with nothing matched; a label of None is the answer's
+# `detail` (what the rate limit did, which in-flight bound was reached).
+_FIXED: dict[Trigger, tuple[str, str | None]] = {
+    Trigger.UPSTREAM: ("", ""),
+    Trigger.CACHE: ("", ""),
+    Trigger.STALE: ("no upstream answered; answer expired", "stale"),
+    Trigger.ACCESS: ("client network not served", "access"),
+    Trigger.RATE_LIMIT: ("rate limited", None),
+    Trigger.ANY_OVER_UDP: ("RFC 8482: ANY over UDP", "any"),
+    Trigger.ZONE_TRANSFER: ("zone transfer not served", "transfer"),
+    Trigger.NO_UPSTREAM: ("no upstream answered", "upstream"),
+    Trigger.OVERLOAD: ("too many queries in flight", None),
+    Trigger.INTERNAL_ERROR: ("internal error", "error"),
+}
+
+
+def listed(match: Match) -> str:
+    """A list entry as a person reads it: the list, the source's file name and line (not its whole
+    path or URL: `fraudwall check` shows those)."""
+    return f"listed in {match.list} ({match.source.rsplit('/', 1)[-1]})"
+
+
+def scored(score: Score) -> str:
+    """A score as a person reads it: the value, the strongest signal (it names the brand imitated)."""
+    reason = score.reasons[0] if score.reasons else "fraud-like name"
+    return f"scored {score.value:.2f}: {reason}"
+
+
+def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int = "") -> str:
+    """The reason a person reads: the EDE text, the query log's reason, the warning page's detail."""
+    if trigger is Trigger.NAME:
+        return listed(match)
+    if trigger is Trigger.CNAME_TARGET:
+        return f"alias {detail} {listed(match)}"
+    if trigger is Trigger.ANSWER_ADDRESS:
+        return f"address {detail} {listed(match)}"
+    if trigger is Trigger.SCORER:
+        return scored(match)
+    if trigger is Trigger.OTHER_CLASS:
+        return f"class {detail} not served"
+    return _FIXED[trigger][0]
+
+
+def label(trigger: Trigger, match: Match | Score | None = None, detail: str | int = "") -> str:
+    """A low-cardinality label: the list or scorer rule, or what a bound did; the query log's label column."""
+    if trigger in LIST_TRIGGERS:
+        return match.list
+    if trigger is Trigger.SCORER:
+        return match.rule
+    if trigger is Trigger.OTHER_CLASS:
+        return "class"
+    fixed = _FIXED[trigger][1]
+    return str(detail) if fixed is None else fixed
+
+
+# -- from an answer -----------------------------------------------------------------------------
+
+def ede(answer: Answer) -> tuple[EDECode, str] | None:
+    """The Extended DNS Error a reply carries (RFC 8914), or None."""
+    code = EDE_BY_KIND.get(answer.kind)
+    return None if code is None else (code, text(answer.trigger, answer.match, answer.detail))
+
+
+def log_columns(trigger: Trigger, match: Match | Score | None, detail: str | int,
+                warning: Score | None) -> tuple[str, str]:
+    """The query log's reason and label of an answer's decision: a warned name's score and its rule,
+    else the text and label of what decided the answer."""
+    if warning is not None:
+        return scored(warning), warning.rule
+    return text(trigger, match, detail), label(trigger, match, detail)
+
+
+def blocked_labels(answer: Answer) -> tuple[str, str]:
+    """`fraudwall_blocked_total`'s (reason, list): what triggered the block (name, cname, address,
+    scorer) and the list or scorer rule."""
+    trigger = answer.trigger
+    return trigger.value, label(trigger, answer.match)
+
+
+def verdict_labels(answer: Answer) -> tuple[str, str] | None:
+    """`fraudwall_scorer_verdicts_total`'s (verdict, rule), or None when the scorer said nothing."""
+    if answer.trigger is Trigger.SCORER:
+        return "block", answer.match.rule
+    if answer.warning is not None:
+        return "warn", answer.warning.rule
+    return None
+
+
+class PageReason(NamedTuple):
+    """What the warning page says about a block (resolver/warning/reason.py adds the name)."""
+
+    source_kind: str     # "list" or "scorer"
+    label: str           # the list's name or the scorer's rule
+    reason: str          # text() of the block
+    brand: str = ""      # the impersonated brand's domain, or ""
+    since: float | None = None  # when the list entry was added, when known
+
+
+def page_reason(trigger: Trigger, match: Match | Score, detail: str | int = "") -> PageReason:
+    if type(match) is Score:
+        return PageReason("scorer", match.rule, text(trigger, match, detail), match.brand or "")
+    return PageReason("list", match.list, text(trigger, match, detail), "", match.added or None)
