@@ -1,9 +1,9 @@
 """Feeds that `serve` keeps fresh: each due feed is imported by a child process.
 
-The import runs outside the resolver's process so that parsing a big feed never competes
-with the query path for the interpreter; the store's writer lock keeps the workers of a
-multi-process server from importing the same feed twice at once, and the conditional
-request makes an unchanged feed cost one round trip.
+One scheduler runs per `serve`, in its supervisor, however many workers answer queries: a
+feed is fetched once per period. The import runs in a child process at the lowest CPU
+priority, so that parsing a big feed never competes with the workers for the interpreter or
+the CPU; the conditional request makes an unchanged feed cost one round trip.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import argparse
 import contextlib
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from fraudwall.blocklists import store
 from fraudwall.blocklists.settings import BlocklistSettings, Feed
 from fraudwall.blocklists.store import ListInfo
 
@@ -35,6 +37,26 @@ class FeedScheduler:
         self._tried: dict[str, float] = {}
         self._running: dict[str, subprocess.Popen] = {}
         self._next_poll = 0.0
+
+    def tick(self) -> float | None:
+        """Start the due feeds' imports (the lists read from the store); seconds until the next tick,
+        None when there are no feeds."""
+        if not self._feeds:
+            return None
+        monotonic = time.monotonic()
+        if monotonic >= self._next_poll:
+            try:
+                connection = store.connect_catalogue_readonly(self._db)
+                try:
+                    lists = store.read_lists(connection)
+                finally:
+                    connection.close()
+            except (store.StoreError, sqlite3.Error) as error:
+                log.warning("feeds: cannot read the store, trying again in %g s: %s", POLL_SECONDS, error)
+                self._next_poll = monotonic + POLL_SECONDS
+            else:
+                self.poll(lists)
+        return max(0.0, self._next_poll - time.monotonic())
 
     def poll(self, lists: dict[str, ListInfo], now: float | None = None) -> None:
         if not self._feeds:
@@ -76,7 +98,7 @@ class FeedScheduler:
 
 def main(argv: list[str] | None = None) -> int:
     from fraudwall.blocklists.guards import load_guards
-    from fraudwall.blocklists.importer import ImportFailed, import_list
+    from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
     from fraudwall.blocklists.store import StoreError
 
     parser = argparse.ArgumentParser(prog="fraudwall-feed", description="import one feed into the store")
@@ -98,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         ipv4, ipv6 = (int(length) for length in args.broadest_prefix.split(","))
         guards = load_guards(args.platforms_file, args.popular_file, args.brands_file,
                              broadest_prefix=(ipv4, ipv6), sinkhole=args.sinkhole)
-        summary = import_list(Path(args.db), args.list, [args.url], guards, format=args.format,
-                              threshold=args.threshold)
+        summary = import_list(Path(args.db), ImportRequest(args.list, (args.url,), format=args.format,
+                                                           threshold=args.threshold), guards)
     except (ImportFailed, StoreError, ValueError) as error:
         print(f"fraudwall feed {args.list}: error: {error}", file=sys.stderr)
         return 2

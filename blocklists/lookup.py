@@ -1,8 +1,11 @@
 """The store as the resolver sees it: `match_name` behind the Bloom filter, `refresh` from the change log.
 
-The lists' state (open segment connections, filter, networks) lives in one snapshot that
-`refresh` replaces whole after an import, so a query sees one generation of every list,
-never a mix; the operator's few entries are replaced as one dict when they change.
+The lists' state (open segment connections, filter, networks, the operator's entries) lives in
+one snapshot that is replaced whole by one assignment, so a query sees one generation of every
+list, never a mix. Building the next snapshot reads the catalogue, may rebuild the filter and
+wait on the store's writer lock: `prepare` does that (a worker runs it in a thread of its own),
+`install` swaps the result in (on the event loop, no I/O). `generation` is the store's change
+counter the snapshot reflects: it moves with every change of any list.
 """
 
 from __future__ import annotations
@@ -11,12 +14,11 @@ import ipaddress
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fraudwall.blocklists import filters, store
 from fraudwall.blocklists.bloom import NameFilter
-from fraudwall.blocklists.feeds import FeedScheduler
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.precedence import Candidate, decide
 from fraudwall.blocklists.store import (
@@ -29,8 +31,6 @@ from fraudwall.blocklists.store import (
 from fraudwall.blocklists.verdict import Action, Match
 
 log = logging.getLogger("fraudwall.blocklists")
-
-_COLUMNS = "name, mode, action, flags, src, line, rule, redirect"
 
 
 @dataclass
@@ -61,9 +61,7 @@ class _Snapshot:
 class StoreBlocklist:
     """A `Blocklist` over the SQLite store; one per worker process."""
 
-    def __init__(self, db: Path, cache_size: int = 65_536,
-                 warn: Callable[[str], None] = log.warning, feeds: FeedScheduler | None = None) -> None:
-        self._feeds = feeds
+    def __init__(self, db: Path, cache_size: int = 65_536, warn: Callable[[str], None] = log.warning) -> None:
         self._paths = StorePaths(Path(db))
         self._warn = warn
         self._catalogue = store.connect_catalogue_readonly(self._paths.db)
@@ -75,7 +73,7 @@ class StoreBlocklist:
         self._statements: dict[int, tuple[str, str, str]] = {}
         try:
             self._data_version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
-            self._snapshot = self._load()
+            self._snapshot = self._latest = self._load()
         except sqlite3.Error as error:
             self._catalogue.close()
             raise store.StoreError(f"{db}: not a blocklist store: {error}") from None
@@ -117,35 +115,59 @@ class StoreBlocklist:
                 return _choose(found)
         return None
 
+    @property
+    def generation(self) -> int:
+        """The store's change counter that the lists in force reflect (monotonic, kept in the store)."""
+        return self._snapshot.last_change
+
     def refresh(self) -> bool:
+        """Pick up the store's changes now, in this thread; True when the lists changed."""
+        update = self.prepare()
+        if update is None:
+            return False
+        self.install(update)
+        self.forget()
+        return True
+
+    def prepare(self) -> _Snapshot | None:
+        """The next snapshot when the store changed since the one in force, else None; reads the store and
+        may rebuild the filter, so a server runs it off its event loop (one call at a time)."""
         try:
-            if self._feeds is not None:
-                self._feeds.poll(self._snapshot.lists)
             version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
             if version == self._data_version:
-                return False
+                return None
             self._data_version = version
-            snapshot = self._snapshot
+            # The newest snapshot made, installed or not yet: each update builds on the one before.
+            snapshot = self._latest
             rows = self._catalogue.execute(
                 "SELECT id, kind, name FROM changes WHERE id > ? ORDER BY id", (snapshot.last_change,)).fetchall()
             if not rows:
-                return False
+                return None
             if any(kind in ("swap", "filter", "networks") for _, kind, _ in rows):
-                self._snapshot = self._load()
-                snapshot.close()
+                self._latest = self._load()
             else:
-                snapshot.local = self._local(snapshot.lists)
-                snapshot.last_change = rows[-1][0]
-            self._cache = {}
-            self._entries_at = {}
-            return True
+                # Only the operator's entries changed: the same segments and filter, new local entries.
+                self._latest = replace(snapshot, local=self._local(snapshot.lists), last_change=rows[-1][0])
+            return self._latest
         except (sqlite3.Error, store.StoreError, OSError) as error:
             self._warn(f"blocklist refresh failed, keeping the current lists: {error}")
-            return False
+            return None
+
+    def install(self, update: _Snapshot) -> None:
+        """Put `prepare`'s snapshot in force: one assignment, no I/O. The caller clears what was decided
+        against the old one (`forget`, in the resolver's one place for a new generation)."""
+        if update.last_change < self._snapshot.last_change:
+            return   # made before the one in force (which builds on it): nothing newer in it
+        old, self._snapshot = self._snapshot, update
+        if old.segments is not update.segments:
+            old.close()
+
+    def forget(self) -> None:
+        """Drop the verdicts and entries remembered from the lists before the current generation."""
+        self._cache = {}
+        self._entries_at = {}
 
     def close(self) -> None:
-        if self._feeds is not None:
-            self._feeds.close()
         self._snapshot.close()
         self._catalogue.close()
 
@@ -177,14 +199,11 @@ class StoreBlocklist:
     def _load(self) -> _Snapshot:
         for attempt in range(5):
             catalogue = self._catalogue
-            catalogue.execute("BEGIN")
-            try:
+            with store.reading(catalogue):
                 lists = store.read_lists(catalogue)
                 name_filter, _, filter_file = filters.load_current(self._paths, catalogue, self._warn)
-                last = catalogue.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+                last = store.last_change(catalogue)
                 local = self._local(lists)
-            finally:
-                catalogue.execute("COMMIT")
             segments: list[_Segment] = []
             try:
                 for order, info in enumerate(lists.values()):
@@ -206,21 +225,19 @@ class StoreBlocklist:
     def _statement(self, count: int) -> str:
         statement = self._statements.get(count)
         if statement is None:
-            where = "name = ?" if count == 1 else f"name IN ({','.join('?' * count)})"
-            statement = self._statements[count] = f"SELECT {_COLUMNS} FROM names WHERE {where}"
+            statement = self._statements[count] = store.names_at_statement(count)
         return statement
 
     def _local(self, lists: dict[str, ListInfo]) -> dict[str, list[Candidate]]:
         """The operator's entries and the released quarantine, by name."""
         local: dict[str, list[Candidate]] = {}
         catalogue = self._catalogue
-        for name, mode, action, flags, rule, redirect, added in catalogue.execute(
-                "SELECT name, mode, action, flags, rule, redirect, added FROM manual"):
+        for name, mode, action, flags, rule, redirect, added in store.manual_entries(catalogue):
             match = Match(name, ACTIONS[action], MANUAL_LIST, rule or name, "cli", added,
                           tuple(redirect.split(",")) if redirect else ())
             local.setdefault(name, []).append(Candidate(match, Mode(mode), bool(flags & IMPORTANT), True, -1))
         by_id = {info.id: (order, info) for order, info in enumerate(lists.values())}
-        for row in catalogue.execute(f"SELECT list_id, {_COLUMNS}, added FROM released"):
+        for row in store.released_entries(catalogue):
             order, info = by_id.get(row[0], (None, None))
             if info is not None:
                 local.setdefault(row[1], []).append(_candidate(row[1:9], info, order, added=row[9]))
@@ -259,14 +276,12 @@ class StoreBlocklist:
 
         for segment in snapshot.segments:
             sources = segment.info.sources
-            for network, action, src, line, rule in segment.connection.execute(
-                    "SELECT network, action, src, line, rule FROM networks"):
+            for network, action, src, line, rule in store.segment_networks(segment.connection):
                 source = f"{sources[src] if src is not None and src < len(sources) else segment.info.source}:{line}"
                 match = Match(network, ACTIONS[action], segment.info.name, rule or network, source,
                               segment.info.imported_at or 0.0)
                 add(network, Candidate(match, Mode.SUBTREE, False, False, segment.order))
-        for network, action, rule, added in self._catalogue.execute(
-                "SELECT network, action, rule, added FROM manual_networks"):
+        for network, action, rule, added in store.manual_networks(self._catalogue):
             match = Match(network, ACTIONS[action], MANUAL_LIST, rule or network, "cli", added)
             add(network, Candidate(match, Mode.SUBTREE, False, True, -1))
         result: dict[int, list[tuple[int, dict[int, list[Candidate]]]]] = {}

@@ -21,13 +21,13 @@ def open_blocklist(settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) 
     """
     if not settings.store:
         return MemoryBlocklist.from_files(settings.files)
-    from fraudwall.blocklists.feeds import FeedScheduler
     from fraudwall.blocklists.lookup import StoreBlocklist
 
     db = store.resolve_db(settings.db)
     try:
         seed(db, settings, sinkhole)
-        return StoreBlocklist(db, cache_size=settings.cache_size, feeds=FeedScheduler(db, settings, sinkhole))
+        # No feed schedule here: `serve`'s supervisor runs the one schedule (resolver/server/background.py).
+        return StoreBlocklist(db, cache_size=settings.cache_size)
     except store.StoreError as error:
         raise ValueError(str(error)) from None
 
@@ -67,13 +67,13 @@ def seed(db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) 
     if not missing:
         return
     from fraudwall.blocklists.guards import settings_guards
-    from fraudwall.blocklists.importer import ImportFailed, import_list
+    from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 
     guards = settings_guards(settings, sinkhole=sinkhole)
     for file in missing:
         try:
             # The admin's own file, changed on purpose: no change threshold.
-            import_list(db, file_list_name(file), [_path(file)], guards, format="auto", workers=1, force=True,
-                        error_rate=settings.filter_error_rate)
+            import_list(db, ImportRequest(file_list_name(file), (_path(file),), workers=1, force=True,
+                                          error_rate=settings.filter_error_rate), guards)
         except ImportFailed as error:
             raise ValueError(f"{file}: cannot import into {db}: {error}") from None

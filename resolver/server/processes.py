@@ -13,6 +13,7 @@ import os
 import selectors
 import signal
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Callable, Generic, TypeVar
 
 from fraudwall.resolver.observe.metrics import SnapshotFolder
@@ -36,7 +37,9 @@ class WorkerProcesses(Generic[Settings]):
     def __init__(self, workers: int, settings: Settings,
                  run_worker: Callable[[int, Settings, Callable[[], None]], int],
                  reread: Callable[[], Settings | None], snapshots: SnapshotFolder, grace: float = 3.0,
-                 announce: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic) -> None:
+                 announce: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic,
+                 tick: Callable[[], float | None] = lambda: None,
+                 fork_guard: AbstractContextManager = nullcontext()) -> None:
         self.supervisor = Supervisor(workers, grace)
         self.settings: dict[int, Settings] = {0: settings}
         self.generation = 0
@@ -45,6 +48,8 @@ class WorkerProcesses(Generic[Settings]):
         self.snapshots = snapshots
         self.announce = announce
         self.clock = clock
+        self.tick = tick
+        self.fork_guard = fork_guard
         self.asked: set[int] = set()        # pids sent SIGTERM: their exit is expected
         self.ready_pipes: dict[int, int] = {}   # pid -> read end of its ready pipe
         self.restarts_written = -1
@@ -68,6 +73,9 @@ class WorkerProcesses(Generic[Settings]):
                     return code
                 wake_at = self.supervisor.wake_at()
                 timeout = None if wake_at is None else max(0.0, wake_at - self.clock())
+                background = self.tick()
+                if background is not None:
+                    timeout = background if timeout is None else min(timeout, background)
                 for key, _ in self.selector.select(timeout):
                     if key.fd == wake_read:
                         self._signals()
@@ -107,7 +115,8 @@ class WorkerProcesses(Generic[Settings]):
         settings = self.settings[action.generation]
         ready_read, ready_write = os.pipe()
         try:
-            pid = os.fork()
+            with self.fork_guard:
+                pid = os.fork()
         except OSError as error:
             os.close(ready_read)
             os.close(ready_write)
@@ -191,13 +200,14 @@ class WorkerProcesses(Generic[Settings]):
             self.announce()
 
     def _reap(self) -> None:
-        while True:
+        # The workers only, by pid: the background work's import children are reaped by their own `Popen`.
+        for pid in list(self.supervisor.workers):
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                reaped, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
-                return
-            if pid == 0:
-                return
+                continue
+            if reaped == 0:
+                continue
             self._read_ready(pid)   # a worker that said it serves and died at once did serve
             expected = pid in self.asked
             self.asked.discard(pid)

@@ -21,7 +21,6 @@ from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.observe.admin import start_admin
 from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
-from fraudwall.resolver.observe.atrisk import AtRiskWatcher
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import Stage, link
@@ -37,6 +36,7 @@ from fraudwall.resolver.observe.metrics import (
     blocklist_families,
     build_info_family,
 )
+from fraudwall.resolver.server.background import Background
 from fraudwall.resolver.server.privileges import UMASK, become, check_can_become
 from fraudwall.resolver.server.processes import WorkerProcesses
 from fraudwall.resolver.warning.provenance import Provenance
@@ -112,6 +112,7 @@ class Resolver:
         ]
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
+        self.generation = blocklist.generation if isinstance(blocklist, StoreBlocklist) else 0
         self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)
@@ -122,12 +123,19 @@ class Resolver:
             self.handler.observers = (self.counters.observe_answer, *observers)
             self.handler.on_malformed = self.counters.observe_malformed
 
-    def forget_answers(self) -> None:
-        """Drop cached and replayed answers, and the blocks remembered from them for the warning page:
-        they were decided and inspected against the old lists."""
+    def on_generation(self, generation: int) -> None:
+        """The one place that forgets what was decided against older lists: cached and replayed answers
+        (inspected against the old CNAME targets and addresses), the blocks remembered for the warning
+        page, the scorer's verdicts, and the blocklist's own verdicts and entries. `generation`: the
+        store's change counter now in force."""
+        self.generation = generation
         self.cache.cache.clear()
         self.handler.replays.clear()
         self.provenance.forget()
+        if self.scorer is not None:
+            self.scorer.cache_clear()
+        if isinstance(self.blocklist, StoreBlocklist):
+            self.blocklist.forget()
 
     def sample_metrics(self) -> None:
         """Copy what the stages count themselves into the metrics, before a snapshot or a scrape."""
@@ -165,9 +173,10 @@ class Worker:
         self.tcp: TcpConnections | None = None
         self.querylog: QueryLog | None = None
         self.recorder: QueryLogRecorder | None = None
-        self.watcher: AtRiskWatcher | None = None
-        # SQLite and webhooks block: they get a thread of their own, one job at a time.
+        # SQLite blocks: the query log and the metrics snapshots get a thread of their own, one job at a time.
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudwall-log")
+        # The next list snapshot is built in another, so a big load never holds up the log's writes.
+        self.lists_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudwall-lists")
         self.jobs: list[asyncio.Task] = []
 
     async def start(self) -> bool:
@@ -190,10 +199,6 @@ class Worker:
                 return False
             self.recorder = QueryLogRecorder(config.querylog.log_all)
             observers.append(self.recorder.observe)
-            if self.index == 0:
-                settings = config.atrisk
-                self.watcher = AtRiskWatcher(str(path), settings.distinct_names, settings.window_hours * 3600,
-                                             settings.after_warning, settings.webhook)
         self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
         self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
                                   config.server.tcp_max_connections, config.server.tcp_max_connections_per_client,
@@ -228,8 +233,8 @@ class Worker:
                 await self.stop(grace=0)
                 return False
         self.jobs.append(asyncio.ensure_future(self._every_second()))
-        if self.watcher is not None:
-            self.jobs.append(asyncio.ensure_future(self._watch_at_risk()))
+        if isinstance(blocklist, StoreBlocklist):
+            self.jobs.append(asyncio.ensure_future(self._follow_lists()))
         return True
 
     async def _every_second(self) -> None:
@@ -237,7 +242,6 @@ class Worker:
         resolver = self.resolver
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
-            self.refresh_lists()
             resolver.forwarder.close_idle(time.monotonic())
             await self._flush_log(loop)
             if self.snapshots is not None:
@@ -255,32 +259,34 @@ class Worker:
         except sqlite3.Error as error:
             log.warning("query log: %d entries not written: %s", len(batch), error)
 
-    async def _watch_at_risk(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _follow_lists(self) -> None:
         while True:
-            await loop.run_in_executor(self.background, self.watcher.check)
-            self.resolver.counters.set_gauge("fraudwall_at_risk_clients", self.watcher.count)
-            await asyncio.sleep(self.config.atrisk.check_seconds)
+            await asyncio.sleep(REFRESH_SECONDS)
+            await self.refresh_lists()
 
-    def refresh_lists(self) -> None:
-        """Pick up the store's changes. Cached answers were inspected against the old lists (their
-        CNAME targets and addresses), so a change drops them."""
+    async def refresh_lists(self, forced: bool = False) -> None:
+        """Pick up the store's changes: the next snapshot is built on the lists thread, then swapped in
+        here, between two queries, and `on_generation` forgets what was decided against the old one."""
+        blocklist = self.resolver.blocklist
         try:
-            if self.resolver.blocklist.refresh():
-                self.resolver.forget_answers()
+            update = await asyncio.get_running_loop().run_in_executor(self.lists_thread, blocklist.prepare)
         except Exception:  # noqa: BLE001 - a bad refresh must not stop the resolver
             log.exception("blocklist refresh failed; answering from what is loaded")
+            return
+        if update is not None:
+            blocklist.install(update)
+        if update is not None or forced:
+            self.resolver.on_generation(blocklist.generation)
 
     def reload(self) -> None:
         """SIGHUP to this worker itself: pick up the store's changes now and forget cached answers and scores.
 
         The supervisor's SIGHUP (`systemctl reload`) re-reads the config and replaces the workers instead.
         """
-        resolver = self.resolver
-        self.refresh_lists()
-        resolver.forget_answers()
-        if resolver.scorer is not None:
-            resolver.scorer.cache_clear()
+        if isinstance(self.resolver.blocklist, StoreBlocklist):
+            self.jobs.append(asyncio.ensure_future(self.refresh_lists(forced=True)))
+        else:
+            self.resolver.on_generation(self.resolver.generation)
         log.info("reloaded: lists refreshed, cached answers and scores dropped")
 
     async def stop(self, grace: float) -> None:
@@ -313,6 +319,8 @@ class Worker:
             await self._flush_log(loop)
             await loop.run_in_executor(self.background, self.querylog.close)
         self.background.shutdown(wait=False, cancel_futures=True)
+        # A snapshot being built still reads the store: it finishes before the connections close.
+        await loop.run_in_executor(None, self.lists_thread.shutdown)
         if self.resolver is not None:
             self.resolver.forwarder.close()
             self.resolver.blocklist.close()
@@ -400,14 +408,24 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
         log.error("%s", error)
         listeners.close()
         return 1
+    # The feed schedule and the at-risk watcher: once per host, in this process, never in a worker.
+    background = Background(config, snapshots)
+
+    def reread_for_all() -> tuple[Config, tuple[Upstream, ...]] | None:
+        reread_settings = reread_config(reread or (lambda: config), config)
+        if reread_settings is not None:
+            background.configure(reread_settings[0])
+        return reread_settings
+
     processes = WorkerProcesses(
         config.server.workers, (config, upstreams),
         run_worker=lambda slot, settings, ready: _run_worker(*settings, listeners, slot, snapshots, ready),
-        reread=lambda: reread_config(reread or (lambda: config), config),
-        snapshots=snapshots, grace=config.server.shutdown_grace, announce=lambda: _announce(config, upstreams))
+        reread=reread_for_all, snapshots=snapshots, grace=config.server.shutdown_grace,
+        announce=lambda: _announce(config, upstreams), tick=background.tick, fork_guard=background.fork_guard)
     try:
         return processes.run()
     finally:
+        background.close()
         listeners.close()
         shutil.rmtree(snapshots.path, ignore_errors=True)
 

@@ -4,7 +4,7 @@ import http.server
 import threading
 
 import pytest
-from fraudwall.blocklists.importer import ImportFailed, import_list
+from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 from fraudwall.blocklists.lookup import StoreBlocklist
 
 from .blocklist_helpers import fake_guards
@@ -47,14 +47,14 @@ def server():
 def test_a_url_is_downloaded_then_asked_for_conditionally(tmp_path, server):
     db = tmp_path / "b.db"
     Feed.body, Feed.etag = b"https://login.example.net/x\nhttps://pay.example.net/y\n", '"v1"'
-    first = import_list(db, "openphish", [f"{server}/feed.txt"], fake_guards(), workers=1)
+    first = import_list(db, ImportRequest("openphish", (f"{server}/feed.txt",), workers=1), fake_guards())
     assert first.totals.names == 2 and first.formats == ("openphish",)
-    second = import_list(db, "openphish", [f"{server}/feed.txt"], fake_guards(), workers=1)
+    second = import_list(db, ImportRequest("openphish", (f"{server}/feed.txt",), workers=1), fake_guards())
     assert second.not_modified
     assert Feed.requests[-1].get("If-None-Match") == '"v1"'
     assert Feed.requests[-1].get("If-Modified-Since") == "Mon, 01 Jan 2024 00:00:00 GMT"
     Feed.body, Feed.etag = b"https://login.example.net/x\nhttps://new.example.net/z\n", '"v2"'
-    third = import_list(db, "openphish", [f"{server}/feed.txt"], fake_guards(), workers=1, force=True)
+    third = import_list(db, ImportRequest("openphish", (f"{server}/feed.txt",), workers=1, force=True), fake_guards())
     assert third.totals.names == 2
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("new.example.net") is not None and blocklist.match_name("pay.example.net") is None
@@ -63,7 +63,7 @@ def test_a_url_is_downloaded_then_asked_for_conditionally(tmp_path, server):
 def test_a_missing_feed_fails_and_changes_nothing(tmp_path, server):
     db = tmp_path / "b.db"
     with pytest.raises(ImportFailed, match="HTTP 404"):
-        import_list(db, "x", [f"{server}/nope.txt"], fake_guards(), workers=1)
+        import_list(db, ImportRequest("x", (f"{server}/nope.txt",), workers=1), fake_guards())
 
 
 def test_serve_imports_a_due_feed_in_a_child_process(tmp_path, server):
@@ -77,13 +77,16 @@ def test_serve_imports_a_due_feed_in_a_child_process(tmp_path, server):
     db = tmp_path / "b.db"
     store.connect_catalogue(db).close()
     settings = BlocklistSettings(db=str(db), feeds=(f"phish={server}/feed.txt,openphish,60",))
-    blocklist = StoreBlocklist(db, feeds=FeedScheduler(db, settings))
+    feeds = FeedScheduler(db, settings)
+    blocklist = StoreBlocklist(db)
     assert blocklist.match_name("login.example.net") is None
     deadline = time.monotonic() + 30
     while blocklist.match_name("login.example.net") is None and time.monotonic() < deadline:
+        feeds.tick()
         blocklist.refresh()
         time.sleep(0.1)
-        blocklist._feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
+        feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
+    feeds.close()
     assert blocklist.match_name("login.example.net").list == "phish"
     blocklist.close()
 
@@ -100,12 +103,15 @@ def test_a_feed_that_serve_imports_is_guarded_like_an_import(tmp_path, server):
     db = tmp_path / "b.db"
     store.connect_catalogue(db).close()
     settings = BlocklistSettings(db=str(db), feeds=(f"ips={server}/feed.txt,iplist,60",), broadest_ipv4_prefix=24)
-    blocklist = StoreBlocklist(db, feeds=FeedScheduler(db, settings, ("100.130.0.53", "")))
+    feeds = FeedScheduler(db, settings, ("100.130.0.53", ""))
+    blocklist = StoreBlocklist(db)
     deadline = time.monotonic() + 30
     while "ips" not in blocklist.lists and time.monotonic() < deadline:
+        feeds.tick()
         blocklist.refresh()
         time.sleep(0.1)
-        blocklist._feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
+        feeds._next_poll = 0.0      # do not wait the 5 s between polls in a test
+    feeds.close()
     assert blocklist.match_address("100.128.1.7").list == "ips"
     for address in ("8.8.8.8", "100.129.0.1", "100.130.0.53"):
         assert blocklist.match_address(address) is None, address

@@ -240,7 +240,7 @@ def test_a_name_blocked_live_is_blocked_once_the_resolver_forgets_its_answers():
     assert len(resolver.handler.replays) == 1
     blocklist.block("www.example.org")
     assert parse(ask(resolver.handler, wire)).answer[0][0].address == "192.0.2.1"  # still kept
-    resolver.forget_answers()
+    resolver.on_generation(1)
     for _ in range(3):   # blocked, blocked and kept, replayed
         assert parse(ask(resolver.handler, wire)).answer[0][0].address == "0.0.0.0"
     assert len(resolver.handler.replays) == 1

@@ -1,0 +1,92 @@
+"""The work of a `serve` that is no query: the feed schedule and the at-risk watcher, run by the supervisor.
+
+One of each per host, however many workers answer queries: N workers used to run N feed schedulers
+(and fetch each feed N times). The feed schedule is a tick of the supervisor's own loop (it only reads
+the catalogue and starts an import child). The at-risk watcher reads the query log and may wait on a
+webhook, so it runs in a thread; the supervisor forks a worker only while that thread holds no lock
+(`fork_guard`), so no worker starts life with a lock taken by a thread it does not have.
+Its gauge reaches /metrics the way the workers' counts do: a snapshot in the metrics folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import AbstractContextManager
+
+from fraudwall.blocklists.feeds import FeedScheduler
+from fraudwall.blocklists.store import resolve_db
+from fraudwall.resolver.config import Config
+from fraudwall.resolver.observe.atrisk import AtRiskWatcher
+from fraudwall.resolver.observe.metrics import Counters, SnapshotFolder
+from fraudwall.resolver.observe.querylog import log_path
+
+log = logging.getLogger("fraudwall")
+
+SNAPSHOT_NAME = "background"   # worker-background.json in the metrics folder
+
+
+class Background:
+    """The supervisor's background work for `config`; `tick()` from its loop, `close()` when it exits."""
+
+    def __init__(self, config: Config, snapshots: SnapshotFolder) -> None:
+        self.snapshots = snapshots
+        self.fork_guard: AbstractContextManager = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.feeds: FeedScheduler | None = None
+        self._feed_settings: tuple | None = None
+        self.watcher: AtRiskWatcher | None = None
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Start with `config`, or take a reloaded one: imports under way go on, the schedule is new."""
+        settings, sinkhole = config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6)
+        if (settings, sinkhole) != self._feed_settings:
+            self._feed_settings = (settings, sinkhole)
+            if self.feeds is not None:
+                self.feeds.close()
+            self.feeds = None
+            if settings.store and settings.parsed_feeds():
+                self.feeds = FeedScheduler(resolve_db(settings.db), settings, sinkhole)
+        with self.fork_guard:
+            atrisk = config.atrisk
+            self.check_seconds = atrisk.check_seconds
+            self.watcher = None
+            if config.querylog.enabled:
+                self.watcher = AtRiskWatcher(str(log_path(config.querylog.path, settings.db)), atrisk.distinct_names,
+                                             atrisk.window_hours * 3600, atrisk.after_warning, atrisk.webhook)
+        if self.watcher is not None and (self._thread is None or not self._thread.is_alive()):
+            self._thread = threading.Thread(target=self._watch, name="fraudwall-atrisk", daemon=True)
+            self._thread.start()
+
+    def tick(self) -> float | None:
+        """Start the due feeds' imports; seconds until the next tick (None: no feeds)."""
+        if self.feeds is None:
+            return None
+        try:
+            return self.feeds.tick()
+        except Exception:  # noqa: BLE001 - a failed tick must not stop the supervisor
+            log.exception("feeds: the schedule failed; trying again later")
+            return 5.0
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            with self.fork_guard:
+                watcher = self.watcher
+                if watcher is None:
+                    return
+                watcher.check()
+                counters = Counters()
+                counters.set_gauge("fraudwall_at_risk_clients", watcher.count)
+                try:
+                    self.snapshots.write(SNAPSHOT_NAME, {"gauges": counters.snapshot()["gauges"]})
+                except OSError as error:
+                    log.warning("metrics: the at-risk count not written: %s", error)
+                wait = self.check_seconds
+            self._stop.wait(wait)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.feeds is not None:
+            self.feeds.close()
