@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from blocklist_scale import SEED, fraud_names
 from fraudwall.blocklists.bloom import NameFilter
 from fraudwall.blocklists.guards import load_guards
-from fraudwall.blocklists.importer import import_list
+from fraudwall.blocklists.importer import ImportRequest, import_list
 from fraudwall.blocklists.lookup import StoreBlocklist
 
 COUNT = 200_000
@@ -55,7 +55,7 @@ def main() -> int:
         feed = Path(directory) / "feed.txt"
         feed.write_text("\n".join(names) + "\n")
         db = Path(directory) / "b.db"
-        import_list(db, "bench", [str(feed)], load_guards(), format="domains", workers=1)
+        import_list(db, ImportRequest("bench", (str(feed),), format="domains", workers=1), load_guards())
         uncached = StoreBlocklist(db, cache_size=0)
         for labels, prefix in ((2, ""), (3, "www."), (4, "a.www.")):
             results[f"match_name_not_blocked_{labels}_labels_uncached_us"] = best_of(

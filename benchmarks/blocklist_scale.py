@@ -143,11 +143,11 @@ def measure(db: str, feed: str, count: int, lookups: int) -> dict:
 def import_feed(db: str, feed: str, workers: int) -> dict:
     """Runs in a fresh process: `fraudwall import FEED --list bench --format domains`, timed."""
     from fraudwall.blocklists.guards import load_guards
-    from fraudwall.blocklists.importer import import_list
+    from fraudwall.blocklists.importer import ImportRequest, import_list
 
     guards = load_guards()
     started = time.perf_counter()
-    summary = import_list(Path(db), "bench", [feed], guards, format="domains", workers=workers)
+    summary = import_list(Path(db), ImportRequest("bench", (feed,), format="domains", workers=workers), guards)
     return {"seconds": time.perf_counter() - started, "names": summary.totals.names,
             "duplicates": summary.totals.duplicates, "guarded": dict(summary.totals.guarded),
             "held": summary.totals.held, "phases": {k: round(v, 1) for k, v in summary.phases.items()}}

@@ -80,7 +80,7 @@ def publish(paths: StorePaths, connection: sqlite3.Connection, name_filter: Name
     number = int(store.meta(connection, "filter_number", 0)) + 1
     path = paths.filter(number)
     crc = name_filter.save(path)
-    covers = connection.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+    covers = store.last_change(connection)
     for key, value in (("filter_number", number), ("filter_file", path.name), ("filter_crc", crc),
                        ("filter_covers", covers), ("filter_hash", bloom.HASH_SCHEME)):
         store.set_meta(connection, key, value)
@@ -99,14 +99,13 @@ def load_current(paths: StorePaths, connection: sqlite3.Connection,
             return bloom.load(paths.directory / str(name), store.meta(connection, "filter_crc")), covers, str(name)
         except CorruptFilter as error:
             warn(f"blocklist filter unusable ({error}); rebuilding it from the store")
-    covers = connection.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+    covers = store.last_change(connection)
     rebuilt = assemble(paths, connection)
     try:
         writer = store.connect_catalogue(paths.db)
         with store.writer_lock(paths):
-            writer.execute("BEGIN IMMEDIATE")
-            publish(paths, writer, rebuilt)
-            writer.execute("COMMIT")
+            with store.writing(writer):
+                publish(paths, writer, rebuilt)
             name = store.meta(writer, "filter_file")
         writer.close()
     except (store.StoreError, sqlite3.Error, OSError) as error:

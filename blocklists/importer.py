@@ -12,11 +12,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import itertools
-import json
 import multiprocessing
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,18 +129,43 @@ class SegmentResult:
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """What `fraudwall import` asked for."""
+    """One import: which list, from which files or URLs, read how. ImportFailed names a bad field."""
 
     list_name: str
     sources: tuple[str, ...]
-    format: str = "auto"
-    match: str = ""
-    force: bool = False
-    column: str = ""
-    threshold: float = 0.5
+    format: str = "auto"             # a Format value, or "auto": detected from each source's first lines
+    match: str = ""                  # "exact" or "subtree" for plain entries; "": subtree
+    force: bool = False              # accept a change beyond `threshold`, and fetch a URL unconditionally
+    column: str = ""                 # --format csv: the URL column (1-based number or header name)
+    threshold: float = 0.5           # share of the list a re-import may change before it is held back
     error_rate: float = filters.DEFAULT_ERROR_RATE
-    workers: int = 0
-    progress: bool = False
+    workers: int = 0                 # parsing processes (0: one per CPU, at most 4)
+    # Called now and then with (bytes read, bytes in all) while the sources are parsed; the
+    # importer draws nothing itself (the CLI's progress bar is one such callback).
+    on_progress: Callable[[int, int], None] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", tuple(self.sources))
+        if self.list_name == MANUAL_LIST or not LIST_NAME.fullmatch(self.list_name):
+            raise ImportFailed(f"{self.list_name!r}: a list name is lowercase letters, digits, '.', '_' and '-'"
+                               f" (and not {MANUAL_LIST!r}, which holds `block`/`allow` entries)")
+        if not self.sources:
+            raise ImportFailed("nothing to import: name at least one file or URL")
+        if self.format != "auto":
+            try:
+                Format(self.format)
+            except ValueError:
+                known = ", ".join(f.value for f in Format)
+                raise ImportFailed(f"unknown format {self.format!r} (known: auto, {known})") from None
+        if self.match not in ("", "exact", "subtree"):
+            raise ImportFailed(f"unknown match mode {self.match!r} (exact or subtree)")
+        if self.column:
+            if self.format != Format.CSV.value:
+                raise ImportFailed(f"--column {self.column}: only --format csv reads a column")
+            try:
+                check_column(self.column)
+            except ValueError as error:
+                raise ImportFailed(f"--column {error}") from None
 
 
 @dataclass
@@ -454,66 +477,12 @@ def _add(counter, amount: int) -> None:
 
 # -- the whole import ------------------------------------------------------------------
 
-class Progress:
-    """A progress bar on stderr, only when stderr is a terminal."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.started = max(total, 1), 0, time.monotonic()
-        self.enabled = enabled and sys.stderr.isatty()
-        self.shown = 0.0
-
-    def add(self, amount: int) -> None:
-        self.show(self.done + amount)
-
-    def show(self, done: int) -> None:
-        self.done = done
-        now = time.monotonic()
-        if not self.enabled or now - self.shown < 0.2:
-            return
-        self.shown = now
-        share = min(done / self.total, 1.0)
-        rate = done / max(now - self.started, 1e-6) / 1e6
-        bar = "#" * int(share * 30)
-        sys.stderr.write(f"\rimporting [{bar:<30}] {share:6.1%} {rate:6.1f} MB/s")
-        sys.stderr.flush()
-
-    def end(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 70 + "\r")
-            sys.stderr.flush()
-
-
-def import_list(db: Path, list_name: str, sources: Sequence[str], guards: Guards, *,
-                format: str = "auto", match: str = "", force: bool = False, column: str = "",
-                threshold: float = 0.5, error_rate: float = filters.DEFAULT_ERROR_RATE,
-                workers: int = 0, progress: bool = False) -> Summary:
-    """Import `sources` (files or URLs) as list `list_name`, replacing its previous import."""
+def import_list(db: Path, request: ImportRequest, guards: Guards) -> Summary:
+    """Import the request's sources (files or URLs) as its list, replacing the list's previous import."""
     started = time.monotonic()
-    if list_name == MANUAL_LIST or not LIST_NAME.fullmatch(list_name):
-        raise ImportFailed(f"{list_name!r}: a list name is lowercase letters, digits, '.', '_' and '-'"
-                           f" (and not {MANUAL_LIST!r}, which holds `block`/`allow` entries)")
-    if not sources:
-        raise ImportFailed("nothing to import: name at least one file or URL")
-    if format != "auto":
-        try:
-            Format(format)
-        except ValueError:
-            known = ", ".join(f.value for f in Format)
-            raise ImportFailed(f"unknown format {format!r} (known: auto, {known})") from None
-    if match not in ("", "exact", "subtree"):
-        raise ImportFailed(f"unknown match mode {match!r} (exact or subtree)")
-    if column:
-        if format != Format.CSV.value:
-            raise ImportFailed(f"--column {column}: only --format csv reads a column")
-        try:
-            check_column(column)
-        except ValueError as error:
-            raise ImportFailed(f"--column {error}") from None
-    for source in sources:
+    for source in request.sources:
         if not fetch.is_url(source) and not Path(source).is_file():
             raise ImportFailed(f"{source}: no such file")
-    request = ImportRequest(list_name, tuple(sources), format, match, force, column, threshold, error_rate,
-                            workers, progress)
     paths = StorePaths(Path(db))
     with store.writer_lock(paths):
         connection = store.connect_catalogue(paths.db)
@@ -593,23 +562,20 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
         capacity = filters.grown_capacity(capacity, needed)
     gen = (before.gen if before else 0) + 1
     old_filter = paths.list_filter(before.name, before.gen) if before and before.segments else None
-    released = frozenset(row[0] for row in connection.execute(
-        "SELECT c.name FROM confirmed c JOIN lists l ON l.id = c.list_id WHERE l.name = ?", (list_name,)))
+    released = store.confirmed_names(connection, list_name)
     jobs = [SegmentJob(index, paths.segment(list_name, gen, index), tuple(group), match == "exact", column,
                        guards, capacity, current_rate, old_filter, released)
             for index, group in enumerate(groups)]
-    bar = Progress(total_bytes, request.progress)
+    on_progress = request.on_progress
     parse_started = time.monotonic()
     try:
-        results = _run(jobs, bar)
+        results = _run(jobs, (lambda done: on_progress(done, total_bytes)) if on_progress else (lambda _: None))
     except BaseException:
         for job in jobs:
             for path in (job.path, job.path.with_suffix(".part.bloom")):
                 with contextlib.suppress(OSError):
                     path.unlink()
         raise
-    finally:
-        bar.end()
     totals = SegmentResult()
     list_filter = NameFilter.empty(capacity, current_rate)
     for result in results:
@@ -652,28 +618,17 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     # filters are rebuilt. The operator's own entries are not in it: readers hold them in memory.
     combined = filters.assemble(paths, connection, {list_name: list_filter},
                                 geometry_override=(capacity, current_rate))
-    connection.execute("BEGIN IMMEDIATE")
+    current = store.ListInfo(0, list_name, ", ".join(sources), ",".join(sorted(set(formats))), match or "subtree",
+                             gen, len(jobs), time.time(), totals.names, totals.networks, totals.urls, totals.held,
+                             tuple(sources), etag, last_modified)
     try:
-        if new_geometry:
-            store.set_meta(connection, "filter_capacity", capacity)
-            store.set_meta(connection, "filter_error_rate", current_rate)
-        connection.execute("INSERT OR IGNORE INTO lists(name) VALUES (?)", (list_name,))
-        connection.execute(
-            "UPDATE lists SET source = ?, format = ?, match = ?, gen = ?, segments = ?, imported_at = ?,"
-            " names = ?, networks = ?, urls = ?, held = ?, sources = ?, etag = ?, last_modified = ?"
-            " WHERE name = ?",
-            (", ".join(sources), ",".join(sorted(set(formats))), match or "subtree", gen, len(jobs), time.time(),
-             totals.names, totals.networks, totals.urls, totals.held, json.dumps(sources), etag,
-             last_modified, list_name))
-        connection.execute("DELETE FROM released WHERE list_id = (SELECT id FROM lists WHERE name = ?)",
-                           (list_name,))
-        store.log_change(connection, "swap", list_name)
-        filters.publish(paths, connection, combined)
-        store.prune_changes(connection)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        with store.writing(connection):
+            if new_geometry:
+                store.set_meta(connection, "filter_capacity", capacity)
+                store.set_meta(connection, "filter_error_rate", current_rate)
+            store.make_current(connection, current)
+            filters.publish(paths, connection, combined)
+            store.prune_changes(connection)
     finally:
         list_filter.close()
     store.remove_unreferenced(paths, connection)
@@ -701,9 +656,17 @@ def _discard(jobs: Iterable[SegmentJob]) -> None:
             job.path.unlink()
 
 
-def _run(jobs: list[SegmentJob], bar: Progress) -> list[SegmentResult]:
+def _run(jobs: list[SegmentJob], progress: Callable[[int], None]) -> list[SegmentResult]:
+    """Each job's result; `progress` is told the bytes read so far, every job's together."""
     if len(jobs) == 1:
-        return [build_segment(jobs[0], bar.add)]
+        done = 0
+
+        def add(amount: int) -> None:
+            nonlocal done
+            done += amount
+            progress(done)
+
+        return [build_segment(jobs[0], add)]
     context = multiprocessing.get_context("fork")
     counters = [context.Value("q", 0) for _ in jobs]
     processes = []
@@ -721,7 +684,7 @@ def _run(jobs: list[SegmentJob], bar: Progress) -> list[SegmentResult]:
                     results[index] = receiver.recv()
                 elif results[index] is None and not process.is_alive() and not receiver.poll(0):
                     raise ImportFailed(f"import worker {index} died (exit code {process.exitcode})")
-            bar.show(sum(counter.value for counter in counters))
+            progress(sum(counter.value for counter in counters))
         for process, _ in processes:
             process.join()
     finally:

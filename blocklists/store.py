@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.formats import DomainEntry, Mode, NetworkEntry
 from fraudwall.blocklists.verdict import Action
 
 SCHEMA_VERSION = 1
@@ -38,6 +38,8 @@ MANUAL_LIST = "manual"
 ACTIONS = tuple(Action)          # stored as the index into this tuple
 ACTION_CODE = {action: index for index, action in enumerate(ACTIONS)}
 IMPORTANT = 1                    # flags bit: an AdBlock `$important` block
+# A name entry's columns, in a segment's `names` and the catalogue's `released` alike.
+NAME_COLUMNS = "name, mode, action, flags, src, line, rule, redirect"
 
 CATALOGUE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -225,6 +227,94 @@ def set_meta(connection: sqlite3.Connection, key: str, value: object) -> None:
     connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
+@contextlib.contextmanager
+def writing(connection: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: committed when the block ends, rolled back when it raises."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def reading(connection: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every read in the block sees the same state of the catalogue."""
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
+
+
+def data_version(connection: sqlite3.Connection) -> int:
+    """A number that changes when another connection has changed the catalogue (cheap: no read)."""
+    return connection.execute("PRAGMA data_version").fetchone()[0]
+
+
+def last_change(connection: sqlite3.Connection) -> int:
+    """The id of the newest change log entry (0 for none)."""
+    return connection.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+
+
+def changes_since(connection: sqlite3.Connection, change_id: int) -> list[tuple[int, str, str]]:
+    """(id, kind, name) of each change after `change_id`, oldest first."""
+    return connection.execute("SELECT id, kind, name FROM changes WHERE id > ? ORDER BY id",
+                              (change_id,)).fetchall()
+
+
+def count_manual(connection: sqlite3.Connection) -> tuple[int, int]:
+    """How many names and how many networks the operator blocked or allowed."""
+    names = connection.execute("SELECT count(*) FROM manual").fetchone()[0]
+    networks = connection.execute("SELECT count(*) FROM manual_networks").fetchone()[0]
+    return names, networks
+
+
+def manual_entries(connection: sqlite3.Connection) -> list[tuple]:
+    """(name, mode, action, flags, rule, redirect, added) of each of the operator's name entries."""
+    return connection.execute("SELECT name, mode, action, flags, rule, redirect, added FROM manual").fetchall()
+
+
+def manual_networks(connection: sqlite3.Connection) -> list[tuple]:
+    """(network, action, rule, added) of each of the operator's address and network entries."""
+    return connection.execute("SELECT network, action, rule, added FROM manual_networks").fetchall()
+
+
+def released_entries(connection: sqlite3.Connection) -> list[tuple]:
+    """(list id, name, mode, action, flags, src, line, rule, redirect, added) of each confirmed
+    quarantine entry of the lists' current imports."""
+    return connection.execute(f"SELECT list_id, {NAME_COLUMNS}, added FROM released").fetchall()
+
+
+def released_names(connection: sqlite3.Connection) -> set[tuple[str, str]]:
+    """(list, name) of each quarantine entry enforced since its list's last import."""
+    return set(connection.execute("SELECT l.name, r.name FROM released r JOIN lists l ON l.id = r.list_id"))
+
+
+def confirmed_names(connection: sqlite3.Connection, list_name: str) -> frozenset[str]:
+    """The names the admin confirmed for a list: its imports do not quarantine them again."""
+    return frozenset(name for (name,) in connection.execute(
+        "SELECT c.name FROM confirmed c JOIN lists l ON l.id = c.list_id WHERE l.name = ?", (list_name,)))
+
+
+def make_current(connection: sqlite3.Connection, info: ListInfo) -> None:
+    """Make an import's generation its list's current one (`info.id` is not used; call inside
+    `writing`, with the generation's files in place). Its released entries are dropped: the
+    names the admin confirmed are in the new segments now."""
+    connection.execute("INSERT OR IGNORE INTO lists(name) VALUES (?)", (info.name,))
+    connection.execute(
+        "UPDATE lists SET source = ?, format = ?, match = ?, gen = ?, segments = ?, imported_at = ?,"
+        " names = ?, networks = ?, urls = ?, held = ?, sources = ?, etag = ?, last_modified = ?"
+        " WHERE name = ?",
+        (info.source, info.format, info.match, info.gen, info.segments, info.imported_at, info.names,
+         info.networks, info.urls, info.held, json.dumps(info.sources), info.etag, info.last_modified,
+         info.name))
+    connection.execute("DELETE FROM released WHERE list_id = (SELECT id FROM lists WHERE name = ?)", (info.name,))
+    log_change(connection, "swap", info.name)
+
+
 def log_change(connection: sqlite3.Connection, kind: str, list_name: str, name: str = "") -> None:
     connection.execute("INSERT INTO changes(at, kind, list, name) VALUES (?, ?, ?, ?)",
                        (time.time(), kind, list_name, name))
@@ -332,6 +422,49 @@ def all_segment_names(paths: StorePaths, info: ListInfo) -> Iterator[str]:
             connection.close()
 
 
+def names_at_statement(count: int) -> str:
+    """The query for a segment's name entries at `count` names, bound as parameters (a caller
+    keeps it per count, so SQLite's statement cache finds it again)."""
+    where = "name = ?" if count == 1 else f"name IN ({','.join('?' * count)})"
+    return f"SELECT {NAME_COLUMNS} FROM names WHERE {where}"
+
+
+def segment_networks(segment: sqlite3.Connection) -> Iterator[tuple]:
+    """(network, action, src, line, rule) of each address and network entry of an open segment."""
+    return segment.execute("SELECT network, action, src, line, rule FROM networks")
+
+
+def list_entries(paths: StorePaths, connection: sqlite3.Connection,
+                 list_name: str) -> tuple[list[DomainEntry], list[NetworkEntry]]:
+    """Every entry of a list (its current import with its released quarantine, or the operator's
+    entries for `manual`), names sorted, for the exporters."""
+    def entry(name: str, mode: int, action: int, redirect: str | None) -> DomainEntry:
+        return DomainEntry(name, Mode(mode), ACTIONS[action], 0, "", False,
+                           tuple(redirect.split(",")) if redirect else ())
+
+    lists = read_lists(connection)
+    if list_name == MANUAL_LIST:
+        rows = connection.execute("SELECT name, mode, action, redirect FROM manual").fetchall()
+        networks = [(network, action) for network, action, _, _ in manual_networks(connection)]
+    elif list_name in lists:
+        info = lists[list_name]
+        rows, networks = [], []
+        for path in segment_paths(paths, info):
+            segment = connect_segment(path)
+            try:
+                rows.extend(segment.execute("SELECT name, mode, action, redirect FROM names"))
+                networks.extend(segment.execute("SELECT network, action FROM networks"))
+            finally:
+                segment.close()
+        rows.extend(connection.execute("SELECT name, mode, action, redirect FROM released WHERE list_id = ?",
+                                       (info.id,)))
+    else:
+        known = ", ".join([*lists, MANUAL_LIST])
+        raise StoreError(f"no list named {list_name!r} (known: {known})")
+    return ([entry(*row) for row in sorted(rows)],
+            [NetworkEntry(network, ACTIONS[action], 0) for network, action in networks])
+
+
 def entries_in_common(new: Iterable[Path], old: Iterable[Path]) -> tuple[int, int]:
     """(networks, URLs) of the `old` segments that the `new` segments hold too."""
     networks = urls = 0
@@ -354,24 +487,18 @@ def entries_in_common(new: Iterable[Path], old: Iterable[Path]) -> tuple[int, in
 def set_manual(connection: sqlite3.Connection, entries: Iterable[tuple[str, Mode, Action, str]]) -> None:
     """The operator's own entries (name, mode, action, reason), enforced by readers' next refresh."""
     now = time.time()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with writing(connection):
         for name, mode, action, reason in entries:
             connection.execute("DELETE FROM manual WHERE name = ?", (name,))
             connection.execute("INSERT INTO manual VALUES (?, ?, ?, 0, ?, NULL, ?)",
                                (name, int(mode), ACTION_CODE[action], reason or None, now))
             log_change(connection, "allow" if action is Action.ALLOW else "block", MANUAL_LIST, name)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 def remove_manual(connection: sqlite3.Connection, names: Iterable[str]) -> list[str]:
     """Remove the operator's entries for `names`; the names that had one."""
     removed = []
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with writing(connection):
         for name in names:
             if connection.execute("DELETE FROM manual WHERE name = ?", (name,)).rowcount:
                 removed.append(name)
@@ -379,25 +506,16 @@ def remove_manual(connection: sqlite3.Connection, names: Iterable[str]) -> list[
             if connection.execute("DELETE FROM manual_networks WHERE network = ?", (name,)).rowcount:
                 removed.append(name)
                 log_change(connection, "networks", MANUAL_LIST, name)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return removed
 
 
 def set_manual_networks(connection: sqlite3.Connection, entries: Iterable[tuple[str, Action, str]]) -> None:
     now = time.time()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with writing(connection):
         for network, action, reason in entries:
             connection.execute("INSERT OR REPLACE INTO manual_networks VALUES (?, ?, ?, ?)",
                                (network, ACTION_CODE[action], reason or None, now))
             log_change(connection, "networks", MANUAL_LIST, network)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 def held_entries(paths: StorePaths, info: ListInfo) -> Iterator[tuple]:
@@ -416,16 +534,11 @@ def release(paths: StorePaths, connection: sqlite3.Connection, names: Iterable[s
     released = []
     lists = read_lists(connection)
     found = [(info, row) for info in lists.values() for row in held_entries(paths, info) if row[0] in wanted]
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with writing(connection):
         for info, (name, mode, action, flags, src, line, rule, redirect, _) in found:
             connection.execute("INSERT OR REPLACE INTO released VALUES (?,?,?,?,?,?,?,?,?,?)",
                                (info.id, name, mode, action, flags, src, line, rule, redirect, time.time()))
             connection.execute("INSERT OR IGNORE INTO confirmed VALUES (?, ?)", (info.id, name))
             log_change(connection, "allow" if ACTIONS[action] is Action.ALLOW else "block", info.name, name)
             released.append((info.name, name))
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return released

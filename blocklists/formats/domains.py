@@ -40,3 +40,11 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
             yield name
             continue
         yield DomainEntry(name, mode, _BLOCK, number, "" if token == name else token)
+
+
+def export(list_name: str, entries: Iterable[DomainEntry]) -> Iterator[str]:
+    """A list's blocks as a domain list, a line at a time (`*.name` for the names below only)."""
+    yield f"# fraudwall list {list_name}: blocked names; each covers the names below it, *.name only those"
+    for entry in entries:
+        if entry.action is not Action.ALLOW:
+            yield ("*." + entry.name) if entry.mode is Mode.BELOW else entry.name

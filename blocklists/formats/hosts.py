@@ -83,3 +83,14 @@ def _address_meaning(text: str) -> tuple[Action, tuple[str, ...]] | None:
     if is_sink(address):
         return Action.BLOCK, ()
     return Action.REDIRECT, (str(address),)
+
+
+def export(list_name: str, entries: Iterable[DomainEntry]) -> Iterator[str]:
+    """A list's blocks as a hosts file, a line at a time; `parse` reads each back as a subtree block.
+
+    A hosts file cannot say allow, `*.name` or a network: those entries are left out (the
+    exporter's caller refuses entries that block one name only, which it would widen)."""
+    yield f"# fraudwall list {list_name}: blocked names (a hosts file cannot hold allows, wildcards or IP entries)"
+    for entry in entries:
+        if entry.action is not Action.ALLOW and entry.mode is not Mode.BELOW:
+            yield f"0.0.0.0 {entry.name}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Iterable, Iterator
 
 from fraudwall.blocklists.formats import (
@@ -35,6 +36,8 @@ _CNAME_ACTIONS = {
     "rpz-passthru.": Action.ALLOW,
     "rpz-drop.": Action.DROP,
 }
+# How `export` writes each action: the parser's policies read backwards; a block is `CNAME .`.
+_TARGETS = {action: target for target, action in _CNAME_ACTIONS.items()} | {Action.BLOCK: "."}
 # Policy data at the trigger names that is no policy we can act on: ignored, not counted.
 _SILENT_TYPES = frozenset({"SOA", "NS", "TXT", "RRSIG", "NSEC", "DNSKEY", "DS"})
 _OTHER_TRIGGERS = ("rpz-nsdname", "rpz-nsip", "rpz-client-ip")
@@ -207,3 +210,34 @@ def _strip_comment(text: str) -> str:
         elif char == ";" and not quoted:
             return text[:index]
     return text
+
+
+def export(list_name: str, entries: Iterable[DomainEntry], networks: Iterable[NetworkEntry],
+           now: float | None = None) -> Iterator[str]:
+    """A list as an RPZ zone, a line at a time: `parse` reads it back to the same entries."""
+    now = time.time() if now is None else now
+    yield f"; fraudwall list {list_name}, exported {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(now))}"
+    yield "$TTL 300"
+    yield f"@ IN SOA localhost. hostmaster.localhost. ( {int(now)} 3600 600 86400 60 )"
+    yield "  IN NS localhost."
+    for entry in entries:
+        name = entry.name
+        owners = {Mode.EXACT: [name], Mode.SUBTREE: [name, "*." + name], Mode.BELOW: ["*." + name]}[entry.mode]
+        for owner in owners:
+            if entry.action is Action.REDIRECT and entry.redirect:
+                for address in entry.redirect:
+                    yield f"{owner} {'AAAA' if ':' in address else 'A'} {address}"
+            else:
+                yield f"{owner} CNAME {_TARGETS.get(entry.action, '.')}"
+    for network in networks:
+        yield f"{_ip_owner(network.network)} CNAME {_TARGETS.get(network.action, '.')}"
+
+
+def _ip_owner(network_text: str) -> str:
+    """`192.0.2.1` -> `32.1.2.0.192.rpz-ip` (what `_ip_trigger` reads back)."""
+    network = ipaddress.ip_network(network_text, strict=False)
+    if network.version == 4:
+        labels = str(network.network_address).split(".")[::-1]
+    else:
+        labels = [f"{int(group, 16):x}" for group in network.network_address.exploded.split(":")][::-1]
+    return f"{network.prefixlen}.{'.'.join(labels)}.rpz-ip"

@@ -9,11 +9,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import TextIO
 from pathlib import Path
 
 from fraudwall.blocklists import fetch, store
-from fraudwall.blocklists.formats import Format, Mode
+from fraudwall.blocklists.formats import DomainEntry, Format, Mode, domains, hosts, rpz
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.blocklists.settings import BlocklistSettings
@@ -135,20 +136,50 @@ def _guards(args: argparse.Namespace):
 
 # -- import ------------------------------------------------------------------------------
 
+class ProgressBar:
+    """The import's progress on stderr, only when stderr is a terminal: an `on_progress` callback."""
+
+    def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream, self.clock = stream or sys.stderr, clock
+        self.enabled = self.stream.isatty()
+        self.started = clock()
+        self.shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if not self.enabled or now - self.shown < 0.2:
+            return
+        self.shown = now
+        share = min(done / max(total, 1), 1.0)
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        bar = "#" * int(share * 30)
+        self.stream.write(f"\rimporting [{bar:<30}] {share:6.1%} {rate:6.1f} MB/s")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 70 + "\r")
+            self.stream.flush()
+
+
 def run_import(args: argparse.Namespace) -> int:
-    from fraudwall.blocklists.importer import ImportFailed, import_list
+    from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 
     settings = _settings(args)
     db = _db(args)
     # Absolute paths: `check` shows where an entry came from, whatever directory it runs in.
-    sources = [source if fetch.is_url(source) else os.path.abspath(source) for source in args.sources]
+    sources = tuple(source if fetch.is_url(source) else os.path.abspath(source) for source in args.sources)
+    bar = ProgressBar()
     try:
-        summary = import_list(
-            db, args.list, sources, _guards(args), format=args.format, match=args.match, force=args.force,
-            column=args.column, threshold=settings.change_threshold, error_rate=settings.filter_error_rate,
-            workers=args.workers if args.workers is not None else settings.import_workers, progress=True)
+        request = ImportRequest(
+            args.list, sources, format=args.format, match=args.match, force=args.force, column=args.column,
+            threshold=settings.change_threshold, error_rate=settings.filter_error_rate,
+            workers=args.workers if args.workers is not None else settings.import_workers, on_progress=bar)
+        summary = import_list(db, request, _guards(args))
     except ImportFailed as error:
         raise CommandError(f"{error}; nothing was changed") from None
+    finally:
+        bar.end()
     # Skipped and guarded lines are quoted from the feed: escaped, they cannot drive the terminal.
     for line in summary.lines():
         print(printable(line))
@@ -164,8 +195,7 @@ def run_lists(args: argparse.Namespace) -> int:
     connection = store.connect_catalogue(db, create=False)
     try:
         lists = store.read_lists(connection)
-        manual = connection.execute("SELECT count(*) FROM manual").fetchone()[0]
-        manual_networks = connection.execute("SELECT count(*) FROM manual_networks").fetchone()[0]
+        manual, manual_networks = store.count_manual(connection)
     finally:
         connection.close()
     print(f"{'LIST':<20} {'NAMES':>10} {'NETWORKS':>9} {'URLS':>8} {'HELD':>6} {'MATCH':<8} {'IMPORTED':<20} SOURCE")
@@ -314,27 +344,19 @@ def run_export(args: argparse.Namespace) -> int:
     db = _ready_db(args)
     connection = store.connect_catalogue(db, create=False)
     try:
-        lists = store.read_lists(connection)
-        if args.list == MANUAL_LIST:
-            rows = [(name, mode, action, redirect) for name, mode, action, redirect in connection.execute(
-                "SELECT name, mode, action, redirect FROM manual ORDER BY name")]
-            networks = [(network, action) for network, action in connection.execute(
-                "SELECT network, action FROM manual_networks")]
-        elif args.list in lists:
-            rows, networks = _list_rows(StorePaths(db), lists[args.list], connection)
-        else:
-            known = ", ".join(list(lists) + [MANUAL_LIST])
-            raise CommandError(f"no list named {args.list!r} (known: {known})")
+        entries, networks = store.list_entries(StorePaths(db), connection, args.list)
     finally:
         connection.close()
-    if args.format in ("hosts", "domains"):
-        _refuse_exact(args.list, args.format, rows)
-    writer = {"rpz": _export_rpz, "hosts": _export_hosts, "domains": _export_domains}[args.format]
+    if args.format == "rpz":
+        lines = rpz.export(args.list, entries, networks)
+    else:
+        _refuse_exact(args.list, args.format, entries)
+        lines = (hosts if args.format == "hosts" else domains).export(args.list, entries)
     try:
         with contextlib.ExitStack() as stack:
             output = sys.stdout if args.output == "-" else stack.enter_context(
                 open(args.output, "w", encoding="utf-8"))
-            for line in writer(args.list, rows, networks):
+            for line in lines:
                 output.write(printable(line) + "\n")
     except OSError as error:
         if isinstance(error, BrokenPipeError):
@@ -343,72 +365,17 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_exact(list_name: str, format: str, rows: list[tuple]) -> None:
+def _refuse_exact(list_name: str, format: str, entries: list[DomainEntry]) -> None:
     """Hosts files and domain lists come back as blocks of each name and the names below it:
     an entry that blocks one name only cannot be written in them without blocking more
     (unless a `*.name` entry blocks the names below it too, as RPZ zones write a subtree)."""
-    blocking = [(name, Mode(mode)) for name, mode, action, _ in rows if ACTIONS[action] is not Action.ALLOW]
-    below = {name for name, mode in blocking if mode is Mode.BELOW}
-    exact = [name for name, mode in blocking if mode is Mode.EXACT and name not in below]
+    blocking = [entry for entry in entries if entry.action is not Action.ALLOW]
+    below = {entry.name for entry in blocking if entry.mode is Mode.BELOW}
+    exact = [entry.name for entry in blocking if entry.mode is Mode.EXACT and entry.name not in below]
     if exact:
         raise CommandError(
             f"list {list_name}: {len(exact)} of its entries block one name only (first: {exact[0]}), which a {format} file"
             " cannot say (it would block the names below them too); export with --format rpz")
-
-
-def _list_rows(paths: StorePaths, info: store.ListInfo, connection) -> tuple[list[tuple], list[tuple]]:
-    rows: list[tuple] = []
-    networks: list[tuple] = []
-    for path in store.segment_paths(paths, info):
-        segment = store.connect_segment(path)
-        try:
-            rows.extend(segment.execute("SELECT name, mode, action, redirect FROM names"))
-            networks.extend(segment.execute("SELECT network, action FROM networks"))
-        finally:
-            segment.close()
-    rows.extend(connection.execute("SELECT name, mode, action, redirect FROM released WHERE list_id = ?", (info.id,)))
-    rows.sort()
-    return rows, networks
-
-
-_RPZ_TARGET = {Action.BLOCK: ".", Action.NXDOMAIN: ".", Action.NODATA: "*.", Action.ALLOW: "rpz-passthru.",
-               Action.DROP: "rpz-drop."}
-
-
-def _export_rpz(list_name: str, rows: list[tuple], networks: list[tuple]) -> Iterator[str]:
-    yield f"; fraudwall list {list_name}, exported {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
-    yield "$TTL 300"
-    yield f"@ IN SOA localhost. hostmaster.localhost. ( {int(time.time())} 3600 600 86400 60 )"
-    yield "  IN NS localhost."
-    for name, mode, action, redirect in rows:
-        owners = {Mode.EXACT: [name], Mode.SUBTREE: [name, "*." + name], Mode.BELOW: ["*." + name]}[Mode(mode)]
-        for owner in owners:
-            if ACTIONS[action] is Action.REDIRECT and redirect:
-                for address in redirect.split(","):
-                    yield f"{owner} {'AAAA' if ':' in address else 'A'} {address}"
-            else:
-                yield f"{owner} CNAME {_RPZ_TARGET.get(ACTIONS[action], '.')}"
-    for network, action in networks:
-        parsed = ipaddress.ip_network(network, strict=False)
-        if parsed.version == 4:
-            labels = str(parsed.network_address).split(".")[::-1]
-        else:
-            labels = [f"{int(group, 16):x}" for group in parsed.network_address.exploded.split(":")][::-1]
-        yield f"{parsed.prefixlen}.{'.'.join(labels)}.rpz-ip CNAME {_RPZ_TARGET.get(ACTIONS[action], '.')}"
-
-
-def _export_hosts(list_name: str, rows: list[tuple], networks: list[tuple]) -> Iterator[str]:
-    yield f"# fraudwall list {list_name}: blocked names (a hosts file cannot hold allows, wildcards or IP entries)"
-    for name, mode, action, _ in rows:
-        if ACTIONS[action] is not Action.ALLOW and Mode(mode) is not Mode.BELOW:
-            yield f"0.0.0.0 {name}"
-
-
-def _export_domains(list_name: str, rows: list[tuple], networks: list[tuple]) -> Iterator[str]:
-    yield f"# fraudwall list {list_name}: blocked names; each covers the names below it, *.name only those"
-    for name, mode, action, _ in rows:
-        if ACTIONS[action] is not Action.ALLOW:
-            yield ("*." + name) if Mode(mode) is Mode.BELOW else name
 
 
 # -- quarantine ------------------------------------------------------------------------------
@@ -427,8 +394,7 @@ def run_quarantine(args: argparse.Namespace) -> int:
             if missing:
                 print(f"not in quarantine: {' '.join(sorted(missing))}", file=sys.stderr)
             return 0 if not missing else 1
-        done = {(row[0], row[1]) for row in connection.execute(
-            "SELECT l.name, r.name FROM released r JOIN lists l ON l.id = r.list_id")}
+        done = store.released_names(connection)
         count = 0
         for info in store.read_lists(connection).values():
             for name, mode, action, _, src, line, rule, _, reason in store.held_entries(paths, info):

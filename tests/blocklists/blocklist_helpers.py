@@ -25,12 +25,13 @@ def fake_guards():
 
 
 def import_text(db, tmp_path, list_name, text, filename="feed.txt", **options):
-    from fraudwall.blocklists.importer import import_list
+    from fraudwall.blocklists.importer import ImportRequest, import_list
 
     path = tmp_path / filename
     path.write_text(text, encoding="utf-8")
     options.setdefault("workers", 1)
-    return import_list(db, list_name, [str(path)], options.pop("guards", None) or fake_guards(), **options)
+    guards = options.pop("guards", None) or fake_guards()
+    return import_list(db, ImportRequest(list_name, (str(path),), **options), guards)
 
 
 def cli(*argv, config=None):

@@ -14,8 +14,8 @@ from .blocklist_helpers import import_text
 IMPORT = """
 import sys
 from fraudwall.blocklists.guards import load_guards
-from fraudwall.blocklists.importer import import_list
-import_list(sys.argv[1], "feed", [sys.argv[2]], load_guards(brands=lambda extra: []), force=True, workers=1)
+from fraudwall.blocklists.importer import ImportRequest, import_list
+import_list(sys.argv[1], ImportRequest("feed", (sys.argv[2],), force=True, workers=1), load_guards(brands=lambda extra: []))
 """
 
 

@@ -16,3 +16,15 @@ def test_a_line_that_is_no_name_is_skipped_with_its_number():
     entries, skips = run(domains.parse, "good.example.org\ntwo words.example\nbad_é..x\n")
     assert [e.name for e in entries] == ["good.example.org"]
     assert [(s.line, s.reason) for s in skips] == [(2, SkipReason.SYNTAX), (3, SkipReason.INVALID_NAME)]
+
+
+def test_an_exported_list_reads_back_to_its_blocks_without_the_allows():
+    from fraudwall.blocklists.formats import DomainEntry
+    from fraudwall.blocklists.verdict import Action
+
+    entries, _ = run(domains.parse, "a.example.org\n*.b.example.org\n")
+    allow = DomainEntry("ok.example.org", Mode.SUBTREE, Action.ALLOW, 0, "")
+    lines = list(domains.export("feed", [*entries, allow]))
+    assert lines[1:] == ["a.example.org", "*.b.example.org"]
+    again, _ = run(domains.parse, "\n".join(lines))
+    assert [(e.name, e.mode) for e in again] == [(e.name, e.mode) for e in entries]

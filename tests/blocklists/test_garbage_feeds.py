@@ -11,7 +11,7 @@ import tracemalloc
 
 import pytest
 from fraudwall.blocklists.formats import MAX_LINE, SkipReason, domains, excerpt, hosts, parse_lines
-from fraudwall.blocklists.importer import ImportFailed, import_list
+from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.resolver.cli import main
 
@@ -74,7 +74,7 @@ def test_a_huge_line_is_read_a_block_at_a_time(tmp_path, text):
     tracemalloc.start()
     try:
         try:
-            import_list(tmp_path / "b.db", "feed", [str(feed)], guards, format="domains", workers=1)
+            import_list(tmp_path / "b.db", ImportRequest("feed", (str(feed),), format="domains", workers=1), guards)
         except ImportFailed as error:
             assert "1 of its 1 entries are invalid" in str(error)
         _, peak = tracemalloc.get_traced_memory()

@@ -37,3 +37,15 @@ def test_inline_comments_and_bad_lines_are_reported_with_their_line():
 def test_a_real_address_is_local_data_served_as_a_redirect():
     entries, _ = run(hosts.parse, "192.0.2.7 portal.example.org\n")
     assert entries[0].action is Action.REDIRECT and entries[0].redirect == ("192.0.2.7",)
+
+
+def test_an_exported_hosts_file_holds_the_blocks_and_reads_back():
+    from fraudwall.blocklists.formats import DomainEntry
+
+    entries = [DomainEntry("a.example.org", Mode.SUBTREE, Action.BLOCK, 0, ""),
+               DomainEntry("b.example.org", Mode.BELOW, Action.BLOCK, 0, ""),
+               DomainEntry("ok.example.org", Mode.SUBTREE, Action.ALLOW, 0, "")]
+    lines = list(hosts.export("feed", entries))
+    assert lines[1:] == ["0.0.0.0 a.example.org"]
+    again, skips = run(hosts.parse, "\n".join(lines))
+    assert [(e.name, e.mode, e.action) for e in again] == [("a.example.org", Mode.SUBTREE, Action.BLOCK)] and not skips

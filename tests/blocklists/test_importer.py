@@ -82,7 +82,7 @@ def test_bad_requests_fail_before_touching_the_store(tmp_path):
     db = tmp_path / "b.db"
     import_text(db, tmp_path, "feed", "a.example.org\n")
     with pytest.raises(ImportFailed, match="no such file"):
-        importer.import_list(db, "feed", [str(tmp_path / "missing.txt")], None)
+        importer.import_list(db, importer.ImportRequest("feed", (str(tmp_path / "missing.txt"),)), None)
     with pytest.raises(ImportFailed, match="unknown format"):
         import_text(db, tmp_path, "feed", "b.example.org\n", format="nonsense")
     assert StoreBlocklist(db).match_name("a.example.org") is not None
@@ -129,9 +129,27 @@ def test_a_hosts_file_with_bom_crlf_and_tabs_imports_cleanly(tmp_path):
     path = tmp_path / "hosts"
     path.write_bytes("\ufeff# hosts\r\n127.0.0.1\tlocalhost\r\n0.0.0.0\tA.example.org\tb.example.org # ads\r\n"
                      ":: c.example.org\r\n".encode("utf-8"))
-    summary = importer.import_list(db, "hosts", [str(path)], fake_guards(), workers=1)
+    summary = importer.import_list(db, importer.ImportRequest("hosts", (str(path),), workers=1), fake_guards())
     assert summary.formats == ("hosts",)
     assert (summary.totals.names, sum(summary.totals.skipped.values())) == (3, 0)
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("a.example.org").source == f"{path}:3"
     assert blocklist.match_name("c.example.org").source == f"{path}:4"
+
+
+def test_a_request_that_cannot_be_imported_is_refused_when_made():
+    for bad in (dict(list_name="manual"), dict(list_name="Bad Name"), dict(sources=()),
+                dict(format="nonsense"), dict(match="sideways"), dict(column="2")):
+        fields = {"list_name": "feed", "sources": ("feed.txt",), **bad}
+        with pytest.raises(ImportFailed):
+            importer.ImportRequest(**fields)
+    assert importer.ImportRequest("feed", ["a.txt"]).sources == ("a.txt",)
+
+
+def test_progress_is_reported_to_the_callback_up_to_the_whole_feed(tmp_path):
+    calls = []
+    text = "".join(f"n{number}.example.org\n" for number in range(1000))
+    import_text(tmp_path / "b.db", tmp_path, "feed", text, on_progress=lambda done, total: calls.append((done, total)))
+    size = len(text.encode())
+    assert calls and calls[-1] == (size, size)
+    assert all(total == size for _, total in calls)

@@ -142,3 +142,17 @@ def test_an_imported_bind_dump_blocks_the_names_it_lists(tmp_path):
     assert blocklist.match_name("ok.evil.example.net").action is Action.ALLOW
     assert blocklist.match_name("evil") is None
     assert blocklist.match_address("100.128.0.1").action is Action.DROP
+
+
+def test_an_exported_zone_reads_back_to_the_same_entries():
+    entries, _ = run(rpz.parse, ZONE)
+    names = [e for e in entries if not isinstance(e, NetworkEntry)]
+    networks = [e for e in entries if isinstance(e, NetworkEntry)]
+    lines = list(rpz.export("zone", names, networks, now=1_700_000_000))
+    assert "@ IN SOA localhost. hostmaster.localhost. ( 1700000000 3600 600 86400 60 )" in lines
+    again, skips = run(rpz.parse, "\n".join(lines))
+    assert skips == []
+    # A walled garden (a block) is written as `CNAME .`, which reads back as NXDOMAIN: the name stays refused.
+    action = (lambda e: Action.NXDOMAIN if e.action is Action.BLOCK else e.action)
+    key = (lambda e: (e.network, action(e)) if isinstance(e, NetworkEntry) else (e.name, e.mode, action(e), e.redirect))
+    assert sorted(map(key, again), key=str) == sorted(map(key, entries), key=str)

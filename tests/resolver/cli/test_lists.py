@@ -126,3 +126,23 @@ def test_check_prints_a_hostile_rpz_cname_target_escaped(tmp_path, capsys):
     assert "CNAME walled\\027[31m\\155\\u202e.example.net." in text
     assert record["rule"] == "evil.example.com CNAME walled\\027[31m\\155\\u202e.example.net."
     assert all(char.isprintable() for char in text.rstrip("\n"))
+
+
+def test_the_import_progress_bar_is_drawn_on_a_terminal_only():
+    import io
+
+    from fraudwall.resolver.cli.lists import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    now = [0.0]
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = ProgressBar(stream, clock=lambda: now[0])
+        now[0] += 1.0
+        bar(50, 100)
+        bar.end()
+    assert "importing [###############" in terminal.getvalue() and " 50.0%" in terminal.getvalue()
+    assert pipe.getvalue() == ""
