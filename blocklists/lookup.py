@@ -70,9 +70,9 @@ class StoreBlocklist:
         # listed name (random labels, as phishing kits make) would otherwise go to SQLite each time.
         self._entries_at: dict[tuple[str, ...], list[Candidate]] = {}
         self._cache_size = cache_size
-        self._statements: dict[int, tuple[str, str, str]] = {}
+        self._statements: dict[int, str] = {}
         try:
-            self._data_version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
+            self._data_version = store.data_version(self._catalogue)
             self._snapshot = self._latest = self._load()
         except sqlite3.Error as error:
             self._catalogue.close()
@@ -133,14 +133,13 @@ class StoreBlocklist:
         """The next snapshot when the store changed since the one in force, else None; reads the store and
         may rebuild the filter, so a server runs it off its event loop (one call at a time)."""
         try:
-            version = self._catalogue.execute("PRAGMA data_version").fetchone()[0]
+            version = store.data_version(self._catalogue)
             if version == self._data_version:
                 return None
             self._data_version = version
             # The newest snapshot made, installed or not yet: each update builds on the one before.
             snapshot = self._latest
-            rows = self._catalogue.execute(
-                "SELECT id, kind, name FROM changes WHERE id > ? ORDER BY id", (snapshot.last_change,)).fetchall()
+            rows = store.changes_since(self._catalogue, snapshot.last_change)
             if not rows:
                 return None
             if any(kind in ("swap", "filter", "networks") for _, kind, _ in rows):
