@@ -112,3 +112,50 @@ def test_entries_remembered_for_one_query_decide_the_next_by_their_own_rules(tmp
     assert blocklist.refresh()
     assert blocklist.match_name("x4.phish.example.net").action is Action.ALLOW
     assert blocklist.match_name("x5.phish.example.net").list == "tree"
+
+
+def test_the_generation_moves_with_every_list_change_and_never_back(tmp_path):
+    """The store's change counter: a block, an unblock and a re-import each move it (issue 12)."""
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    seen = [blocklist.generation]
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("new.example.net", Mode.EXACT, Action.BLOCK, "test")])
+    assert blocklist.refresh()
+    seen.append(blocklist.generation)
+    store.remove_manual(writer, ["new.example.net"])
+    assert blocklist.refresh()
+    seen.append(blocklist.generation)
+    import_text(db, tmp_path, "feed", "other.example.org\n", force=True)
+    assert blocklist.refresh()
+    seen.append(blocklist.generation)
+    assert seen == sorted(set(seen)), seen
+    store.prune_changes(writer, keep_seconds=0)        # the log is pruned, the counter stays
+    assert StoreBlocklist(db).generation == seen[-1]
+
+
+def test_a_new_snapshot_is_prepared_aside_and_in_force_only_once_installed(tmp_path):
+    """A worker prepares the next lists on a thread; queries see the old ones until the swap."""
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    before = blocklist.generation
+    import_text(db, tmp_path, "feed", "other.example.org\n", force=True)
+    update = threading_result(blocklist.prepare)
+    assert update is not None
+    assert blocklist.match_name("bad.example.org") is not None and blocklist.generation == before
+    blocklist.install(update)
+    blocklist.forget()
+    assert blocklist.match_name("bad.example.org") is None
+    assert blocklist.match_name("other.example.org").list == "feed"
+    assert blocklist.generation > before
+    assert blocklist.prepare() is None                # nothing new since
+
+
+def threading_result(function):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()))
+    thread.start()
+    thread.join(30)
+    return result[0]
