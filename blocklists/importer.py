@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import multiprocessing
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from fraudwall.blocklists.formats import (
 )
 from fraudwall.blocklists.formats.urls import check_column
 from fraudwall.blocklists.guards import Guard, Guards
-from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT, MANUAL_LIST, StorePaths
+from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT, LIST_NAME, MANUAL_LIST, StorePaths
 from fraudwall.blocklists.verdict import Action
 
 # Formats without state across lines: a part of the file parses like the whole.
@@ -65,7 +64,6 @@ REFUSING = frozenset({Guard.PUBLIC_SUFFIX, Guard.BRAND, Guard.BROAD_NETWORK, Gua
 # would be a "big" change, and a tiny list cannot take the network down (the guards see to
 # single names).
 THRESHOLD_MINIMUM = 100
-LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 class ImportFailed(Exception):

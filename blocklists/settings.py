@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+
+from fraudwall.blocklists.store import LIST_NAME, MANUAL_LIST
 
 FEED_FORMATS = ("auto", "hosts", "domains", "adblock", "rpz", "urlhaus", "phishtank-csv",
                 "phishtank-json", "openphish", "csv", "iplist")
 
 
-class Feed(NamedTuple):
-    """One `feeds` entry: a list that `serve` downloads again every `period` seconds."""
+@dataclass(frozen=True)
+class Feed:
+    """A list that `serve` downloads again every `period` seconds: a `[[lists]]` table, or a
+    `[blocklists] feeds` string. ValueError names the `[[lists]]` key that is wrong."""
 
     name: str
     url: str
-    format: str
-    period: int
+    format: str = "auto"
+    period: int = 3600
+
+    def __post_init__(self) -> None:
+        if self.name == MANUAL_LIST or not LIST_NAME.fullmatch(self.name):
+            raise ValueError(f"name: {self.name!r} is no list name (lowercase letters, digits, '.', '_' and '-';"
+                             f" not {MANUAL_LIST!r})")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url: the URL must be http:// or https://")
+        if self.format not in FEED_FORMATS:
+            raise ValueError(f"format: unknown format {self.format!r} (known: {', '.join(FEED_FORMATS)})")
+        if isinstance(self.period, bool) or not isinstance(self.period, int) or self.period < 60:
+            raise ValueError("refresh: the period must be a number of seconds, at least 60")
+
+    @classmethod
+    def from_text(cls, text: str) -> Feed:
+        """The legacy form "NAME=URL,FORMAT,PERIOD"; ValueError quotes the text."""
+        name, sep, rest = text.partition("=")
+        parts = [part.strip() for part in rest.split(",")]
+        if not sep or not name.strip() or len(parts) != 3:
+            raise ValueError(f"feeds: {text!r} is not NAME=URL,FORMAT,PERIOD")
+        url, format, period = parts
+        if not period.isdigit():
+            raise ValueError(f"feeds: {text!r}: the period must be a number of seconds, at least 60")
+        try:
+            return cls(name.strip(), url, format, int(period))
+        except ValueError as error:
+            raise ValueError(f"feeds: {text!r}: {str(error).split(': ', 1)[1]}") from None
 
 
 @dataclass(frozen=True)
@@ -27,8 +56,9 @@ class BlocklistSettings:
     store: bool = True
     # Lists imported into a new store as lists of the same name ("demo" is the bundled list).
     files: tuple[str, ...] = ("demo",)
-    # Feeds that `serve` keeps fresh: "NAME=URL,FORMAT,PERIOD" (PERIOD in seconds, >= 60).
-    feeds: tuple[str, ...] = ()
+    # Feeds that `serve` keeps fresh: the `[[lists]]` tables, and the strings of the legacy form
+    # "NAME=URL,FORMAT,PERIOD" (PERIOD in seconds, >= 60), made Feed values here, once.
+    feeds: tuple[Feed, ...] = ()
     # Share of a list (0-1) a re-import may change before it is held back until `--force`.
     change_threshold: float = 0.5
     # Wanted false-positive rate of the Bloom filter (a "maybe" costs one exact lookup).
@@ -60,21 +90,13 @@ class BlocklistSettings:
             raise ValueError("broadest_ipv4_prefix: must be a prefix length between 0 and 32")
         if not 0 <= self.broadest_ipv6_prefix <= 128:
             raise ValueError("broadest_ipv6_prefix: must be a prefix length between 0 and 128")
-        self.parsed_feeds()
+        feeds = tuple(feed if isinstance(feed, Feed) else Feed.from_text(feed) for feed in self.feeds)
+        names = [feed.name for feed in feeds]
+        twice = next((name for name in names if names.count(name) > 1), None)
+        if twice:
+            raise ValueError(f"feeds: two feeds fill list {twice!r}: each import would replace the other's")
+        object.__setattr__(self, "feeds", feeds)
 
     def parsed_feeds(self) -> tuple[Feed, ...]:
-        feeds = []
-        for text in self.feeds:
-            name, sep, rest = text.partition("=")
-            parts = [part.strip() for part in rest.split(",")]
-            if not sep or not name.strip() or len(parts) != 3:
-                raise ValueError(f"feeds: {text!r} is not NAME=URL,FORMAT,PERIOD")
-            url, format, period = parts
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"feeds: {text!r}: the URL must be http:// or https://")
-            if format not in FEED_FORMATS:
-                raise ValueError(f"feeds: {text!r}: unknown format {format!r} (known: {', '.join(FEED_FORMATS)})")
-            if not period.isdigit() or int(period) < 60:
-                raise ValueError(f"feeds: {text!r}: the period must be a number of seconds, at least 60")
-            feeds.append(Feed(name.strip(), url, format, int(period)))
-        return tuple(feeds)
+        """The feeds `serve` keeps fresh (typed when the settings were made)."""
+        return self.feeds

@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,8 @@ from fraudwall.blocklists.verdict import Action
 
 SCHEMA_VERSION = 1
 MANUAL_LIST = "manual"
+# What a list may be called (`manual` aside): it is part of file names in the store's directory.
+LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 ACTIONS = tuple(Action)          # stored as the index into this tuple
 ACTION_CODE = {action: index for index, action in enumerate(ACTIONS)}
 IMPORTANT = 1                    # flags bit: an AdBlock `$important` block

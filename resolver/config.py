@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from fraudwall.blocklists.normalise import InvalidName, normalise_name
-from fraudwall.blocklists.settings import BlocklistSettings
+from fraudwall.blocklists.settings import BlocklistSettings, Feed
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.dns.upstream_policy import Upstream
 from fraudwall.resolver.warning.settings import WarningSettings
@@ -356,7 +356,7 @@ def from_document(document: dict, source: str, base: Path | None = None) -> Conf
     return config
 
 
-def _feeds_from_lists(lists: object, source: str) -> list[str]:
+def _feeds_from_lists(lists: object, source: str) -> list[Feed]:
     """`[[lists]]` tables (name, url, format, refresh seconds) as `[blocklists] feeds` entries."""
     if not isinstance(lists, list):
         raise ConfigError(f"{source}: lists must be written as [[lists]] tables")
@@ -374,7 +374,10 @@ def _feeds_from_lists(lists: object, source: str) -> list[str]:
         refresh = table.get("refresh", 3600)
         if not isinstance(refresh, int) or isinstance(refresh, bool):
             raise ConfigError(f"{where} refresh: must be a number of seconds, not {refresh!r}")
-        feeds.append(f"{table['name']}={table['url']},{table.get('format', 'auto')},{refresh}")
+        try:
+            feeds.append(Feed(table["name"], table["url"], table.get("format", "auto"), refresh))
+        except ValueError as error:
+            raise ConfigError(f"{where} {error}") from None
     return feeds
 
 
@@ -412,7 +415,9 @@ def _coerce(value: object, hint: object, where: str) -> object:
     if typing.get_origin(hint) is tuple:
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        # Items already typed (the feeds of `[[lists]]` tables) pass; strings are the section's to read.
+        typed = typing.get_args(hint)[0]
+        if not isinstance(value, list) or not all(isinstance(item, (str, typed)) for item in value):
             raise ConfigError(f"{where}: must be a list of strings, not {value!r}")
         return tuple(value)
     raise ConfigError(f"{where}: unsupported setting type {hint!r}")

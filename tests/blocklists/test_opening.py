@@ -59,3 +59,13 @@ def test_a_changed_file_of_files_is_imported_again_at_open(tmp_path):
     blocklist = open_blocklist(settings)
     assert blocklist.match_name("second.example.org") is not None
     assert blocklist.match_name("first.example.org") is None
+
+
+def test_feeds_are_typed_once_and_a_list_filled_by_two_is_refused():
+    from fraudwall.blocklists.settings import Feed
+
+    typed = Feed("phish", "https://example.org/feed.txt", "openphish", 3600)
+    assert BlocklistSettings(feeds=(typed,)).feeds == (typed,)
+    assert BlocklistSettings(feeds=("phish=https://example.org/feed.txt,openphish,3600",)).feeds == (typed,)
+    with pytest.raises(ValueError, match="two feeds fill list 'phish'"):
+        BlocklistSettings(feeds=(typed, "phish=https://example.net/other.txt,hosts,600"))

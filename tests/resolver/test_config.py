@@ -1,6 +1,7 @@
 """Config errors name the file, the key and what is wrong; flags lay over the file."""
 
 import pytest
+from fraudwall.blocklists.settings import Feed
 from fraudwall.resolver import config
 from fraudwall.resolver.cli import main
 from fraudwall.resolver.config import (
@@ -108,13 +109,29 @@ url = "https://feeds.example.net/feed.txt"
     feeds = loaded.blocklists.parsed_feeds()
     assert [(feed.name, feed.format, feed.period) for feed in feeds] == [
         ("phishtank", "phishtank-csv", 3600), ("openphish", "auto", 3600)]
+    assert loaded.blocklists.feeds == feeds and all(isinstance(feed, Feed) for feed in feeds)
+
+
+def test_legacy_feed_strings_and_lists_tables_are_both_typed_feeds(tmp_path):
+    loaded = config.load(write(tmp_path, """
+[blocklists]
+feeds = ["urlhaus=https://feeds.example.org/hostfile,hosts,7200"]
+
+[[lists]]
+name = "openphish"
+url = "https://feeds.example.net/feed.txt"
+"""))
+    assert loaded.blocklists.feeds == (Feed("urlhaus", "https://feeds.example.org/hostfile", "hosts", 7200),
+                                       Feed("openphish", "https://feeds.example.net/feed.txt", "auto", 3600))
 
 
 @pytest.mark.parametrize("text, words", [
     ("[[lists]]\nname = 'x'\n", ["[[lists]] #1 url"]),
     ("[[lists]]\nname = 'x'\nurl = 'https://e.example.org/f'\nrefresh = 'hourly'\n", ["[[lists]] #1 refresh"]),
     ("[[lists]]\nname = 'x'\nurl = 'https://e.example.org/f'\nperiod = 60\n", ["[[lists]] #1 unknown key 'period'"]),
-    ("[[lists]]\nname = 'x'\nurl = 'ftp://e.example.org/f'\n", ["[blocklists] feeds"]),
+    ("[[lists]]\nname = 'x'\nurl = 'ftp://e.example.org/f'\n", ["[[lists]] #1 url", "http://"]),
+    ("[[lists]]\nname = 'x'\nurl = 'https://e.example.org/f'\nrefresh = 30\n", ["[[lists]] #1 refresh", "60"]),
+    ("[[lists]]\nname = 'Phish List'\nurl = 'https://e.example.org/f'\n", ["[[lists]] #1 name"]),
 ])
 def test_bad_lists_tables_name_the_table_and_the_key(tmp_path, text, words):
     with pytest.raises(ConfigError) as raised:
