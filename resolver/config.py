@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.settings import BlocklistSettings, Feed
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.dns.upstream_policy import Upstream
 from fraudwall.resolver.warning.settings import WarningSettings
+from fraudwall.scoring.names import InvalidName, normalise_name
 from fraudwall.scoring.settings import ScorerSettings
 
 

@@ -1,46 +1,220 @@
-"""Checking a name before scoring it: one spelling (lower case, no final dot, ASCII)."""
+"""Domain names, one way for every part: the spelling, the parents, the public suffix list.
+
+The blocklists store names in this spelling, the resolver allows and looks them up in it,
+the scorer judges them in it, so `faß.de` in a feed, a query for `xn--fa-hia.de` and
+`fraudwall score faß.de` all speak of one name. It sits in `scoring`, the lowest layer,
+so that the blocklists and the resolver can use it without importing upwards.
+
+* `normalise_name`: lowercase ASCII (punycode), no trailing dot, checked. Unicode names go
+  through IDNA 2008 with the UTS 46 mapping (the `idna` package), as browsers do: `ß` stays
+  `ß` (`xn--fa-hia.de`), where Python's IDNA 2003 codec would make it `fass.de`.
+* `parents`: the name and each name above it, the one walk every lookup by subtree uses.
+* `public_suffixes()`: the public suffix list tldextract bundles, through one extractor and
+  its public API (never fetched, nothing written): the registrable domain for the scorer,
+  "is this a public suffix" (ICANN's and the private section's) for the blocklists' guards.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import NamedTuple
 
-__all__ = ["InvalidName", "normalise"]
+import idna
 
-# Host names are letters, digits and hyphens; the underscore of service labels
-# (_dmarc, _sip._tcp) is let through since resolvers see it every day.
-_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
-# The usual name, checked whole in one match: lower case, labels of 1 to 63 characters.
-_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+__all__ = ["InvalidName", "Parts", "PublicSuffixes", "is_below", "is_public_suffix", "normalise_name",
+           "parents", "public_suffixes"]
+
+# Underscores and edge hyphens are not valid host names, but they are valid DNS labels
+# and real feeds carry them (`_tracker.example.org`); rejecting them would drop entries.
+# The last label must hold a non-digit: `192.0.2.1` is an address, not a name.
+_ASCII_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*(?=[a-z0-9_-]*[a-z_-])[a-z0-9_-]{1,63}")
+_LABEL = re.compile(r"[a-z0-9_-]+")
 
 
 class InvalidName(ValueError):
-    """Not a domain name; the message says why."""
+    """The text is not a domain name; the message says why."""
 
 
-def normalise(name: str) -> str:
-    """`WWW.Example.ORG.` -> `www.example.org`; Unicode as punycode; InvalidName if it is no name."""
-    if len(name) <= 253 and _NAME.fullmatch(name):
+def normalise_name(text: str) -> str:
+    """The one spelling of a domain name; InvalidName with the reason otherwise.
+
+    Single-label names (`localhost`, `com`) are names: a caller that must refuse them
+    (a feed entry would block a whole top-level domain) checks for a dot itself.
+    """
+    name = text.lower()
+    name = name.removesuffix(".")
+    if len(name) <= 253 and _ASCII_NAME.fullmatch(name) is not None and "xn--" not in name:
         return name
-    text = name.strip().lower()
-    if text.endswith("."):
-        text = text[:-1]
-    if not text:
+    return _checked(text)
+
+
+def _checked(text: str) -> str:
+    """The slow path: says exactly what is wrong, and maps Unicode names to punycode."""
+    name = text.strip()
+    name = name.removesuffix(".")
+    if not name:
         raise InvalidName("empty name")
-    if not text.isascii():
+    if ".." in name or name.startswith("."):
+        raise InvalidName("empty label")
+    if not name.isascii() or "xn--" in name.lower():
         try:
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise InvalidName("not a valid internationalised name") from None
-    if len(text) > 253:
-        raise InvalidName(f"name longer than 253 characters ({len(text)})")
-    for label in text.split("."):
+            name = idna.encode(name, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as error:
+            raise InvalidName(f"not a valid internationalised name ({error})") from None
+    # IDNA maps the full-width and ideographic full stops to ".": a Unicode name may end in one.
+    name = name.lower().removesuffix(".")
+    labels = name.split(".")
+    for label in labels:
         if not label:
             raise InvalidName("empty label")
         if len(label) > 63:
-            raise InvalidName(f"label longer than 63 characters ({len(label)})")
-        if not _LABEL.match(label):
-            bad = next((c for c in label if not (c.isalnum() or c in "-_")), None)
-            if bad is not None:
-                raise InvalidName(f"invalid character {bad!r} in label {label!r}")
-            raise InvalidName(f"label {label!r} starts or ends with a hyphen")
-    return text
+            raise InvalidName(f"label longer than 63 octets: {label[:20]}...")
+        if not _LABEL.fullmatch(label):
+            bad = next(char for char in label if not _LABEL.fullmatch(char))
+            raise InvalidName(f"character {bad!r} not allowed in a name")
+    if len(name) > 253:
+        raise InvalidName(f"name longer than 253 octets ({len(name)})")
+    if labels[-1].isdigit():
+        raise InvalidName("numeric top-level label (an IP address?)")
+    return name
+
+
+def parents(name: str) -> list[str]:
+    """`a.b.example.org` -> [a.b.example.org, b.example.org, example.org, org]: nearest first.
+
+    A list rather than a generator: the lookups that walk a query's parents do so on the
+    query path, and building the list is cheaper than resuming a generator at each name.
+    """
+    found = [name]
+    dot = name.find(".")
+    while dot >= 0:
+        found.append(name[dot + 1:])
+        dot = name.find(".", dot + 1)
+    return found
+
+
+def is_below(name: str, ancestor: str) -> bool:
+    """Whether `name` is a strict subdomain of `ancestor` (`a.example.org` of `example.org`)."""
+    return name.endswith("." + ancestor)
+
+
+def is_public_suffix(name: str, rules: frozenset[str]) -> bool:
+    """Whether `name` is a suffix under the list's `rules` (`com`, `github.io`, `x.ck` by `*.ck`, not `www.ck`)."""
+    if name in rules:
+        return True
+    if "!" + name in rules:
+        return False
+    parent = name.partition(".")[2]
+    return bool(parent) and ("*." + parent) in rules
+
+
+class Parts(NamedTuple):
+    subdomain: str
+    domain: str
+    suffix: str
+
+
+class PublicSuffixes:
+    """The public suffix list, through one tldextract extractor and its public API.
+
+    `split` splits a name at its ICANN suffix, as `extract_str` does with the private
+    section left out: `login.github.io` is the domain `github` under `io`, so a look-alike
+    on a platform is judged against the platform. `is_public_suffix` counts both sections:
+    no feed entry may block `github.io` as a subtree, nor `com`.
+
+    `split` looks the usual name up itself, in a few set lookups, and hands the odd cases to
+    tldextract: internationalised labels (`xn--`, matched in Unicode there), names under a
+    wildcard or exception rule (`*.ck`, `!www.ck`, `*.kawasaki.jp`), names under no suffix.
+    """
+
+    def __init__(self) -> None:
+        # Imported here: tldextract brings requests along (a quarter of a second), and most users
+        # of this module (the feed parsers, the config, `fraudwall check`) need no suffix list.
+        import tldextract
+
+        self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
+                                              include_psl_private_domains=True)
+        # Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the
+        # store spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix.
+        self.rules = frozenset(_ascii_rule(rule) for rule in self._extract.tlds)
+
+    @functools.cached_property
+    def _icann(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """`split`'s tables, from the ICANN section's rules; made at the first split (the guards need none)."""
+        icann = [rule for rule in self._extract.tlds if "." not in rule or self._is_icann(rule)]
+        suffixes = frozenset(r for r in icann if not r.startswith(("*", "!")))
+        # Where a wildcard or exception rule applies, tldextract decides.
+        wild = frozenset(r.partition(".")[2] for r in icann if r.startswith(("*", "!")))
+        # The ends of longer rules (`uk` of `co.uk`): past one that is not, no rule can match.
+        tails = set()
+        for rule in icann:
+            rest = rule.lstrip("*!.")
+            while "." in rest:
+                rest = rest.partition(".")[2]
+                tails.add(rest)
+        return suffixes, wild, frozenset(tails)
+
+    def _is_icann(self, rule: str) -> bool:
+        """Whether `rule` is in the ICANN section: the split without the private section still finds it."""
+        if rule.startswith("!"):
+            name, suffix = rule[1:], rule.partition(".")[2]
+        elif rule.startswith("*."):
+            name = suffix = "0" + rule[1:]
+        else:
+            name = suffix = rule
+        return self._extract.extract_str(name, include_psl_private_domains=False).suffix == suffix
+
+    def is_public_suffix(self, name: str) -> bool:
+        """`name` (normalised) is a suffix of either section: `com`, `co.uk`, `github.io`."""
+        return is_public_suffix(name, self.rules)
+
+    def split(self, name: str) -> Parts:
+        """`name` (normalised) at its ICANN suffix, as `extract_str` would split it."""
+        if "xn--" in name:
+            return self._slow(name)
+        suffixes, wild, tails = self._icann
+        head, dot, last = name.rpartition(".")
+        if dot and last in suffixes and last not in tails and last not in wild:
+            # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
+            subdomain, _, domain = head.rpartition(".")
+            return Parts(subdomain, domain, last)
+        labels = name.split(".")
+        n = len(labels)
+        best = 0
+        candidate = ""
+        for k in range(1, n + 1):
+            label = labels[n - k]
+            candidate = f"{label}.{candidate}" if candidate else label
+            if candidate in wild:
+                return self._slow(name)
+            if candidate in suffixes:
+                best = k
+            if candidate not in tails:
+                break
+        if best == 0:
+            return self._slow(name)     # no suffix, or an IP address: rare
+        if best == n:
+            return Parts("", "", name)
+        return Parts(".".join(labels[:n - best - 1]), labels[n - best - 1], ".".join(labels[n - best:]))
+
+    def _slow(self, name: str) -> Parts:
+        parts = self._extract.extract_str(name, include_psl_private_domains=False)
+        return Parts(parts.subdomain, parts.domain, parts.suffix)
+
+
+@functools.cache
+def public_suffixes() -> PublicSuffixes:
+    """The one suffix list of the process: read from tldextract's bundled snapshot once, never changed."""
+    return PublicSuffixes()
+
+
+def _ascii_rule(rule: str) -> str:
+    """`*.公司.cn` -> `*.xn--55qx5d.cn`; a rule IDNA 2008 refuses stays as written (no name can meet it)."""
+    if rule.isascii():
+        return rule
+    mark = "*." if rule.startswith("*.") else "!" if rule.startswith("!") else ""
+    try:
+        return mark + normalise_name(rule[len(mark):])
+    except InvalidName:
+        return rule

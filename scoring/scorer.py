@@ -6,10 +6,9 @@ import functools
 
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.names import normalise
+from fraudwall.scoring.names import normalise_name, parents, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.suffixes import SuffixList
 from fraudwall.scoring.signals import DomainPart, context_signals, domain_signals, subdomain_signals
 
 __all__ = ["Scorer"]
@@ -34,7 +33,7 @@ class Scorer:
         self.index = BrandIndex(brands if brands is not None else load_brands(self.settings.brands_file))
         self._owner = self.index.owner
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
-        self._suffixes = SuffixList()
+        self._suffixes = public_suffixes()
         analyse = functools.partial(domain_signals, self.index)
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
@@ -69,7 +68,7 @@ class Scorer:
         """The brand signals, DomainPart, subdomain labels, unexplained fraud words, host and
         public suffix of `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
         registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
-        name = normalise(name)
+        name = normalise_name(name)
         sub, label, suffix = self._suffixes.split(name)
         if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
@@ -93,9 +92,10 @@ class Scorer:
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""
-        while len(name) > len(registrable):
-            owner = self.index.owner(name)
+        for above in parents(name):
+            if len(above) <= len(registrable):
+                return None
+            owner = self._owner(above)
             if owner is not None:
                 return owner
-            name = name.partition(".")[2]
         return None

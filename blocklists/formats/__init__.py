@@ -10,8 +10,8 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
+from fraudwall.scoring.names import InvalidName, normalise_name
 
 # No feed format has a line this long (characters): a longer one is skipped unread, so a
 # broken or hostile feed cannot make the parsers copy megabytes a line.

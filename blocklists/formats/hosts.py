@@ -20,8 +20,8 @@ from fraudwall.blocklists.formats import (
     invalid_name,
     single_label,
 )
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.verdict import Action
+from fraudwall.scoring.names import InvalidName, normalise_name
 
 # The boilerplate every hosts file starts with; never an entry.
 LOCAL_NAMES = frozenset({

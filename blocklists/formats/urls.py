@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from fraudwall.blocklists.formats import Parsed, Skip, SkipReason, UrlEntry, excerpt, single_label
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
+from fraudwall.scoring.names import InvalidName, normalise_name
 
 URLHAUS_URL_COLUMN = 2   # id,dateadded,url,url_status,...
 

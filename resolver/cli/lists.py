@@ -15,11 +15,11 @@ from pathlib import Path
 
 from fraudwall.blocklists import fetch, store
 from fraudwall.blocklists.formats import DomainEntry, Format, Mode, domains, hosts, rpz
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
 from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.blocklists.store import ACTIONS, MANUAL_LIST, StorePaths
 from fraudwall.blocklists.verdict import Action, Match
+from fraudwall.scoring.names import InvalidName, normalise_name
 
 EXPORT_FORMATS = ("rpz", "hosts", "domains")
 

@@ -24,7 +24,7 @@ from fraudwall.blocklists.formats import (
     parse_lines,
     parser_for,
 )
-from fraudwall.blocklists.normalise import InvalidName, normalise_name
+from fraudwall.scoring.names import InvalidName, normalise_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
