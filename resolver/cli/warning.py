@@ -58,7 +58,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                          help="allow the reported name (exactly that name) in the blocklist store")
     reports.add_argument("--ref", metavar="REFERENCE", help="what a page with this reference (FW-XXXX-XXXX) showed")
     reports.add_argument("--db", metavar="PATH", default=None,
-                         help="the SQLite file holding the reports (default: the blocklist store)")
+                         help="the blocklist store, whose reports.db beside it holds the reports"
+                              " (default: [blocklists] db of the config)")
     reports.set_defaults(run=run_reports)
 
 
@@ -87,8 +88,7 @@ def run_ca_init(args: argparse.Namespace) -> int:
 
 def run_reports(args: argparse.Namespace) -> int:
     settings = warning_settings(args)
-    path = Path(args.db).expanduser() if args.db else reports_path(store_path_of(getattr(args, "config", None)),
-                                                                   settings.ca_dir)
+    path = reports_path(args.db or store_path_of(getattr(args, "config", None)), settings.ca_dir)
     if not path.exists():
         print(f"no reports: {path} does not exist yet", file=sys.stderr)
         return 0 if args.allow is None and not args.ref else 1

@@ -1,13 +1,15 @@
-"""The "this is a mistake" reports and the page views, in two tables of their own in the store's SQLite file.
+"""The "this is a mistake" reports and the page views, in a file of their own beside the store.
 
-The blocklists store owns the file; these tables only share it so that one backup
-keeps both. This module opens its own connection (WAL, busy_timeout) and never
-touches the store's tables. Calls block on SQLite: the server runs them on one
-worker thread, never on the resolver's event loop.
+`reports.db` sits beside the blocklist store (as `querylog.db` does), so the page's writes
+never wait on an import's lock and an import never waits on them. Older versions kept these
+tables in the store's own file: `reports_path` moves them out the first time it finds them.
+Calls block on SQLite: the server runs them on one worker thread, never on the resolver's
+event loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import sqlite3
@@ -39,6 +41,8 @@ ALL_CLIENTS_PER_HOUR = 1000
 MOST_VIEWS = 100_000
 PATH_MAX = 500
 HOST_MAX = 253 + 6
+REPORTS_FILE = "reports.db"       # beside the blocklist store
+TABLES = ("warning_reports", "warning_views")
 
 
 class Report(NamedTuple):
@@ -91,15 +95,57 @@ def store_path_of(config: object) -> str:
 
 
 def reports_path(store_path: str, ca_dir: str = "") -> Path:
-    """The store's file when there is one; else warning.db beside the CA directory (or its default).
+    """reports.db beside the store's file when there is one; else warning.db beside the CA
+    directory (or its default).
 
     A file rather than memory, so reports sent while serving the demo list survive a
-    restart and `fraudwall reports` (another process) finds them by the same rule.
+    restart and `fraudwall reports` (another process) finds them by the same rule. The
+    reports an older version kept in the store's own file are moved here first.
     """
     if store_path:
-        return Path(store_path).expanduser()
+        store = Path(store_path).expanduser()
+        path = store.with_name(REPORTS_FILE)
+        if path != store:
+            move_out_of_store(store, path)
+        return path
     ca = Path(ca_dir).expanduser() if ca_dir else default_state_dir() / "ca"
     return ca.parent / "warning.db"
+
+
+def move_out_of_store(store: Path, path: Path) -> int:
+    """Move the report and view tables an older version kept in the store's file to `path`; the rows moved.
+
+    Copied first (rows already there are kept: a move cut short is finished by the next
+    call), then dropped from the store, so a crash between the two loses nothing. OSError
+    says why a move could not be made; the store keeps the rows then.
+    """
+    try:
+        if not store.is_file():
+            return 0
+        with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)) as reader:
+            found = [name for (name,) in reader.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", TABLES)]
+    except sqlite3.Error:
+        return 0      # no SQLite file (yet): nothing of ours in it
+    if not found:
+        return 0
+    ReportStore(path).close()     # the file and its tables
+    moved = 0
+    try:
+        with contextlib.closing(sqlite3.connect(store, timeout=30, isolation_level=None)) as connection:
+            connection.execute("ATTACH DATABASE ? AS reports", (str(path),))
+            for table in found:
+                columns = ", ".join(row[1] for row in connection.execute(f"PRAGMA main.table_info({table})"))
+                moved += connection.execute(f"INSERT OR IGNORE INTO reports.{table}({columns})"
+                                            f" SELECT {columns} FROM main.{table}").rowcount
+            connection.execute("DETACH DATABASE reports")
+            connection.execute("BEGIN IMMEDIATE")
+            for table in found:
+                connection.execute(f"DROP TABLE IF EXISTS main.{table}")
+            connection.execute("COMMIT")
+    except sqlite3.Error as error:
+        raise OSError(f"{store}: cannot move the warning reports to {path}: {error}") from None
+    return moved
 
 
 def client_key(address: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 
 from fraudwall.resolver.warning import certificates
 from fraudwall.resolver.warning.reason import BlockReason
-from fraudwall.resolver.warning.reports import ReportStore
+from fraudwall.resolver.warning.reports import ReportStore, reports_path
 from fraudwall.resolver.warning.server import start_servers
 from fraudwall.resolver.warning.settings import WarningSettings
 from tests.conftest import peers_required
@@ -232,7 +232,7 @@ def test_report_form_stores_a_report(devtools, servers):
     assert devtools.evaluate("location.pathname") == "/.well-known/fraudwall/thanks"
     body = devtools.evaluate("document.body.innerText")
     assert "Thank you" in body and reference in body
-    report = ReportStore(servers.db).reports()[0]
+    report = ReportStore(reports_path(str(servers.db))).reports()[0]
     assert (report.host, report.path, report.comment, report.client) == (BLOCKED, "/login",
                                                                           "This is my real bank", "127.0.0.1")
     assert report.reference == reference

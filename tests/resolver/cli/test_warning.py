@@ -63,7 +63,7 @@ def add(db, host="icbc-tuikuan.example.com", comment="my bank"):
 
 def test_reports_lists_text_and_json(tmp_path, capsys):
     db = tmp_path / "blocklists.db"
-    add(db)
+    add(tmp_path / "reports.db")
     assert cli(["reports"], store_config(db)) == 0
     out = capsys.readouterr().out
     assert "#1" in out and "icbc-tuikuan.example.com/login" in out and "my bank" in out and "192.0.2.7" in out
@@ -74,7 +74,7 @@ def test_reports_lists_text_and_json(tmp_path, capsys):
 
 def test_reports_reference_lookup(tmp_path, capsys):
     db = tmp_path / "blocklists.db"
-    add(db)
+    add(tmp_path / "reports.db")
     assert cli(["reports", "--ref", "fw-aaaa-bbbb"], store_config(db)) == 0
     assert "icbc-tuikuan.example.com" in capsys.readouterr().out
     assert cli(["reports", "--ref", "FW-NONE-NONE"], store_config(db)) == 1
@@ -94,12 +94,12 @@ def test_allow_adds_an_exact_allow_entry_to_the_store(tmp_path, capsys):
     store.set_manual(connection, [("example.com", store.Mode.SUBTREE, store.Action.BLOCK, "test")])
     connection.close()
     assert StoreBlocklist(db, cache_size=0).match_name("icbc-tuikuan.example.com").blocks
-    report_id = add(db)
+    report_id = add(tmp_path / "reports.db")
     assert cli(["reports", "--allow", str(report_id)], store_config(db)) == 0
     assert "allowed: icbc-tuikuan.example.com" in capsys.readouterr().out
     match = StoreBlocklist(db, cache_size=0).match_name("icbc-tuikuan.example.com")
     assert match is None or not match.blocks
-    reports = ReportStore(db)
+    reports = ReportStore(tmp_path / "reports.db")
     assert reports.report(report_id).status == "allowed"
     assert reports.reports("open") == []
     assert cli(["reports", "--allow", "99"], store_config(db)) == 2
@@ -122,7 +122,7 @@ def test_store_path_without_config_is_empty(config):
 def test_a_forged_report_line_in_a_stored_path_or_comment_is_printed_escaped(tmp_path, capsys):
     # A report stored before paths were cleaned, or a reason from a feed: the printing escapes it all.
     db = tmp_path / "blocklists.db"
-    store = ReportStore(db)
+    store = ReportStore(tmp_path / "reports.db")
     store.add_report(host="icbc-tuikuan.example.com", path="/x\n#2 2026-01-01 00:00 bank.example.com from "
                      "10.0.0.1 ref FW-SAFE-SAFE\x1b[2K\r", reference="FW-AAAA-BBBB",
                      reason=BlockReason("icbc-tuikuan.example.com", "list", "demo", "listed\x1b[8m"),
@@ -143,3 +143,36 @@ def test_a_forged_report_line_in_a_stored_path_or_comment_is_printed_escaped(tmp
     out = capsys.readouterr().out
     assert len(out.splitlines()) == 3     # the report, its reason, its comment: no forged line
     assert "/x\\010#2 " in out and "\\027[2K\\013" in out and "ok\\u202e\\013\\010really" in out
+
+
+def test_reports_kept_in_the_store_by_an_older_version_move_to_their_own_file_once(tmp_path, capsys):
+    from fraudwall.blocklists import store
+    from fraudwall.blocklists.lookup import StoreBlocklist
+
+    db = tmp_path / "blocklists.db"
+    connection = store.connect_catalogue(db)
+    store.set_manual(connection, [("example.com", store.Mode.SUBTREE, store.Action.BLOCK, "test")])
+    connection.close()
+    first = add(db)      # where an older version wrote them: the store's own file
+    second = add(db, comment="second")
+    for _ in range(2):   # the second run finds nothing left to move and duplicates nothing
+        assert cli(["reports", "--json"], store_config(db)) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert sorted(row["id"] for row in rows) == [first, second]
+    assert cli(["reports", "--ref", "FW-AAAA-BBBB"], store_config(db)) == 0
+    assert "icbc-tuikuan.example.com" in capsys.readouterr().out
+    assert [report.comment for report in ReportStore(tmp_path / "reports.db").reports()] == ["second", "my bank"]
+    import sqlite3
+    tables = {name for (name,) in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
+    assert not tables & {"warning_reports", "warning_views"} and "manual" in tables
+    assert StoreBlocklist(db, cache_size=0).match_name("icbc-tuikuan.example.com").blocks
+
+
+def test_a_move_cut_short_after_the_copy_is_finished_without_duplicates(tmp_path):
+    db = tmp_path / "blocklists.db"
+    add(db)
+    target = tmp_path / "reports.db"
+    add(target)                              # the copy made before the crash: the same row, the same id
+    assert reports.move_out_of_store(db, target) == 0
+    assert len(ReportStore(target).reports()) == 1
+    assert reports.move_out_of_store(db, target) == 0

@@ -37,16 +37,16 @@ def ca_dir(tmp_path_factory):
 
 
 def run(tmp_path, scenario, tls=False, ca_dir=None, counters=None, lists=explain, **options):
-    """Start the servers with `options` (explaining names with `lists`), run `scenario(port, db)`, close them."""
+    """Start the servers with `options` (explaining names with `lists`), run `scenario(port, reports file)`, close them."""
     port = free_port()
     settings = WarningSettings(**({"tls_listen": (f"127.0.0.1:{port}",), "ca_dir": str(ca_dir)} if tls
                                   else {"listen": (f"127.0.0.1:{port}",)}), **options)
-    db = tmp_path / "store.db"
+    store = tmp_path / "store.db"
 
     async def main():
-        servers = await start_servers(settings, lists, str(db), counters)
+        servers = await start_servers(settings, lists, str(store), counters)
         try:
-            return await scenario(port, db)
+            return await scenario(port, tmp_path / "reports.db")
         finally:
             for server in servers:
                 server.close()
@@ -125,7 +125,7 @@ def test_report_flow_and_view_reference(tmp_path):
             await asyncio.sleep(0.02)  # poll pacing: the report is written on the database thread
         return reference
     reference = run(tmp_path, scenario)
-    store = ReportStore(tmp_path / "store.db")
+    store = ReportStore(tmp_path / "reports.db")
     [report] = store.reports()
     assert report.host == BLOCKED and report.path == "/login" and report.client == "127.0.0.1"
     assert report.comment == "this is my bank\nreally" and report.label == "demo"
@@ -142,7 +142,7 @@ def test_a_reported_path_is_stored_printable_and_bounded(tmp_path):
                str(len(body)).encode() + b"\r\n\r\n" + body)
         assert status(await exchange(port, raw)) == 303
     run(tmp_path, scenario, comment_max_chars=400)
-    [report] = ReportStore(tmp_path / "store.db").reports()
+    [report] = ReportStore(tmp_path / "reports.db").reports()
     assert report.path.isprintable() and len(report.path) <= 200
     assert report.path.startswith("/x%0A#2 2026-01-01 00:00 bank.example.com%1B[2K%0Daaa")
 
@@ -152,7 +152,7 @@ def test_report_about_an_unknown_host_is_not_stored(tmp_path):
         answer = await exchange(port, post(host="www.example.org"))
         assert status(answer) == 303
     run(tmp_path, scenario)
-    assert ReportStore(tmp_path / "store.db").reports() == []
+    assert ReportStore(tmp_path / "reports.db").reports() == []
 
 
 def test_reports_rate_limited_per_client(tmp_path):
@@ -162,14 +162,14 @@ def test_reports_rate_limited_per_client(tmp_path):
         limited = await exchange(port, post("three"))
         assert status(limited) == 429 and b"Too many reports" in limited
     run(tmp_path, scenario, report_rate_per_hour=2)
-    assert [r.comment for r in ReportStore(tmp_path / "store.db").reports()] == ["two", "one"]
+    assert [r.comment for r in ReportStore(tmp_path / "reports.db").reports()] == ["two", "one"]
 
 
 def test_comment_is_bounded(tmp_path):
     async def scenario(port, db):
         assert status(await exchange(port, post("x" * 100))) == 303
     run(tmp_path, scenario, comment_max_chars=10)
-    assert ReportStore(tmp_path / "store.db").reports()[0].comment == "x" * 10
+    assert ReportStore(tmp_path / "reports.db").reports()[0].comment == "x" * 10
 
 
 def test_oversized_request_line_headers_and_body(tmp_path):
