@@ -1,7 +1,8 @@
 """What an imported entry may never do, so that a bad or poisoned feed cannot take the network down.
 
-* A public suffix (`com`, `github.io`) is never blocked as a subtree: that would block
-  every site under it. From the suffix list tldextract bundles; never fetched at run time.
+* A public suffix (`com`, `github.io`, `xn--55qx5d.cn`) is never blocked as a subtree: that
+  would block every site under it. From the one suffix list (`scoring/names.py`: tldextract's
+  bundled list, both sections, never fetched at run time).
 * The protected brands' own domains (and the names below them) are never blocked.
 * URL feeds pointing into a shared platform (cloud drive, code host, URL shortener, page
   builder) keep the URL, but the platform's host is not blocked.
@@ -23,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 
 from fraudwall.blocklists.formats import Mode
+from fraudwall.scoring import names
+from fraudwall.scoring.names import is_public_suffix, parents
 
 _EXACT = Mode.EXACT   # looked up once: `check` runs for every imported entry
 
@@ -78,13 +81,11 @@ class Guards:
                 name.partition(".")[2] in self._wildcard_parents and self.is_public_suffix(name))):
             return Guard.PUBLIC_SUFFIX
         protected = self.protected
-        candidate = name
         # Protected names have two labels at least: the top-level label alone is not looked up.
-        while "." in candidate:
+        for candidate in parents(name)[:-1]:
             guard = protected.get(candidate)
             if guard is not None:
                 return guard
-            candidate = candidate[candidate.find(".") + 1:]
         return None
 
     def check_network(self, network: str) -> Guard | None:
@@ -103,23 +104,10 @@ class Guards:
         return None
 
     def is_public_suffix(self, name: str) -> bool:
-        suffixes = self.public_suffixes
-        if name in suffixes:
-            return True
-        if "!" + name in suffixes:
-            return False
-        parent = name.partition(".")[2]
-        return bool(parent) and ("*." + parent) in suffixes
+        return is_public_suffix(name, self.public_suffixes)
 
     def is_platform(self, host: str) -> bool:
         return host in self.platforms or (host.startswith("www.") and host[4:] in self.platforms)
-
-
-def bundled_public_suffixes() -> frozenset[str]:
-    import tldextract
-
-    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
-    return frozenset(suffix.lower() for suffix in extractor._get_tld_extractor().tlds_incl_private)
 
 
 def read_name_file(path: Path | str) -> list[str]:
@@ -156,7 +144,7 @@ def load_guards(platforms_file: str = "", popular_file: str = "", brands_file: s
     platforms = _shipped("shared-platforms.txt") + (read_name_file(platforms_file) if platforms_file else [])
     protected = {name: Guard.POPULAR for name in popular}
     protected.update((name, Guard.BRAND) for name in brands(brands_file))
-    return Guards(public_suffixes if public_suffixes is not None else bundled_public_suffixes(),
+    return Guards(public_suffixes if public_suffixes is not None else names.public_suffixes().rules,
                   protected, frozenset(platforms), broadest_prefix,
                   tuple(ipaddress.ip_network(address) for address in sinkhole if address))
 

@@ -29,6 +29,7 @@ from fraudwall.blocklists.store import (
     StorePaths,
 )
 from fraudwall.blocklists.verdict import Action, Match
+from fraudwall.scoring.names import parents
 
 log = logging.getLogger("fraudwall.blocklists")
 
@@ -88,15 +89,7 @@ class StoreBlocklist:
             pass
         snapshot = self._snapshot
         name_filter, local = snapshot.name_filter, snapshot.local
-        maybe: list[str] = []
-        candidate = name
-        while True:
-            if candidate in local or candidate in name_filter:
-                maybe.append(candidate)
-            dot = candidate.find(".")
-            if dot < 0:
-                break
-            candidate = candidate[dot + 1:]
+        maybe = [candidate for candidate in parents(name) if candidate in local or candidate in name_filter]
         result = self._exact(snapshot, name, maybe) if maybe else None
         if len(cache) >= self._cache_size:
             cache.clear()
@@ -188,10 +181,7 @@ class StoreBlocklist:
 
     def explain(self, name: str) -> Match | None:
         """The deciding entry without the filter or the cache (for `fraudwall check`)."""
-        names = [name]
-        while "." in names[-1]:
-            names.append(names[-1].split(".", 1)[1])
-        return self._exact(self._snapshot, name, names)
+        return self._exact(self._snapshot, name, parents(name))
 
     # -- internals -----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from fraudwall.blocklists.verdict import Action, Match
+from fraudwall.scoring.names import InvalidName, normalise_name, parents
 
 
 def demo_list_path() -> Path:
@@ -39,14 +40,11 @@ class MemoryBlocklist:
 
     def match_name(self, name: str) -> Match | None:
         entries = self._entries
-        while True:
-            match = entries.get(name)
+        for candidate in parents(name):
+            match = entries.get(candidate)
             if match is not None:
                 return match
-            dot = name.find(".")
-            if dot < 0:
-                return None
-            name = name[dot + 1:]
+        return None
 
     def match_address(self, address: str) -> Match | None:
         return None
@@ -72,9 +70,12 @@ def _read_domain_list(path: Path, list_name: str) -> list[Match]:
         text = line.split("#", 1)[0].strip()
         if not text or text.startswith("!"):
             continue
-        name = text.lower().rstrip(".").removeprefix("*.")
-        if " " in name or "." not in name:
-            raise ValueError(f"{path}:{number}: not a domain name: {text!r}")
+        try:
+            name = normalise_name(text.removeprefix("*."))
+        except InvalidName as error:
+            raise ValueError(f"{path}:{number}: not a domain name: {text!r} ({error})") from None
+        if "." not in name:
+            raise ValueError(f"{path}:{number}: not a domain name: {text!r} (one label)")
         entries.append(Match(name, Action.BLOCK, list_name, text, f"{path.name}:{number}", added))
     return entries
 

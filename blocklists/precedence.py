@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from fraudwall.blocklists.formats import Mode
 from fraudwall.blocklists.verdict import Action, Match
+from fraudwall.scoring.names import is_below
 
 
 class Candidate(NamedTuple):
@@ -27,7 +28,7 @@ class Candidate(NamedTuple):
 def covers(entry_name: str, mode: Mode, query: str) -> bool:
     if entry_name == query:
         return mode is not Mode.BELOW
-    return mode is not Mode.EXACT and query.endswith("." + entry_name)
+    return mode is not Mode.EXACT and is_below(query, entry_name)
 
 
 def decide(query: str, candidates: Iterable[Candidate]) -> Match | None:

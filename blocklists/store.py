@@ -129,12 +129,19 @@ class StorePaths:
         return self.directory / f"filter-{number}.bloom"
 
 
+def default_state_dir() -> Path:
+    """Where fraudwall keeps what it learns when no setting says: /var/lib/fraudwall as root, else
+    $XDG_STATE_HOME/fraudwall (~/.local/state/fraudwall). The store, the warning page's CA and
+    reports all start from here, so a newcomer's `serve`, `block` and `reports` meet."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/fraudwall")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "fraudwall"
+
+
 def default_db_path() -> Path:
     """Where a newcomer's `serve` and `block` meet without any setting: a system path as root."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/fraudwall/blocklists.db")
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "fraudwall" / "blocklists.db"
+    return default_state_dir() / "blocklists.db"
 
 
 def resolve_db(db: str) -> Path:

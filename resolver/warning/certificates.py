@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from fraudwall.resolver.warning.reports import default_state_dir
+from fraudwall.blocklists.store import default_state_dir
 
 CA_CERT = "ca.crt"
 CA_KEY = "ca.key"

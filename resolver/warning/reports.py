@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import NamedTuple
 
+from fraudwall.blocklists.store import default_state_dir
 from fraudwall.resolver.warning.reason import BlockReason
 
 SCHEMA = """
@@ -72,14 +72,6 @@ class ViewRecord(NamedTuple):
     first_seen: float
     last_seen: float
     views: int
-
-
-def default_state_dir() -> Path:
-    """/var/lib/fraudwall as root, else $XDG_STATE_HOME/fraudwall (~/.local/state/fraudwall): as the store does."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/fraudwall")
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "fraudwall"
 
 
 def store_path_of(config: object) -> str:

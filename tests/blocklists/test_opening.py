@@ -3,6 +3,8 @@ from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.settings import BlocklistSettings
 from fraudwall.blocklists.store import default_db_path
+from fraudwall.resolver.warning.certificates import default_ca_dir
+from fraudwall.resolver.warning.reports import reports_path
 
 
 def test_serve_answers_from_a_new_store_seeded_with_the_demo_list(tmp_path):
@@ -27,6 +29,13 @@ def test_the_default_store_is_under_var_lib_as_root_else_in_the_users_state(monk
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_db_path() == tmp_path / "fraudwall" / "blocklists.db"
+
+
+def test_the_store_the_ca_and_the_reports_default_to_one_state_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    state = tmp_path / "fraudwall"
+    assert default_db_path().parent == default_ca_dir().parent == reports_path("").parent == state
 
 
 @pytest.mark.parametrize("feed, message", [
@@ -69,3 +78,19 @@ def test_feeds_are_typed_once_and_a_list_filled_by_two_is_refused():
     assert BlocklistSettings(feeds=("phish=https://example.org/feed.txt,openphish,3600",)).feeds == (typed,)
     with pytest.raises(ValueError, match="two feeds fill list 'phish'"):
         BlocklistSettings(feeds=(typed, "phish=https://example.net/other.txt,hosts,600"))
+
+
+def test_a_memory_list_spells_names_as_the_store_does(tmp_path):
+    listed = tmp_path / "list.txt"
+    listed.write_text("Faß.Example.\n*.bücher.example\n")
+    blocklist = MemoryBlocklist.from_files([str(listed)])
+    assert blocklist.match_name("www.xn--fa-hia.example").name == "xn--fa-hia.example"
+    assert blocklist.match_name("xn--bcher-kva.example").name == "xn--bcher-kva.example"
+    assert blocklist.match_name("fass.example") is None
+
+
+def test_a_bad_name_in_a_memory_list_names_file_and_line(tmp_path):
+    listed = tmp_path / "list.txt"
+    listed.write_text("good.example\nex ample.org\n")
+    with pytest.raises(ValueError, match=r"list.txt:2: not a domain name"):
+        MemoryBlocklist.from_files([str(listed)])

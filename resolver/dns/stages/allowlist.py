@@ -5,17 +5,12 @@ from __future__ import annotations
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
+from fraudwall.scoring.names import parents
 
 
 def covers(names: frozenset[str], qname: str) -> bool:
     """Whether `qname` or one of its parents is in `names`."""
-    while True:
-        if qname in names:
-            return True
-        dot = qname.find(".")
-        if dot < 0:
-            return False
-        qname = qname[dot + 1:]
+    return not names.isdisjoint(parents(qname))
 
 
 class AllowlistStage(Stage):
