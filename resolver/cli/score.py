@@ -9,7 +9,7 @@ from typing import Iterable, TextIO
 
 from fraudwall.blocklists.printable import printable_json
 from fraudwall.scoring.brands import BrandsError
-from fraudwall.scoring.names import InvalidName
+from fraudwall.scoring.names import InvalidName, normalise_name
 from fraudwall.scoring.scorer import Scorer
 from fraudwall.scoring.settings import ScorerSettings
 
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     status = 0
     for name in _names(args, stdin):
         try:
+            # The name as the lists spell it, so `score faß.de` and `check faß.de` speak of xn--fa-hia.de.
+            name = normalise_name(name)
             score = scorer.score(name)
         except InvalidName as error:
             record: dict = {"name": name, "error": str(error)}

@@ -32,7 +32,7 @@ def test_stdin_bad_lines_get_an_error_and_the_run_goes_on():
     status, lines = run(["score", "--stdin"], stdin="icbc-tuikuan.top\n\n" + "a" * 64 + ".com\nexa mple.org\njd.com\n")
     assert status == 2
     assert [l["name"] for l in lines] == ["icbc-tuikuan.top", "a" * 64 + ".com", "exa mple.org", "jd.com"]
-    assert "label longer than 63" in lines[1]["error"] and "invalid character" in lines[2]["error"]
+    assert "label longer than 63" in lines[1]["error"] and "' ' not allowed" in lines[2]["error"]
     assert lines[0]["verdict"] == "block" and lines[3]["verdict"] == "allow"
 
 
