@@ -24,6 +24,7 @@ from fraudwall.resolver.dns.quota import Quota, client_network
 WRITE_HIGH = 64 * 1024   # unsent reply bytes at which a connection stops being read
 WRITE_LOW = 16 * 1024    # ... and below which it is read again
 MAX_IN_FLIGHT = 64       # queries of one connection being answered at once (RFC 7766 6.2.1.1 pipelining)
+TCP_BATCH = 8            # messages of one connection handled per callback, so UDP and the others get their turn
 
 
 class TcpConnections:
@@ -59,6 +60,7 @@ class TcpServer(asyncio.Protocol):
         self.write_blocked = False  # the transport's buffer is above WRITE_HIGH
         self.reading_paused = False
         self.answering = False     # inside _answer_buffered: a resume must not re-enter it
+        self.next_batch: asyncio.Handle | None = None  # the rest of the buffer, scheduled for a later turn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -77,21 +79,28 @@ class TcpServer(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        self._answer_buffered()
+        if self.next_batch is None:
+            self._answer_buffered()
 
     def _answer_buffered(self) -> None:
-        """Hand each whole message in the buffer to the handler, until reading has to pause."""
+        """Hand up to TCP_BATCH whole messages in the buffer to the handler, until reading has to
+        pause; whole ones left over wait for a later turn of the event loop (call_soon), after
+        the sockets that became readable meanwhile (UDP, the other connections) were served."""
+        self.next_batch = None
         buffer = self.buffer
-        completed = False
+        completed = 0
         self.answering = True
         try:
             while len(buffer) >= 2 and not self.reading_paused and self.transport is not None:
                 length = (buffer[0] << 8) | buffer[1]
                 if len(buffer) < 2 + length:
                     break
+                if completed == TCP_BATCH:
+                    self.next_batch = asyncio.get_running_loop().call_soon(self._answer_buffered)
+                    break
                 message = bytes(buffer[2:2 + length])
                 del buffer[:2 + length]
-                completed = True
+                completed += 1
                 self._handle(message)
                 if not self.served:
                     # One answer is all a refused client gets: the reply goes out, then the connection closes.
@@ -102,8 +111,9 @@ class TcpServer(asyncio.Protocol):
             self.answering = False
         if completed:
             self._restart_idle(self.shared.idle_timeout)
-        if not buffer or self.reading_paused:
-            self._stop_message_timer()  # a message we stopped reading is not late by the client's fault
+        if not buffer or self.reading_paused or self.next_batch is not None:
+            # A message we stopped reading, or that waits for its turn, is not late by the client's fault.
+            self._stop_message_timer()
         elif completed or self.message_timer is None:
             # What is left is the start of the next message: its first byte came in this read.
             self._stop_message_timer()
@@ -149,7 +159,7 @@ class TcpServer(asyncio.Protocol):
             self._stop_message_timer()
         else:
             transport.resume_reading()
-            if not self.answering:
+            if not self.answering and self.next_batch is None:
                 self._answer_buffered()
 
     def _restart_idle(self, seconds: float) -> None:
@@ -174,6 +184,9 @@ class TcpServer(asyncio.Protocol):
     def connection_lost(self, error: Exception | None) -> None:
         if self.idle_timer is not None:
             self.idle_timer.cancel()
+        if self.next_batch is not None:
+            self.next_batch.cancel()
+            self.next_batch = None
         self._stop_message_timer()
         if self.network:
             self.shared.quota.give_back(self.network)

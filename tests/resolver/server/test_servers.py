@@ -21,16 +21,19 @@ RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"],
 
 
 async def start_resolver(upstream_port: int, max_connections: int = 8, idle: float = 0.3, per_client: int = 16,
-                         message_timeout: float = 2.0, allow: tuple[str, ...] = ("127.0.0.0/8",)):
+                         message_timeout: float = 2.0, allow: tuple[str, ...] = ("127.0.0.0/8",),
+                         watch=lambda handler: handler):
+    """A resolver's UDP and TCP listeners on one loopback port; both reach its handler through `watch(handler)`."""
     loop = asyncio.get_running_loop()
     config = Config(access=AccessSettings(allow=allow),
                     upstream=UpstreamSettings(servers=(f"127.0.0.1:{upstream_port}",), timeout=0.3))
     resolver = Resolver(config, MemoryBlocklist.from_files(["demo"]), (Upstream("127.0.0.1", upstream_port),))
-    connections = TcpConnections(resolver.handler, idle, max_connections, per_client, message_timeout,
+    handler = watch(resolver.handler)
+    connections = TcpConnections(handler, idle, max_connections, per_client, message_timeout,
                                  admits=resolver.handler.replays.admits)
     for _ in range(20):
         # The UDP port the kernel picks may be taken for TCP by another process: pick again.
-        udp = UdpServer.bind(resolver.handler, "127.0.0.1", 0)
+        udp = UdpServer.bind(handler, "127.0.0.1", 0)
         port = udp.port
         try:
             tcp = await loop.create_server(lambda: TcpServer(connections), "127.0.0.1", port)
