@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fraudwall.blocklists.formats import Mode
 from fraudwall.scoring import names
-from fraudwall.scoring.names import is_public_suffix, parents
+from fraudwall.scoring.names import InvalidName, is_public_suffix, normalise_name, parents
 
 _EXACT = Mode.EXACT   # looked up once: `check` runs for every imported entry
 
@@ -111,16 +111,20 @@ class Guards:
 
 
 def read_name_file(path: Path | str) -> list[str]:
-    """Names of a guard data file (one a line, `#` comments); ValueError names a file it cannot read."""
+    """Names of a guard data file (one a line, `#` comments), spelled as the store spells them (a
+    Unicode name as punycode, or it would protect nothing); ValueError names the file, and the line."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise ValueError(f"{path}: cannot read: {error.strerror}") from None
     names = []
-    for line in text.splitlines():
-        name = line.split("#", 1)[0].strip().lower().rstrip(".")
-        if name:
-            names.append(name)
+    for number, line in enumerate(text.splitlines(), start=1):
+        written = line.split("#", 1)[0].strip()
+        if written:
+            try:
+                names.append(normalise_name(written))
+            except InvalidName as error:
+                raise ValueError(f"{path}:{number}: {written!r} is not a domain name: {error}") from None
     return names
 
 

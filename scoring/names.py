@@ -87,10 +87,11 @@ def parents(name: str) -> list[str]:
     query path, and building the list is cheaper than resuming a generator at each name.
     """
     found = [name]
-    dot = name.find(".")
+    append, find = found.append, name.find
+    dot = find(".")
     while dot >= 0:
-        found.append(name[dot + 1:])
-        dot = name.find(".", dot + 1)
+        append(name[dot + 1:])
+        dot = find(".", dot + 1)
     return found
 
 
