@@ -7,9 +7,13 @@ that keep one client from holding TCP for everybody.
   it has `message_timeout` to send that message, not the idle timeout.
 * A message must be whole `message_timeout` after its first byte arrived; the idle timeout
   restarts only on a whole message or a reply, so bytes trickled in keep nothing open.
-* Reading pauses while replies wait: while the unsent bytes exceed WRITE_HIGH (the client is
-  not reading) or MAX_IN_FLIGHT queries of the connection are being answered; it resumes when
-  they drain. A client that pipelines and never reads holds a few kB, not its whole backlog.
+* Messages are handed to the handler TCP_BATCH at a time, the rest in a later turn of the event
+  loop, so connections pipelining hundreds of queries cannot hold up UDP or each other; none
+  while MAX_IN_FLIGHT queries of the connection are being answered or the unsent reply bytes
+  exceed WRITE_HIGH (the client is not reading).
+* Reading pauses while a whole message waits in the buffer or the replies wait unsent, and
+  resumes when they drain: a client that pipelines, fast or never reading, has one read's
+  worth buffered here and a few kB of replies, not its whole backlog.
 """
 
 from __future__ import annotations
@@ -79,19 +83,21 @@ class TcpServer(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        if self.next_batch is None:
+        if self.next_batch is None:   # else the batch scheduled reads it in its turn
             self._answer_buffered()
 
     def _answer_buffered(self) -> None:
-        """Hand up to TCP_BATCH whole messages in the buffer to the handler, until reading has to
-        pause; whole ones left over wait for a later turn of the event loop (call_soon), after
-        the sockets that became readable meanwhile (UDP, the other connections) were served."""
+        """Hand whole messages in the buffer to the handler, TCP_BATCH of them in one turn of the
+        event loop (the rest wait for a later turn, after the sockets that became readable
+        meanwhile: UDP, the other connections), none while MAX_IN_FLIGHT are being answered or
+        the replies wait unsent; then read on only if no whole message is left waiting."""
         self.next_batch = None
         buffer = self.buffer
         completed = 0
         self.answering = True
         try:
-            while len(buffer) >= 2 and not self.reading_paused and self.transport is not None:
+            while (len(buffer) >= 2 and self.in_flight < MAX_IN_FLIGHT and not self.write_blocked
+                   and self.transport is not None):
                 length = (buffer[0] << 8) | buffer[1]
                 if len(buffer) < 2 + length:
                     break
@@ -111,9 +117,9 @@ class TcpServer(asyncio.Protocol):
             self.answering = False
         if completed:
             self._restart_idle(self.shared.idle_timeout)
-        if not buffer or self.reading_paused or self.next_batch is not None:
-            # A message we stopped reading, or that waits for its turn, is not late by the client's fault.
-            self._stop_message_timer()
+        self._update_reading()
+        if not buffer or self.reading_paused:
+            self._stop_message_timer()  # a whole message waiting for its turn is not late by the client's fault
         elif completed or self.message_timer is None:
             # What is left is the start of the next message: its first byte came in this read.
             self._stop_message_timer()
@@ -129,8 +135,6 @@ class TcpServer(asyncio.Protocol):
             # Finished without a reply (a drop, a response sent to us): nothing is in flight for it.
             # One that waits and then sends nothing (a drop after the upstream) stays counted.
             reply.settle()
-        elif self.in_flight >= MAX_IN_FLIGHT:
-            self._update_reading()
 
     def _answered(self, wire: bytes | None) -> None:
         self.in_flight -= 1
@@ -138,7 +142,7 @@ class TcpServer(asyncio.Protocol):
         if wire is not None and transport is not None and not transport.is_closing():
             transport.write(len(wire).to_bytes(2, "big") + wire)
             self._restart_idle(self.shared.idle_timeout)
-        self._update_reading()
+        self._go_on()
 
     def pause_writing(self) -> None:
         self.write_blocked = True
@@ -146,21 +150,28 @@ class TcpServer(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_blocked = False
-        self._update_reading()
+        self._go_on()
+
+    def _go_on(self) -> None:
+        """A query answered or the replies drained: answer what waits, unless that is under way."""
+        if not self.answering and self.next_batch is None:
+            self._answer_buffered()
 
     def _update_reading(self) -> None:
-        pause = self.write_blocked or self.in_flight >= MAX_IN_FLIGHT
+        """Read while the replies are not stuck and no whole message waits in the buffer: a client
+        sending faster than it is answered has one read's worth buffered here, not its backlog."""
         transport = self.transport
-        if pause == self.reading_paused or transport is None or transport.is_closing():
+        if transport is None or transport.is_closing():
             return
-        self.reading_paused = pause
-        if pause:
-            transport.pause_reading()
-            self._stop_message_timer()
-        else:
-            transport.resume_reading()
-            if not self.answering and self.next_batch is None:
-                self._answer_buffered()
+        buffer = self.buffer
+        pause = self.write_blocked or (len(buffer) >= 2 and len(buffer) >= 2 + ((buffer[0] << 8) | buffer[1]))
+        if pause != self.reading_paused:
+            self.reading_paused = pause
+            if pause:
+                transport.pause_reading()
+                self._stop_message_timer()
+            else:
+                transport.resume_reading()
 
     def _restart_idle(self, seconds: float) -> None:
         if self.idle_timer is not None:

@@ -312,3 +312,32 @@ def test_tcp_clients_pipelining_many_queries_leave_udp_its_turn():
     # not for everything they pipelined (6,400 here before).
     assert len(trips) >= 2
     assert waited_for <= 3 * connections * TCP_BATCH
+
+
+def test_a_client_sending_faster_than_it_is_answered_is_not_read_ahead():
+    class Watching(HoldingHandler):
+        """Answers at once and notes the most bytes a connection held unread."""
+
+        connections = None
+        most_buffered = 0
+
+        def handle(self, data, client, transport, send) -> None:
+            for connection in self.connections.open:
+                self.most_buffered = max(self.most_buffered, len(connection.buffer))
+            super().handle(data, client, transport, send)
+
+    async def main():
+        handler = Watching(at_once=True)
+        port, connections, server = await serve(handler)
+        handler.connections = connections
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        count = 40_000   # 1.5 MB of queries, sent as fast as the socket takes them
+        writer.write(b"".join(framed_a_query(f"n{index}.example.org", index % 65536) for index in range(count)))
+        await read_frames(reader, count, seconds=30)
+        writer.close()
+        server.close()
+        return handler.most_buffered
+
+    most_buffered = asyncio.run(main())
+    # What one read brings (256 kB) and the start of one message, not the client's whole backlog.
+    assert most_buffered <= 256 * 1024 + 65537
