@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from fraudwall.scoring.names import decode_label
+
 __all__ = ["ascii_variants", "decode_label", "is_idn", "loose_skeleton", "skeleton"]
 
 # Letters without a decomposition to their ASCII twin (NFKD handles the accented
@@ -82,16 +84,6 @@ def ascii_variants(token: str) -> set[str]:
                     yield text[:i] + window.replace(source, glyph) + text[i + 2:]
     first = set(swaps(token))
     return {v for v in first.union(*(swaps(f) for f in first)) if v != token}
-
-
-def decode_label(label: str) -> str:
-    """The Unicode text of one label (`xn--80ak6aa92e` -> `apple` in Cyrillic); ValueError if not punycode."""
-    if not label.startswith("xn--"):
-        return label
-    try:
-        return label[4:].encode("ascii").decode("punycode")
-    except UnicodeError:
-        raise ValueError(f"{label!r} is not valid punycode") from None
 
 
 def is_idn(text: str) -> bool:

@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import idna
 
-__all__ = ["InvalidName", "Parts", "PublicSuffixes", "is_below", "is_public_suffix", "normalise_name",
-           "parents", "public_suffixes"]
+__all__ = ["InvalidName", "Parts", "PublicSuffixes", "decode_label", "is_below", "is_public_suffix",
+           "normalise_name", "parents", "public_suffixes", "unicode_name"]
 
 # Underscores and edge hyphens are not valid host names, but they are valid DNS labels
 # and real feeds carry them (`_tracker.example.org`); rejecting them would drop entries.
@@ -78,6 +78,28 @@ def _checked(text: str) -> str:
     if labels[-1].isdigit():
         raise InvalidName("numeric top-level label (an IP address?)")
     return name
+
+
+def decode_label(label: str) -> str:
+    """The Unicode text of one label (`xn--80ak6aa92e` -> `apple` in Cyrillic); ValueError if not punycode."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label[4:].encode("ascii").decode("punycode")
+    except UnicodeError:
+        raise ValueError(f"{label!r} is not valid punycode") from None
+
+
+def unicode_name(name: str) -> str:
+    """`xn--fa-hia.de` -> `faß.de`, to show a person: each label's punycode decoded as written, with no
+    IDNA judgement (Python's IDNA 2003 codec refuses `ß`, IDNA 2008 refuses emoji), a bad label left as is."""
+    labels = []
+    for label in name.split("."):
+        try:
+            labels.append(decode_label(label))
+        except ValueError:
+            labels.append(label)
+    return ".".join(labels)
 
 
 def parents(name: str) -> list[str]:

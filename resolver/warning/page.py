@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 from fraudwall.resolver.server.http import Response
 from fraudwall.resolver.warning.reason import BlockReason
 from fraudwall.resolver.warning.texts import Texts
+from fraudwall.scoring.names import unicode_name
 
 REPORT_PATH = "/.well-known/fraudwall/report"
 THANKS_PATH = "/.well-known/fraudwall/thanks"
@@ -66,10 +67,7 @@ def shown_host(host: str) -> str:
     """The name, and its Unicode form beside it when it is an IDN (homoglyph look-alikes hide there)."""
     if "xn--" not in host:
         return host
-    try:
-        unicode = host.encode("ascii").decode("idna")
-    except (UnicodeError, ValueError):
-        return host
+    unicode = unicode_name(host)
     return host if unicode == host else f"{host} ({unicode})"
 
 

@@ -8,6 +8,7 @@ from fraudwall.scoring.names import (
     normalise_name,
     parents,
     public_suffixes,
+    unicode_name,
 )
 from fraudwall.scoring.scorer import Scorer
 
@@ -53,6 +54,12 @@ def test_the_scorer_judges_the_name_the_lists_store():
     assert scorer.evidence("faß.de") != scorer.evidence("fass.de")
     with pytest.raises(InvalidName, match="empty label"):
         scorer.score("a..example")
+
+
+def test_a_name_is_shown_in_unicode_as_written():
+    assert unicode_name("www.xn--fa-hia.de") == "www.faß.de"
+    assert unicode_name("xn--80ak6aa92e.com") == "\u0430\u0440\u0440\u04cf\u0435.com"   # Cyrillic
+    assert unicode_name("xn--zz.example") == "xn--zz.example"                   # not punycode: as written
 
 
 def test_parents_walk_up_to_the_top_level():

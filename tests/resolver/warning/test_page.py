@@ -129,6 +129,10 @@ def test_shown_path_decodes_and_drops_query():
 def test_shown_host_reveals_idn():
     assert shown_host("xn--icb-bpa.com") .startswith("xn--icb-bpa.com (")
     assert shown_host("example.com") == "example.com"
+    # IDNA 2008's spelling of faß.de, which Python's IDNA 2003 codec refused to show.
+    assert shown_host("xn--fa-hia.de") == "xn--fa-hia.de (faß.de)"
+    assert shown_host("xn--ls8h.la") == "xn--ls8h.la (\U0001f4a9.la)"
+    assert shown_host("xn--zz.example") == "xn--zz.example"
 
 
 @pytest.mark.parametrize("query, header, chosen", [
