@@ -5,7 +5,7 @@ from __future__ import annotations
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
-from fraudwall.scoring.names import parents
+from fraudwall.scoring.names import normalise_name, parents
 
 
 def covers(names: frozenset[str], qname: str) -> bool:
@@ -16,7 +16,8 @@ def covers(names: frozenset[str], qname: str) -> bool:
 class AllowlistStage(Stage):
     def __init__(self, names: tuple[str, ...]) -> None:
         super().__init__()
-        self._names = frozenset(name.lower().strip().rstrip(".") for name in names if name.strip())
+        # `[allowlist] names` are normalised when the config is read; again here for other callers.
+        self._names = frozenset(normalise_name(name) for name in names if name.strip())
 
     async def resolve(self, query: Query) -> Answer:
         if self._names and covers(self._names, query.qname):
