@@ -303,3 +303,22 @@ def test_queries_joining_one_in_flight_are_bounded_too():
         assert len(silent.udp_queries) == 1 and stage.waiting == 0
 
     asyncio.run(main())
+
+
+def test_each_exchange_is_counted_with_its_outcome():
+    async def main():
+        refusing = await FakeUpstream(RECORDS, rcode=5).start()
+        truncating = await FakeUpstream(RECORDS, truncate_udp=True).start()
+        tries = []
+        pool = UpstreamPool((Upstream("127.0.0.1", refusing.port), Upstream("127.0.0.1", truncating.port)),
+                            time.monotonic)
+        forwarder = Forwarder(pool, 0.5, 1, on_try=lambda server, outcome, seconds: tries.append((server.port, outcome)))
+        answer = await UpstreamStage(forwarder).resolve(make_query())
+        forwarder.close()
+        refusing.stop()
+        truncating.stop()
+        assert parse(answer.body).answer[0][0].address == "192.0.2.1"
+        # REFUSED is an error; the truncated UDP reply and its TCP retry are one ok each.
+        assert tries == [(refusing.port, "error"), (truncating.port, "ok"), (truncating.port, "ok")]
+
+    asyncio.run(main())
