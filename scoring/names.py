@@ -61,7 +61,10 @@ def _checked(text: str) -> str:
         try:
             name = idna.encode(name, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as error:
-            raise InvalidName(f"not a valid internationalised name ({error})") from None
+            # idna's message quotes the label, escaped: a feed line of control characters would
+            # make a skip line of a kilobyte. The reason fits in the first hundred characters.
+            reason = str(error) if len(str(error)) <= 100 else str(error)[:99] + "…"
+            raise InvalidName(f"not a valid internationalised name ({reason})") from None
     # IDNA maps the full-width and ideographic full stops to ".": a Unicode name may end in one.
     name = name.lower().removesuffix(".")
     labels = name.split(".")
