@@ -28,7 +28,6 @@ class Answer(NamedTuple):
     # What the trigger leaves open: the CNAME target or answer address that matched, the class
     # not served, what the rate limit did, the in-flight bound reached.
     detail: str | int = ""
-    scan: Scan | None = None  # an upstream reply's walk, shared by the inspect and cache stages
     warning: Score | None = None  # answered normally, but the scorer found the name suspicious
     # Monotonic seconds until which the same query bytes get the same answer (0: no promise);
     # the handler replays the rendered reply until then (replay.py).
@@ -37,3 +36,12 @@ class Answer(NamedTuple):
     @property
     def ede(self) -> tuple[EDECode, str] | None:
         return explain.ede(self)
+
+
+class Reply(NamedTuple):
+    """What the stages below the cache hand up (chain.ReplySource): the answer and, when an upstream
+    gave it, the one walk over its bytes that the inspect stage checks and the cache keeps TTLs by.
+    Above the cache nobody needs the walk, so an `Answer` does not carry it."""
+
+    answer: Answer
+    scan: Scan | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.answer import Answer, Reply
 from fraudwall.resolver.dns.codec import Query
 
 
@@ -14,6 +14,19 @@ class Stage:
 
     async def resolve(self, query: Query) -> Answer:
         raise NotImplementedError
+
+
+class ReplySource(Stage):
+    """A stage below the cache (inspect, upstream): `fetch` hands up the reply with the upstream's walk.
+
+    The cache stage and the inspect stage fetch from the stage after them, which must be one.
+    """
+
+    async def fetch(self, query: Query) -> Reply:
+        raise NotImplementedError
+
+    async def resolve(self, query: Query) -> Answer:
+        return (await self.fetch(query)).answer
 
 
 def link(*stages: Stage) -> Stage:

@@ -16,8 +16,8 @@ import socket
 import time
 from typing import Callable
 
-from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.answer import Answer, Reply
+from fraudwall.resolver.dns.chain import ReplySource
 from fraudwall.resolver.dns.codec import (
     Query,
     Scan,
@@ -274,7 +274,7 @@ class Forwarder:
                 connection.transport.close()
 
 
-class UpstreamStage(Stage):
+class UpstreamStage(ReplySource):
     """The last stage: every query that reaches it is forwarded; identical ones in flight go once.
 
     A forwarded query holds a socket until its upstream answers or times out, so their number
@@ -299,7 +299,7 @@ class UpstreamStage(Stage):
         self.on_overload = on_overload
         self._in_flight: dict[bytes, asyncio.Future] = {}
 
-    async def resolve(self, query: Query) -> Answer:
+    async def fetch(self, query: Query) -> Reply:
         if self.waiting >= self.max_waiting:
             return self._overloaded(query, self.WAITING)
         if query.key in self._in_flight:
@@ -317,13 +317,13 @@ class UpstreamStage(Stage):
             if network:
                 self.quota.give_back(network)
         if outcome is None:
-            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
+            return Reply(Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM))
         body, scan = outcome
-        return Answer(AnswerKind.RESOLVED, for_client(body, query), scan=scan)
+        return Reply(Answer(AnswerKind.RESOLVED, for_client(body, query)), scan)
 
-    def _overloaded(self, query: Query, bound: str) -> Answer:
+    def _overloaded(self, query: Query, bound: str) -> Reply:
         self.on_overload(bound)
-        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail=bound)
+        return Reply(Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail=bound))
 
     async def _shared_exchange(self, query: Query) -> tuple[bytes, Scan] | None:
         key = query.key

@@ -7,8 +7,8 @@ import asyncio
 import dns.edns
 import dns.message
 import dns.rrset
-from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.answer import Answer, Reply
+from fraudwall.resolver.dns.chain import ReplySource
 from fraudwall.resolver.dns.codec import Query, read_query, scan_reply, strip_opt
 from fraudwall.resolver.dns.codes import AnswerKind, Transport
 
@@ -56,7 +56,7 @@ def run(coro):
     return asyncio.run(coro)
 
 
-class FixedAnswer(Stage):
+class FixedAnswer(ReplySource):
     """The end of a test chain: counts calls and answers every query with one upstream reply."""
 
     def __init__(self, *records: str, rcode: int = 0, authority: tuple[str, ...] = ()) -> None:
@@ -66,9 +66,9 @@ class FixedAnswer(Stage):
         self.authority = authority
         self.calls = 0
 
-    async def resolve(self, query: Query) -> Answer:
+    async def fetch(self, query: Query) -> Reply:
         self.calls += 1
         wire = upstream_reply(query, *self.records, rcode=self.rcode, authority=self.authority)
         scan = scan_reply(wire)
         body = strip_opt(wire, scan)
-        return Answer(AnswerKind.RESOLVED, body, scan=scan_reply(body))
+        return Reply(Answer(AnswerKind.RESOLVED, body), scan_reply(body))

@@ -13,8 +13,8 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
-from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.answer import Answer, Reply
+from fraudwall.resolver.dns.chain import ReplySource, Stage
 from fraudwall.resolver.dns.codec import U32, Query, Scan, for_client
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 from fraudwall.resolver.config import CacheSettings
@@ -133,6 +133,11 @@ class AnswerCache:
 
 
 class CacheStage(Stage):
+    """Answers from the cache; on a miss fetches from the stage after it, a `ReplySource`, whose
+    reply comes with the upstream's walk: the TTL offsets kept with the bytes."""
+
+    next: ReplySource
+
     def __init__(self, settings: CacheSettings, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.settings = settings
@@ -150,25 +155,26 @@ class CacheStage(Stage):
             stale = cache.held_back(query.key, self.clock())
             if stale is not None:
                 return _stale_answer(stale, query)
-        answer = await self.next.resolve(query)
-        if cache.stale_for and _no_upstream_answered(answer):
+        reply = await self.next.fetch(query)
+        answer, scan = reply
+        if cache.stale_for and _no_upstream_answered(reply):
             # Overloaded says nothing of the upstream: the next query may try to refresh at once.
             stale = cache.stale(query.key, self.clock(), hold_back=answer.kind is not AnswerKind.OVERLOADED)
             if stale is not None:
                 return _stale_answer(stale, query)
         if answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None:
-            keep = lifetime(answer.scan, answer.kind, self.settings)
-            ttls = answer.scan.ttls if answer.scan is not None else ()
+            keep = lifetime(scan, answer.kind, self.settings)
+            ttls = scan.ttls if scan is not None else ()
             self.cache.put(query.key, answer.body, ttls, keep, answer.kind, self.clock())
         return answer
 
 
-def _no_upstream_answered(answer: Answer) -> bool:
+def _no_upstream_answered(reply: Reply) -> bool:
     """Every upstream failed (timeouts, errors, their own SERVFAIL) or none was asked (overload)."""
-    kind = answer.kind
+    kind = reply.answer.kind
     if kind is AnswerKind.SERVFAIL or kind is AnswerKind.OVERLOADED:
         return True
-    return kind is AnswerKind.RESOLVED and answer.scan is not None and answer.scan.rcode == Rcode.SERVFAIL
+    return kind is AnswerKind.RESOLVED and reply.scan is not None and reply.scan.rcode == Rcode.SERVFAIL
 
 
 def _stale_answer(body: bytes, query: Query) -> Answer:

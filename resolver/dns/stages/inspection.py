@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist
-from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.answer import Reply
+from fraudwall.resolver.dns.chain import ReplySource
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.sinkhole import Sinkhole
 
 
-class InspectStage(Stage):
+class InspectStage(ReplySource):
     def __init__(self, blocklist: Blocklist, sinkhole: Sinkhole) -> None:
         super().__init__()
         self.blocklist = blocklist
         self.sinkhole = sinkhole
 
-    async def resolve(self, query: Query) -> Answer:
-        answer = await self.next.resolve(query)
-        scan = answer.scan
+    async def fetch(self, query: Query) -> Reply:
+        reply = await self.next.fetch(query)
+        scan = reply.scan
         if scan is None or query.allowed:
-            return answer
+            return reply
         for target in scan.cname_targets:
             match = self.blocklist.match_name(target)
             if match is not None and match.action is not Action.ALLOW:
-                return self.sinkhole.answer(query, Trigger.CNAME_TARGET, match, target)
+                return Reply(self.sinkhole.answer(query, Trigger.CNAME_TARGET, match, target))
         for address in scan.addresses:
             match = self.blocklist.match_address(address)
             if match is not None and match.action is not Action.ALLOW:
-                return self.sinkhole.answer(query, Trigger.ANSWER_ADDRESS, match, address)
-        return answer
+                return Reply(self.sinkhole.answer(query, Trigger.ANSWER_ADDRESS, match, address))
+        return reply

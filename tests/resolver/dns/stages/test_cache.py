@@ -1,9 +1,9 @@
 """The cache stage: hits without upstream, TTL countdown, negative and SERVFAIL caching, LRU bound."""
 
 import dns.rcode
-from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.answer import Answer, Reply
 from fraudwall.resolver.dns.stages.cache import CacheStage, lifetime
-from fraudwall.resolver.dns.chain import Stage, link
+from fraudwall.resolver.dns.chain import ReplySource, link
 from fraudwall.resolver.dns.codec import make_reply, scan_reply
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Rcode, Transport, Trigger
 from fraudwall.resolver.config import CacheSettings
@@ -22,7 +22,7 @@ class Clock:
         return self.now
 
 
-def cached_chain(upstream: Stage, settings: CacheSettings = CacheSettings()):
+def cached_chain(upstream: ReplySource, settings: CacheSettings = CacheSettings()):
     clock = Clock()
     stage = CacheStage(settings, clock)
     return link(stage, upstream), clock
@@ -86,14 +86,14 @@ def test_negative_answer_without_soa_is_not_kept():
     assert upstream.calls == 2
 
 
-class Failing(Stage):
+class Failing(ReplySource):
     def __init__(self) -> None:
         super().__init__()
         self.calls = 0
 
-    async def resolve(self, query):
+    async def fetch(self, query):
         self.calls += 1
-        return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
+        return Reply(Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM))
 
 
 def test_servfail_is_kept_a_few_seconds():
@@ -131,7 +131,7 @@ def test_lifetime_rules():
     assert lifetime(refused, AnswerKind.RESOLVED, settings) == 0
 
 
-class Outage(Stage):
+class Outage(ReplySource):
     """An upstream that answers until `down`, then fails as every upstream timing out does."""
 
     def __init__(self, *records: str, rcode: int = 0, authority: tuple[str, ...] = ()) -> None:
@@ -140,18 +140,18 @@ class Outage(Stage):
         self.down = False
         self.calls = 0
 
-    async def resolve(self, query):
+    async def fetch(self, query):
         self.calls += 1
         if self.down:
-            return Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM)
-        return await self.working.resolve(query)
+            return Reply(Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.NO_UPSTREAM))
+        return await self.working.fetch(query)
 
 
-class Overloaded(Stage):
+class Overloaded(ReplySource):
     """The upstream stage past its in-flight bound: SERVFAIL at once, no upstream asked."""
 
-    async def resolve(self, query):
-        return Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail="total")
+    async def fetch(self, query):
+        return Reply(Answer(AnswerKind.OVERLOADED, make_reply(query, Rcode.SERVFAIL), Trigger.OVERLOAD, detail="total"))
 
 
 def expired_with_upstream_down(settings: CacheSettings = CacheSettings()):
