@@ -20,7 +20,7 @@ from pathlib import Path
 from fraudwall.blocklists import filters, store
 from fraudwall.blocklists.bloom import NameFilter
 from fraudwall.blocklists.formats import Mode
-from fraudwall.blocklists.precedence import Candidate, decide
+from fraudwall.blocklists.precedence import Candidate, choose, decide
 from fraudwall.blocklists.store import (
     ACTIONS,
     IMPORTANT,
@@ -105,7 +105,7 @@ class StoreBlocklist:
         for prefix, table in self._snapshot.networks.get(parsed.version, ()):
             found = table.get(value >> (width - prefix))
             if found:
-                return _choose(found)
+                return choose(found)
         return None
 
     @property
@@ -287,11 +287,3 @@ def _candidate(row: tuple, info: ListInfo, order: int, added: float | None = Non
                   f"{source}:{line}" if line else source, added if added is not None else (info.imported_at or 0.0),
                   tuple(redirect.split(",")) if redirect else ())
     return Candidate(match, Mode(mode), bool(flags & IMPORTANT), False, order)
-
-
-def _choose(candidates: list[Candidate]) -> Match:
-    pool = sorted([c for c in candidates if c.manual] or candidates, key=lambda c: c.order)
-    for candidate in pool:
-        if candidate.match.action is Action.ALLOW:
-            return candidate.match
-    return pool[0].match

@@ -44,8 +44,13 @@ def decide(query: str, candidates: Iterable[Candidate]) -> Match | None:
             best.append(candidate)
     if not best:
         return None
-    manual = [c for c in best if c.manual]
-    pool = sorted(manual or best, key=lambda c: c.order)
+    return choose(best)
+
+
+def choose(candidates: list[Candidate]) -> Match:
+    """Rules 2 and 3 among equally specific entries (the same name, or networks of one prefix length)."""
+    manual = [c for c in candidates if c.manual]
+    pool = sorted(manual or candidates, key=lambda c: c.order)
     for candidate in pool:
         if candidate.important and candidate.match.action is not Action.ALLOW:
             return candidate.match
