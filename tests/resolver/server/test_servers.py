@@ -134,3 +134,33 @@ def test_tcp_connections_beyond_the_cap_are_dropped():
         assert closed
 
     asyncio.run(main())
+
+
+def test_udp_datagrams_of_every_size_reach_the_handler_whole():
+    class Keeping:
+        def __init__(self) -> None:
+            self.datagrams: list = []
+
+        def handle(self, data, client, transport, send) -> None:
+            self.datagrams.append(data)
+
+    async def main():
+        handler = Keeping()
+        udp = UdpServer.bind(handler, "127.0.0.1", 0)   # type: ignore[arg-type]
+        sent = [b"", b"\x01" * 12, bytes(range(256)) * 6, b"\xff" * 65507, b"\x02" * 40]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 18)
+            for datagram in sent:
+                sock.sendto(datagram, ("127.0.0.1", udp.port))
+        udp.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while len(handler.datagrams) < len(sent) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        udp.close()
+        return handler.datagrams, sent
+
+    received, sent = asyncio.run(main())
+    # Read into one buffer that the next datagram overwrites: each is handed on as a copy of its own.
+    assert received == sent
+    assert {type(datagram) for datagram in received} == {bytes}
