@@ -560,9 +560,9 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
     ]
     if tcp_worst > 0.5:
         lines += ["", (f"Valid UDP queries waited up to {tcp_worst:.1f} s during the TCP phase (lost: more than "
-                       f"{CHECK_TIMEOUT:g} s): the server hands every whole message of a TCP read to the handler in "
-                       "one callback, up to 64 being answered per connection, so a burst from many pipelining "
-                       "connections is worked through before the UDP socket is read again.")]
+                       f"{CHECK_TIMEOUT:g} s). The server hands a connection's messages to the handler 8 per turn "
+                       "of its event loop (up to 64 being answered per connection) and reads up to 64 UDP datagrams "
+                       "between two turns; what the wait is made of beyond that, this run does not tell.")]
     if errors:
         lines += ["", "First ERROR lines of the server's log:", "", "```", *errors[:5], "```"]
     passed = not crashed and not lost_after and not wrong
