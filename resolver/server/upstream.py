@@ -164,6 +164,8 @@ class Forwarder:
         self.on_try = on_try or (lambda server, outcome, seconds: None)
         self._tcp: dict[Upstream, _TcpConnection] = {}
         self._connecting: dict[Upstream, asyncio.Future] = {}
+        self._buffer = bytearray(65535)
+        self._view = memoryview(self._buffer)
 
     async def exchange(self, query: Query) -> tuple[bytes, Scan] | None:
         """The reply the policy settles on, without its OPT record, or None when all failed."""
@@ -198,6 +200,7 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         message, question = self._message(query)
         ident = message[:2]
+        buffer, view = self._buffer, self._view
         sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
@@ -209,7 +212,9 @@ class Forwarder:
             def readable() -> None:
                 while not reply.done():
                     try:
-                        data = sock.recv(65535)
+                        # Into the buffer all tries share, copied out at its size: recv(65535) allocated
+                        # 64 kB a reply and shrank it, fragmenting the heap under the parts the cache keeps.
+                        data = view[:sock.recv_into(buffer)].tobytes()
                     except (BlockingIOError, InterruptedError):
                         return
                     except OSError as error:  # ICMP port unreachable: the upstream is not there
