@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
 from fraudwall.blocklists.lookup import StoreBlocklist
+from fraudwall.blocklists.memory import demo_list_path
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.dns.stages.access import AccessStage
@@ -397,6 +398,9 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
         log.error("%s", error)
         return 1
     try:
+        # The package-data machinery is loaded as root: where the Python install is not readable by
+        # the service user (a pyenv under /root), locating the bundled demo list afterwards fails.
+        demo_list_path()
         become(config.server.user)
         # The store and the query log are created once, here, as the user that runs the workers:
         # workers creating a new SQLite file at once trip over its locks while switching it to WAL.
