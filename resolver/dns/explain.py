@@ -31,6 +31,8 @@ EDE_BY_KIND = {
 
 # Triggers whose match is a blocklist entry.
 LIST_TRIGGERS = frozenset((Trigger.NAME, Trigger.CNAME_TARGET, Trigger.ANSWER_ADDRESS))
+# `fraudwall_blocked_total`'s reason label, in a plain dict: an enum's `.value` is a property call.
+_BLOCKED_BY = {trigger: trigger.value for trigger in (*LIST_TRIGGERS, Trigger.SCORER)}
 
 # The text and label of the triggers with nothing matched; a label of None is the answer's
 # `detail` (what the rate limit did, which in-flight bound was reached).
@@ -107,8 +109,8 @@ def log_columns(trigger: Trigger, match: Match | Score | None, detail: str | int
 def blocked_labels(answer: Answer) -> tuple[str, str]:
     """`fraudwall_blocked_total`'s (reason, list): what triggered the block (name, cname, address,
     scorer) and the list or scorer rule."""
-    trigger = answer.trigger
-    return trigger.value, label(trigger, answer.match)
+    trigger, match = answer.trigger, answer.match
+    return _BLOCKED_BY[trigger], match.rule if trigger is Trigger.SCORER else match.list
 
 
 def verdict_labels(answer: Answer) -> tuple[str, str] | None:
