@@ -75,10 +75,16 @@ class FakeUpstream(asyncio.DatagramProtocol):
 
     async def start(self) -> "FakeUpstream":
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=("127.0.0.1", 0))
-        self.port = transport.get_extra_info("sockname")[1]
-        self.tcp_server = await asyncio.start_server(self.serve_tcp, "127.0.0.1", self.port)
-        return self
+        for _ in range(20):
+            transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=("127.0.0.1", 0))
+            self.port = transport.get_extra_info("sockname")[1]
+            try:
+                self.tcp_server = await asyncio.start_server(self.serve_tcp, "127.0.0.1", self.port)
+            except OSError:   # the UDP port the kernel picked is taken for TCP by another process
+                transport.close()
+                continue
+            return self
+        raise OSError("no port free for both UDP and TCP")
 
     def stop(self) -> None:
         self.transport.close()
