@@ -196,8 +196,11 @@ def run_lists(args: argparse.Namespace) -> int:
     try:
         lists = store.read_lists(connection)
         manual, manual_networks = store.count_manual(connection)
+        generation = store.last_change(connection)
     finally:
         connection.close()
+    # The generation is what the resolver's caches follow (fraudwall_blocklist_generation on /metrics).
+    print(f"store {printable(str(db))}, generation {generation}")
     print(f"{'LIST':<20} {'NAMES':>10} {'NETWORKS':>9} {'URLS':>8} {'HELD':>6} {'MATCH':<8} {'IMPORTED':<20} SOURCE")
     for info in lists.values():
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.imported_at)) if info.imported_at else "-"

@@ -146,3 +146,16 @@ def test_the_import_progress_bar_is_drawn_on_a_terminal_only():
         bar.end()
     assert "importing [###############" in terminal.getvalue() and " 50.0%" in terminal.getvalue()
     assert pipe.getvalue() == ""
+
+
+def test_lists_shows_the_generation_and_a_block_moves_it(tmp_path, capsys):
+    def generation() -> int:
+        assert cli("lists", config=config(tmp_path)) == 0
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith(f"store {tmp_path / 'store.db'}, generation ")
+        return int(first.rsplit(" ", 1)[1])
+
+    before = generation()
+    assert cli("block", "phish.example.org", config=config(tmp_path)) == 0
+    capsys.readouterr()
+    assert generation() > before
