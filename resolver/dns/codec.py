@@ -358,6 +358,8 @@ def _scan(data: bytes) -> Scan:
         if offset > len(data):
             raise ValueError("record runs past the end of the message")
         if rtype == QType.OPT:
+            if index < ancount + nscount:
+                raise ValueError("OPT record outside the additional section")   # RFC 6891 6.1.1
             opt_span = (start, offset)
             opt_is_last = index == total - 1
             continue

@@ -258,3 +258,19 @@ def test_a_cname_whose_target_runs_past_its_rdata_makes_the_reply_unreadable():
     for short in (0, 5):
         cut = reply[:rdlength] + short.to_bytes(2, "big") + reply[rdlength + 2:]
         assert scan_reply(cut) is None
+
+
+def test_an_opt_record_outside_the_additional_section_makes_the_reply_unreadable():
+    """Found by the properties above in a CI-like run: an OPT in the authority section with ARCOUNT 0
+    was taken for the reply's OPT, and stripping it made ARCOUNT -1 (struct.error out of the codec)."""
+    header = b"\x00\x00\x80\x00" + b"\x00\x01" + b"\x00\x00" + b"\x00\x01" + b"\x00\x00"   # QD 1, NS 1, AR 0
+    question = b"\x00" + b"\x00\x01\x00\x01"                                              # . A IN
+    opt = b"\x00" + b"\x00\x29" + b"\x04\xd0" + b"\x00\x00\x00\x00" + b"\x00\x00"          # OPT, in authority
+    data = header + question + opt
+    assert scan_reply(data) is None
+    try:
+        _readable(data)
+    except UpstreamError:
+        pass
+    else:
+        raise AssertionError("an unreadable reply was read")
