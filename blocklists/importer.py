@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,24 +115,23 @@ class Summary:
         yield (f"list {self.list} ({verb}): {totals.names} names, {totals.networks} networks, {totals.urls} URLs"
                f" from {len(self.sources)} source(s) ({', '.join(self.formats)}) in {self.seconds:.1f} s")
         yield f"  duplicates: {totals.duplicates}"
-        skipped = sum(totals.skipped.values())
-        detail = ", ".join(f"{reason}: {count}" for reason, count in totals.skipped.most_common())
-        yield f"  skipped lines: {skipped}" + (f" ({detail})" if detail else "")
-        for sample in totals.samples:
-            yield f"    {sample}"
-        if skipped > len(totals.samples):
-            yield f"    ... and {skipped - len(totals.samples)} more"
-        guarded = sum(totals.guarded.values())
-        detail = ", ".join(f"{reason}: {count}" for reason, count in totals.guarded.most_common())
-        yield f"  guarded (not blocked): {guarded}" + (f" ({detail})" if detail else "")
-        for sample in totals.guard_samples:
-            yield f"    {sample}"
-        if guarded > len(totals.guard_samples):
-            yield f"    ... and {guarded - len(totals.guard_samples)} more"
+        yield from _tally("skipped lines", totals.skipped, totals.samples)
+        yield from _tally("guarded (not blocked)", totals.guarded, totals.guard_samples)
         yield f"  quarantined (popular sites, not enforced until confirmed): {totals.held}" + (
             "; see `fraudwall quarantine`" if totals.held else "")
         if self.replaced:
             yield f"  changed: {self.changed_share:.0%} of the previous import"
+
+
+def _tally(title: str, reasons: Counter, samples: Sequence[str]) -> Iterator[str]:
+    """A summary line counting `reasons`, then the samples quoted and how many more there were."""
+    count = sum(reasons.values())
+    detail = ", ".join(f"{reason}: {number}" for reason, number in reasons.most_common())
+    yield f"  {title}: {count}" + (f" ({detail})" if detail else "")
+    for sample in samples:
+        yield f"    {sample}"
+    if count > len(samples):
+        yield f"    ... and {count - len(samples)} more"
 
 
 # -- planning --------------------------------------------------------------------------
