@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "fraudwall.resolver.cli.serve",
     "fraudwall.resolver.cli.report",
     "fraudwall.resolver.cli.lists",
+    "fraudwall.resolver.cli.check",
+    "fraudwall.resolver.cli.entries",
     "fraudwall.resolver.cli.score",
     "fraudwall.resolver.cli.warning",
 )

@@ -1,43 +1,30 @@
-"""The blocklist verbs of the `fraudwall` command: import, lists, check, block, allow, unblock, export, quarantine."""
+"""The verbs on whole lists: import, lists, export, quarantine."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
-import json
 import os
 import sys
 import time
 from collections.abc import Callable
 from typing import TextIO
-from pathlib import Path
 
 from fraudwall.blocklists import fetch, store
-from fraudwall.blocklists.formats import DomainEntry, Format, Mode, domains, hosts, rpz
-from fraudwall.blocklists.printable import printable, printable_json
-from fraudwall.blocklists.settings import BlocklistSettings
+from fraudwall.blocklists.formats import DomainEntry, Format, domains, hosts, rpz
+from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.printable import printable
 from fraudwall.blocklists.store import ACTIONS, MANUAL_LIST, StorePaths
-from fraudwall.blocklists.verdict import Action, Match
-from fraudwall.scoring.names import InvalidName, normalise_name
+from fraudwall.blocklists.verdict import Action
+from fraudwall.resolver.cli.common import (
+    CommandError, db_path, guards_for, list_settings, name_or_address, ready_db, store_verb,
+)
 
 EXPORT_FORMATS = ("rpz", "hosts", "domains")
 
 
-class CommandError(Exception):
-    """One clear line for the operator; exit code 2."""
-
-
 def add_parsers(subparsers) -> None:
-    def verb(name: str, run: Callable[[argparse.Namespace], int], help: str, db: bool = True) -> argparse.ArgumentParser:
-        parser = subparsers.add_parser(name, help=help, description=help)
-        if db:
-            parser.add_argument("--db", metavar="PATH", default=None,
-                                help="the blocklist store (default: [blocklists] db of the config)")
-        parser.set_defaults(run=_guarded(run))
-        return parser
-
-    parser = verb("import", run_import, "import feeds (files or URLs) as one list, replacing its previous import")
+    parser = store_verb(subparsers, "import", run_import, "import feeds (files or URLs) as one list, replacing its previous import")
     parser.add_argument("sources", nargs="+", metavar="FILE|URL")
     parser.add_argument("--list", required=True, metavar="NAME", help="the list's name (lowercase, e.g. phishing)")
     parser.add_argument("--format", default="auto", choices=["auto"] + [f.value for f in Format],
@@ -52,86 +39,16 @@ def add_parsers(subparsers) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="parsing processes (default: [blocklists] import_workers)")
 
-    verb("lists", run_lists, "show the imported lists")
+    store_verb(subparsers, "lists", run_lists, "show the imported lists")
 
-    parser = verb("check", run_check, "say whether names (or IP addresses) are blocked, and by which entry")
-    parser.add_argument("names", nargs="+", metavar="NAME")
-    parser.add_argument("--json", action="store_true", help="one JSON object a name, one a line")
-
-    parser = verb("block", run_block, "block names (or IP addresses / networks) from now on")
-    parser.add_argument("names", nargs="+", metavar="NAME")
-    parser.add_argument("--subtree", action="store_true", help="block the names below too")
-    parser.add_argument("--reason", default="", metavar="TEXT", help="why, shown by `fraudwall check`")
-
-    parser = verb("allow", run_allow, "never block names (nor the names below them), whatever the lists say")
-    parser.add_argument("names", nargs="+", metavar="NAME")
-    parser.add_argument("--exact", action="store_true", help="allow the name only, not the names below")
-    parser.add_argument("--reason", default="", metavar="TEXT", help="why, shown by `fraudwall check`")
-
-    parser = verb("unblock", run_unblock, "remove your own block or allow entries for names")
-    parser.add_argument("names", nargs="+", metavar="NAME")
-
-    parser = verb("export", run_export, "write a list out as an RPZ zone, a hosts file or a domain list")
+    parser = store_verb(subparsers, "export", run_export, "write a list out as an RPZ zone, a hosts file or a domain list")
     parser.add_argument("--list", required=True, metavar="NAME")
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     parser.add_argument("--output", default="-", metavar="FILE", help="default: standard output")
 
-    parser = verb("quarantine", run_quarantine,
+    parser = store_verb(subparsers, "quarantine", run_quarantine,
                   "list imported entries held back because they would block a popular site; --confirm enforces them")
     parser.add_argument("--confirm", nargs="+", default=(), metavar="NAME")
-
-
-def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except (CommandError, store.StoreError) as error:
-            print(f"fraudwall: error: {printable(str(error))}",
-                  file=sys.stderr)
-            return 2
-    return wrapper
-
-
-def _settings(args: argparse.Namespace) -> BlocklistSettings:
-    config = getattr(args, "config", None)
-    return getattr(config, "blocklists", None) or BlocklistSettings()
-
-
-def _sinkhole(args: argparse.Namespace) -> tuple[str, ...]:
-    """The addresses blocked names are answered with ([sinkhole] of the config): never blocked."""
-    sinkhole = getattr(getattr(args, "config", None), "sinkhole", None)
-    return (sinkhole.ipv4, sinkhole.ipv6) if sinkhole is not None else ()
-
-
-def _db(args: argparse.Namespace) -> Path:
-    return Path(args.db).expanduser() if getattr(args, "db", None) else store.resolve_db(_settings(args).db)
-
-
-def _ready_db(args: argparse.Namespace, create: bool = False) -> Path:
-    """The store, holding the config's `files` lists (as `serve` would make it)."""
-    db = _db(args)
-    if create:
-        store.connect_catalogue(db).close()
-    settings = _settings(args)
-    if not getattr(args, "db", None) and settings.store:
-        from fraudwall.blocklists.opening import seed
-        try:
-            seed(db, settings, _sinkhole(args))
-        except ValueError as error:
-            raise CommandError(str(error)) from None
-    if not db.exists():
-        raise CommandError(f"{db}: no blocklist store here (`fraudwall import` creates one)")
-    return db
-
-
-def _guards(args: argparse.Namespace):
-    from fraudwall.blocklists.guards import settings_guards
-    config = getattr(args, "config", None)
-    brands_file = _settings(args).brands_file or getattr(getattr(config, "scorer", None), "brands_file", "")
-    try:
-        return settings_guards(_settings(args), brands_file, _sinkhole(args))
-    except ValueError as error:
-        raise CommandError(str(error)) from None
 
 
 # -- import ------------------------------------------------------------------------------
@@ -165,8 +82,8 @@ class ProgressBar:
 def run_import(args: argparse.Namespace) -> int:
     from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 
-    settings = _settings(args)
-    db = _db(args)
+    settings = list_settings(args)
+    db = db_path(args)
     # Absolute paths: `check` shows where an entry came from, whatever directory it runs in.
     sources = tuple(source if fetch.is_url(source) else os.path.abspath(source) for source in args.sources)
     bar = ProgressBar()
@@ -175,7 +92,7 @@ def run_import(args: argparse.Namespace) -> int:
             args.list, sources, format=args.format, match=args.match, force=args.force, column=args.column,
             threshold=settings.change_threshold, error_rate=settings.filter_error_rate,
             workers=args.workers if args.workers is not None else settings.import_workers, on_progress=bar)
-        summary = import_list(db, request, _guards(args))
+        summary = import_list(db, request, guards_for(args))
     except ImportFailed as error:
         raise CommandError(f"{error}; nothing was changed") from None
     finally:
@@ -188,10 +105,10 @@ def run_import(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-# -- lists, check ------------------------------------------------------------------------
+# -- lists ---
 
 def run_lists(args: argparse.Namespace) -> int:
-    db = _ready_db(args)
+    db = ready_db(args)
     connection = store.connect_catalogue(db, create=False)
     try:
         lists = store.read_lists(connection)
@@ -211,140 +128,10 @@ def run_lists(args: argparse.Namespace) -> int:
     return 0
 
 
-def _name_or_address(text: str) -> tuple[str, bool]:
-    """(normalised name, False) or (canonical address/network, True); CommandError otherwise."""
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-        return (str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)), True
-    except ValueError:
-        pass
-    try:
-        return normalise_name(text), False
-    except InvalidName as error:
-        raise CommandError(f"{text!r} is not a domain name: {error}") from None
-
-
-def run_check(args: argparse.Namespace) -> int:
-    from fraudwall.blocklists.lookup import StoreBlocklist
-
-    db = _ready_db(args)
-    checked = [_name_or_address(text) for text in args.names]
-    blocklist = StoreBlocklist(db, cache_size=0, warn=lambda message: print(message, file=sys.stderr))
-    try:
-        for (name, is_address), text in zip(checked, args.names):
-            match = blocklist.match_address(name) if is_address else blocklist.explain(name)
-            # A rule is a feed line as written (an RPZ walled garden's name, say): escaped when printed.
-            print(json.dumps(printable_json(_as_json(name, match))) if args.json
-                  else printable(_as_text(name, match)))
-    finally:
-        blocklist.close()
-    return 0
-
-
-def _as_json(name: str, match: Match | None) -> dict:
-    return {
-        "name": name,
-        "verdict": "blocked" if match is not None and match.blocks else "allowed",
-        "action": match.action.value if match else None,
-        "list": match.list if match else None,
-        "rule": match.rule if match else None,
-        "source": match.source if match else None,
-        "added": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(match.added)) if match else None,
-        **({"redirect": list(match.redirect)} if match and match.redirect else {}),
-    }
-
-
-def _as_text(name: str, match: Match | None) -> str:
-    if match is None:
-        return f"allowed {name} (no entry)"
-    added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(match.added))
-    verdict = "blocked" if match.blocks else "allowed"
-    how = "" if match.action in (Action.BLOCK, Action.ALLOW) else f" ({match.action.value})"
-    return f"{verdict} {name}{how} by list {match.list}: {match.rule} [{match.source}, added {added}]"
-
-
-# -- block, allow, unblock -------------------------------------------------------------------
-
-def _manual_targets(args: argparse.Namespace) -> tuple[list[str], list[str]]:
-    names, networks = [], []
-    for text in args.names:
-        value, is_address = _name_or_address(text)
-        (networks if is_address else names).append(value)
-    return names, networks
-
-
-def run_block(args: argparse.Namespace) -> int:
-    names, networks = _manual_targets(args)
-    settings = _settings(args)
-    for network in networks:
-        parsed = ipaddress.ip_network(network)
-        bound, key = ((settings.broadest_ipv4_prefix, "broadest_ipv4_prefix") if parsed.version == 4
-                      else (settings.broadest_ipv6_prefix, "broadest_ipv6_prefix"))
-        if parsed.prefixlen < bound:
-            raise CommandError(f"{network} is broader than /{bound} ([blocklists] {key}): it would block the"
-                               " answers of too many sites; block smaller networks instead")
-    if args.subtree:
-        guards = _guards(args)
-        for name in names:
-            if guards.is_public_suffix(name):
-                raise CommandError(f"{name} is a public suffix: blocking it as a subtree would block every site"
-                                   " under it; block single names instead")
-    return _set_manual(args, names, networks, Action.BLOCK, Mode.SUBTREE if args.subtree else Mode.EXACT)
-
-
-def run_allow(args: argparse.Namespace) -> int:
-    names, networks = _manual_targets(args)
-    return _set_manual(args, names, networks, Action.ALLOW, Mode.EXACT if args.exact else Mode.SUBTREE)
-
-
-def _set_manual(args: argparse.Namespace, names: list[str], networks: list[str], action: Action, mode: Mode) -> int:
-    db = _ready_db(args, create=True)
-    connection = store.connect_catalogue(db)
-    try:
-        if names:
-            store.set_manual(connection, [(name, mode, action, args.reason) for name in names])
-        if networks:
-            store.set_manual_networks(connection, [(network, action, args.reason) for network in networks])
-    finally:
-        connection.close()
-    scope = "and the names below" if mode is Mode.SUBTREE and names else ""
-    verb = "blocked" if action is Action.BLOCK else "allowed"
-    print(f"{verb}: {' '.join(names + networks)} {scope}".rstrip() + " (running servers pick it up within 2 s)")
-    return 0
-
-
-def run_unblock(args: argparse.Namespace) -> int:
-    from fraudwall.blocklists.lookup import StoreBlocklist
-
-    db = _ready_db(args)
-    targets = [value for value, _ in map(_name_or_address, args.names)]
-    connection = store.connect_catalogue(db)
-    try:
-        removed = store.remove_manual(connection, targets)
-    finally:
-        connection.close()
-    missing = [name for name in targets if name not in removed]
-    if removed:
-        print(f"removed your entries for: {' '.join(dict.fromkeys(removed))}")
-    if missing:
-        print(f"no entry of yours for: {' '.join(missing)}", file=sys.stderr)
-    blocklist = StoreBlocklist(db, cache_size=0)
-    try:
-        for name in targets:
-            is_address = ":" in name or name.replace(".", "").replace("/", "").isdigit()
-            match = blocklist.match_address(name.split("/")[0]) if is_address else blocklist.explain(name)
-            if match is not None and match.blocks:
-                print(f"note: {name} is still blocked by list {match.list} ({printable(match.rule)});"
-                      f" `fraudwall allow {name}` overrides it", file=sys.stderr)
-    finally:
-        blocklist.close()
-    return 0 if removed else 1
-
-
 # -- export --------------------------------------------------------------------------------
 
 def run_export(args: argparse.Namespace) -> int:
-    db = _ready_db(args)
+    db = ready_db(args)
     connection = store.connect_catalogue(db, create=False)
     try:
         entries, networks = store.list_entries(StorePaths(db), connection, args.list)
@@ -384,12 +171,12 @@ def _refuse_exact(list_name: str, format: str, entries: list[DomainEntry]) -> No
 # -- quarantine ------------------------------------------------------------------------------
 
 def run_quarantine(args: argparse.Namespace) -> int:
-    db = _ready_db(args)
+    db = ready_db(args)
     paths = StorePaths(db)
     connection = store.connect_catalogue(db, create=False)
     try:
         if args.confirm:
-            wanted = [value for value, _ in map(_name_or_address, args.confirm)]
+            wanted = [value for value, _ in map(name_or_address, args.confirm)]
             released = store.release(paths, connection, wanted)
             for list_name, name in released:
                 print(f"confirmed: {name} (list {list_name}) is enforced from now on")

@@ -36,12 +36,9 @@ def import_text(db, tmp_path, list_name, text, filename="feed.txt", **options):
 
 def cli(*argv, config=None):
     """Run one `fraudwall` verb of the blocklists; (exit code, stdout, stderr) via capsys is up to the test."""
-    import argparse
+    from fraudwall.resolver.cli import build_parser
 
-    from fraudwall.resolver.cli.lists import add_parsers
-
-    parser = argparse.ArgumentParser(prog="fraudwall")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser()
     args = parser.parse_args([str(arg) for arg in argv])
     args.config = config
     return args.run(args)
