@@ -16,14 +16,20 @@ from fraudwall.resolver.cli.common import (
 
 
 def add_parsers(subparsers) -> None:
-    parser = store_verb(subparsers, "block", run_block, "block names (or IP addresses / networks) from now on")
+    parser = store_verb(subparsers, "block", run_block,
+                        "block names and the names below them (or IP addresses / networks) from now on")
     parser.add_argument("names", nargs="+", metavar="NAME")
-    parser.add_argument("--subtree", action="store_true", help="block the names below too")
+    # The same default as `allow` and `import`, and as every feed format and RPZ's `*.name`: a fraud
+    # domain's subdomains are the same fraud.
+    parser.add_argument("--exact", action="store_true",
+                        help="block the name only, not the names below (default: the name and the names below)")
+    parser.add_argument("--subtree", action="store_true", help=argparse.SUPPRESS)   # the default now; kept for scripts
     parser.add_argument("--reason", default="", metavar="TEXT", help="why, shown by `fraudwall check`")
 
     parser = store_verb(subparsers, "allow", run_allow, "never block names (nor the names below them), whatever the lists say")
     parser.add_argument("names", nargs="+", metavar="NAME")
-    parser.add_argument("--exact", action="store_true", help="allow the name only, not the names below")
+    parser.add_argument("--exact", action="store_true",
+                        help="allow the name only, not the names below (default: the name and the names below)")
     parser.add_argument("--reason", default="", metavar="TEXT", help="why, shown by `fraudwall check`")
 
     parser = store_verb(subparsers, "unblock", run_unblock, "remove your own block or allow entries for names")
@@ -48,13 +54,13 @@ def run_block(args: argparse.Namespace) -> int:
         if parsed.prefixlen < bound:
             raise CommandError(f"{network} is broader than /{bound} ([blocklists] {key}): it would block the"
                                " answers of too many sites; block smaller networks instead")
-    if args.subtree:
+    if not args.exact:
         guards = guards_for(args)
         for name in names:
             if guards.is_public_suffix(name):
-                raise CommandError(f"{name} is a public suffix: blocking it as a subtree would block every site"
-                                   " under it; block single names instead")
-    return _set_manual(args, names, networks, Action.BLOCK, Mode.SUBTREE if args.subtree else Mode.EXACT)
+                raise CommandError(f"{name} is a public suffix: blocking it and the names below would block every"
+                                   " site under it; block single names instead (or the name only, with --exact)")
+    return _set_manual(args, names, networks, Action.BLOCK, Mode.EXACT if args.exact else Mode.SUBTREE)
 
 
 def run_allow(args: argparse.Namespace) -> int:

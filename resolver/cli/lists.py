@@ -31,7 +31,9 @@ def add_parsers(subparsers) -> None:
                         help="the feed format (default: detected from the content)")
     parser.add_argument("--match", choices=("exact", "subtree"), default="",
                         help="hosts files, domain lists and URL hosts: block the name only, or its subdomains too"
-                             " (default: subtree)")
+                             " (default: subtree, as `block` and `allow`)")
+    parser.add_argument("--exact", action="store_const", const="exact", dest="match",
+                        help="the same as --match exact: each plain entry blocks its name only")
     parser.add_argument("--force", action="store_true",
                         help="accept an import that changes more than [blocklists] change_threshold of the list")
     parser.add_argument("--column", default="", metavar="N",

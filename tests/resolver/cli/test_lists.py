@@ -34,7 +34,7 @@ def test_the_default_store_holds_the_demo_list_and_takes_blocks(tmp_path, capsys
     assert cli("check", "bad.example.net", "x.bad.example.net", config=settings) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-2].startswith("blocked bad.example.net by list manual: phone scam")
-    assert out[-1].startswith("allowed x.bad.example.net")        # block without --subtree is exact
+    assert out[-1].startswith("blocked x.bad.example.net by list manual")   # a block covers the names below
     assert cli("allow", "icbc-tuikuan.example.com", config=settings) == 0
     assert cli("unblock", "bad.example.net", config=settings) == 0
     assert cli("check", "icbc-tuikuan.example.com", "bad.example.net", config=settings) == 0
@@ -49,10 +49,11 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert cli("export", "--list", "nosuch", "--format", "hosts", config=settings) == 2
     assert cli("block", "bad..name", config=settings) == 2
     assert cli("block", "github.io", "--subtree", config=settings) == 2
+    assert cli("block", "github.io", config=settings) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 4 and all(line.startswith("fraudwall: error: ") for line in errors)
+    assert len(errors) == 5 and all(line.startswith("fraudwall: error: ") for line in errors)
     assert "no such file" in errors[0] and "no list named 'nosuch'" in errors[1]
-    assert "public suffix" in errors[3]
+    assert "public suffix" in errors[3] and "public suffix" in errors[4] and "--exact" in errors[4]
 
 
 def test_export_round_trips_through_each_format(tmp_path, capsys):
@@ -159,3 +160,37 @@ def test_lists_shows_the_generation_and_a_block_moves_it(tmp_path, capsys):
     assert cli("block", "phish.example.org", config=config(tmp_path)) == 0
     capsys.readouterr()
     assert generation() > before
+
+
+def test_block_allow_and_import_cover_the_names_below_unless_exact(tmp_path, capsys):
+    """One default for the three verbs that add entries: the name and the names below it."""
+    settings = config(tmp_path)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("imported.example.org\n")
+    assert cli("import", feed, "--list", "feed", config=settings) == 0
+    exact_feed = tmp_path / "exact.txt"
+    exact_feed.write_text("imported-exact.example.org\n")
+    assert cli("import", exact_feed, "--list", "exact", "--exact", config=settings) == 0
+    assert cli("block", "sub.example.org", config=settings) == 0
+    assert cli("block", "alias.example.org", "--subtree", config=settings) == 0     # the old flag, a no-op
+    assert cli("block", "one.example.org", "--exact", config=settings) == 0
+    assert cli("block", "github.io", "--exact", config=settings) == 0               # a suffix, by itself
+    assert cli("allow", "ok.sub.example.org", config=settings) == 0
+    capsys.readouterr()
+    names = ["x.imported.example.org", "x.imported-exact.example.org", "x.sub.example.org", "x.alias.example.org",
+             "one.example.org", "x.one.example.org", "y.ok.sub.example.org", "github.io", "x.github.io"]
+    assert cli("check", *names, config=settings) == 0
+    verdicts = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert verdicts == ["blocked", "allowed", "blocked", "blocked", "blocked", "allowed", "allowed", "blocked",
+                        "allowed"]
+
+
+def test_each_verb_says_its_default_coverage_in_help(capsys):
+    import pytest
+
+    for verb in ("block", "allow", "import"):
+        with pytest.raises(SystemExit):
+            cli(verb, "--help")
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--exact" in text, verb
+        assert "default: the name and the names below" in text or "default: subtree" in text, verb
