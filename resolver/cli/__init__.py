@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sqlite3
 import sys
+from collections.abc import Iterator
 
 from fraudwall.resolver import config as config_module
 from fraudwall.resolver.observe.metrics import fraudwall_version
@@ -21,17 +22,129 @@ COMMAND_MODULES = (
     "fraudwall.resolver.cli.warning",
 )
 
+# The options every verb takes, before it or after it (`fraudwall --db F lists`, `fraudwall report at-risk
+# --db F`): flag -> its add_argument keywords. A verb that declares one itself keeps its own help text.
+COMMON_OPTIONS = {
+    "--config": dict(metavar="FILE", dest="config_file", help="the TOML config file (default: the bundled one)"),
+    "--db": dict(metavar="PATH", dest="db", help="the blocklist store (default: [blocklists] db of the config)"),
+}
+
+# What `--help` ends with: a verb's path -> two or three command lines, each one a real invocation
+# (tests/resolver/cli/test_examples.py parses every one, and fails for a verb without examples).
+EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("serve",): (
+        "fraudwall serve                                        # 127.0.0.1:5300, upstreams of /etc/resolv.conf",
+        "fraudwall serve --listen 127.0.0.1:5300 --upstream 192.0.2.53:53 --admin 127.0.0.1:9553",
+        "fraudwall serve --config /etc/fraudwall/fraudwall.toml --warning-listen 192.0.2.10:80",
+    ),
+    ("report", "log"): (
+        "fraudwall report log --since 30m",
+        "fraudwall report log --client 192.0.2.7 --name '*.example.net'",
+        "fraudwall report log --since 7d --json",
+    ),
+    ("report", "at-risk"): (
+        "fraudwall report at-risk",
+        "fraudwall report at-risk --since 7d --json",
+    ),
+    ("report", "mistakes"): (
+        "fraudwall report mistakes                              # open reports, newest first",
+        "fraudwall report mistakes --ref FW-7K2D-9XQ4           # what that page showed",
+        "fraudwall report mistakes --allow 3                    # allow the name of report #3",
+    ),
+    ("import",): (
+        "fraudwall import --list phishing phishing-domains.txt",
+        "fraudwall import --list urlhaus https://urlhaus.abuse.ch/downloads/hostfile/ --format hosts",
+        "fraudwall import --list openphish feed.txt --force     # accept a large change",
+    ),
+    ("lists",): (
+        "fraudwall lists",
+        "fraudwall lists --db /var/lib/fraudwall/blocklists.db",
+    ),
+    ("export",): (
+        "fraudwall export --list phishing --format rpz --output phishing.rpz",
+        "fraudwall export --list phishing --format hosts",
+    ),
+    ("quarantine",): (
+        "fraudwall quarantine                                   # what imports held back",
+        "fraudwall quarantine --confirm login-example.com       # enforce it after all",
+    ),
+    ("check",): (
+        "fraudwall check paypa1.com",
+        "fraudwall check icbc-tuikuan.example.com 192.0.2.66 --json",
+    ),
+    ("block",): (
+        "fraudwall block paypa1-login.example.net --reason 'helpdesk ticket 42'",
+        "fraudwall block 192.0.2.66 198.51.100.0/24",
+    ),
+    ("allow",): (
+        "fraudwall allow intranet.example.org --reason 'our own site'",
+        "fraudwall allow login.example.com --exact",
+    ),
+    ("unblock",): (
+        "fraudwall unblock paypa1-login.example.net",
+        "fraudwall unblock intranet.example.org 192.0.2.66",
+    ),
+    ("score",): (
+        "fraudwall score paypa1.com icbc-tuikuan.example.com",
+        "fraudwall score --stdin < names.txt",
+    ),
+    ("ca", "init"): (
+        "fraudwall ca init                                      # prints how to install ca.crt on clients",
+        "fraudwall ca init --dir /var/lib/fraudwall/ca --force  # a new CA: every client installs it again",
+    ),
+}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """A one-paragraph description is filled to the terminal; a text broken into lines (notes, examples) keeps them."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text.strip():
+            return super()._fill_text(text, width, indent)
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.")
+    parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"fraudwall {fraudwall_version()}")
+    for flag, options in COMMON_OPTIONS.items():
+        parser.add_argument(flag, default=None, **options)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parsers(subparsers)
-    for verb in subparsers.choices.values():
-        verb.add_argument("--config", metavar="FILE", dest="config_file",
-                          help="the TOML config file (default: the bundled one)")
+    for path, verb, _shown in verbs(parser):
+        _take_common_options(verb)
+        verb.formatter_class = HelpFormatter
+        if path in EXAMPLES:
+            examples = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[path])
+            verb.epilog = f"{verb.epilog.rstrip()}\n\n{examples}" if verb.epilog else examples
     return parser
+
+
+def verbs(parser: argparse.ArgumentParser, path: tuple[str, ...] = (), shown: bool = True
+          ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser, bool]]:
+    """Every parser below `parser`, nested ones too: (its path, it, whether `--help` lists it).
+
+    A verb added without help= is an old spelling kept working, not listed (argparse lists only those with help).
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest for choice in action._choices_actions}
+            for name, verb in action.choices.items():
+                yield (*path, name), verb, shown and name in listed
+                yield from verbs(verb, (*path, name), shown and name in listed)
+
+
+def _take_common_options(verb: argparse.ArgumentParser) -> None:
+    """Give `verb` the common options, defaulting to nothing: the value given before the verb then survives
+    (a subcommand's defaults overwrite what the parent parsed), and one given after it wins."""
+    for flag, options in COMMON_OPTIONS.items():
+        declared = verb._option_string_actions.get(flag)
+        if declared is not None:
+            declared.default = argparse.SUPPRESS
+        else:
+            verb.add_argument(flag, default=argparse.SUPPRESS, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,4 +171,3 @@ def _place(error: OSError | sqlite3.Error, args: argparse.Namespace) -> str:
     if isinstance(error, OSError):
         return f"{error.filename}: {error.strerror}" if error.filename else str(error)
     return f"{getattr(args, 'db', None) or 'a database'}: {error}"
-

@@ -1,4 +1,5 @@
-"""The `log` and `report at-risk` verbs: what fraudwall blocked, and who keeps running into fraud."""
+"""The `report` verbs, what operators read: the query log, the clients who keep reaching fraud, and
+the warning page's "this is a mistake" reports."""
 
 from __future__ import annotations
 
@@ -6,34 +7,56 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from fraudwall.blocklists.printable import printable, printable_json
 from fraudwall.resolver.observe.atrisk import as_json, assess
 from fraudwall.resolver.observe.querylog import LogEntry, QueryLog, log_path, parse_duration
+from fraudwall.resolver.warning.reports import Report, ReportStore, reports_path, store_path_of
+from fraudwall.resolver.warning.settings import WarningSettings
+
+STORE_HELP = "the blocklist store the log and reports sit beside (default: [blocklists] db of the config)"
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    log = subparsers.add_parser(
-        "log", help="show blocked and warned queries",
-        description="Show the query log: blocked and warned queries (and all queries when [querylog] log_all is on).")
-    log.add_argument("--since", default="24h", metavar="DURATION", help="how far back: 30m, 24h, 7d (default 24h)")
-    log.add_argument("--client", default="", metavar="ADDR", help="only this client")
-    log.add_argument("--name", default="", metavar="PATTERN", help="only names matching, e.g. '*.example.org'")
-    log.add_argument("--json", action="store_true", help="one JSON object a line")
-    log.add_argument("--db", metavar="PATH", help="the blocklist store the log sits beside")
-    log.set_defaults(run=run_log)
+    report = subparsers.add_parser(
+        "report", help="what fraudwall blocked, who keeps reaching fraud, what people reported",
+        description="Reports for operators: the query log, clients at risk, and the \"this is a mistake\" "
+                    "reports sent from the warning page.")
+    verbs = report.add_subparsers(title="reports", metavar="REPORT", required=True)
+    for name, help, description, arguments, run in VERBS:
+        parser = verbs.add_parser(name, help=help, description=description)
+        arguments(parser)
+        parser.set_defaults(run=run)
+    # The spellings before `report` was one noun still work, unlisted (a parser without help= is not shown).
+    for old, new in OLD_SPELLINGS.items():
+        name, _help, description, arguments, run = next(verb for verb in VERBS if verb[0] == new)
+        parser = subparsers.add_parser(old, description=f"The old spelling of `fraudwall report {new}`. {description}")
+        arguments(parser)
+        parser.set_defaults(run=run)
 
-    report = subparsers.add_parser("report", help="reports for operators",
-                                   description="Reports for operators: `at-risk` lists clients who keep reaching fraud.")
-    reports = report.add_subparsers(metavar="REPORT", required=True)
-    at_risk = reports.add_parser(
-        "at-risk", help="clients that keep reaching fraud names",
-        description="Clients that tried to reach several blocked fraud names within a window, or were blocked "
-                    "after a look-alike warning: who, why, and what they tried to reach, when.")
-    at_risk.add_argument("--since", default="24h", metavar="DURATION", help="how far back: 24h, 7d (default 24h)")
-    at_risk.add_argument("--json", action="store_true", help="one JSON object a client")
-    at_risk.add_argument("--db", metavar="PATH", help="the blocklist store the log sits beside")
-    at_risk.set_defaults(run=run_at_risk)
+
+def _log_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="24h", metavar="DURATION", help="how far back: 30m, 24h, 7d (default 24h)")
+    parser.add_argument("--client", default="", metavar="ADDR", help="only this client")
+    parser.add_argument("--name", default="", metavar="PATTERN", help="only names matching, e.g. '*.example.org'")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--db", metavar="PATH", help=STORE_HELP)
+
+
+def _at_risk_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="24h", metavar="DURATION", help="how far back: 24h, 7d (default 24h)")
+    parser.add_argument("--json", action="store_true", help="one JSON object a client")
+    parser.add_argument("--db", metavar="PATH", help=STORE_HELP)
+
+
+def _mistakes_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--all", action="store_true", help="also the reports already dealt with")
+    parser.add_argument("--allow", type=int, metavar="ID",
+                        help="allow the reported name (exactly that name) in the blocklist store")
+    parser.add_argument("--ref", metavar="REFERENCE", help="what a page with this reference (FW-XXXX-XXXX) showed")
+    parser.add_argument("--db", metavar="PATH", help=STORE_HELP)
 
 
 def _open(args: argparse.Namespace) -> QueryLog:
@@ -71,7 +94,7 @@ def run_log(args: argparse.Namespace) -> int:
             print(f"{_clock(entry.time)}  {printable(entry.client):<15}  {entry.verdict:<7}  {entry.qtype:<5}  "
                   f"{_what(entry)}{repeats}")
     if not entries and not args.json:
-        print(f"no blocked or warned queries since {_clock(since)}", file=sys.stderr)
+        print(f"no blocked or warned queries since {_clock(since)}")
     return 0
 
 
@@ -110,3 +133,101 @@ def _latest_per_name(entries: tuple[LogEntry, ...]) -> list[LogEntry]:
     for entry in entries:
         latest[entry.name] = entry
     return sorted(latest.values(), key=lambda entry: entry.time)
+
+def _warning_settings(args: argparse.Namespace) -> WarningSettings:
+    return getattr(getattr(args, "config", None), "warning", None) or WarningSettings()
+
+
+def run_mistakes(args: argparse.Namespace) -> int:
+    settings = _warning_settings(args)
+    path = reports_path(args.db or store_path_of(getattr(args, "config", None)), settings.ca_dir)
+    if not path.exists():
+        print(f"no reports: {path} does not exist yet (the warning page writes it)",
+              file=sys.stderr if args.allow is not None or args.ref else sys.stdout)
+        return 0 if args.allow is None and not args.ref else 1
+    store = ReportStore(path)
+    try:
+        if args.ref:
+            return _show_reference(store, args.ref, args.json)
+        if args.allow is not None:
+            return _allow(store, args.allow, path, args)
+        reports = store.reports(None if args.all else "open")
+        # Hosts, paths and comments come from whoever reached the page: escaped, they cannot forge a line.
+        for report in reversed(reports):
+            print(json.dumps(printable_json(report._asdict()), ensure_ascii=False) if args.json
+                  else _as_text(report))
+        if not reports and not args.json:
+            print("no reports" if args.all else "no open reports (--all shows those dealt with)")
+        return 0
+    finally:
+        store.close()
+
+
+def _as_text(report: Report) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.at))
+    why = printable(f"{report.source_kind} {report.label}: {report.reason}".strip(": "))
+    comment = f"\n    comment: '{printable(report.comment)}'" if report.comment else ""
+    status = "" if report.status == "open" else f" [{printable(report.status)}]"
+    where = printable(report.host + (report.path if report.path != "/" else ""))
+    return f"#{report.id} {when} {where} from {printable(report.client)} " \
+           f"ref {printable(report.reference)}{status}\n    why: {why}{comment}"
+
+
+def _show_reference(store: ReportStore, reference: str, as_json: bool) -> int:
+    view = store.view(reference)
+    if view is None:
+        print(f"{reference}: no page with this reference was shown (or it was pruned)", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(printable_json(view._asdict()), ensure_ascii=False))
+    else:
+        first = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.first_seen))
+        last = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.last_seen))
+        what = printable(f"{view.reference} {view.host}: {view.source_kind} {view.label}: {view.reason}"
+                         f"{' (impersonates ' + view.brand + ')' if view.brand else ''}")
+        print(f"{what}\n    shown {view.views} times, {first} to {last}")
+    return 0
+
+
+def _allow(reports: ReportStore, report_id: int, path: Path, args: argparse.Namespace) -> int:
+    report = reports.report(report_id)
+    if report is None:
+        print(f"fraudwall: error: no report #{report_id} in {path}", file=sys.stderr)
+        return 2
+    from fraudwall.blocklists import store
+    from fraudwall.blocklists.formats import Mode
+    from fraudwall.blocklists.verdict import Action
+
+    db_text = args.db or store_path_of(getattr(args, "config", None))
+    db = Path(db_text).expanduser()
+    if not db_text or not db.exists():
+        print(f"fraudwall: error: no blocklist store to allow {printable(report.host)} in; this config serves "
+              f"lists from memory: add it to [allowlist] names instead", file=sys.stderr)
+        return 2
+    connection = store.connect_catalogue(db)
+    try:
+        # Exactly the reported name: a subtree allow could unblock a whole fraud domain.
+        store.set_manual(connection, [(report.host, Mode.EXACT, Action.ALLOW,
+                                       f"warning page report #{report.id} ({report.reference})")])
+    finally:
+        connection.close()
+    reports.close_reports(report.host, "allowed", time.time())
+    print(f"allowed: {printable(report.host)} (report #{report.id}; running servers pick it up within 2 s)")
+    return 0
+
+
+# (verb, help, description, its arguments, run): `fraudwall report VERB`.
+VERBS = (
+    ("log", "blocked and warned queries",
+     "Show the query log: blocked and warned queries (and all queries when [querylog] log_all is on).",
+     _log_arguments, run_log),
+    ("at-risk", "clients that keep reaching fraud names",
+     "Clients that tried to reach several blocked fraud names within a window, or were blocked after a "
+     "look-alike warning: who, why, and what they tried to reach, when.",
+     _at_risk_arguments, run_at_risk),
+    ("mistakes", "the warning page's \"this is a mistake\" reports",
+     "List the reports people sent from the warning page (newest first), look up a page's reference, "
+     "or allow the name a report is about.",
+     _mistakes_arguments, run_mistakes),
+)
+OLD_SPELLINGS = {"log": "log", "reports": "mistakes"}

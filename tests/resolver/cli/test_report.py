@@ -1,4 +1,4 @@
-"""`fraudwall log` and `fraudwall report at-risk` over a query log: what the operator's terminal shows."""
+"""`fraudwall report log` and `fraudwall report at-risk` over a query log: what the operator's terminal shows."""
 
 import json
 import time
@@ -31,10 +31,10 @@ def printed(capsys, *argv) -> str:
 
 
 def test_log_prints_names_and_reasons_escaped_in_text_and_json(db, capsys):
-    text = printed(capsys, "log", "--db", str(db))
+    text = printed(capsys, "report", "log", "--db", str(db))
     assert all(char.isprintable() for line in text.splitlines() for char in line)
     assert SHOWN in text and "alias \\027]8;;http://x.example\\007cdn.example.net" in text
-    entries = [json.loads(line) for line in printed(capsys, "log", "--db", str(db), "--json").splitlines()]
+    entries = [json.loads(line) for line in printed(capsys, "report", "log", "--db", str(db), "--json").splitlines()]
     assert entries[0]["name"] == SHOWN and "\\007cdn" in entries[0]["reason"]
 
 
@@ -45,3 +45,15 @@ def test_at_risk_prints_names_and_reasons_escaped_in_text_and_json(db, capsys):
     [client] = [json.loads(line) for line in printed(capsys, "report", "at-risk", "--db", str(db),
                                                         "--json").splitlines()]
     assert client["names"][0] == SHOWN and client["attempts"][0]["name"] == SHOWN
+
+
+def test_an_empty_window_says_so_in_one_line(db, capsys):
+    QueryLog(db.with_name("querylog.db")).close()
+    for verb, line in (("log", "no blocked or warned queries since "), ("at-risk", "no client at risk since ")):
+        text = printed(capsys, "report", verb, "--db", str(db), "--client" if verb == "log" else "--since",
+                       "192.0.2.99" if verb == "log" else "1s")
+        assert text.startswith(line) and text.count("\n") == 1
+
+
+def test_the_old_spelling_of_the_log_still_works(db, capsys):
+    assert printed(capsys, "log", "--db", str(db)) == printed(capsys, "report", "log", "--db", str(db))
