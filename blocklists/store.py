@@ -130,9 +130,13 @@ class StorePaths:
 
 
 def default_state_dir() -> Path:
-    """Where fraudwall keeps what it learns when no setting says: /var/lib/fraudwall as root, else
-    $XDG_STATE_HOME/fraudwall (~/.local/state/fraudwall). The store, the warning page's CA and
-    reports all start from here, so a newcomer's `serve`, `block` and `reports` meet."""
+    """Where fraudwall keeps what it learns when no setting says: $FRAUDWALL_STATE_DIR when set (`make
+    serve` sets the checkout's .state/, so a demo never touches a production store), else
+    /var/lib/fraudwall as root, else $XDG_STATE_HOME/fraudwall (~/.local/state/fraudwall). The store,
+    the warning page's CA and reports all start from here, so a newcomer's `serve`, `block` and
+    `report mistakes` meet."""
+    if os.environ.get("FRAUDWALL_STATE_DIR"):
+        return Path(os.environ["FRAUDWALL_STATE_DIR"]).expanduser()
     if os.geteuid() == 0:
         return Path("/var/lib/fraudwall")
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -536,6 +540,16 @@ def held_entries(paths: StorePaths, info: ListInfo) -> Iterator[tuple]:
             yield from connection.execute("SELECT * FROM held ORDER BY name")
         finally:
             connection.close()
+
+
+def quarantined(paths: StorePaths, connection: sqlite3.Connection) -> Iterator[tuple[ListInfo, tuple]]:
+    """(list, held entry row) of each quarantined entry not confirmed since its list's import: what
+    `quarantine` lists and `lists` counts as HELD (the catalogue's `held` is the count at import)."""
+    done = released_names(connection)
+    for info in read_lists(connection).values():
+        for row in held_entries(paths, info):
+            if (info.name, row[0]) not in done:
+                yield info, row
 
 
 def release(paths: StorePaths, connection: sqlite3.Connection, names: Iterable[str]) -> list[tuple[str, str]]:

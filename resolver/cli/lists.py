@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import sys
@@ -116,6 +117,8 @@ def run_lists(args: argparse.Namespace) -> int:
         lists = store.read_lists(connection)
         manual, manual_networks = store.count_manual(connection)
         generation = store.last_change(connection)
+        # What `quarantine` lists, not the count at import: a confirmed entry is held no more.
+        held = collections.Counter(info.name for info, _ in store.quarantined(StorePaths(db), connection))
     finally:
         connection.close()
     # The generation is what the resolver's caches follow (fraudwall_blocklist_generation on /metrics).
@@ -123,7 +126,7 @@ def run_lists(args: argparse.Namespace) -> int:
     print(f"{'LIST':<20} {'NAMES':>10} {'NETWORKS':>9} {'URLS':>8} {'HELD':>6} {'MATCH':<8} {'IMPORTED':<20} SOURCE")
     for info in lists.values():
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.imported_at)) if info.imported_at else "-"
-        print(f"{info.name:<20} {info.names:>10} {info.networks:>9} {info.urls:>8} {info.held:>6} {info.match:<8}"
+        print(f"{info.name:<20} {info.names:>10} {info.networks:>9} {info.urls:>8} {held[info.name]:>6} {info.match:<8}"
               f" {when:<20} {printable(info.source)} ({printable(info.format)})")
     print(f"{MANUAL_LIST:<20} {manual:>10} {manual_networks:>9} {0:>8} {0:>6} {'-':<8} {'-':<20}"
           " `fraudwall block/allow`")
@@ -186,16 +189,12 @@ def run_quarantine(args: argparse.Namespace) -> int:
             if missing:
                 print(f"not in quarantine: {' '.join(sorted(missing))}", file=sys.stderr)
             return 0 if not missing else 1
-        done = store.released_names(connection)
         count = 0
-        for info in store.read_lists(connection).values():
-            for name, mode, action, _, src, line, rule, _, reason in store.held_entries(paths, info):
-                if (info.name, name) in done:
-                    continue
-                source = info.sources[src] if src is not None and src < len(info.sources) else info.source
-                fields = (info.name, name, ACTIONS[action].value, reason, f"{source}:{line}", rule or name)
-                print("\t".join(printable(str(field)) for field in fields))
-                count += 1
+        for info, (name, mode, action, _, src, line, rule, _, reason) in store.quarantined(paths, connection):
+            source = info.sources[src] if src is not None and src < len(info.sources) else info.source
+            fields = (info.name, name, ACTIONS[action].value, reason, f"{source}:{line}", rule or name)
+            print("\t".join(printable(str(field)) for field in fields))
+            count += 1
         if not count:
             print("nothing in quarantine")
     finally:

@@ -194,3 +194,26 @@ def test_each_verb_says_its_default_coverage_in_help(capsys):
         text = " ".join(capsys.readouterr().out.split())
         assert "--exact" in text, verb
         assert "default: the name and the names below" in text or "default: subtree" in text, verb
+
+
+def test_lists_and_quarantine_agree_on_what_is_held(tmp_path, capsys):
+    settings = config(tmp_path)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("wikipedia.org\nreddit.com\nfraud.example.org\n")
+    assert cli("import", feed, "--list", "feed", config=settings) == 0
+
+    def held() -> tuple[int, int]:
+        capsys.readouterr()
+        assert cli("lists", config=settings) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("feed "))
+        assert cli("quarantine", config=settings) == 0
+        shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("feed\t")]
+        return int(row.split()[4]), len(shown)
+
+    assert held() == (2, 2)
+    assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
+    assert held() == (1, 1)
+    assert cli("quarantine", "--confirm", "reddit.com", config=settings) == 0
+    assert held() == (0, 0)
+    assert cli("import", feed, "--list", "feed", config=settings) == 0     # the confirmed stay enforced
+    assert held() == (0, 0)
