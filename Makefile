@@ -9,11 +9,17 @@ TEST_DEBS := unbound nsd dnsmasq-base knot-dnsutils bind9-dnsutils dnsperf chrom
 
 .PHONY: serve test venv test-env debs clean
 
-serve: $(VENV)/.installed
-	$(BIN)/fraudwall serve $(ARGS)
+# The demo's store, query log, reports and CA stay in the checkout's .state/, whoever runs it: never
+# /var/lib/fraudwall, where a production config keeps its own (`export FRAUDWALL_STATE_DIR=$PWD/.state`
+# lets `fraudwall block`, `check` and `report` in another shell work on the same store).
+STATE_DIR ?= $(CURDIR)/.state
 
+serve: $(VENV)/.installed
+	FRAUDWALL_STATE_DIR=$(STATE_DIR) $(BIN)/fraudwall serve $(ARGS)
+
+# A FRAUDWALL_STATE_DIR exported for `make serve` would move the defaults the tests check: unset here.
 test: test-env
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@FRAUDWALL_STATE_DIR= $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; exit 1; fi; \
 	exit $$rc
 
