@@ -271,8 +271,9 @@ class AtRiskSettings:
 
 @dataclass(frozen=True)
 class AdminSettings:
-    # /metrics (and nothing that changes state) on loopback; "" turns it off.
-    listen: str = "127.0.0.1:9153"
+    # /metrics (and nothing that changes state) on loopback; "" turns it off. Not CoreDNS's 9153:
+    # a host running both would have the second to start fail.
+    listen: str = "127.0.0.1:9553"
     # Clients that may connect (a Prometheus elsewhere); the others are disconnected before any HTTP.
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
@@ -280,7 +281,7 @@ class AdminSettings:
         _check_networks("allow", self.allow)
         if self.listen:
             try:
-                parse_hostport(self.listen, 9153)
+                parse_hostport(self.listen, 9553)
             except ValueError as error:
                 raise ValueError(f"listen: {error}") from None
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.config import Config, SinkholeSettings, load
+from fraudwall.resolver.config import AdminSettings, Config, SinkholeSettings, load
+from fraudwall.resolver.observe.admin import ADMIN_PORT
+from fraudwall.resolver.server.listeners import tcp_socket
 from fraudwall.resolver.server.worker import serve
 
 
@@ -78,9 +81,52 @@ def sinkhole_at_warning_page(config: Config) -> Config:
     return config.replace("sinkhole", **changes) if changes else config
 
 
+class AdminUnavailable(Exception):
+    """The /metrics address the operator asked for cannot be had: one line naming --admin."""
+
+
+def admin_or_off(config: Config, chosen: bool) -> tuple[Config, str]:
+    """The config with /metrics where it can listen, and a warning line ("" when none).
+
+    The default address taken (a second fraudwall, another exporter) turns /metrics off with a warning:
+    DNS matters more than its counters. An address the operator chose (`--admin`, `[admin] listen`)
+    that is taken stops `serve` instead (AdminUnavailable), since Prometheus would scrape nothing.
+    """
+    listen = config.admin.listen
+    if not listen:
+        return config, ""
+    host, port = parse_hostport(listen, ADMIN_PORT)
+    try:
+        # A bind that is let go at once: Listeners.bind takes it for good a moment later.
+        tcp_socket(host, port, 1).close()
+    except OSError as error:
+        why = error.strerror or str(error)
+        if chosen:
+            raise AdminUnavailable(f"--admin {listen}: cannot serve /metrics there: {why} "
+                                   f"(choose another ADDR:PORT, or --admin '' for none)") from None
+        return (config.replace("admin", listen=""),
+                f"fraudwall: warning: /metrics is off: the default {listen} is taken ({why}); "
+                f"--admin ADDR:PORT serves it elsewhere")
+    return config, ""
+
+
 def run_serve(args: argparse.Namespace) -> int:
     config = with_flags(args.config, args)
+    chosen = args.admin is not None or config.admin.listen != AdminSettings().listen
+    try:
+        config, warning = admin_or_off(config, chosen)
+    except AdminUnavailable as error:
+        print(f"fraudwall: error: {error}", file=sys.stderr)
+        return 2
+    if warning:
+        print(warning, file=sys.stderr)
     logging.basicConfig(level=config.server.log_level.upper(),
                         format="%(asctime)s fraudwall[%(process)d] %(levelname)s %(message)s")
-    # SIGHUP reads the same file again, with the same flags over it.
-    return serve(config, reread=lambda: with_flags(load(args.config_file), args))
+
+    def reread() -> Config:
+        # SIGHUP reads the same file again, with the same flags over it; /metrics turned off because its
+        # default address was taken stays off without a warning at each reload.
+        fresh = with_flags(load(args.config_file), args)
+        return fresh.replace("admin", listen="") if warning else fresh
+
+    return serve(config, reread=reread)

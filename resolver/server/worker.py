@@ -19,7 +19,6 @@ from fraudwall.blocklists.memory import demo_list_path
 from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.dns.stages.access import AccessStage
-from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.observe.admin import start_admin
 from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
@@ -374,12 +373,10 @@ def settle_garbage_collector() -> None:
 
 
 def _announce(config: Config, upstreams: tuple[Upstream, ...]) -> None:
-    host, port = parse_hostport(config.server.listen[0], 53)
-    names = ", ".join(config.server.listen)
-    print(f"fraudwall {os.getpid()}: listening on {names} (UDP and TCP); "
-          f"upstreams {', '.join(map(str, upstreams))}; config {config.source}", file=sys.stderr, flush=True)
-    print(f"try: dig @{host} -p {port} example.com   (a blocked demo name: "
-          f"dig @{host} -p {port} icbc-tuikuan.example.com)", file=sys.stderr, flush=True)
+    from fraudwall.resolver.server.banner import banner
+
+    for line in banner(config, upstreams):
+        print(line, file=sys.stderr, flush=True)
 
 
 def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
