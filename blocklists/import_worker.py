@@ -83,7 +83,8 @@ class SegmentResult:
     duplicates: int = 0
     filtered: int = 0
     seen_before: int = 0
-    networks: int = 0
+    addresses: int = 0           # address entries (a /32 or /128), from any format
+    networks: int = 0            # network entries (a CIDR shorter than that)
     urls: int = 0
     held: int = 0
     guarded: collections.Counter = field(default_factory=collections.Counter)
@@ -99,7 +100,7 @@ class SegmentResult:
     error: str = ""
 
     def merge(self, other: SegmentResult) -> None:
-        for key in ("names", "duplicates", "filtered", "seen_before", "networks", "urls", "held"):
+        for key in ("names", "duplicates", "filtered", "seen_before", "addresses", "networks", "urls", "held"):
             setattr(self, key, getattr(self, key) + getattr(other, key))
         for key in ("guarded", "skipped", "parsed", "bad", "unenforceable"):
             getattr(self, key).update(getattr(other, key))
@@ -175,6 +176,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     names: list[tuple] = []
     plain: list[tuple] = []
     filtered: list[str] = []
+    addresses: list[tuple] = []
     networks: list[tuple] = []
     urls: list[tuple] = []
     held: list[tuple] = []
@@ -194,11 +196,12 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             if old is not None:
                 result.seen_before += sum(1 for name in filtered if name in old)
             filtered.clear()
-        if networks:
-            added = writer.add_networks(networks)
-            result.networks += added
-            result.duplicates += len(networks) - added
-            networks.clear()
+        for batch, counter in ((addresses, "addresses"), (networks, "networks")):
+            if batch:
+                added = writer.add_networks(batch)
+                setattr(result, counter, getattr(result, counter) + added)
+                result.duplicates += len(batch) - added
+                batch.clear()
         if urls:
             result.urls += writer.add_urls(urls)
             urls.clear()
@@ -246,7 +249,9 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             if guard is not None:
                 guarded(guard, part, line, rule or address)
                 return
-        networks.append((address, ACTION_CODE[action], part.source, line, rule or None))
+        # Both are rows of the segment's networks table; the summary counts them apart.
+        (networks if "/" in address else addresses).append((address, ACTION_CODE[action], part.source, line,
+                                                            rule or None))
 
     try:
         count = 0

@@ -98,7 +98,12 @@ class Summary:
     replaced: bool = False
     not_modified: bool = False
     held_back: str = ""          # why the whole import was held back (empty: it was not)
+    # The share of the old and new entries together (names, addresses and networks, URLs) that
+    # this import removes or adds: replacing every entry is 100 %, never more.
     changed_share: float = 0.0
+    removed: int = 0
+    added: int = 0
+    union: int = 0               # the old and new entries together
     phases: dict[str, float] = field(default_factory=dict)   # seconds: parse and store, publish
 
     @property
@@ -112,7 +117,8 @@ class Summary:
             yield f"list {self.list}: not modified since the last import; nothing to do"
             return
         verb = "would have replaced" if self.held_back else ("replaced" if self.replaced else "created")
-        yield (f"list {self.list} ({verb}): {totals.names} names, {totals.networks} networks, {totals.urls} URLs"
+        yield (f"list {self.list} ({verb}): {totals.names} names, {totals.addresses} addresses,"
+               f" {totals.networks} networks, {totals.urls} URLs"
                f" from {len(self.sources)} source(s) ({', '.join(self.formats)}) in {self.seconds:.1f} s")
         yield f"  duplicates: {totals.duplicates}"
         yield from _tally("skipped lines", totals.skipped, totals.samples)
@@ -120,7 +126,8 @@ class Summary:
         yield f"  quarantined (popular sites, not enforced until confirmed): {totals.held}" + (
             "; see `fraudwall quarantine`" if totals.held else "")
         if self.replaced:
-            yield f"  changed: {self.changed_share:.0%} of the previous import"
+            yield (f"  changed: {self.changed_share:.0%} ({self.removed} entries removed, {self.added} added,"
+                   f" of {self.union} old and new)")
 
 
 def _tally(title: str, reasons: Counter, samples: Sequence[str]) -> Iterator[str]:
@@ -308,14 +315,15 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
             kept_networks, kept_urls = store.entries_in_common([job.path for job in jobs],
                                                                store.segment_paths(paths, before))
         removed += max(before.networks - kept_networks, 0) + max(before.urls - kept_urls, 0)
-        added += max(totals.networks - kept_networks, 0) + max(totals.urls - kept_urls, 0)
-        summary.changed_share = (removed + added) / entries_before
+        added += max(totals.addresses + totals.networks - kept_networks, 0) + max(totals.urls - kept_urls, 0)
+        summary.removed, summary.added, summary.union = removed, added, entries_before + added
+        summary.changed_share = change_share(entries_before, removed, added)
         threshold = request.threshold
         if summary.changed_share > threshold and not request.force:
             summary.held_back = (
-                f"list {list_name}: this import would change {summary.changed_share:.0%} of its"
-                f" {entries_before} entries (more than {threshold:.0%}); the old list stays in force."
-                f" Check the feed, then run the import again with --force to accept it.")
+                f"list {list_name}: this import would change {summary.changed_share:.0%} of the list"
+                f" ({removed} of its {entries_before} entries removed, {added} added; more than {threshold:.0%});"
+                " the old list stays in force. Check the feed, then run the import again with --force to accept it.")
             _discard(jobs)
             summary.seconds = time.monotonic() - started
             return summary
@@ -324,9 +332,10 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     # filters are rebuilt. The operator's own entries are not in it: readers hold them in memory.
     combined = filters.assemble(paths, connection, {list_name: list_filter},
                                 geometry_override=(capacity, current_rate))
+    # The catalogue's `networks` counts the rows of the segments' networks table: addresses and networks.
     current = store.ListInfo(0, list_name, ", ".join(sources), ",".join(sorted(set(formats))), match or "subtree",
-                             gen, len(jobs), time.time(), totals.names, totals.networks, totals.urls, totals.held,
-                             tuple(sources), etag, last_modified)
+                             gen, len(jobs), time.time(), totals.names, totals.addresses + totals.networks,
+                             totals.urls, totals.held, tuple(sources), etag, last_modified)
     try:
         with store.writing(connection):
             if new_geometry:
@@ -341,6 +350,15 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     summary.phases["filter_and_publish"] = time.monotonic() - publish_started
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def change_share(before: int, removed: int, added: int) -> float:
+    """The entries removed or added over the old and new entries together (0 to 1).
+
+    Over the union, not the old count: replacing 150 names by 150 others changes all of them
+    (100 %), not twice the list, and doubling a list changes half of what it then holds."""
+    union = before + added
+    return min((removed + added) / union, 1.0) if union else 0.0
 
 
 def _mostly_bad(totals: SegmentResult, sources: Sequence[str], formats: Sequence[str]) -> str:

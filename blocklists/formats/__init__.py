@@ -7,6 +7,7 @@ Every parser is a pure function from numbered lines to `DomainEntry`, `NetworkEn
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
@@ -153,6 +154,21 @@ def entry_name(number: int, token: str) -> str | Skip:
     except InvalidName as error:
         return invalid_name(number, token, error)
     return name if "." in name else single_label(number, token)
+
+
+def address_text(token: str) -> str | None:
+    """The canonical text of an IPv4 or IPv6 address (`[2001:db8::1]` too), or None for anything else.
+
+    A bare address in a domain feed means "this host serves fraud": it becomes an address entry,
+    so the answers pointing to it are blocked, where a name parser would refuse it."""
+    if not token or not (token[-1].isdigit() or ":" in token or token[-1] == "]"):
+        return None    # a name: no address ends in a letter, bar IPv6 (which holds a colon)
+    if token[0] == "[" and token[-1] == "]":
+        token = token[1:-1]
+    try:
+        return str(ipaddress.ip_address(token))
+    except ValueError:
+        return None
 
 
 def parser_for(format: Format, column: str = "") -> Parser:

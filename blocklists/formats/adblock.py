@@ -17,7 +17,9 @@ from fraudwall.blocklists.formats import (
     Mode,
     Parsed,
     Skip,
+    NetworkEntry,
     SkipReason,
+    address_text,
     as_written,
     entry_name,
     excerpt,
@@ -77,6 +79,10 @@ def _rule(number: int, text: str) -> Iterator[Parsed]:
         host = host[:-2]
     elif host.endswith("^"):
         host = host[:-1]
+    address = address_text(host)
+    if address is not None:
+        yield NetworkEntry(address, action, number, as_written(text, address))
+        return
     if "/" in host or ":" in host:
         yield Skip(number, SkipReason.UNENFORCEABLE_MODIFIER, f"URL rule, not a name: {excerpt(text)!r}")
         return

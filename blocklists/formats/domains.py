@@ -1,4 +1,7 @@
-"""Plain domain lists: one name a line, `#` and `!` comments, `*.example.org` for the names below."""
+"""Plain domain lists: one name a line, `#` and `!` comments, `*.example.org` for the names below.
+
+A line that is an IPv4 or IPv6 address (real phishing feeds carry thousands) is an address
+entry: the answers holding it are blocked."""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from collections.abc import Iterable, Iterator
 from fraudwall.blocklists.formats import (
     DomainEntry,
     Mode,
+    NetworkEntry,
     Parsed,
     Skip,
     SkipReason,
+    address_text,
     entry_name,
     excerpt,
 )
@@ -30,6 +35,10 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
             continue
         if " " in token or "\t" in token:
             yield Skip(number, SkipReason.SYNTAX, f"more than one word: {excerpt(token)!r}")
+            continue
+        address = address_text(token)
+        if address is not None:
+            yield NetworkEntry(address, _BLOCK, number, "" if token == address else token)
             continue
         mode = _SUBTREE
         bare = token

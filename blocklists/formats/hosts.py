@@ -1,7 +1,8 @@
 """hosts files: `ADDRESS NAME [NAME...]  # comment`, as Pi-hole and StevenBlack publish them.
 
 A sink address (0.0.0.0, 127.0.0.1, ::, ::1 ...) blocks the names; any other address is
-local data, served as a redirect, which is what the hosts file asked for.
+local data, served as a redirect, which is what the hosts file asked for. An address in place
+of a name (`0.0.0.0 100.128.0.9`) blocks the answers holding that address.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from fraudwall.blocklists.formats import (
     DomainEntry,
     Mode,
+    NetworkEntry,
     Parsed,
     Skip,
     SkipReason,
+    address_text,
     as_written,
     excerpt,
     invalid_name,
@@ -62,6 +65,14 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Parsed]:
             continue
         action, redirect = meaning
         for token in names:
+            address = address_text(token)
+            if address is not None:
+                if action is Action.BLOCK:
+                    yield NetworkEntry(address, action, number, as_written(token, address))
+                else:
+                    yield Skip(number, SkipReason.SYNTAX, f"{excerpt(token)!r}: an address cannot be redirected"
+                               f" to {excerpt(first)!r}")
+                continue
             try:
                 name = normalise_name(token)
             except InvalidName as error:

@@ -32,7 +32,7 @@ def test_url_feeds_block_hosts_ip_literals_and_spare_shared_platforms(tmp_path):
     text = ("https://user:pw@login.example.net/x\nhttp://100.128.0.9:8080/bin\nhttps://bit.ly/3abc\n"
             "https://drive.google.com/file/d/1/view\n")
     summary = import_text(db, tmp_path, "phish", text, format="openphish")
-    assert (summary.totals.names, summary.totals.networks, summary.totals.urls) == (1, 1, 4)
+    assert (summary.totals.names, summary.totals.addresses, summary.totals.urls) == (1, 1, 4)
     assert summary.totals.guarded == {"shared platform host": 2}
     blocklist = StoreBlocklist(db)
     assert blocklist.match_name("login.example.net").rule == "https://user:pw@login.example.net/x"
@@ -153,3 +153,33 @@ def test_progress_is_reported_to_the_callback_up_to_the_whole_feed(tmp_path):
     size = len(text.encode())
     assert calls and calls[-1] == (size, size)
     assert all(total == size for _, total in calls)
+
+
+def test_the_change_figure_is_a_share_of_the_old_and_new_entries_together(tmp_path):
+    db = tmp_path / "b.db"
+    names = [f"n{i}.example.org\n" for i in range(150)]
+    addresses = [f"100.128.0.{i}\n" for i in range(1, 51)]
+    import_text(db, tmp_path, "feed", "".join(names + addresses), format="domains")
+    others = [f"other{i}.example.org\n" for i in range(150)]
+    replaced = import_text(db, tmp_path, "feed", "".join(others + addresses), format="domains", force=True)
+    assert (replaced.removed, replaced.added, replaced.union) == (150, 150, 350)
+    assert replaced.changed_share == pytest.approx(300 / 350)
+    # Every entry replaced, addresses too: 100 %, never more.
+    new_addresses = [f"100.128.1.{i}\n" for i in range(1, 51)]
+    everything = import_text(db, tmp_path, "feed", "".join(names + new_addresses), format="domains", force=True)
+    assert everything.changed_share == 1.0
+    assert "  changed: 100% (200 entries removed, 200 added, of 400 old and new)" in list(everything.lines())
+
+
+def test_the_change_threshold_uses_the_same_figure(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "".join(f"n{i}.example.org\n" for i in range(100)))
+    # 100 names added, none removed: half of the 200 now listed, not 100 % of the old 100.
+    grown = import_text(db, tmp_path, "feed", "".join(f"n{i}.example.org\n" for i in range(200)))
+    assert grown.changed_share == 0.5 and not grown.held_back
+    # 60 of 200 swapped: 120 of 260 changed (46 %), still under the threshold; 130 swapped: 260 of 330.
+    swapped = [f"n{i}.example.org\n" for i in range(140)] + [f"x{i}.example.org\n" for i in range(60)]
+    assert not import_text(db, tmp_path, "feed", "".join(swapped)).held_back
+    more = [f"n{i}.example.org\n" for i in range(70)] + [f"y{i}.example.org\n" for i in range(130)]
+    held = import_text(db, tmp_path, "feed", "".join(more))
+    assert held.held_back and "79%" in held.held_back and "130 of its 200 entries removed, 130 added" in held.held_back

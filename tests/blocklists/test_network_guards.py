@@ -76,7 +76,7 @@ def test_url_feeds_do_not_block_special_addresses(tmp_path, guards):
     db = tmp_path / "b.db"
     text = "http://100.128.0.9/x\nhttp://login.example.net/\nhttp://127.0.0.1:8080/admin\n"
     summary = import_text(db, tmp_path, "urls", text, format="openphish", guards=guards)
-    assert summary.totals.urls == 3 and summary.totals.networks == 1
+    assert summary.totals.urls == 3 and summary.totals.addresses == 1
     assert summary.totals.guarded == {"special-use network": 1}
     assert StoreBlocklist(db).match_address("127.0.0.1") is None
 
@@ -130,7 +130,8 @@ def test_an_empty_reimport_of_a_network_list_is_held_back(tmp_path, capsys):
     feed.write_text("")
     assert fraudwall("import", feed, "--list", "ipfeed", "--db", db) == 1
     captured = capsys.readouterr()
-    assert "changed: 100%" in captured.out and "held back" in captured.err and "--force" in captured.err
+    assert "changed: 100% (256 entries removed, 0 added, of 256 old and new)" in captured.out
+    assert "held back" in captured.err and "--force" in captured.err
     assert fraudwall("check", "100.128.42.1", "--db", db) == 0
     assert capsys.readouterr().out.startswith("blocked 100.128.42.1 by list ipfeed")
 
@@ -143,7 +144,8 @@ def test_a_reimport_replacing_most_urls_is_held_back(tmp_path, capsys):
     assert fraudwall("import", feed, "--list", "urls", "--format", "openphish", "--db", db) == 0
     feed.write_text("".join(f"https://drive.google.com/file/d/other{index}/view\n" for index in range(200)))
     assert fraudwall("import", feed, "--list", "urls", "--format", "openphish", "--db", db) == 1
-    assert "changed: 200%" in capsys.readouterr().out
+    # 200 URLs removed and 200 added: all of the 400 the two imports hold, not "200 %" of the old list.
+    assert "changed: 100% (200 entries removed, 200 added, of 400 old and new)" in capsys.readouterr().out
 
 
 def test_block_refuses_a_network_broader_than_the_bound(tmp_path, capsys):
@@ -152,3 +154,49 @@ def test_block_refuses_a_network_broader_than_the_bound(tmp_path, capsys):
     assert "broader than /16 ([blocklists] broadest_ipv4_prefix)" in capsys.readouterr().err
     assert fraudwall("block", "::/1", "--db", db) == 2
     assert fraudwall("block", "100.128.0.0/24", "2a00:1450::/32", "--db", db) == 0
+
+
+def test_addresses_in_domain_feeds_are_address_entries_of_the_list(tmp_path, guards, capsys):
+    """A phishing domain feed's bare addresses mean "this host serves fraud": the answers holding them
+    are blocked, `check ADDRESS` names the list, and the summary counts them apart; the address
+    guards still hold."""
+    db = tmp_path / "b.db"
+    text = ("login-verify.example.net\n100.128.0.9\n2a00:1450:4001::9\n[2a00:1450:4001::10]\n"
+            "127.0.0.1\n100.130.0.53\n10.1.2.3\n")
+    summary = import_text(db, tmp_path, "phish", text, format="domains", guards=guards)
+    assert (summary.totals.names, summary.totals.addresses, summary.totals.networks) == (1, 3, 0)
+    assert summary.totals.skipped == {}
+    assert summary.totals.guarded == {"special-use network": 2, "the sinkhole's own address": 1}
+    assert next(summary.lines()).startswith("list phish (created): 1 names, 3 addresses, 0 networks, 0 URLs")
+    blocklist = StoreBlocklist(db)
+    for address in ("100.128.0.9", "2a00:1450:4001::9", "2a00:1450:4001::10"):
+        match = blocklist.match_address(address)
+        assert match.list == "phish" and match.blocks, address
+    assert blocklist.match_address("100.128.0.10") is None
+    assert blocklist.match_address("127.0.0.1") is None and blocklist.match_address("100.130.0.53") is None
+    blocklist.close()
+    assert fraudwall("check", "100.128.0.9", "--db", db) == 0
+    assert capsys.readouterr().out.startswith("blocked 100.128.0.9 by list phish: 100.128.0.9 [")
+
+
+@pytest.mark.parametrize("format, text", [
+    ("hosts", "0.0.0.0 login.example.net 100.128.0.9\n"),
+    ("adblock", "||login.example.net^\n||100.128.0.9^\n"),
+    ("openphish", "https://login.example.net/x\nhttp://100.128.0.9:8080/x\n"),
+])
+def test_an_address_host_in_any_format_is_an_address_entry(tmp_path, guards, format, text):
+    db = tmp_path / "b.db"
+    summary = import_text(db, tmp_path, "feed", text, format=format, guards=guards)
+    assert (summary.totals.addresses, summary.totals.skipped) == (1, {})
+    assert StoreBlocklist(db).match_address("100.128.0.9").list == "feed"
+
+
+def test_a_hosts_line_redirecting_an_address_says_it_cannot():
+    from fraudwall.blocklists.formats import SkipReason, hosts
+
+    from .blocklist_helpers import run
+
+    entries, skips = run(hosts.parse, "192.0.2.80 portal.example.net 100.128.0.9\n")
+    assert [entry.name for entry in entries] == ["portal.example.net"]
+    assert [(skip.reason, skip.detail) for skip in skips] == [
+        (SkipReason.SYNTAX, "'100.128.0.9': an address cannot be redirected to '192.0.2.80'")]
