@@ -3,7 +3,10 @@
 * A public suffix (`com`, `github.io`, `xn--55qx5d.cn`) is never blocked as a subtree: that
   would block every site under it. From the one suffix list (`scoring/names.py`: tldextract's
   bundled list, both sections, never fetched at run time).
-* The protected brands' own domains (and the names below them) are never blocked.
+* The protected brands' own domains (and the names below them) are never blocked, except the
+  names that the suffix list's private section makes registrable domains of their own: below
+  `s3.amazonaws.com` or `blob.core.windows.net` are the platform's customers (and the phishing
+  hosted there), not the brand. The suffixes themselves stay protected (`s3.amazonaws.com`).
 * URL feeds pointing into a shared platform (cloud drive, code host, URL shortener, page
   builder) keep the URL, but the platform's host is not blocked.
 * An entry that would block a popular site (or a name below one) is quarantined: stored,
@@ -82,11 +85,20 @@ class Guards:
             return Guard.PUBLIC_SUFFIX
         protected = self.protected
         # Protected names have two labels at least: the top-level label alone is not looked up.
-        for candidate in parents(name)[:-1]:
+        walk = parents(name)[:-1]
+        for index, candidate in enumerate(walk):
             guard = protected.get(candidate)
             if guard is not None:
-                return guard
+                return None if self._customers(walk[:index + 1]) else guard
         return None
+
+    def _customers(self, walk: list[str]) -> bool:
+        """Whether `walk[0]` belongs to a platform's customer, not to the owner of `walk[-1]` (a protected
+        name at or above it): a public suffix lies between them (`s3.amazonaws.com` above
+        `bucket.s3.amazonaws.com`), while `walk[0]` is no suffix itself (the platform's own name).
+        Only asked when a protected name is found, so the common entry pays nothing for it."""
+        suffix = self.is_public_suffix
+        return not suffix(walk[0]) and any(suffix(candidate) for candidate in walk[1:])
 
     def check_network(self, network: str) -> Guard | None:
         """The guard an entry that blocks `network` (an address or CIDR) trips, or None."""

@@ -34,3 +34,42 @@ def test_a_bad_name_in_a_guard_file_names_file_and_line(tmp_path):
     popular.write_text("good.example\nex ample.org\n")
     with pytest.raises(ValueError, match=r"popular.txt:2: 'ex ample.org' is not a domain name"):
         load_guards(popular_file=str(popular), brands=lambda extra: [], public_suffixes=frozenset())
+
+
+@pytest.fixture(scope="module")
+def platform_guards():
+    """The platforms' owners as protected brands, as the scorer's brands file makes them."""
+    return load_guards(brands=lambda extra: ["amazonaws.com", "amazon.com", "windows.net", "appspot.com"])
+
+
+@pytest.mark.parametrize("name", [
+    "foo.s3.us-east-1.amazonaws.com", "bucket.s3.amazonaws.com", "x.blob.core.windows.net", "phish.appspot.com",
+    "a.b.phish.appspot.com",
+])
+def test_a_customers_name_on_a_platform_is_not_the_brands(platform_guards, name):
+    """The private section of the suffix list makes `s3.amazonaws.com`, `blob.core.windows.net` and
+    `appspot.com` suffixes: a name below one is its customer's registrable domain, not the brand's."""
+    assert platform_guards.check(name, Mode.SUBTREE) is None
+    assert platform_guards.check(name, Mode.EXACT) is None
+
+
+@pytest.mark.parametrize("name, mode", [
+    ("amazonaws.com", Mode.EXACT), ("amazonaws.com", Mode.SUBTREE), ("s3.amazonaws.com", Mode.EXACT),
+    ("s3.us-east-1.amazonaws.com", Mode.EXACT), ("www.amazon.com", Mode.SUBTREE), ("login.amazon.com", Mode.EXACT),
+    ("blob.core.windows.net", Mode.EXACT), ("core.windows.net", Mode.SUBTREE), ("appspot.com", Mode.EXACT),
+])
+def test_the_platforms_own_names_stay_protected(platform_guards, name, mode):
+    assert platform_guards.check(name, mode) is Guard.BRAND
+
+
+def test_a_suffix_is_still_never_blocked_as_a_subtree(platform_guards):
+    assert platform_guards.check("s3.amazonaws.com", Mode.SUBTREE) is Guard.PUBLIC_SUFFIX
+    assert platform_guards.check("blob.core.windows.net", Mode.SUBTREE) is Guard.PUBLIC_SUFFIX
+
+
+def test_a_popular_platform_protects_its_own_names_not_its_customers(tmp_path):
+    popular = tmp_path / "popular.txt"
+    popular.write_text("blogspot.com\n")
+    guards = load_guards(popular_file=str(popular), brands=lambda extra: [])
+    assert guards.check("blogspot.com", Mode.EXACT) is Guard.POPULAR
+    assert guards.check("fake-bank.blogspot.com", Mode.SUBTREE) is None

@@ -183,3 +183,21 @@ def test_the_change_threshold_uses_the_same_figure(tmp_path):
     more = [f"n{i}.example.org\n" for i in range(70)] + [f"y{i}.example.org\n" for i in range(130)]
     held = import_text(db, tmp_path, "feed", "".join(more))
     assert held.held_back and "79%" in held.held_back and "130 of its 200 entries removed, 130 added" in held.held_back
+
+
+def test_phishing_on_cloud_platforms_is_blocked_while_the_platforms_own_names_are_not(tmp_path):
+    """With the real brands (Amazon owns amazonaws.com, Microsoft windows.net): a customer's host below a
+    private-section suffix is blocked; the platform's own names stay guarded."""
+    from fraudwall.blocklists.guards import load_guards
+
+    db = tmp_path / "b.db"
+    text = ("foo.s3.us-east-1.amazonaws.com\nbucket.s3.amazonaws.com\nx.blob.core.windows.net\n"
+            "amazonaws.com\ns3.amazonaws.com\nwww.amazon.com\n")
+    summary = import_text(db, tmp_path, "phish", text, format="domains", match="exact", guards=load_guards())
+    assert summary.totals.names == 3
+    assert summary.totals.guarded == {"protected brand's domain": 3}
+    blocklist = StoreBlocklist(db)
+    for name in ("foo.s3.us-east-1.amazonaws.com", "bucket.s3.amazonaws.com", "x.blob.core.windows.net"):
+        assert blocklist.match_name(name).list == "phish", name
+    for name in ("amazonaws.com", "s3.amazonaws.com", "www.amazon.com", "other.s3.amazonaws.com"):
+        assert blocklist.match_name(name) is None, name
