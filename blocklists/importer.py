@@ -208,6 +208,36 @@ def import_list(db: Path, request: ImportRequest, guards: Guards) -> Summary:
             connection.close()
 
 
+def remove_list(db: Path, list_name: str) -> store.ListInfo:
+    """Remove an imported list and its entries (released quarantine and confirmations too); the list as it
+    was. Running servers drop it at their next refresh; its files are removed. StoreError: no such list."""
+    paths = StorePaths(Path(db))
+    if list_name == MANUAL_LIST:
+        raise store.StoreError(f"the list {MANUAL_LIST!r} holds your own block and allow entries: remove them"
+                               " with `fraudwall unblock NAME`")
+    with store.writer_lock(paths):
+        connection = store.connect_catalogue(paths.db, create=False)
+        try:
+            lists = store.read_lists(connection)
+            info = lists.get(list_name)
+            if info is None:
+                known = ", ".join(lists) or "none"
+                raise store.StoreError(f"no list named {list_name!r} (imported lists: {known})")
+            # The global filter without the list's names (a stale name would only cost a lookup, but the
+            # filter's fill, on /metrics, would keep counting them).
+            capacity, error_rate = filters.geometry(connection)
+            empty = NameFilter.empty(capacity, error_rate)
+            combined = filters.assemble(paths, connection, {list_name: empty})
+            with store.writing(connection):
+                store.drop_list(connection, info)
+                filters.publish(paths, connection, combined)
+                store.prune_changes(connection)
+            store.remove_unreferenced(paths, connection)
+        finally:
+            connection.close()
+    return info
+
+
 def _import_locked(paths: StorePaths, connection, request: ImportRequest, guards: Guards,
                    started: float) -> Summary:
     store.remove_unreferenced(paths, connection)

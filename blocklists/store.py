@@ -329,6 +329,15 @@ def make_current(connection: sqlite3.Connection, info: ListInfo) -> None:
     log_change(connection, "swap", info.name)
 
 
+def drop_list(connection: sqlite3.Connection, info: ListInfo) -> None:
+    """Forget a list: its catalogue row, its released and confirmed entries (call inside `writing`;
+    its files go with the next `remove_unreferenced`). Logged as a swap: readers reopen the lists."""
+    for table in ("released", "confirmed"):
+        connection.execute(f"DELETE FROM {table} WHERE list_id = ?", (info.id,))
+    connection.execute("DELETE FROM lists WHERE id = ?", (info.id,))
+    log_change(connection, "swap", info.name)
+
+
 def log_change(connection: sqlite3.Connection, kind: str, list_name: str, name: str = "") -> None:
     connection.execute("INSERT INTO changes(at, kind, list, name) VALUES (?, ?, ?, ?)",
                        (time.time(), kind, list_name, name))

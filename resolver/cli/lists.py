@@ -42,7 +42,12 @@ def add_parsers(subparsers) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="parsing processes (default: [blocklists] import_workers)")
 
-    store_verb(subparsers, "lists", run_lists, "show the imported lists")
+    # `lists` shows, `lists remove NAME` removes: a noun with a sub-verb, as `git remote [remove NAME]`.
+    parser = store_verb(subparsers, "lists", run_lists,
+                        "show the imported lists; `lists remove NAME` removes one and its entries")
+    parser.add_argument("verb", nargs="?", choices=("remove",), metavar="remove",
+                        help="remove the list NAME (its entries, quarantine and confirmations)")
+    parser.add_argument("list", nargs="?", metavar="NAME")
 
     parser = store_verb(subparsers, "export", run_export, "write a list out as an RPZ zone, a hosts file or a domain list")
     parser.add_argument("--list", required=True, metavar="NAME")
@@ -111,6 +116,10 @@ def run_import(args: argparse.Namespace) -> int:
 # -- lists ---
 
 def run_lists(args: argparse.Namespace) -> int:
+    if args.verb == "remove":
+        return _remove_list(args)
+    if args.list:
+        raise CommandError(f"lists {args.list}: say what to do with it (`fraudwall lists remove {args.list}`)")
     db = ready_db(args)
     connection = store.connect_catalogue(db, create=False)
     try:
@@ -130,6 +139,26 @@ def run_lists(args: argparse.Namespace) -> int:
               f" {when:<20} {printable(info.source)} ({printable(info.format)})")
     print(f"{MANUAL_LIST:<20} {manual:>10} {manual_networks:>9} {0:>8} {0:>6} {'-':<8} {'-':<20}"
           " `fraudwall block/allow`")
+    return 0
+
+
+def _remove_list(args: argparse.Namespace) -> int:
+    from fraudwall.blocklists.importer import remove_list
+    from fraudwall.blocklists.opening import file_list_name
+
+    if not args.list:
+        raise CommandError("lists remove: name the list to remove (`fraudwall lists remove NAME`)")
+    db = ready_db(args)
+    info = remove_list(db, args.list)
+    print(f"removed list {info.name} ({info.names} names, {info.networks} addresses and networks, {info.urls} URLs);"
+          " running servers drop it within 2 s")
+    settings = list_settings(args)
+    if any(file_list_name(file) == info.name for file in settings.files):
+        print(f"note: [blocklists] files of the config names {info.name}: a command or `serve` with this config"
+              " imports it again; take it out of the config to keep it removed", file=sys.stderr)
+    if any(feed.name == info.name for feed in settings.parsed_feeds()):
+        print(f"note: {info.name} is a feed of the config: `serve` imports it again at its next refresh; take it"
+              " out of [blocklists] feeds or [[lists]] to keep it removed", file=sys.stderr)
     return 0
 
 

@@ -217,3 +217,62 @@ def test_lists_and_quarantine_agree_on_what_is_held(tmp_path, capsys):
     assert held() == (0, 0)
     assert cli("import", feed, "--list", "feed", config=settings) == 0     # the confirmed stay enforced
     assert held() == (0, 0)
+
+
+def test_lists_remove_drops_a_list_and_its_entries(tmp_path, capsys):
+    from fraudwall.blocklists.lookup import StoreBlocklist
+
+    settings = config(tmp_path, files=())
+    db = tmp_path / "store.db"
+    feed = tmp_path / "feed.txt"
+    feed.write_text("phish.example.org\n100.128.0.9\nwikipedia.org\n")
+    other = tmp_path / "other.txt"
+    other.write_text("scam.example.net\n")
+    assert cli("import", feed, "--list", "phishing", config=settings) == 0
+    assert cli("import", other, "--list", "other", config=settings) == 0
+    assert cli("quarantine", "--confirm", "wikipedia.org", config=settings) == 0
+    running = StoreBlocklist(db)            # a server's view, before the removal
+    assert running.match_name("phish.example.org").list == "phishing"
+    before = running.generation
+    capsys.readouterr()
+
+    assert cli("lists", "remove", "phishing", config=settings) == 0
+    assert capsys.readouterr().out.startswith("removed list phishing (1 names, 1 addresses and networks, 0 URLs")
+    assert running.refresh() and running.generation > before
+    assert running.match_name("phish.example.org") is None and running.match_address("100.128.0.9") is None
+    assert running.match_name("wikipedia.org") is None
+    assert running.match_name("scam.example.net").list == "other"
+    running.close()
+    assert cli("lists", config=settings) == 0
+    out = capsys.readouterr().out
+    assert "phishing" not in out and "\nother " in out
+    assert cli("quarantine", config=settings) == 0
+    assert capsys.readouterr().out == "nothing in quarantine\n"
+    assert not list((tmp_path / "store.db.d").glob("*phishing*"))
+    # Imported again, it starts afresh (its confirmations went with it).
+    assert cli("import", feed, "--list", "phishing", config=settings) == 0
+    assert "quarantined (popular sites, not enforced until confirmed): 1" in capsys.readouterr().out
+
+
+def test_lists_remove_refuses_unknown_names_and_the_manual_list(tmp_path, capsys):
+    settings = config(tmp_path, files=())
+    assert cli("block", "phish.example.org", config=settings) == 0
+    capsys.readouterr()
+    assert cli("lists", "remove", "nosuch", config=settings) == 2
+    assert cli("lists", "remove", "manual", config=settings) == 2
+    assert cli("lists", "remove", config=settings) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("fraudwall: error: ") for line in errors)
+    assert "no list named 'nosuch'" in errors[0]
+    assert "fraudwall unblock" in errors[1]
+    assert "lists remove NAME" in errors[2]
+    assert cli("check", "phish.example.org", config=settings) == 0
+    assert capsys.readouterr().out.startswith("blocked phish.example.org by list manual")
+
+
+def test_removing_a_list_the_config_imports_says_it_comes_back(tmp_path, capsys):
+    settings = config(tmp_path)            # files = ["demo"]
+    assert cli("lists", "remove", "demo", config=settings) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("removed list demo")
+    assert "[blocklists] files" in captured.err
