@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tomllib
+from pathlib import Path
 
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.config import AdminSettings, Config, SinkholeSettings, load
@@ -110,9 +112,20 @@ def admin_or_off(config: Config, chosen: bool) -> tuple[Config, str]:
     return config, ""
 
 
+def sets_admin_listen(source: str) -> bool:
+    """Whether the config file names `[admin] listen` itself, even as the default address."""
+    try:
+        document = tomllib.loads(Path(source).read_text())
+    except (OSError, ValueError):   # "<defaults>", or a file changed since it was loaded
+        return False
+    admin = document.get("admin")
+    return isinstance(admin, dict) and "listen" in admin
+
+
 def run_serve(args: argparse.Namespace) -> int:
     config = with_flags(args.config, args)
-    chosen = args.admin is not None or config.admin.listen != AdminSettings().listen
+    chosen = args.admin is not None or config.admin.listen != AdminSettings().listen \
+        or sets_admin_listen(config.source)
     try:
         config, warning = admin_or_off(config, chosen)
     except AdminUnavailable as error:

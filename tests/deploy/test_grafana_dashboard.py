@@ -15,6 +15,7 @@ DASHBOARD = DEPLOY / "grafana" / "fraudwall-dashboard.json"
 METRICS = {
     "fraudwall_queries_total": "counter",
     "fraudwall_blocked_total": "counter",
+    "fraudwall_warned_total": "counter",
     "fraudwall_scorer_verdicts_total": "counter",
     "fraudwall_query_duration_seconds": "histogram",
     "fraudwall_upstream_requests_total": "counter",
@@ -163,6 +164,8 @@ def test_every_exported_metric_is_on_a_panel(dashboard):
     ("Blocked by reason", ["reason"]),
     ("Top blocked reasons and lists", ["topk"]),
     ("Scorer verdicts by rule", ["verdict", "rule"]),
+    ("Warned by policy and list", ["fraudwall_warned_total", "policy"]),
+    ("Blocked by policy", ["fraudwall_blocked_total", "policy"]),
     ("Query latency", ["0.5", "0.9", "0.99", "histogram_quantile"]),
     ("Cache hit ratio", ["cache_hits"]),
     ("Cache entries", ["fraudwall_cache_entries"]),

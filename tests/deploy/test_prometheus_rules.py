@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from fraudwall.resolver.config import AdminSettings
 from tests.deploy.conftest import DEPLOY, need, need_yaml
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -68,7 +69,8 @@ def test_scrape_config_targets_the_admin_listener():
     job = next(job for job in config["scrape_configs"] if job["job_name"] == "fraudwall")
     assert job.get("metrics_path", "/metrics") == "/metrics"
     assert job.get("scrape_interval", "15s") == "15s"
-    assert ["127.0.0.1:9153"] in [group["targets"] for group in job["static_configs"]]
+    # fraudwall's own default admin address, not CoreDNS's 9153
+    assert [AdminSettings().listen] in [group["targets"] for group in job["static_configs"]]
 
 
 def test_every_alert_is_actionable_and_tested():

@@ -41,3 +41,12 @@ def test_a_free_address_and_no_address_are_kept(taken):
     for listen in (free, ""):
         config, warning = admin_or_off(Config().replace("admin", listen=listen), chosen=True)
         assert (config.admin.listen, warning) == (listen, "")
+
+
+def test_the_default_address_written_in_the_config_file_counts_as_chosen(tmp_path):
+    from fraudwall.resolver.cli.serve import sets_admin_listen
+    written, silent = tmp_path / "written.toml", tmp_path / "silent.toml"
+    written.write_text(f'[admin]\nlisten = "{AdminSettings().listen}"\n')
+    silent.write_text('[admin]\nallow = ["127.0.0.0/8"]\n')
+    assert sets_admin_listen(str(written))
+    assert not sets_admin_listen(str(silent)) and not sets_admin_listen("<defaults>")
