@@ -52,12 +52,13 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "fraudwall report mistakes --allow 3                    # allow the name of report #3",
     ),
     ("import",): (
-        "fraudwall import --list phishing phishing-domains.txt",
-        "fraudwall import --list urlhaus https://urlhaus.abuse.ch/downloads/hostfile/ --format hosts",
+        "fraudwall import --list phishing phishing-domains.txt  # each name and the names below it",
+        "fraudwall import --list urlhaus https://urlhaus.abuse.ch/downloads/hostfile/ --format hosts --exact",
         "fraudwall import --list openphish feed.txt --force     # accept a large change",
     ),
     ("lists",): (
         "fraudwall lists",
+        "fraudwall lists remove openphish                       # the list and all its entries",
         "fraudwall lists --db /var/lib/fraudwall/blocklists.db",
     ),
     ("export",): (
@@ -73,8 +74,9 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "fraudwall check icbc-tuikuan.example.com 192.0.2.66 --json",
     ),
     ("block",): (
-        "fraudwall block paypa1-login.example.net --reason 'helpdesk ticket 42'",
-        "fraudwall block 192.0.2.66 198.51.100.0/24",
+        "fraudwall block paypa1-login.example.net --reason 'helpdesk ticket 42'   # and the names below it",
+        "fraudwall block shop.example.net --exact               # that name only",
+        "fraudwall block 192.0.2.66 198.51.100.0/24             # answers pointing there",
     ),
     ("allow",): (
         "fraudwall allow intranet.example.org --reason 'our own site'",
