@@ -94,6 +94,8 @@ class ReplayMemo:
             self._seen.clear()
         self._seen.add(key)
 
-    def clear(self) -> None:
-        self._replays.clear()
-        self._seen.clear()
+    def clear(self) -> tuple[dict[bytes, Replay], set[bytes]]:
+        """Start empty; the old replays are returned, for the caller to drop where a stall costs nothing."""
+        old = (self._replays, self._seen)
+        self._replays, self._seen = {}, set()
+        return old

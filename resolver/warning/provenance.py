@@ -42,9 +42,11 @@ class Provenance:
         if len(self._recent) > self.size:
             self._recent.popitem(last=False)
 
-    def forget(self) -> None:
-        """Drop the remembered blocks: they were decided against lists that have changed."""
-        self._recent.clear()
+    def forget(self) -> OrderedDict[str, tuple[Trigger, Match | Score, str | int]]:
+        """Drop the remembered blocks: they were decided against lists that have changed. The old ones
+        are returned, for the caller to drop where a stall costs nothing."""
+        old, self._recent = self._recent, OrderedDict()
+        return old
 
     def explain(self, name: str) -> BlockReason | None:
         """Why `name` is blocked now, or None when it is not."""

@@ -159,3 +159,15 @@ def threading_result(function):
     thread.start()
     thread.join(30)
     return result[0]
+
+
+def test_a_full_verdict_cache_lets_its_oldest_entry_go_not_all_of_them(tmp_path):
+    """Dropping every cached verdict at once held up the queries behind it; one leaves per new one."""
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db, cache_size=3)
+    for name in ("a.example.org", "b.example.org", "c.example.org", "bad.example.org"):
+        blocklist.match_name(name)
+    assert list(blocklist._cache) == ["b.example.org", "c.example.org", "bad.example.org"]
+    assert blocklist.match_name("bad.example.org").list == "feed"
+    blocklist.close()

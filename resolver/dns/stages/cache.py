@@ -128,8 +128,10 @@ class AnswerCache:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        self._entries.clear()
+    def clear(self) -> OrderedDict[bytes, _Entry]:
+        """Start empty; the old entries are returned, for the caller to drop where a stall costs nothing."""
+        old, self._entries = self._entries, OrderedDict()
+        return old
 
 
 class CacheStage(Stage):

@@ -8,6 +8,7 @@ from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.store import StorePaths
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.dns.upstream_policy import Upstream
+from fraudwall.resolver.server.interpreter import discard
 from fraudwall.resolver.server.worker import Resolver, Worker
 from fraudwall.scoring.settings import ScorerSettings
 
@@ -75,7 +76,12 @@ def test_a_new_generation_forgets_every_list_dependent_cache_in_one_call(tmp_pat
     blocklist.match_name("www.example.org")
     resolver.scorer.score("paypa1-login.example.com")
     assert blocklist._cache and resolver.scorer.score.cache_info().currsize
-    resolver.on_generation(blocklist.generation + 1)
+    old = resolver.on_generation(blocklist.generation + 1)
     assert not blocklist._cache and not blocklist._entries_at
-    assert resolver.scorer.score.cache_info().currsize == 0
+    # A score follows from the name alone: a list change keeps it.
+    assert resolver.scorer.score.cache_info().currsize == 1
     assert resolver.generation == blocklist.generation + 1
+    # The old decisions come back to be dropped off the event loop, not in it.
+    assert any(len(container) for container in old)
+    discard(old)
+    assert not any(len(container) for container in old)
