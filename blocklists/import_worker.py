@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from fraudwall.blocklists.formats import (
     parse_lines,
     parser_for,
 )
+from fraudwall.blocklists.formats import adblock
 from fraudwall.blocklists.guards import Guard, Guards
 from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT
 from fraudwall.blocklists.verdict import Action
@@ -75,6 +76,8 @@ class SegmentJob:
     error_rate: float
     old_filter: Path | None
     released: frozenset[str]
+    # AdBlock rules disabled by a `$badfilter` rule anywhere in the list's sources (rule key -> its place).
+    disabled: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,6 +153,34 @@ def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
             yield from lines
         if carry:
             yield carry.decode("utf-8", "replace")
+
+
+def badfilters(parts: Iterable[Part]) -> dict[str, str]:
+    """The AdBlock rules that the `$badfilter` rules of `parts` disable (rule key -> `file:line`).
+
+    Read before the workers start: a rule and its `$badfilter` may sit in different parts of a big
+    filter, or in different sources of one list. A filter without the word costs one fast read."""
+    found: dict[str, str] = {}
+    for part in parts:
+        if part.format is Format.ADBLOCK and _holds(part, b"badfilter"):
+            found.update(adblock.badfilters(numbered_lines(_lines(part, lambda _: None), part.first_line),
+                                            part.label))
+    return found
+
+
+def _holds(part: Part, word: bytes) -> bool:
+    with reading(part.label), open(part.path, "rb") as stream:
+        stream.seek(part.start)
+        remaining, tail = part.end - part.start, b""
+        while remaining > 0:
+            block = stream.read(min(remaining, READ_BYTES))
+            if not block:
+                return False
+            remaining -= len(block)
+            if word in tail + block[:len(word)] or word in block:
+                return True
+            tail = block[-len(word):]
+    return False
 
 
 def _whole(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
@@ -258,7 +289,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         for part in job.parts:
             plain_format = part.format in PLAIN
             source = part.source
-            parse = parser_for(part.format, job.column)
+            parse = parser_for(part.format, job.column, job.disabled)
             if part.format is Format.PHISHTANK_JSON:
                 items = parse(numbered_lines(_whole(part, progress), part.first_line))
             else:

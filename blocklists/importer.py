@@ -30,6 +30,7 @@ from fraudwall.blocklists.import_worker import (
     Part,
     SegmentJob,
     SegmentResult,
+    badfilters,
     build_segment,
     reading,
     run_worker,
@@ -306,8 +307,9 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
     gen = (before.gen if before else 0) + 1
     old_filter = paths.list_filter(before.name, before.gen) if before and before.segments else None
     released = store.confirmed_names(connection, list_name)
+    disabled = badfilters(parts)
     jobs = [SegmentJob(index, paths.segment(list_name, gen, index), tuple(group), match == "exact", column,
-                       guards, capacity, current_rate, old_filter, released)
+                       guards, capacity, current_rate, old_filter, released, disabled)
             for index, group in enumerate(groups)]
     on_progress = request.on_progress
     parse_started = time.monotonic()

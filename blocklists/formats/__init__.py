@@ -48,8 +48,14 @@ class SkipReason(enum.Enum):
     INVALID_URL = "invalid URL"
     SYNTAX = "syntax error"
     UNENFORCEABLE_MODIFIER = "modifier DNS cannot enforce"
+    PER_CLIENT = "per-client rule"
+    QUERY_TYPE = "per-query-type rule"
+    REWRITE = "DNS rewrite fraudwall cannot answer"
+    DISABLED = "disabled by $badfilter"
+    URL_RULE = "URL rule with a path"
     COSMETIC = "cosmetic rule"
     REGEX = "regex rule"
+    WILDCARD = "wildcard inside a name"
     UNSUPPORTED_TRIGGER = "unsupported RPZ trigger"
     UNSUPPORTED_RECORD = "unsupported RPZ record"
     SINGLE_LABEL = "single-label name"
@@ -171,7 +177,9 @@ def address_text(token: str) -> str | None:
         return None
 
 
-def parser_for(format: Format, column: str = "") -> Parser:
+def parser_for(format: Format, column: str = "", disabled: dict[str, str] | None = None) -> Parser:
+    """The parser of `format`; `column` for CSV, `disabled` for AdBlock (the rules `$badfilter` rules
+    disable, from `adblock.badfilters`)."""
     # Imported here so that each format module may use the types above.
     from fraudwall.blocklists.formats import adblock, domains, hosts, iplist, rpz, urls
 
@@ -188,6 +196,8 @@ def parser_for(format: Format, column: str = "") -> Parser:
     }
     if format is Format.CSV:
         return lambda lines: urls.parse_csv(lines, column)
+    if format is Format.ADBLOCK and disabled:
+        return lambda lines: adblock.parse(lines, disabled)
     return table[format]
 
 

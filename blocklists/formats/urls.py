@@ -29,7 +29,8 @@ def url_entry(number: int, text: str) -> Parsed:
         host = parts.hostname
         _ = parts.port  # raises ValueError on a port that is not a number
     except ValueError as error:
-        return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: {error}")
+        # urlsplit's message quotes the bad port whole: cut, or one line of garbage makes a kilobyte of report.
+        return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: {excerpt(str(error))}")
     if not host:
         return Skip(number, SkipReason.INVALID_URL, f"{excerpt(url)!r}: no host")
     try:

@@ -57,3 +57,11 @@ def test_without_the_url_column_every_line_is_counted():
     _, skips = run(urls.parse_phishtank_csv, "phish_id,link\n1,https://a.example.org/\n2,https://b.example.org/\n")
     assert [(s.line, s.reason) for s in skips] == [(1, SkipReason.SYNTAX), (2, SkipReason.SYNTAX), (3, SkipReason.SYNTAX)]
     assert skips[1].detail == "no 'url' column (header at line 1)"
+
+
+def test_a_bad_port_is_quoted_cut_short():
+    from fraudwall.blocklists.formats import SkipReason
+    from fraudwall.blocklists.formats.urls import url_entry
+
+    skip = url_entry(1, "http://a.example.org:" + "9x" * 300 + "/")
+    assert skip.reason is SkipReason.INVALID_URL and len(skip.detail) < 200
