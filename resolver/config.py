@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import pwd
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class ServerSettings:
     identity: str = ""
     # Started as root: bind the ports, then run as this user (as Unbound's `username:`); "" stays who it is.
     user: str = ""
+    # NXDOMAIN for Firefox's canary use-application-dns.net: browsers then keep using this resolver
+    # instead of turning DNS over HTTPS on by themselves, round every list.
+    doh_canary: bool = True
 
     def __post_init__(self) -> None:
         if not self.listen:
@@ -292,6 +296,23 @@ class AdminSettings:
                 raise ValueError(f"listen: {error}") from None
 
 
+POLICY_MODES = ("block", "warn", "off")
+POLICY_KEYS = ("name", "clients", "mode", "lists", "scorer", "sinkhole")
+_POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """One `[[policy]]` table: the rules for the clients of some networks."""
+
+    name: str
+    clients: tuple[str, ...]
+    mode: str = "block"                     # block | warn (answer, log, count) | off (answer, log)
+    lists: tuple[str, ...] | None = None    # the lists that apply; None: every list
+    scorer: str = ""                        # block | warn | off; "": as `[scorer] mode`
+    sinkhole: tuple[tuple[str, object], ...] = ()   # `[sinkhole]` keys this policy sets otherwise
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -307,6 +328,7 @@ class Config:
     atrisk: AtRiskSettings = field(default_factory=AtRiskSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     warning: WarningSettings = field(default_factory=WarningSettings)
+    policy: tuple[PolicySettings, ...] = ()   # `[[policy]]` tables, first match first
     source: str = "<defaults>"
 
     def replace(self, section: str, **changes: object) -> "Config":
@@ -341,9 +363,10 @@ def load(path: str | Path | None = None) -> Config:
 
 
 def from_document(document: dict, source: str, base: Path | None = None) -> Config:
-    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
+    sections = {f.name: f for f in dataclasses.fields(Config) if f.name not in ("source", "policy")}
     built: dict[str, object] = {}
     document = dict(document)
+    policy_tables = document.pop("policy", [])
     feeds = _feeds_from_lists(document.pop("lists", []), source)
     if feeds:
         blocklists = dict(document.get("blocklists", {}))
@@ -357,7 +380,7 @@ def from_document(document: dict, source: str, base: Path | None = None) -> Conf
             raise ConfigError(f"{source}: [{name}] must be a table")
         section_type = typing.get_type_hints(Config)[name]
         built[name] = _section(section_type, table, f"{source}: [{name}]")
-    config = Config(**built, source=source)
+    config = Config(**built, policy=_policies(policy_tables, source), source=source)
     if base is not None:
         config = _resolve_relative_files(config, base)
     return config
@@ -386,6 +409,47 @@ def _feeds_from_lists(lists: object, source: str) -> list[Feed]:
         except ValueError as error:
             raise ConfigError(f"{where} {error}") from None
     return feeds
+
+
+def _policies(tables: object, source: str) -> tuple[PolicySettings, ...]:
+    """`[[policy]]` tables, each checked whole: a wrong one is one line naming its number and key."""
+    if not isinstance(tables, list):
+        raise ConfigError(f"{source}: policy must be written as [[policy]] tables")
+    policies: list[PolicySettings] = []
+    for number, table in enumerate(tables, start=1):
+        where = f"{source}: [[policy]] {number}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        for key in table:
+            if key not in POLICY_KEYS:
+                raise ConfigError(f"{where} {key}: unknown key (known: {', '.join(POLICY_KEYS)})")
+        name = table.get("name")
+        if not isinstance(name, str) or not _POLICY_NAME.match(name) or name == "default":
+            raise ConfigError(f"{where} name: {name!r} must be 1 to 32 lowercase letters, digits, '.', '_' or '-' "
+                              f"(and not 'default')")
+        if any(policy.name == name for policy in policies):
+            raise ConfigError(f"{where} name: {name!r} is the name of an earlier [[policy]]")
+        clients = _coerce(table.get("clients", []), tuple[str, ...], f"{where} clients")
+        if not clients:
+            raise ConfigError(f"{where} clients: needs at least one network (\"192.0.2.0/24\")")
+        try:
+            _check_networks("clients", clients)
+        except ValueError as error:
+            raise ConfigError(f"{where} {error}") from None
+        mode = table.get("mode", "block")
+        if mode not in POLICY_MODES:
+            raise ConfigError(f"{where} mode: must be block, warn or off, not {mode!r}")
+        scorer = table.get("scorer", "")
+        if "scorer" in table and scorer not in POLICY_MODES:
+            raise ConfigError(f"{where} scorer: must be block, warn or off, not {scorer!r}")
+        lists = _coerce(table["lists"], tuple[str, ...], f"{where} lists") if "lists" in table else None
+        sinkhole = table.get("sinkhole", {})
+        if not isinstance(sinkhole, dict):
+            raise ConfigError(f"{where} sinkhole: must be a table of [sinkhole] keys ({{ policy = \"nxdomain\" }})")
+        # Checked as a [sinkhole] section of its own; the keys it leaves out come from [sinkhole] when served.
+        _section(SinkholeSettings, sinkhole, f"{where} sinkhole:")
+        policies.append(PolicySettings(name, clients, mode, lists, scorer, tuple(sorted(sinkhole.items()))))
+    return tuple(policies)
 
 
 def _section(section_type: type, table: dict, where: str) -> object:

@@ -20,6 +20,15 @@ from fraudwall.scoring.score import Score
 UNTIL_LISTS_CHANGE = math.inf
 
 
+class Withheld(NamedTuple):
+    """A block the client's policy did not enforce: answered normally, logged (and counted in mode warn)."""
+
+    trigger: Trigger
+    match: Match | Score
+    detail: str | int = ""
+    mode: str = "warn"    # the policy's mode: warn or off
+
+
 class Answer(NamedTuple):
     kind: AnswerKind
     body: bytes | None     # the reply without OPT, addressed to the client; None: send nothing
@@ -28,10 +37,13 @@ class Answer(NamedTuple):
     # What the trigger leaves open: the CNAME target or answer address that matched, the class
     # not served, what the rate limit did, the in-flight bound reached.
     detail: str | int = ""
-    warning: Score | None = None  # answered normally, but the scorer found the name suspicious
+    # Answered normally, but the scorer found the name suspicious (a Score), or the client's policy
+    # let a block through (a Withheld).
+    warning: Score | Withheld | None = None
     # Monotonic seconds until which the same query bytes get the same answer (0: no promise);
     # the handler replays the rendered reply until then (replay.py).
     steady_until: float = 0.0
+    policy: str = ""   # the name of the client's `[[policy]]`; "" when none is configured
 
     @property
     def ede(self) -> tuple[EDECode, str] | None:

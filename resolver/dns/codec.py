@@ -57,6 +57,8 @@ class Query(NamedTuple):
     client: str = ""
     transport: Transport = Transport.UDP
     allowed: bool = False  # an allowlist entry matched: no blocking stage may act on it
+    # The client's policy (policy.Policy), set by the policy stage; None: each stage's default.
+    policy: object = None
 
     @property
     def reply_limit(self) -> int:

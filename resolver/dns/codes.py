@@ -101,6 +101,7 @@ class Trigger(enum.Enum):
     RATE_LIMIT = "ratelimit"     # the client's network asked faster than [ratelimit] allows
     ANY_OVER_UDP = "any"         # ANY over UDP: one HINFO record, never the set (RFC 8482)
     ZONE_TRANSFER = "transfer"   # AXFR or IXFR: a resolver has no zone to give
+    DOH_CANARY = "canary"        # use-application-dns.net: NXDOMAIN keeps browsers on this resolver
     OTHER_CLASS = "class"        # a class other than IN: refused, or the server's identity (CHAOS)
     NO_UPSTREAM = "no-upstream"  # every upstream failed: SERVFAIL
     OVERLOAD = "overload"        # too many queries already wait for an upstream: SERVFAIL at once

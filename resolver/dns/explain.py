@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from fraudwall.blocklists.store import MANUAL_LIST
 from fraudwall.blocklists.verdict import Match
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Trigger
 from fraudwall.scoring.score import Score
 
 if TYPE_CHECKING:
-    from fraudwall.resolver.dns.answer import Answer
+    from fraudwall.resolver.dns.answer import Answer, Withheld
 
 # RFC 8914 codes follow from what happened, so no stage chooses its own.
 EDE_BY_KIND = {
@@ -33,6 +34,8 @@ EDE_BY_KIND = {
 LIST_TRIGGERS = frozenset((Trigger.NAME, Trigger.CNAME_TARGET, Trigger.ANSWER_ADDRESS))
 # `fraudwall_blocked_total`'s reason label, in a plain dict: an enum's `.value` is a property call.
 _BLOCKED_BY = {trigger: trigger.value for trigger in (*LIST_TRIGGERS, Trigger.SCORER)}
+# The policy label of an answer decided with no `[[policy]]` configured.
+DEFAULT_POLICY = "default"
 
 # The text and label of the triggers with nothing matched; a label of None is the answer's
 # `detail` (what the rate limit did, which in-flight bound was reached).
@@ -44,6 +47,7 @@ _FIXED: dict[Trigger, tuple[str, str | None]] = {
     Trigger.RATE_LIMIT: ("rate limited", None),
     Trigger.ANY_OVER_UDP: ("RFC 8482: ANY over UDP", "any"),
     Trigger.ZONE_TRANSFER: ("zone transfer not served", "transfer"),
+    Trigger.DOH_CANARY: ("DoH canary: browsers keep using this resolver", "canary"),
     Trigger.NO_UPSTREAM: ("no upstream answered", "upstream"),
     Trigger.OVERLOAD: ("too many queries in flight", None),
     Trigger.INTERNAL_ERROR: ("internal error", "error"),
@@ -52,8 +56,17 @@ _FIXED: dict[Trigger, tuple[str, str | None]] = {
 
 def listed(match: Match) -> str:
     """A list entry as a person reads it: the list, the source's file name and line (not its whole
-    path or URL: `fraudwall check` shows those)."""
-    return f"listed in {match.list} ({match.source.rsplit('/', 1)[-1]})"
+    path or URL: `fraudwall check` shows those), and the operator's `--reason` for an entry of their own."""
+    where = f"listed in {match.list} ({match.source.rsplit('/', 1)[-1]})"
+    # An operator's entry keeps its `--reason` as its rule; without one, the rule is the name itself.
+    if match.list == MANUAL_LIST and match.rule != match.name:
+        return f"{where}: {match.rule}"
+    return where
+
+
+def decided(match: Match | Score) -> str:
+    """What a list entry or a score says, whichever decided."""
+    return scored(match) if type(match) is Score else listed(match)
 
 
 def scored(score: Score) -> str:
@@ -67,7 +80,7 @@ def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int
     if trigger is Trigger.NAME:
         return listed(match)
     if trigger is Trigger.CNAME_TARGET:
-        return f"alias {detail} {listed(match)}"
+        return f"alias {detail} {decided(match)}"   # listed, or scored as a look-alike
     if trigger is Trigger.ANSWER_ADDRESS:
         return f"address {detail} {listed(match)}"
     if trigger is Trigger.SCORER:
@@ -79,10 +92,10 @@ def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int
 
 def label(trigger: Trigger, match: Match | Score | None = None, detail: str | int = "") -> str:
     """A low-cardinality label: the list or scorer rule, or what a bound did; the query log's label column."""
+    if trigger is Trigger.SCORER or (trigger in LIST_TRIGGERS and type(match) is Score):
+        return match.rule
     if trigger in LIST_TRIGGERS:
         return match.list
-    if trigger is Trigger.SCORER:
-        return match.rule
     if trigger is Trigger.OTHER_CLASS:
         return "class"
     fixed = _FIXED[trigger][1]
@@ -94,31 +107,51 @@ def label(trigger: Trigger, match: Match | Score | None = None, detail: str | in
 def ede(answer: Answer) -> tuple[EDECode, str] | None:
     """The Extended DNS Error a reply carries (RFC 8914), or None."""
     code = EDE_BY_KIND.get(answer.kind)
-    return None if code is None else (code, text(answer.trigger, answer.match, answer.detail))
+    if code is None:
+        return None
+    reason = text(answer.trigger, answer.match, answer.detail)
+    # With `[[policy]]` tables, which policy decided is part of the why ("guests are strict").
+    return code, f"{reason} (policy {answer.policy})" if answer.policy else reason
 
 
 def log_columns(trigger: Trigger, match: Match | Score | None, detail: str | int,
-                warning: Score | None) -> tuple[str, str]:
-    """The query log's reason and label of an answer's decision: a warned name's score and its rule,
-    else the text and label of what decided the answer."""
-    if warning is not None:
+                warning: Score | Withheld | None) -> tuple[str, str]:
+    """The query log's reason and label of an answer's decision: a warned name's score and its rule, or
+    the block its policy let through, else the text and label of what decided the answer."""
+    if type(warning) is Score:
         return scored(warning), warning.rule
+    if warning is not None:
+        return text(warning.trigger, warning.match, warning.detail), label(warning.trigger, warning.match)
     return text(trigger, match, detail), label(trigger, match, detail)
 
 
-def blocked_labels(answer: Answer) -> tuple[str, str]:
-    """`fraudwall_blocked_total`'s (reason, list): what triggered the block (name, cname, address,
-    scorer) and the list or scorer rule."""
+def blocked_labels(answer: Answer) -> tuple[str, str, str]:
+    """`fraudwall_blocked_total`'s (reason, list, policy): what triggered the block (name, cname,
+    address, scorer), the list or scorer rule, and the client's policy (names from the config only)."""
     trigger, match = answer.trigger, answer.match
-    return _BLOCKED_BY[trigger], match.rule if trigger is Trigger.SCORER else match.list
+    return (_BLOCKED_BY[trigger], match.rule if type(match) is Score else match.list,
+            answer.policy or DEFAULT_POLICY)
+
+
+def withheld_labels(answer: Answer) -> tuple[str, str, str] | None:
+    """`fraudwall_warned_total`'s (reason, list, policy) for a block a policy in mode warn let through."""
+    warning = answer.warning
+    if warning is None or type(warning) is Score or warning.mode != "warn":
+        return None
+    match = warning.match
+    return (_BLOCKED_BY[warning.trigger], match.rule if type(match) is Score else match.list,
+            answer.policy or DEFAULT_POLICY)
 
 
 def verdict_labels(answer: Answer) -> tuple[str, str] | None:
     """`fraudwall_scorer_verdicts_total`'s (verdict, rule), or None when the scorer said nothing."""
-    if answer.trigger is Trigger.SCORER:
+    if answer.kind is AnswerKind.SCORED:
         return "block", answer.match.rule
-    if answer.warning is not None:
-        return "warn", answer.warning.rule
+    warning = answer.warning
+    if type(warning) is Score:
+        return "warn", warning.rule
+    if warning is not None and type(warning.match) is Score:
+        return "warn", warning.match.rule
     return None
 
 

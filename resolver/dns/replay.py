@@ -38,13 +38,17 @@ class ReplayMemo:
     `admits` is the access stage's test: a replay skips the chain, so a client the access stage
     would refuse gets no replay, and one it serves gets the reply under its own address.
     `limits` is the rate limiter's: every replay takes a token, as the chain would, and a
-    limited client gets no replay (the chain then answers it as limited).
+    limited client gets no replay (the chain then answers it as limited). `policy_of` is the
+    policy stage's selection: a reply made for a client of one `[[policy]]` is never replayed to a
+    client of another (a block to the security team, an unfiltered answer to a guest).
     """
 
     def __init__(self, admits: Callable[[str], bool] = lambda client: True, size: int = DEFAULT_SIZE,
-                 limits: Callable[[str, float], bool] | None = None) -> None:
+                 limits: Callable[[str, float], bool] | None = None,
+                 policy_of: Callable[[str], object] | None = None) -> None:
         self.admits = admits
         self.limits = limits
+        self.policy_of = policy_of
         self.size = size
         self._replays: dict[bytes, Replay] = {}
         # Bytes answered once by an answer that holds: their reply is kept the next time. A flood of
@@ -67,6 +71,9 @@ class ReplayMemo:
             return None
         if replay.query.client != client:
             if not self.admits(client):
+                return None
+            policy_of = self.policy_of
+            if policy_of is not None and policy_of(client) is not policy_of(replay.query.client):
                 return None
             replay = replay._replace(query=replay.query._replace(wire=data, client=client))
         if self.limits is not None and not self.limits(client, now):

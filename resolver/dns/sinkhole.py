@@ -28,7 +28,8 @@ class Sinkhole:
                steady_until: float = 0.0) -> Answer:
         """The answer for a block by a list entry's action (a score blocks); `detail` and
         `steady_until` as in `Answer`: what matched, how long it holds for the same query."""
-        kind = AnswerKind.SCORED if trigger is Trigger.SCORER else AnswerKind.BLOCKED
+        # A score blocks the name itself or a look-alike its CNAME leads to: the scorer decided.
+        kind = AnswerKind.SCORED if type(match) is Score else AnswerKind.BLOCKED
         action, redirect = (match.action, match.redirect) if type(match) is Match else (Action.BLOCK, ())
         if action is Action.DROP:
             return Answer(kind, None, trigger, match, detail)

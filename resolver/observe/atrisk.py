@@ -31,6 +31,7 @@ class AtRiskClient(NamedTuple):
     first: float                      # the first and last fraud attempt in the report
     last: float
     attempts: tuple[LogEntry, ...]    # the blocked and warned names it tried, oldest first
+    policy: str = ""                  # its `[[policy]]` at the last attempt; "" when none is configured
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -49,7 +50,12 @@ def assess(entries: Iterable[LogEntry], distinct_names: int = 5, window_seconds:
         attempts.sort(key=lambda entry: entry.time)
         trigger = _trigger(attempts, distinct_names, window_seconds, after_warning)
         if trigger:
-            flagged.append(AtRiskClient(client, trigger, attempts[0].time, attempts[-1].time, tuple(attempts)))
+            policy = attempts[-1].policy
+            if policy:
+                # In the words the report prints: whoever calls back sees which rules the client is under.
+                trigger = f"{trigger} (policy {policy})"
+            flagged.append(AtRiskClient(client, trigger, attempts[0].time, attempts[-1].time, tuple(attempts),
+                                        policy))
     flagged.sort(key=lambda client: -client.last)
     return flagged
 
@@ -74,10 +80,12 @@ def _trigger(attempts: list[LogEntry], distinct_names: int, window: float, after
 
 def as_json(client: AtRiskClient) -> dict:
     return {
-        "client": client.client, "trigger": client.trigger, "first": client.first, "last": client.last,
+        "client": client.client, "trigger": client.trigger, "policy": client.policy,
+        "first": client.first, "last": client.last,
         "names": list(client.names),
         "attempts": [{"time": entry.time, "name": entry.name, "qtype": entry.qtype, "verdict": entry.verdict,
-                      "reason": entry.reason, "list": entry.label} for entry in client.attempts],
+                      "reason": entry.reason, "list": entry.label, "policy": entry.policy}
+                     for entry in client.attempts],
     }
 
 

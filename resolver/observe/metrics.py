@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind, Transport
-from fraudwall.resolver.dns.explain import blocked_labels, verdict_labels
+from fraudwall.resolver.dns.explain import blocked_labels, verdict_labels, withheld_labels
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -56,8 +56,11 @@ SPECS = (
     MetricSpec("fraudwall_queries", "counter", "DNS queries answered, by query type, transport and result.",
                ("qtype", "transport", "result")),
     MetricSpec("fraudwall_blocked", "counter",
-               "Queries blocked, by what triggered the block (name, cname, address, scorer) and the list or rule.",
-               ("reason", "list")),
+               "Queries blocked, by what triggered the block (name, cname, address, scorer), the list or rule, "
+               "and the client's policy.", ("reason", "list", "policy")),
+    MetricSpec("fraudwall_warned", "counter",
+               "Queries a policy in mode warn answered though a list or the scorer would block them, by what "
+               "triggered it, the list or rule, and the policy.", ("reason", "list", "policy")),
     MetricSpec("fraudwall_scorer_verdicts", "counter", "Look-alike scorer verdicts other than allow, by rule.",
                ("verdict", "rule")),
     MetricSpec("fraudwall_query_duration_seconds", "histogram",
@@ -119,6 +122,7 @@ class Counters:
         self._queries: defaultdict[tuple[int, Transport, AnswerKind], int] = defaultdict(int)
         self._blocked = self.counters["fraudwall_blocked"] = defaultdict(int)
         self._verdicts = self.counters["fraudwall_scorer_verdicts"] = defaultdict(int)
+        self._warned = self.counters["fraudwall_warned"] = defaultdict(int)
         duration = self.histograms["fraudwall_query_duration_seconds"].setdefault((), Histogram())
         self._duration = duration
         self._duration_counts = duration.counts
@@ -134,7 +138,12 @@ class Counters:
             if kind is _SCORED:
                 self._verdicts[verdict_labels(answer)] += 1
         elif answer.warning is not None:
-            self._verdicts[verdict_labels(answer)] += 1
+            verdict = verdict_labels(answer)
+            if verdict is not None:
+                self._verdicts[verdict] += 1
+            withheld = withheld_labels(answer)
+            if withheld is not None:
+                self._warned[withheld] += 1
 
     def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
         self._queries[(-1, transport, kind)] += 1  # -1: no question could be read, labelled "none"

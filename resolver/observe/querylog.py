@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from fraudwall.resolver.dns.answer import Answer
+from fraudwall.resolver.dns.answer import Answer, Withheld
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind
 from fraudwall.resolver.dns.explain import log_columns
@@ -32,10 +32,11 @@ CREATE TABLE IF NOT EXISTS querylog (
     client TEXT NOT NULL,
     name TEXT NOT NULL,
     qtype TEXT NOT NULL,
-    verdict TEXT NOT NULL,   -- blocked | scored | warned | answered | cached | ...
+    verdict TEXT NOT NULL,   -- blocked | scored | warned | unfiltered | answered | cached | ...
     reason TEXT NOT NULL,
     label TEXT NOT NULL,     -- the list or scorer rule
-    count INTEGER NOT NULL DEFAULT 1  -- the same query from the same client within one batch
+    count INTEGER NOT NULL DEFAULT 1,  -- the same query from the same client within one batch
+    policy TEXT NOT NULL DEFAULT ''    -- the client's [[policy]]; '' when none is configured
 );
 CREATE INDEX IF NOT EXISTS querylog_time ON querylog (time);
 CREATE INDEX IF NOT EXISTS querylog_client_time ON querylog (client, time);
@@ -52,14 +53,17 @@ class LogEntry(NamedTuple):
     reason: str
     label: str
     count: int = 1
+    policy: str = ""   # the client's `[[policy]]`, "" when none is configured
 
 
 def verdict_of(answer: Answer) -> str | None:
     """What the log calls an answer; None for answers that are only counted."""
     if answer.kind is AnswerKind.BLOCKED or answer.kind is AnswerKind.SCORED:
         return KIND_LABELS[answer.kind]
-    if answer.warning is not None:
-        return "warned"
+    warning = answer.warning
+    if warning is not None:
+        # A block that a policy in mode off let through is logged, not warned about.
+        return "unfiltered" if type(warning) is Withheld and warning.mode == "off" else "warned"
     return None
 
 
@@ -74,7 +78,7 @@ class QueryLogRecorder:
     def __init__(self, log_all: bool = False, clock=time.time) -> None:
         self.log_all = log_all
         self.clock = clock
-        # (client, name, qtype number, verdict, trigger, match, detail, warning) -> [time of the first, count]
+        # (client, name, qtype number, verdict, policy, trigger, match, detail, warning) -> [time of the first, count]
         self.pending: dict[tuple, list] = {}
         self.dropped = 0
 
@@ -84,8 +88,8 @@ class QueryLogRecorder:
             if not self.log_all:
                 return
             verdict = KIND_LABELS[answer.kind]
-        key = (query.client, query.qname, query.qtype, verdict, answer.trigger, answer.match, answer.detail,
-               answer.warning)
+        key = (query.client, query.qname, query.qtype, verdict, answer.policy, answer.trigger, answer.match,
+               answer.detail, answer.warning)
         seen = self.pending.get(key)
         if seen is not None:
             seen[1] += 1
@@ -97,8 +101,8 @@ class QueryLogRecorder:
     def take(self) -> list[LogEntry]:
         """The entries kept since the last take, in the order they first came."""
         batch, self.pending = self.pending, {}
-        return [LogEntry(first, client, name, qtype_label(qtype), verdict, *log_columns(*decision), count)
-                for (client, name, qtype, verdict, *decision), (first, count) in batch.items()]
+        return [LogEntry(first, client, name, qtype_label(qtype), verdict, *log_columns(*decision), count, policy)
+                for (client, name, qtype, verdict, policy, *decision), (first, count) in batch.items()]
 
 
 class QueryLog:
@@ -123,6 +127,9 @@ class QueryLog:
         if "count" not in columns:
             # Before repeats were counted, every row stood for one query.
             self.connection.execute("ALTER TABLE querylog ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+        if "policy" not in columns:
+            # Before [[policy]] tables, every client had the one policy.
+            self.connection.execute("ALTER TABLE querylog ADD COLUMN policy TEXT NOT NULL DEFAULT ''")
 
     def _client_key(self) -> bytes:
         """The key of the client pseudonyms, made once per log so that they stay stable across restarts."""
@@ -140,13 +147,14 @@ class QueryLog:
         return "anon-" + hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()[:16]
 
     def write(self, entries: Iterable[LogEntry], now: float | None = None) -> int:
-        rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label, e.count)
+        rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label, e.count, e.policy)
                 for e in entries]
         if not rows:
             return 0
         with self.connection:
             self.connection.execute("BEGIN IMMEDIATE")
-            self.connection.executemany("INSERT INTO querylog VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.connection.executemany("INSERT INTO querylog (time, client, name, qtype, verdict, reason, label, count, policy) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._prune(time.time() if now is None else now)
         return len(rows)
 
@@ -160,7 +168,7 @@ class QueryLog:
 
     def read(self, since: float, client: str = "", name_pattern: str = "", limit: int = 10_000) -> list[LogEntry]:
         """Entries from `since` on, newest last; `name_pattern` is a shell pattern (`*.example.org`)."""
-        sql = "SELECT time, client, name, qtype, verdict, reason, label, count FROM querylog WHERE time >= ?"
+        sql = "SELECT time, client, name, qtype, verdict, reason, label, count, policy FROM querylog WHERE time >= ?"
         arguments: list[object] = [since]
         if client:
             sql += " AND client IN (?, ?)"

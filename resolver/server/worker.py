@@ -19,17 +19,16 @@ from fraudwall.blocklists.opening import open_blocklist
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.observe.admin import start_admin
-from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
-from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import Stage, link
+from fraudwall.resolver.dns.decision import decision_stages, scorer_for
+from fraudwall.resolver.dns.policy import Policies
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.dns.handler import Observer, QueryHandler
 from fraudwall.resolver.dns.stages.inspection import InspectStage
 from fraudwall.resolver.server import interpreter
 from fraudwall.resolver.server.interpreter import discard
 from fraudwall.resolver.server.listeners import DNS_BACKLOG, ListenError, Listeners
-from fraudwall.resolver.dns.stages.local import LocalStage
 from fraudwall.resolver.observe.metrics import (
     Collector,
     Counters,
@@ -45,8 +44,6 @@ from fraudwall.resolver.dns.quota import Quota
 from fraudwall.resolver.dns.stages.ratelimit import RateLimitStage
 from fraudwall.resolver.dns.replay import ReplayMemo
 from fraudwall.resolver.observe.querylog import QueryLog, QueryLogRecorder, log_path
-from fraudwall.resolver.dns.stages.scorer import ScorerStage
-from fraudwall.resolver.dns.sinkhole import Sinkhole
 from fraudwall.resolver.server.supervisor import START_FAILED
 from fraudwall.resolver.server.tcp import TcpConnections, TcpServer
 from fraudwall.resolver.server.udp import UdpServer
@@ -55,7 +52,6 @@ from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 from fraudwall.resolver.warning.certificates import CAError
 from fraudwall.resolver.warning.reports import store_path_of
 from fraudwall.resolver.warning.server import start_servers as start_warning_servers
-from fraudwall.scoring.scorer import Scorer
 
 try:
     # Imported by the supervisor, before it becomes `[server] user`, who may not read the files it comes from.
@@ -75,14 +71,14 @@ class Resolver:
                  observers: tuple[Observer, ...] = ()) -> None:
         self.config = config
         self.blocklist = blocklist
-        sinkhole = Sinkhole(config.sinkhole)
+        self.policies = policies = Policies(config)
         self.counters = Counters()
         self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
                                    config.upstream.timeout, config.upstream.attempts,
                                    on_try=lambda server, outcome, seconds: self.counters.observe_upstream(
                                        str(server), outcome, seconds))
         self.cache = CacheStage(config.cache)
-        self.scorer = Scorer(config.scorer) if config.scorer.mode != "off" else None
+        self.scorer = scorer_for(config, policies)
         # A client outside the served networks gets nothing from us, not even a cached answer.
         access = AccessStage(config.access.allow, config.access.deny, config.access.action)
         stages: list[Stage] = [access]
@@ -90,21 +86,12 @@ class Resolver:
         if self.ratelimit is not None:
             # Right after access: a refused client takes no tokens, a limited one costs nothing more.
             stages.append(self.ratelimit)
-        # Before every list and the cache: they speak of class IN, and ANY over UDP must not
-        # reach the upstream (RFC 8482). After the limit: CHAOS and ANY floods are limited too.
-        stages.append(LocalStage(config.server.identity))
-        if config.allowlist.names:
-            # The admin's own allowlist wins over every list and the scorer.
-            stages.append(AllowlistStage(config.allowlist.names))
-        # Before the cache: a name blocked live is blocked at once, even with an answer cached.
-        stages.append(BlocklistStage(blocklist, sinkhole))
-        if self.scorer is not None:
-            # After the lists: they are exact and cheaper; an allow entry there also skips scoring.
-            stages.append(ScorerStage(self.scorer, sinkhole, blocks=config.scorer.mode == "block"))
+        # The policy, local, allowlist, blocklist and scorer stages: what `fraudwall check` runs too.
+        stages += decision_stages(config, blocklist, self.scorer, policies)
         stages += [
             self.cache,
             # Below the cache: replies are inspected once, when they come in, not on every hit.
-            InspectStage(blocklist, sinkhole),
+            InspectStage(blocklist, policies.default, self.scorer, frozenset(config.allowlist.names)),
             UpstreamStage(self.forwarder,
                           Quota(in_flight_bound(config.upstream.max_in_flight, config.server.tcp_max_connections),
                                 config.upstream.max_in_flight_per_client),
@@ -113,10 +100,11 @@ class Resolver:
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
         self.generation = blocklist.generation if isinstance(blocklist, StoreBlocklist) else 0
-        self.provenance = Provenance(blocklist, self.scorer, config.scorer.mode == "block")
+        self.provenance = Provenance(blocklist, self.scorer, policies.default.scorer == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)
-        replays = ReplayMemo(access.allows, limits=self.ratelimit.admits if self.ratelimit is not None else None)
+        replays = ReplayMemo(access.allows, limits=self.ratelimit.admits if self.ratelimit is not None else None,
+                             policy_of=policies.select if policies else None)
         self.handler = QueryHandler(self.chain, observers=observers, replays=replays, clock=self.cache.clock)
         if config.admin.listen:
             # Counted only when /metrics is served: nobody could read them otherwise.

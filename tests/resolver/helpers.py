@@ -72,3 +72,14 @@ class FixedAnswer(ReplySource):
         scan = scan_reply(wire)
         body = strip_opt(wire, scan)
         return Reply(Answer(AnswerKind.RESOLVED, body), scan_reply(body))
+
+
+def policy(sinkhole=None, scorer: str = "block", name: str = "default", mode: str = "block", lists=None,
+           tag: bytes = b""):
+    """A client policy as the policy stage hands it to the blocking stages (the default one unless told)."""
+    from fraudwall.resolver.config import SinkholeSettings
+    from fraudwall.resolver.dns.policy import Policy
+    from fraudwall.resolver.dns.sinkhole import Sinkhole
+
+    holes = sinkhole if isinstance(sinkhole, Sinkhole) else Sinkhole(sinkhole or SinkholeSettings())
+    return Policy(name, mode, frozenset(lists) if lists is not None else None, scorer, holes, tag)

@@ -1,27 +1,39 @@
-"""blocklist: the query's name and each of its parents, looked up in the blocklist."""
+"""blocklist: the query's name and each of its parents, looked up in the blocklist.
+
+What a match does is the client's policy's to say: `block` answers per the entry's action,
+`warn` and `off` answer normally and mark the answer (`Withheld`) for the query log and, in
+`warn`, the metrics; an entry of a list the policy does not name is as no entry.
+"""
 
 from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist
-from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
+from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer, Withheld
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
-from fraudwall.resolver.dns.sinkhole import Sinkhole
+from fraudwall.resolver.dns.policy import BLOCK, Policy
 
 
 class BlocklistStage(Stage):
-    def __init__(self, blocklist: Blocklist, sinkhole: Sinkhole) -> None:
+    def __init__(self, blocklist: Blocklist, policy: Policy) -> None:
+        """`policy`: the default, for queries the policy stage left without one."""
         super().__init__()
         self.blocklist = blocklist
-        self.sinkhole = sinkhole
+        self.policy = policy
 
     async def resolve(self, query: Query) -> Answer:
         if not query.allowed:
             match = self.blocklist.match_name(query.qname)
             if match is not None:
-                if match.action is Action.ALLOW:
-                    query = query._replace(allowed=True)
-                else:
-                    return self.sinkhole.answer(query, Trigger.NAME, match, steady_until=UNTIL_LISTS_CHANGE)
+                policy = query.policy or self.policy
+                if policy.applies(match):
+                    if match.action is Action.ALLOW:
+                        query = query._replace(allowed=True)
+                    elif policy.mode == BLOCK:
+                        return policy.sinkhole.answer(query, Trigger.NAME, match, steady_until=UNTIL_LISTS_CHANGE)
+                    else:
+                        # Let through, and nothing below blocks it again: one decision, one log row.
+                        answer = await self.next.resolve(query._replace(allowed=True))
+                        return answer._replace(warning=Withheld(Trigger.NAME, match, "", policy.mode))
         return await self.next.resolve(query)

@@ -164,7 +164,9 @@ class CacheStage(Stage):
             stale = cache.stale(query.key, self.clock(), hold_back=answer.kind is not AnswerKind.OVERLOADED)
             if stale is not None:
                 return _stale_answer(stale, query)
-        if answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None:
+        # A block that the client's policy let through (inspect) is not kept: every query of it is logged.
+        if (answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None
+                and answer.warning is None):
             keep = lifetime(scan, answer.kind, self.settings)
             ttls = scan.ttls if scan is not None else ()
             self.cache.put(query.key, answer.body, ttls, keep, answer.kind, self.clock())

@@ -7,6 +7,10 @@ question would tell the upstream's version to anyone, and a name blocked in clas
 answered with class IN records. Unbound forwards a question of class ANY; fraudwall refuses
 it: its lists and its cache speak of class IN only.
 
+Firefox asks `use-application-dns.net` before it turns DNS over HTTPS on by itself; NXDOMAIN
+tells it that this network's resolver filters, so it keeps asking here instead of going round
+it (`[server] doh_canary`, on by default; Chrome and others follow the same canary or none).
+
 Zone transfers (AXFR, IXFR) get REFUSED: a resolver has no zone to give. A question of type ANY over UDP gets one synthesized HINFO record ("RFC8482" "", RFC 8482
 4.2): the full set is a reflection amplifier. Over TCP, where the source address is proven,
 it goes on down the chain and upstream as before (RFC 8482 4.4 allows either).
@@ -20,6 +24,7 @@ from fraudwall.resolver.dns.codec import RR_FIXED, Query, make_record, make_repl
 from fraudwall.resolver.dns.codes import AnswerKind, QClass, QType, Rcode, Transport, Trigger
 
 IDENTITY_NAMES = ("id.server", "hostname.bind")   # RFC 4892 and BIND's older name
+DOH_CANARY = "use-application-dns.net"   # Mozilla's canary domain: NXDOMAIN keeps DoH off
 HINFO_TTL = 3600   # the answer never changes: caches downstream may keep it
 _IN, _ANY, _UDP = QClass.IN, QType.ANY, Transport.UDP
 _TRANSFERS = (QType.IXFR, QType.AXFR)
@@ -31,8 +36,9 @@ def _character_string(text: bytes) -> bytes:
 
 
 class LocalStage(Stage):
-    def __init__(self, identity: str = "") -> None:
+    def __init__(self, identity: str = "", doh_canary: bool = True) -> None:
         super().__init__()
+        self._canary = DOH_CANARY if doh_canary else None
         # Each record is made once: only the header and the question differ between queries.
         self._hinfo = (make_record(QType.HINFO, HINFO_TTL, _character_string(b"RFC8482") + _character_string(b"")),)
         self._identity = ()
@@ -43,6 +49,9 @@ class LocalStage(Stage):
     async def resolve(self, query: Query) -> Answer:
         if query.qclass != _IN:
             return self._outside_in(query)
+        if query.qname == self._canary:
+            return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NXDOMAIN), Trigger.DOH_CANARY,
+                          steady_until=UNTIL_LISTS_CHANGE)
         if query.qtype >= _FIRST_META_TYPE:   # one comparison for ordinary queries
             if query.qtype == _ANY and query.transport is _UDP:
                 return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.NOERROR, self._hinfo), Trigger.ANY_OVER_UDP,

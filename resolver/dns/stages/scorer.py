@@ -2,43 +2,56 @@
 
 `block` verdicts are sinkholed with the scorer as provenance; `warn` verdicts are
 answered normally and marked on the answer, so the query log and the metrics see them.
-In `warn-only` mode a `block` verdict is treated as a warning. Scores are cached by
-the scorer per name and per registrable domain, so names seen before cost a dict look-up.
+The client's policy says what a `block` verdict does: with scorer "warn" (or `[scorer] mode =
+"warn-only"` for the default) it is treated as a warning, with "off" or mode "off" it is
+answered and only logged. Scores are cached by the scorer per name and per registrable domain,
+so names seen before cost a dict look-up.
 """
 
 from __future__ import annotations
 
-from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
+from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer, Withheld
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
-from fraudwall.resolver.dns.sinkhole import Sinkhole
+from fraudwall.resolver.dns.policy import BLOCK, OFF, Policy
 from fraudwall.scoring.score import Score, Verdict
 from fraudwall.scoring.scorer import Scorer
 
 
+def judge(scorer: Scorer, name: str) -> Score | None:
+    try:
+        return scorer.score(name)
+    except ValueError:
+        # Not a host name (service labels, odd bytes): nothing a person types into a browser.
+        return None
+
+
 class ScorerStage(Stage):
-    def __init__(self, scorer: Scorer, sinkhole: Sinkhole, blocks: bool) -> None:
+    def __init__(self, scorer: Scorer, policy: Policy) -> None:
+        """`policy`: the default, for queries the policy stage left without one."""
         super().__init__()
         self.scorer = scorer
-        self.sinkhole = sinkhole
-        self.blocks = blocks
+        self.policy = policy
 
     def judge(self, qname: str) -> Score | None:
-        try:
-            return self.scorer.score(qname)
-        except ValueError:
-            # Not a host name (service labels, odd bytes): nothing a person types into a browser.
-            return None
+        return judge(self.scorer, qname)
 
     async def resolve(self, query: Query) -> Answer:
         if query.allowed:
             return await self.next.resolve(query)
-        score = self.judge(query.qname)
+        policy = query.policy or self.policy
+        if policy.scorer == OFF and policy.mode != OFF:
+            return await self.next.resolve(query)
+        score = judge(self.scorer, query.qname)
         if score is None or score.verdict is Verdict.ALLOW:
             return await self.next.resolve(query)
-        if score.verdict is Verdict.BLOCK and self.blocks:
+        if policy.mode == OFF:
+            answer = await self.next.resolve(query._replace(allowed=True))
+            return answer._replace(warning=Withheld(Trigger.SCORER, score, "", OFF)) \
+                if score.verdict is Verdict.BLOCK else answer
+        if score.verdict is Verdict.BLOCK and policy.scorer == BLOCK:
             # A score follows from the name alone; a list change may allow it, and clears the replays.
-            return self.sinkhole.answer(query, Trigger.SCORER, score, steady_until=UNTIL_LISTS_CHANGE)
+            return policy.sinkhole.answer(query, Trigger.SCORER, score, steady_until=UNTIL_LISTS_CHANGE)
         answer = await self.next.resolve(query)
         return answer._replace(warning=score)

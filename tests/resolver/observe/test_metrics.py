@@ -49,10 +49,10 @@ def test_blocks_by_trigger_and_list_and_scorer_verdicts():
     counters.observe_answer(make_query(), Answer(AnswerKind.SERVFAIL, b"", Trigger.NO_UPSTREAM, warning=combosquat),
                             0.001)
     values = samples(counters)
-    assert values[("fraudwall_blocked_total", (("list", "demo"), ("reason", "name")))] == 1
-    assert values[("fraudwall_blocked_total", (("list", "demo"), ("reason", "cname")))] == 1
-    assert values[("fraudwall_blocked_total", (("list", "ipfeed"), ("reason", "address")))] == 1
-    assert values[("fraudwall_blocked_total", (("list", "homoglyph"), ("reason", "scorer")))] == 1
+    assert values[("fraudwall_blocked_total", (("list", "demo"), ("policy", "default"), ("reason", "name")))] == 1
+    assert values[("fraudwall_blocked_total", (("list", "demo"), ("policy", "default"), ("reason", "cname")))] == 1
+    assert values[("fraudwall_blocked_total", (("list", "ipfeed"), ("policy", "default"), ("reason", "address")))] == 1
+    assert values[("fraudwall_blocked_total", (("list", "homoglyph"), ("policy", "default"), ("reason", "scorer")))] == 1
     assert values[("fraudwall_scorer_verdicts_total", (("rule", "homoglyph"), ("verdict", "block")))] == 1
     assert values[("fraudwall_scorer_verdicts_total", (("rule", "combosquat"), ("verdict", "warn")))] == 1
 

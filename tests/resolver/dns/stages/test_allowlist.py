@@ -9,7 +9,7 @@ from fraudwall.resolver.dns.sinkhole import Sinkhole
 from fraudwall.resolver.dns.stages.allowlist import AllowlistStage, covers
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 
-from tests.resolver.helpers import FixedAnswer, make_query, run
+from tests.resolver.helpers import FixedAnswer, make_query, policy, run
 
 
 def test_covers_the_name_and_the_names_below_it():
@@ -21,6 +21,6 @@ def test_covers_the_name_and_the_names_below_it():
 
 def test_a_unicode_allow_entry_passes_its_punycode_query():
     listed = MemoryBlocklist([Match("xn--fa-hia.de", Action.BLOCK, "fraud", "faß.de", "fraud.txt:1", 0.0)])
-    stages = link(AllowlistStage(("Faß.DE.",)), BlocklistStage(listed, Sinkhole(SinkholeSettings())),
+    stages = link(AllowlistStage(("Faß.DE.",)), BlocklistStage(listed, policy()),
                   FixedAnswer("shop.xn--fa-hia.de. 300 A 192.0.2.1"))
     assert run(stages.resolve(make_query("shop.xn--fa-hia.de"))).kind is AnswerKind.RESOLVED

@@ -13,6 +13,7 @@ from fraudwall.resolver.dns.stages.inspection import InspectStage
 from fraudwall.resolver.dns.sinkhole import Sinkhole
 
 from tests.resolver.helpers import FixedAnswer, ede_of, make_query, parse, run
+from tests.resolver.helpers import policy as policy_of
 
 
 def entry(name, action=Action.BLOCK, redirect=()):
@@ -31,7 +32,8 @@ class Lists(MemoryBlocklist):
 def chain(blocklist, allow=(), sinkhole=SinkholeSettings(), records=("www.example.org. 300 A 192.0.2.1",)):
     upstream = FixedAnswer(*records)
     holes = Sinkhole(sinkhole)
-    stages = link(AllowlistStage(allow), BlocklistStage(blocklist, holes), InspectStage(blocklist, holes), upstream)
+    stages = link(AllowlistStage(allow), BlocklistStage(blocklist, policy_of(holes)), InspectStage(blocklist, policy_of(holes)),
+                  upstream)
     return stages, upstream
 
 

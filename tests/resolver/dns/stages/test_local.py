@@ -16,7 +16,7 @@ from fraudwall.resolver.server.worker import Resolver
 from fraudwall.resolver.dns.sinkhole import Sinkhole
 from fraudwall.resolver.dns.upstream_policy import Upstream
 
-from tests.resolver.helpers import FixedAnswer, make_query, parse, run
+from tests.resolver.helpers import FixedAnswer, make_query, parse, policy, run
 from tests.resolver.dns.test_replay import LiveBlocklist
 
 
@@ -87,7 +87,7 @@ def test_a_blocked_name_in_class_ch_gets_no_in_record():
     blocklist = LiveBlocklist()
     blocklist.block("fraud.example.net")
     upstream = FixedAnswer("fraud.example.net. 300 A 192.0.2.1")
-    stage = link(LocalStage(""), BlocklistStage(blocklist, Sinkhole(SinkholeSettings())), upstream)
+    stage = link(LocalStage(""), BlocklistStage(blocklist, policy()), upstream)
     reply = parse(run(stage.resolve(class_query("fraud.example.net", "A", dns.rdataclass.CH))).body)
     assert reply.rcode() == dns.rcode.REFUSED and reply.answer == []
     # the same name in class IN is still blocked

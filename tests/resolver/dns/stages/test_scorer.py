@@ -10,7 +10,7 @@ from fraudwall.resolver.dns.sinkhole import Sinkhole
 from fraudwall.scoring.score import Verdict
 from fraudwall.scoring.scorer import Scorer
 
-from tests.resolver.helpers import FixedAnswer, ede_of, make_query, parse, run
+from tests.resolver.helpers import FixedAnswer, ede_of, make_query, parse, policy, run
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def scorer():
 
 def chain(scorer, blocks=True):
     upstream = FixedAnswer("x. 300 A 192.0.2.1")
-    return link(ScorerStage(scorer, Sinkhole(SinkholeSettings()), blocks), upstream), upstream
+    return link(ScorerStage(scorer, policy(scorer="block" if blocks else "warn")), upstream), upstream
 
 
 def a_name_with(scorer, verdict):
