@@ -30,7 +30,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(run=run)
     # The spellings before `report` was one noun still work, unlisted (a parser without help= is not shown).
     for old, new in OLD_SPELLINGS.items():
-        name, _help, description, arguments, run = next(verb for verb in VERBS if verb[0] == new)
+        _name, _help, description, arguments, run = next(verb for verb in VERBS if verb[0] == new)
         parser = subparsers.add_parser(old, description=f"The old spelling of `fraudwall report {new}`. {description}")
         arguments(parser)
         parser.set_defaults(run=run)
@@ -133,6 +133,7 @@ def _latest_per_name(entries: tuple[LogEntry, ...]) -> list[LogEntry]:
     for entry in entries:
         latest[entry.name] = entry
     return sorted(latest.values(), key=lambda entry: entry.time)
+
 
 def _warning_settings(args: argparse.Namespace) -> WarningSettings:
     return getattr(getattr(args, "config", None), "warning", None) or WarningSettings()
