@@ -167,8 +167,10 @@ def address_text(token: str) -> str | None:
 
     A bare address in a domain feed means "this host serves fraud": it becomes an address entry,
     so the answers pointing to it are blocked, where a name parser would refuse it."""
-    if not token or not (token[-1].isdigit() or ":" in token or token[-1] == "]"):
-        return None    # a name: no address ends in a letter, bar IPv6 (which holds a colon)
+    if not token or not (token[-1].isdigit() or ":" in token or token[-1] == "]") or "%" in token:
+        # A name: no address ends in a letter, bar IPv6 (which holds a colon). A scoped address
+        # (`fe80::1%eth0`) names a link of the feed's author, nothing an answer can hold.
+        return None
     if token[0] == "[" and token[-1] == "]":
         token = token[1:-1]
     try:

@@ -28,3 +28,14 @@ def test_an_exported_list_reads_back_to_its_blocks_without_the_allows():
     assert lines[1:] == ["a.example.org", "*.b.example.org"]
     again, _ = run(domains.parse, "\n".join(lines))
     assert [(e.name, e.mode) for e in again] == [(e.name, e.mode) for e in entries]
+
+
+def test_an_address_line_is_an_address_entry_and_a_scoped_one_is_refused():
+    from fraudwall.blocklists.formats import NetworkEntry
+    from fraudwall.blocklists.verdict import Action
+
+    entries, skips = run(domains.parse, "100.128.0.9\n2A00:1450::9\n[2a00:1450::10]\n2a00:1450::11%eth0\n1.2.3\n")
+    assert entries == [NetworkEntry("100.128.0.9", Action.BLOCK, 1, ""),
+                       NetworkEntry("2a00:1450::9", Action.BLOCK, 2, "2A00:1450::9"),
+                       NetworkEntry("2a00:1450::10", Action.BLOCK, 3, "[2a00:1450::10]")]
+    assert [(s.line, s.reason) for s in skips] == [(4, SkipReason.INVALID_NAME), (5, SkipReason.INVALID_NAME)]
