@@ -49,7 +49,12 @@ class Scorer:
 
     def score_uncached(self, name: str) -> Score:
         """The Score of `name`; InvalidName (a ValueError) when it is not a domain name."""
-        evidence = self.evidence(name)
+        return self.score_normalised(normalise_name(name))
+
+    def score_normalised(self, name: str) -> Score:
+        """The Score of `name` as `normalise_name` spells it, without spelling it again (a caller
+        that needs the spelling too, as `fraudwall score` does, pays for IDNA once), uncached."""
+        evidence = self.evidence(name, normalised=True)
         if isinstance(evidence, Score):
             return evidence
         signals, domain, subdomain, words, host, suffix = evidence
@@ -64,11 +69,13 @@ class Scorer:
                          Rule.NONE.value)
         return score
 
-    def evidence(self, name: str):
+    def evidence(self, name: str, normalised: bool = False):
         """The brand signals, DomainPart, subdomain labels, unexplained fraud words, host and
         public suffix of `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
-        registrable domain). What `score_uncached` combines, and what the weights are fitted on."""
-        name = normalise_name(name)
+        registrable domain). What `score_uncached` combines, and what the weights are fitted on.
+        `normalised`: `name` is spelled as `normalise_name` spells it already."""
+        if not normalised:
+            name = normalise_name(name)
         sub, label, suffix = self._suffixes.split(name)
         if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of

@@ -59,3 +59,60 @@ def test_a_name_with_terminal_controls_is_printed_escaped():
     assert status == 2
     assert [line["name"] for line in lines] == ["\\027[31mpaypa1.com\\155", "paypa1.com\\u202e"]
     assert all(char.isprintable() for line in lines for char in line["error"])
+
+
+def names_of_every_kind(count):
+    """Look-alikes, brand-and-word names, brands' own hosts, plain names, and a few that are no names."""
+    brands = ["paypal", "apple", "icbc", "amazon", "jd", "microsoft", "alipay", "netflix"]
+    words = ["login", "secure", "tuikuan", "verify", "shop", "garden", "news", "cloud"]
+    tlds = ["com", "top", "cn", "com.cn", "xyz", "co.uk", "de", "icu"]
+    names = []
+    for index in range(count):
+        brand, word, tld = brands[index % 8], words[index // 8 % 8], tlds[index // 64 % 8]
+        kind = index % 7
+        if kind == 0:
+            names.append(f"{brand[:-1]}{brand[-1] * 2}{index}.{tld}")
+        elif kind == 1:
+            names.append(f"{brand}-{word}.{tld}")
+        elif kind == 2:
+            names.append(f"www.{brand}.com")
+        elif kind == 3:
+            names.append(f"{word}{index}.example.{tld}")
+        elif kind == 4:
+            names.append(f"{brand}.com.{word}-{index}.{tld}")
+        elif kind == 5:
+            names.append(f"xn--pypal-4ve{index % 3}.com" if index % 2 else f"раураl{index}.com")
+        else:
+            names.append(["exa mple.org", "a" * 64 + ".com", "\x1bpaypa1.com", 'q"uote.com', f"back\\slash{index}.com"][index % 5])
+    return names
+
+
+def test_a_long_input_scored_by_several_processes_is_written_as_one_process_writes_it(monkeypatch):
+    from fraudwall.resolver.cli import score
+
+    monkeypatch.setattr(score, "PARALLEL_FROM", 500)
+    monkeypatch.setattr(score, "CHUNK", 64)
+    stdin = "\n".join(names_of_every_kind(3000)) + "\n"
+    outputs = []
+    for workers in (1, 2):
+        parser = argparse.ArgumentParser(prog="fraudwall")
+        add_parsers(parser.add_subparsers())
+        out = io.StringIO()
+        status = score.run(parser.parse_args(["score", "--stdin"]), stdin=io.StringIO(stdin), stdout=out,
+                           workers=workers)
+        outputs.append((status, out.getvalue()))
+    assert outputs[0] == outputs[1]
+    status, text = outputs[0]
+    assert status == 2 and text.count("\n") == 3000
+    assert [json.loads(line)["name"] for line in text.splitlines()[:2]] == ["paypall0.com", "apple-login.com"]
+
+
+def test_a_terminal_at_either_end_keeps_one_process():
+    from fraudwall.resolver.cli.score import _workers
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert _workers(Terminal(), io.StringIO()) == 1
+    assert _workers(io.StringIO(), Terminal()) == 1
