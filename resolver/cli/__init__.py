@@ -70,7 +70,8 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "fraudwall quarantine --confirm login-example.com       # enforce it after all",
     ),
     ("check",): (
-        "fraudwall check paypa1.com",
+        "fraudwall check paypa1.com                             # what the resolver answers, and why",
+        "fraudwall check paypa1.com --client 192.0.2.7          # as that client's [[policy]] sees it",
         "fraudwall check icbc-tuikuan.example.com 192.0.2.66 --json",
     ),
     ("block",): (
