@@ -33,7 +33,7 @@ def run_check(args: argparse.Namespace) -> int:
     from fraudwall.blocklists.lookup import StoreBlocklist
     from fraudwall.resolver.config import Config
     from fraudwall.resolver.dns.decision import checker, decide, question, scorer_for
-    from fraudwall.resolver.dns.policy import Policies
+    from fraudwall.resolver.dns.policy import Policies, unknown_lists
 
     # The verbs' tests hand over a bare namespace for the store alone: the rest is the defaults.
     config = args.config if isinstance(getattr(args, "config", None), Config) else Config()
@@ -43,6 +43,8 @@ def run_check(args: argparse.Namespace) -> int:
     policies = Policies(config)
     policy = policies.select(client) if client else policies.default
     blocklist = StoreBlocklist(db, cache_size=0, warn=lambda message: print(message, file=sys.stderr))
+    for line in unknown_lists(policies.chosen, blocklist.lists):
+        print(f"fraudwall: warning: {printable(line)}", file=sys.stderr)
     try:
         chain = checker(config, blocklist, scorer_for(config, policies), policies, access=bool(client))
         for name, is_address in checked:

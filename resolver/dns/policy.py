@@ -65,6 +65,12 @@ def policies_of(config: Config) -> tuple[tuple[tuple, Policy], ...]:
     return tuple(chosen)
 
 
+def unknown_lists(chosen: tuple[tuple[tuple, Policy], ...], known: set[str] | dict) -> list[str]:
+    """One line per `[[policy]] lists` name that no list in the store has: a typo applies nothing."""
+    return [f"[[policy]] {policy.name} lists: no list named {name!r} in the store; it applies once imported"
+            for _, policy in chosen for name in sorted((policy.lists or frozenset()) - set(known) - {MANUAL_LIST})]
+
+
 def select(chosen: tuple[tuple[tuple, Policy], ...], default: Policy, client: str) -> Policy:
     """The policy of `client` (an address as the listeners write it): the first whose networks hold it."""
     address = client_address(client)

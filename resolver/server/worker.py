@@ -22,7 +22,7 @@ from fraudwall.resolver.observe.admin import start_admin
 from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import Stage, link
 from fraudwall.resolver.dns.decision import decision_stages, scorer_for
-from fraudwall.resolver.dns.policy import Policies
+from fraudwall.resolver.dns.policy import Policies, unknown_lists
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.dns.handler import Observer, QueryHandler
 from fraudwall.resolver.dns.stages.inspection import InspectStage
@@ -100,6 +100,9 @@ class Resolver:
         # Stages with nothing to do are left out: every link costs each query a call.
         self.chain: Stage = link(*stages)
         self.generation = blocklist.generation if isinstance(blocklist, StoreBlocklist) else 0
+        if isinstance(blocklist, StoreBlocklist):
+            for line in unknown_lists(policies.chosen, blocklist.lists):
+                log.warning("%s", line)
         self.provenance = Provenance(blocklist, self.scorer, policies.default.scorer == "block")
         if config.warning.listen or config.warning.tls_listen:
             observers = (*observers, self.provenance.observe)

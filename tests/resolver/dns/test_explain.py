@@ -103,3 +103,18 @@ def test_a_score_without_reasons_still_reads_as_a_reason():
     bare = Score(0.95, Verdict.BLOCK, None, (), "shape")
     assert explain.text(Trigger.SCORER, bare) == "scored 0.95: fraud-like name"
     assert BlockReason.of("x.example.net", Trigger.SCORER, bare).brand == ""
+
+
+def test_the_operators_reason_is_what_people_read():
+    manual = Match("bad.example.net", Action.BLOCK, "manual", "reported by helpdesk ticket 42", "cli", 0.0)
+    answer = Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, manual)
+    assert answer.ede == (EDECode.BLOCKED, "listed in manual (cli): reported by helpdesk ticket 42")
+    assert BlockReason.of("bad.example.net", Trigger.NAME, manual).reason == answer.ede[1]
+    # Without --reason the rule is the name itself: nothing more to say.
+    assert explain.listed(manual._replace(rule="bad.example.net")) == "listed in manual (cli)"
+
+
+def test_a_policy_is_named_in_the_ede_and_the_metric_labels():
+    answer = RENDERED[Trigger.NAME][0]._replace(policy="guests")
+    assert answer.ede == (EDECode.BLOCKED, "listed in demo (demo-blocklist.txt:5) (policy guests)")
+    assert explain.blocked_labels(answer) == ("name", "demo", "guests")

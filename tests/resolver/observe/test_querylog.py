@@ -140,3 +140,32 @@ def test_a_log_from_before_counted_repeats_is_upgraded_and_keeps_its_rows(tmp_pa
     log.write([entry(1001, name="phish.example.org")], now=1001)
     assert [(row.name, row.count) for row in log.read(0)] == [("fraud.example.net", 1), ("phish.example.org", 1)]
     log.close()
+
+
+def test_a_log_from_before_policies_is_upgraded_and_rows_keep_their_policy(tmp_path):
+    path = tmp_path / "querylog.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE querylog (time REAL NOT NULL, client TEXT NOT NULL, name TEXT NOT NULL, "
+                "qtype TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL, label TEXT NOT NULL, "
+                "count INTEGER NOT NULL DEFAULT 1)")
+    old.execute("INSERT INTO querylog VALUES (1000, '192.0.2.7', 'fraud.example.net', 'A', 'blocked', 'r', 'demo', 1)")
+    old.commit()
+    old.close()
+    recorder = QueryLogRecorder(clock=lambda: 1001.0)
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.9"), BLOCKED._replace(policy="guests"), 0.001)
+    log = QueryLog(path)
+    log.write(recorder.take(), now=1001)
+    assert [(row.client, row.policy) for row in log.read(0)] == [("192.0.2.7", ""), ("192.0.2.9", "guests")]
+    log.close()
+
+
+def test_a_block_a_policy_let_through_is_logged_as_warned_or_unfiltered():
+    from fraudwall.resolver.dns.answer import Withheld
+
+    recorder = QueryLogRecorder(clock=lambda: 1.0)
+    for client, mode in (("192.0.2.1", "warn"), ("192.0.2.2", "off")):
+        answer = Answer(AnswerKind.RESOLVED, b"", warning=Withheld(Trigger.NAME, LISTED, "", mode), policy=mode)
+        recorder.observe(make_query("fraud.example.net", client=client), answer, 0.001)
+    rows = recorder.take()
+    assert [(row.verdict, row.reason, row.label, row.policy) for row in rows] == [
+        ("warned", "listed in demo (x:1)", "demo", "warn"), ("unfiltered", "listed in demo (x:1)", "demo", "off")]
