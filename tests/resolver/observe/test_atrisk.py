@@ -70,3 +70,14 @@ def test_watcher_counts_and_tells_the_webhook_once_with_retries(tmp_path):
     assert len(posts[-1]["names"]) == 5
     watcher.check()
     assert len(posts) == 3  # told once per window
+
+
+def test_the_report_says_which_policy_the_client_is_under():
+    from fraudwall.resolver.observe.atrisk import as_json
+
+    entries = [blocked(i * HOUR, f"fraud{i}.example.net")._replace(policy="guests") for i in range(5)]
+    [client] = assess(entries)
+    assert client.policy == "guests"
+    assert client.trigger == "5 distinct fraud names blocked within 24 h (policy guests)"
+    document = as_json(client)
+    assert document["policy"] == "guests" and {a["policy"] for a in document["attempts"]} == {"guests"}
