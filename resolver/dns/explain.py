@@ -134,7 +134,7 @@ def blocked_labels(answer: Answer) -> tuple[str, str, str]:
 
 
 def withheld_labels(answer: Answer) -> tuple[str, str, str] | None:
-    """`fraudwall_warned_total`'s (reason, list, policy) for a block a policy in mode warn let through."""
+    """`fraudwall_warned_total`'s (reason, list, policy) for a block the client's policy warned about instead."""
     warning = answer.warning
     if warning is None or type(warning) is Score or warning.mode != "warn":
         return None

@@ -59,8 +59,9 @@ SPECS = (
                "Queries blocked, by what triggered the block (name, cname, address, scorer), the list or rule, "
                "and the client's policy.", ("reason", "list", "policy")),
     MetricSpec("fraudwall_warned", "counter",
-               "Queries a policy in mode warn answered though a list or the scorer would block them, by what "
-               "triggered it, the list or rule, and the policy.", ("reason", "list", "policy")),
+               "Queries answered though a list or the scorer would block them, because the client's policy warns "
+               "(mode warn, scorer warn, [scorer] mode warn-only), by what triggered it, the list or rule, and the "
+               "policy.", ("reason", "list", "policy")),
     MetricSpec("fraudwall_scorer_verdicts", "counter", "Look-alike scorer verdicts other than allow, by rule.",
                ("verdict", "rule")),
     MetricSpec("fraudwall_query_duration_seconds", "histogram",

@@ -14,7 +14,7 @@ from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer, Withheld
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
-from fraudwall.resolver.dns.policy import BLOCK, OFF, Policy
+from fraudwall.resolver.dns.policy import BLOCK, OFF, WARN, Policy
 from fraudwall.scoring.score import Score, Verdict
 from fraudwall.scoring.scorer import Scorer
 
@@ -46,12 +46,19 @@ class ScorerStage(Stage):
         score = judge(self.scorer, query.qname)
         if score is None or score.verdict is Verdict.ALLOW:
             return await self.next.resolve(query)
+        if score.verdict is Verdict.BLOCK:
+            if policy.scorer == BLOCK:
+                # A score follows from the name alone; a list change may allow it, and clears the replays.
+                return policy.sinkhole.answer(query, Trigger.SCORER, score, steady_until=UNTIL_LISTS_CHANGE)
+            # A block the policy does not enforce: warned about (scorer "warn", warn-only), or only logged
+            # (mode off). Under a warning, a listed CNAME target or address in the answer still blocks it.
+            if policy.mode == OFF:
+                answer = await self.next.resolve(query._replace(allowed=True))
+                return answer._replace(warning=Withheld(Trigger.SCORER, score, "", OFF))
+            answer = await self.next.resolve(query)
+            return answer if answer.warning is not None else answer._replace(
+                warning=Withheld(Trigger.SCORER, score, "", WARN))
         if policy.mode == OFF:
-            answer = await self.next.resolve(query._replace(allowed=True))
-            return answer._replace(warning=Withheld(Trigger.SCORER, score, "", OFF)) \
-                if score.verdict is Verdict.BLOCK else answer
-        if score.verdict is Verdict.BLOCK and policy.scorer == BLOCK:
-            # A score follows from the name alone; a list change may allow it, and clears the replays.
-            return policy.sinkhole.answer(query, Trigger.SCORER, score, steady_until=UNTIL_LISTS_CHANGE)
+            return await self.next.resolve(query)
         answer = await self.next.resolve(query)
         return answer._replace(warning=score)

@@ -47,7 +47,7 @@ def test_warn_only_mode_answers_and_marks_the_answer(scorer):
     stage, upstream = chain(scorer, blocks=False)
     answer = run(stage.resolve(make_query("paypa1.com")))
     assert answer.kind is AnswerKind.RESOLVED and upstream.calls == 1
-    assert answer.warning.brand == "paypal.com"
+    assert answer.warning.match.brand == "paypal.com" and answer.warning.mode == "warn"
 
 
 def test_a_warn_verdict_is_answered_and_marked(scorer):
