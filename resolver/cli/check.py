@@ -43,9 +43,9 @@ def run_check(args: argparse.Namespace) -> int:
     policies = Policies(config)
     policy = policies.select(client) if client else policies.default
     blocklist = StoreBlocklist(db, cache_size=0, warn=lambda message: print(message, file=sys.stderr))
-    for line in unknown_lists(policies.chosen, blocklist.lists):
-        print(f"fraudwall: warning: {printable(line)}", file=sys.stderr)
     try:
+        for line in unknown_lists(policies.chosen, blocklist.lists):
+            print(f"fraudwall: warning: {printable(line)}", file=sys.stderr)
         chain = checker(config, blocklist, scorer_for(config, policies), policies, access=bool(client))
         for name, is_address in checked:
             if is_address:
@@ -76,12 +76,12 @@ def _name_verdict(name: str, answer, entry: Match | None, policy,
     """The decision as `check` reports it: the answer's verdict and reason, and the entry behind it."""
     from fraudwall.resolver.dns import explain
     from fraudwall.resolver.dns.answer import Withheld
-    from fraudwall.resolver.dns.codes import AnswerKind
+    from fraudwall.resolver.dns.codes import AnswerKind, Trigger
     from fraudwall.resolver.dns.stages.allowlist import covers
     from fraudwall.scoring.score import Score
 
     kind, warning = answer.kind, answer.warning
-    decided_by = answer.match
+    decided_by, trigger = answer.match, answer.trigger
     ede = answer.ede
     if kind in (AnswerKind.BLOCKED, AnswerKind.SCORED, AnswerKind.REFUSED):
         verdict = "refused" if kind is AnswerKind.REFUSED else "blocked"
@@ -93,6 +93,7 @@ def _name_verdict(name: str, answer, entry: Match | None, policy,
         verdict = "unfiltered" if withheld and warning.mode == "off" else "warned"
         reason = explain.log_columns(answer.trigger, answer.match, answer.detail, warning)[0]
         decided_by = warning.match if withheld else warning
+        trigger = warning.trigger if withheld else Trigger.SCORER
     else:
         verdict, reason = "allowed", ""
         if entry is not None and entry.blocks:
@@ -108,7 +109,7 @@ def _name_verdict(name: str, answer, entry: Match | None, policy,
         "verdict": verdict,
         "reason": reason,
         "ede": int(ede[0]) if ede else None,
-        "trigger": answer.trigger.value if verdict != "allowed" else None,
+        "trigger": trigger.value if verdict != "allowed" else None,
         **_entry_fields(match),
         **({"score": {"value": score.value, "rule": score.rule, "brand": score.brand}} if score else {}),
     }, match
