@@ -116,3 +116,18 @@ def test_a_terminal_at_either_end_keeps_one_process():
 
     assert _workers(Terminal(), io.StringIO()) == 1
     assert _workers(io.StringIO(), Terminal()) == 1
+
+
+def test_each_line_is_what_json_writes():
+    # The command writes its lines by hand for speed: each must read back into a record that json.dumps
+    # writes as the same line, spacing, escapes, float digits and all.
+    names = names_of_every_kind(700) + ["раураl.com", "xn--80ak6aa92e.com", "paypal.com.xn--80ak6aa92e.top"]
+    parser = argparse.ArgumentParser(prog="fraudwall")
+    add_parsers(parser.add_subparsers())
+    args = parser.parse_args(["score", "--stdin"])
+    out = io.StringIO()
+    assert args.run(args, stdin=io.StringIO("\n".join(names) + "\n"), stdout=out) == 2
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [json.dumps(record, ensure_ascii=False) for record in records] == out.getvalue().splitlines()
+    assert any(not record["reasons"][0].isascii() for record in records if record.get("reasons"))
+    assert {record["verdict"] for record in records if "verdict" in record} == {"allow", "warn", "block"}
