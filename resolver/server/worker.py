@@ -121,7 +121,7 @@ class Resolver:
         stays). `generation`: the store's change counter now in force.
 
         Returns the containers the old decisions were in: dropping them here, at once, would hold up
-        the queries waiting behind (~40 ms for full caches); the worker empties them on a thread.
+        the queries waiting behind (~40 ms for full caches); the worker empties them a slice at a time.
         """
         self.generation = generation
         old: list[object] = [self.cache.cache.clear(), *self.handler.replays.clear(), self.provenance.forget()]
@@ -268,7 +268,12 @@ class Worker:
         if update is not None:
             blocklist.install(update)
         if update is not None or forced:
-            self.lists_thread.submit(discard, self.resolver.on_generation(blocklist.generation))
+            self._discard(self.resolver.on_generation(blocklist.generation))
+
+    def _discard(self, containers: list) -> None:
+        """Drop the old decisions a slice a turn, between the queries (see `interpreter`)."""
+        if not discard(containers):
+            asyncio.get_running_loop().call_soon(self._discard, containers)
 
     def reload(self) -> None:
         """SIGHUP to this worker itself: pick up the store's changes now and forget cached answers and scores.
@@ -278,7 +283,7 @@ class Worker:
         if isinstance(self.resolver.blocklist, StoreBlocklist):
             self.jobs.append(asyncio.ensure_future(self.refresh_lists(forced=True)))
         else:
-            self.lists_thread.submit(discard, self.resolver.on_generation(self.resolver.generation))
+            self._discard(self.resolver.on_generation(self.resolver.generation))
         log.info("reloaded: lists refreshed, cached answers dropped")
 
     async def stop(self, grace: float) -> None:
