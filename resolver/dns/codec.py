@@ -288,13 +288,18 @@ def make_record(rtype: int, ttl: int, rdata: bytes, owner: bytes = b"\xc0\x0c") 
     return owner + RR_FIXED.pack(rtype, 1, ttl, len(rdata)) + rdata
 
 
+EDE_TEXT_OCTETS = 200   # an EDE's text is for people: a long reason must not push the answer to TCP
+
+
 @functools.lru_cache(maxsize=4096)  # a pure function of a few values that repeat: the same list, the same reason
 def make_opt(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0) -> bytes:
     """The OPT record fraudwall sends: its UDP size, DO echoed (RFC 3225), an optional EDE (RFC 8914)."""
     options = b""
     if ede is not None:
         code, text = ede
-        payload = U16.pack(code) + text.encode("utf-8")[:200]
+        # Cut at a character, not inside one: an operator's reason may be Chinese, and a cut UTF-8
+        # sequence makes the whole reply unreadable to clients that decode the text (dnspython).
+        payload = U16.pack(code) + text.encode("utf-8")[:EDE_TEXT_OCTETS].decode("utf-8", "ignore").encode("utf-8")
         options = U16.pack(15) + U16.pack(len(payload)) + payload
     ttl = (extended_rcode << 24) | (EDNS_DO if do else 0)
     return b"\x00" + RR_FIXED.pack(QType.OPT, EDNS_SIZE, ttl, len(options)) + options

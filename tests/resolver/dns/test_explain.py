@@ -118,3 +118,15 @@ def test_a_policy_is_named_in_the_ede_and_the_metric_labels():
     answer = RENDERED[Trigger.NAME][0]._replace(policy="guests")
     assert answer.ede == (EDECode.BLOCKED, "listed in demo (demo-blocklist.txt:5) (policy guests)")
     assert explain.blocked_labels(answer) == ("name", "demo", "guests")
+
+
+def test_a_long_chinese_reason_is_cut_at_a_character_in_the_ede():
+    from fraudwall.resolver.dns.codec import make_reply, render
+
+    from tests.resolver.helpers import ede_of, make_query, parse
+
+    manual = Match("bad.example.net", Action.BLOCK, "manual", "用户举报的诈骗网站" * 20, "cli", 0.0)
+    query = make_query("bad.example.net", use_edns=0)
+    body = make_reply(query, 0)
+    [(code, text)] = ede_of(parse(render(query, body, Answer(AnswerKind.BLOCKED, body, Trigger.NAME, manual).ede)))
+    assert code == 15 and text.startswith("listed in manual (cli): 用户举报") and len(text.encode()) <= 200
