@@ -58,7 +58,7 @@ def policies_of(config: Config) -> tuple[tuple[tuple, Policy], ...]:
         lists = frozenset(settings.lists) if settings.lists is not None else None
         # What decides an answer below the cache (inspection): the mode, the lists and the scorer.
         # The sinkhole does not: sinkholed answers are never cached.
-        tag = tags.setdefault((settings.mode, lists, scorer), bytes((len(tags),)))
+        tag = tags.setdefault((settings.mode, lists, scorer), len(tags).to_bytes(2, "big"))
         sinkhole = Sinkhole(dataclasses.replace(config.sinkhole, **dict(settings.sinkhole)))
         chosen.append((parse_networks(settings.clients), Policy(settings.name, settings.mode, lists, scorer,
                                                                  sinkhole, tag)))

@@ -136,3 +136,9 @@ def test_a_list_name_no_list_has_is_told():
     assert unknown_lists(policies().chosen, {"phishing": None}) == []
     assert unknown_lists(policies().chosen, {"phish": None}) == [
         "[[policy]] staff lists: no list named 'phishing' in the store; it applies once imported"]
+
+
+def test_hundreds_of_policies_each_deciding_otherwise_get_tags_of_their_own():
+    tables = [{"name": f"p{index}", "clients": [f"10.{index // 256}.{index % 256}.0/24"], "lists": [f"l{index}"]}
+              for index in range(300)]
+    assert len({policy.tag for _, policy in policies(tables).chosen}) == 300
