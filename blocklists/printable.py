@@ -1,6 +1,6 @@
 """Text for an operator's terminal: every character that is not printable is written as an escape.
 
-Query names, CNAME targets, feed lines and report paths reach `fraudwall log`, `check`, `reports`
+Query names, CNAME targets, feed lines and report paths reach `fraudwall report log`, `check`, `report mistakes`
 and the other commands from clients, feeds and upstream answers. A raw ESC or CR among them
 could recolour or rewrite the operator's screen (a forged line just above `--allow ID`), and a
 JSON string decodes back to the same bytes for whoever prints it. So every command prints

@@ -279,11 +279,15 @@ class AtRiskSettings:
             raise ValueError("check_seconds: must be at least 1")
 
 
+# /metrics' port when none is given. Not CoreDNS's 9153: a host running both would have the second
+# to start fail.
+ADMIN_PORT = 9553
+
+
 @dataclass(frozen=True)
 class AdminSettings:
-    # /metrics (and nothing that changes state) on loopback; "" turns it off. Not CoreDNS's 9153:
-    # a host running both would have the second to start fail.
-    listen: str = "127.0.0.1:9553"
+    # /metrics (and nothing that changes state) on loopback; "" turns it off.
+    listen: str = f"127.0.0.1:{ADMIN_PORT}"
     # Clients that may connect (a Prometheus elsewhere); the others are disconnected before any HTTP.
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
@@ -291,7 +295,7 @@ class AdminSettings:
         _check_networks("allow", self.allow)
         if self.listen:
             try:
-                parse_hostport(self.listen, 9553)
+                parse_hostport(self.listen, ADMIN_PORT)
             except ValueError as error:
                 raise ValueError(f"listen: {error}") from None
 

@@ -14,6 +14,10 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# `make serve` keeps its state in the checkout through this variable; a developer who exported it
+# must not have the tests' own stores land there (or the default-path tests see another store).
+os.environ.pop("FRAUDWALL_STATE_DIR", None)
+
 # The Debian package that ships each peer binary (the Makefile's TEST_DEBS).
 PACKAGES = {
     "nsd": "nsd",

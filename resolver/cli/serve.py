@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.config import AdminSettings, Config, SinkholeSettings, load
-from fraudwall.resolver.observe.admin import ADMIN_PORT
+from fraudwall.resolver.config import ADMIN_PORT
 from fraudwall.resolver.server.listeners import tcp_socket
 from fraudwall.resolver.server.worker import serve
 

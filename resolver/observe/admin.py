@@ -8,10 +8,10 @@ from typing import Callable
 
 from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.config import ADMIN_PORT
 from fraudwall.resolver.server.http import Limits, OneRequestServer, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-ADMIN_PORT = 9153  # CoreDNS's metrics port: what dashboards and scrape configs for DNS servers expect
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.observe.admin import ADMIN_PORT
+from fraudwall.resolver.config import ADMIN_PORT
 from fraudwall.resolver.config import Config
 
 RECEIVE_BUFFER = 4 << 20    # bytes: rides out bursts instead of dropping them in the kernel

@@ -39,7 +39,7 @@ def reference_for(reason: BlockReason) -> str:
     """A short id that is the same for every view of one name blocked by one list or rule.
 
     Stable rather than random, so the person can read it over the phone and the
-    admin finds it with `fraudwall reports --ref` even if no view was stored.
+    admin finds it with `fraudwall report mistakes --ref` even if no view was stored.
     """
     digest = hashlib.sha256(f"{reason.name}\0{reason.source_kind}\0{reason.label}".encode()).digest()
     code = base64.b32encode(digest[:5]).decode()

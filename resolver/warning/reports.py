@@ -91,7 +91,7 @@ def reports_path(store_path: str, ca_dir: str = "") -> Path:
     directory (or its default).
 
     A file rather than memory, so reports sent while serving the demo list survive a
-    restart and `fraudwall reports` (another process) finds them by the same rule. The
+    restart and `fraudwall report mistakes` (another process) finds them by the same rule. The
     reports an older version kept in the store's own file are moved here first.
     """
     if store_path:

@@ -72,7 +72,7 @@ def clean_comment(text: str, most: int) -> str:
 def clean_path(text: str) -> str:
     """The reported path as stored: what is not printable percent-encoded, as in a URL, cut as the page shows it.
 
-    The form's field is whatever the poster sent; an operator reads it in `fraudwall reports`.
+    The form's field is whatever the poster sent; an operator reads it in `fraudwall report mistakes`.
     """
     return shorten("".join(c if c.isprintable() else quote(c, safe="") for c in text))
 
