@@ -110,9 +110,22 @@ def _name_verdict(name: str, answer, entry: Match | None, policy,
         "reason": reason,
         "ede": int(ede[0]) if ede else None,
         "trigger": trigger.value if verdict != "allowed" else None,
+        "answer": _answered(answer),
         **_entry_fields(match),
         **({"score": {"value": score.value, "rule": score.rule, "brand": score.brand}} if score else {}),
     }, match
+
+
+def _answered(answer) -> str:
+    """What the client gets for an A query: the rcode and addresses fraudwall sends, "forwarded" or "nothing"."""
+    from fraudwall.resolver.dns.codec import scan_reply
+    from fraudwall.resolver.dns.codes import AnswerKind, Rcode
+
+    if answer.body is None:
+        return "forwarded" if answer.kind is AnswerKind.RESOLVED else "nothing"   # an RPZ drop, an access drop
+    scan = scan_reply(answer.body)
+    rcode = Rcode(scan.rcode).name if scan.rcode in Rcode._value2member_map_ else str(scan.rcode)
+    return " ".join((rcode, *scan.addresses))
 
 
 def _address_verdict(address: str, match: Match | None, policy) -> tuple[dict, Match | None]:

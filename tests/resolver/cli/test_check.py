@@ -108,3 +108,12 @@ def test_check_with_a_client_outside_access_says_refused(tmp_path, store, capsys
     assert record["verdict"] == "refused" and record["reason"] == "client network not served"
     assert cli("check", "x.example.org", "--client", "not-an-address", config=config) == 2
     assert "--client 'not-an-address' is not an IP address" in capsys.readouterr().err
+
+
+def test_check_says_what_the_client_is_sent(tmp_path, store, capsys):
+    config = store_config(tmp_path, POLICIES)
+    answers = {client: checked(capsys, config, "paypa1.com", "www.example.org", "--client", client)
+               for client in ("127.0.0.1", "192.0.2.200", "192.0.2.1")}
+    assert [record["answer"] for record in answers["127.0.0.1"]] == ["NOERROR 0.0.0.0", "forwarded"]
+    assert [record["answer"] for record in answers["192.0.2.200"]] == ["NXDOMAIN", "forwarded"]
+    assert [record["answer"] for record in answers["192.0.2.1"]] == ["forwarded", "forwarded"]
