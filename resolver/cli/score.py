@@ -16,6 +16,7 @@ import itertools
 import json
 from json.encoder import encode_basestring
 import os
+import signal
 import sys
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -199,6 +200,8 @@ _POOL_PROCESS: dict[str, object] = {}
 
 
 def _adopt(scorer: Scorer, encode: Callable[[object], str]) -> None:
+    # Ctrl-C is the parent's to handle (exit 130, the pool ended): a traceback from each process would bury it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _POOL_PROCESS["scorer"] = scorer
     _POOL_PROCESS["encode"] = encode
 
