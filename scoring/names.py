@@ -17,6 +17,7 @@ so that the blocklists and the resolver can use it without importing upwards.
 from __future__ import annotations
 
 import functools
+from importlib import resources
 import re
 from typing import NamedTuple
 
@@ -163,7 +164,8 @@ class PublicSuffixes:
                                               include_psl_private_domains=True)
         # Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the
         # store spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix.
-        self.rules = frozenset(_ascii_rule(rule) for rule in self._extract.tlds)
+        # Plus the private section's rules for platforms the bundled list lacks (not in `split`: ICANN only).
+        self.rules = frozenset(_ascii_rule(rule) for rule in self._extract.tlds) | _customer_suffixes()
 
     @functools.cached_property
     def _icann(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -227,6 +229,12 @@ class PublicSuffixes:
     def _slow(self, name: str) -> Parts:
         parts = self._extract.extract_str(name, include_psl_private_domains=False)
         return Parts(parts.subdomain, parts.domain, parts.suffix)
+
+
+def _customer_suffixes() -> frozenset[str]:
+    """The private-section rules the bundled list lacks (`customer-suffixes.txt`, shipped with this module)."""
+    text = resources.files("fraudwall.scoring").joinpath("customer-suffixes.txt").read_text(encoding="utf-8")
+    return frozenset(rule for line in text.splitlines() if (rule := line.split("#", 1)[0].strip()))
 
 
 @functools.cache
