@@ -508,6 +508,10 @@ class UpstreamStage(ReplySource):
             defaults = UpstreamSettings()
             quota = Quota(defaults.max_in_flight, defaults.max_in_flight_per_client)
         self.quota = quota
+        # No more sockets kept than queries may hold at once: the in-flight bound was fitted under
+        # the open-files limit, and the descriptors past it are the TCP clients'.
+        if isinstance(forwarder, Forwarder):
+            forwarder.ports.size = min(forwarder.ports.size, quota.total)
         self.max_waiting = WAITERS_PER_SOCKET * quota.total
         self.waiting = 0
         self.on_overload = on_overload

@@ -9,6 +9,7 @@ import dns.message
 import pytest
 from fraudwall.resolver.config import ConfigError, UpstreamSettings, from_document
 from fraudwall.resolver.dns.codes import AnswerKind
+from fraudwall.resolver.dns.quota import Quota
 from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 from fraudwall.resolver.server import upstream as upstream_module
 from fraudwall.resolver.server.upstream import SOCKET_SECONDS, Forwarder, UpstreamStage
@@ -248,3 +249,19 @@ def test_outgoing_range_is_read_from_the_config_and_checked():
     assert config.upstream.outgoing_range == 64
     with pytest.raises(ConfigError, match="outgoing_range"):
         from_document({"upstream": {"servers": ["192.0.2.53"], "outgoing_range": -1}}, "test.toml")
+
+
+def test_no_more_sockets_are_kept_than_queries_may_be_in_flight():
+    async def main():
+        upstream = await RecordingUpstream(RECORDS).start()
+        forwarder = forwarder_for(upstream.port, outgoing_range=256)
+        stage = UpstreamStage(forwarder, Quota(8, 8))
+        try:
+            answer = await stage.resolve(make_query("n1.example.org"))
+            assert kept_sockets(forwarder) == 8
+        finally:
+            forwarder.close()
+            upstream.stop()
+        assert answer.kind is AnswerKind.RESOLVED
+
+    asyncio.run(main())
