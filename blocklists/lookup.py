@@ -84,30 +84,31 @@ class StoreBlocklist:
 
     # -- the query path ----------------------------------------------------------------
 
-    def match_name(self, name: str) -> Match | None:
+    def match_name(self, name: str, lists: frozenset[str] | None = None) -> Match | None:
         cache = self._cache
+        key = name if lists is None else (lists, name)
         try:
-            return cache[name]
+            return cache[key]
         except KeyError:
             pass
         snapshot = self._snapshot
         name_filter, local = snapshot.name_filter, snapshot.local
         maybe = [candidate for candidate in parents(name) if candidate in local or candidate in name_filter]
-        result = self._exact(snapshot, name, maybe) if maybe else None
+        result = self._exact(snapshot, name, maybe, lists) if maybe else None
         if self._cache_size:
             if len(cache) >= self._cache_size:
                 cache.popitem(last=False)
-            cache[name] = result
+            cache[key] = result
         return result
 
-    def match_address(self, address: str) -> Match | None:
+    def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
         try:
             parsed = ipaddress.ip_address(address)
         except ValueError:
             return None
         value, width = int(parsed), parsed.max_prefixlen
         for prefix, table in self._snapshot.networks.get(parsed.version, ()):
-            found = table.get(value >> (width - prefix))
+            found = _of_lists(table.get(value >> (width - prefix)), lists)
             if found:
                 return choose(found)
         return None
@@ -238,8 +239,9 @@ class StoreBlocklist:
                 local.setdefault(row[1], []).append(_candidate(row[1:9], info, order, added=row[9]))
         return local
 
-    def _exact(self, snapshot: _Snapshot, query: str, names: list[str]) -> Match | None:
-        """The deciding entry among those at `names` (the query's parents that may have one)."""
+    def _exact(self, snapshot: _Snapshot, query: str, names: list[str],
+               lists: frozenset[str] | None = None) -> Match | None:
+        """The deciding entry among those at `names` (the query's parents that may have one) of `lists`."""
         key = tuple(names)
         candidates = self._entries_at.get(key)
         if candidates is None:
@@ -259,7 +261,7 @@ class StoreBlocklist:
                 if len(self._entries_at) >= self._cache_size:
                     self._entries_at.popitem(last=False)
                 self._entries_at[key] = candidates
-        return decide(query, candidates)
+        return decide(query, _of_lists(candidates, lists))
 
     def _networks(self, snapshot: _Snapshot) -> dict[int, list[tuple[int, dict[int, list[Candidate]]]]]:
         tables: dict[tuple[int, int], dict[int, list[Candidate]]] = {}
@@ -284,6 +286,13 @@ class StoreBlocklist:
         for (version, prefix), table in sorted(tables.items(), key=lambda item: -item[0][1]):
             result.setdefault(version, []).append((prefix, table))
         return result
+
+
+def _of_lists(candidates: list[Candidate] | None, lists: frozenset[str] | None) -> list[Candidate] | None:
+    """The candidates of `lists` and the operator's own (all of them when `lists` is None)."""
+    if lists is None or not candidates:
+        return candidates
+    return [candidate for candidate in candidates if candidate.manual or candidate.match.list in lists]
 
 
 def _candidate(row: tuple, info: ListInfo, order: int, added: float | None = None) -> Candidate:

@@ -38,15 +38,15 @@ class MemoryBlocklist:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def match_name(self, name: str) -> Match | None:
+    def match_name(self, name: str, lists: frozenset[str] | None = None) -> Match | None:
         entries = self._entries
         for candidate in parents(name):
             match = entries.get(candidate)
-            if match is not None:
+            if match is not None and (lists is None or match.list in lists):
                 return match
         return None
 
-    def match_address(self, address: str) -> Match | None:
+    def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
         return None
 
     def refresh(self) -> bool:

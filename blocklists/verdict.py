@@ -40,11 +40,12 @@ class Match(NamedTuple):
 class Blocklist(Protocol):
     """Looked up on the query path; both methods must be cheap and never raise."""
 
-    def match_name(self, name: str) -> Match | None:
-        """The entry deciding `name` (lowercase, ASCII/punycode, no trailing dot), or None."""
+    def match_name(self, name: str, lists: frozenset[str] | None = None) -> Match | None:
+        """The entry deciding `name` (lowercase, ASCII/punycode, no trailing dot), or None. `lists`: only
+        the entries of these lists and the operator's own count (a `[[policy]]`'s); None: all."""
 
-    def match_address(self, address: str) -> Match | None:
-        """The entry covering an IPv4/IPv6 address in an answer, or None."""
+    def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
+        """The entry covering an IPv4/IPv6 address in an answer, or None; `lists` as for names."""
 
     def refresh(self) -> bool:
         """Pick up live changes; True when the lists changed (called about once a second on the query

@@ -49,7 +49,7 @@ def run_check(args: argparse.Namespace) -> int:
         chain = checker(config, blocklist, scorer_for(config, policies), policies, access=bool(client))
         for name, is_address in checked:
             if is_address:
-                verdict, match = _address_verdict(name, blocklist.match_address(name), policy)
+                verdict, match = _address_verdict(name, blocklist.match_address(name, policy.lists), policy)
             else:
                 verdict, match = _name_verdict(name, decide(chain, question(name, client)), blocklist.explain(name),
                                                policy, config.allowlist.names)

@@ -171,3 +171,29 @@ def test_a_full_verdict_cache_lets_its_oldest_entry_go_not_all_of_them(tmp_path)
     assert list(blocklist._cache) == ["b.example.org", "c.example.org", "bad.example.org"]
     assert blocklist.match_name("bad.example.org").list == "feed"
     blocklist.close()
+
+
+def test_a_policys_lists_choose_among_their_own_entries_only(tmp_path):
+    """An allow on a list a policy leaves out must not hide the block of a list it names."""
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "phish", "bad.example.org\n")
+    import_text(db, tmp_path, "trusted", "@@||bad.example.org^\n", format="adblock")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_name("bad.example.org").action is Action.ALLOW
+    only_phish = frozenset({"phish"})
+    assert blocklist.match_name("bad.example.org", only_phish).list == "phish"
+    assert blocklist.match_name("www.bad.example.org", only_phish).action is Action.BLOCK
+    assert blocklist.match_name("bad.example.org", frozenset({"other"})) is None
+    # The answer for all lists is still the allow: the two are cached apart.
+    assert blocklist.match_name("bad.example.org").action is Action.ALLOW
+    blocklist.close()
+
+
+def test_a_policys_lists_choose_among_their_own_addresses_only(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "bad-hosts", "100.128.0.9\n", format="domains")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.match_address("100.128.0.9").list == "bad-hosts"
+    assert blocklist.match_address("100.128.0.9", frozenset({"bad-hosts"})).list == "bad-hosts"
+    assert blocklist.match_address("100.128.0.9", frozenset({"phish"})) is None
+    blocklist.close()

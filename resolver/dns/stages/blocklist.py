@@ -24,9 +24,10 @@ class BlocklistStage(Stage):
 
     async def resolve(self, query: Query) -> Answer:
         if not query.allowed:
-            match = self.blocklist.match_name(query.qname)
+            policy = query.policy or self.policy
+            # Only the policy's lists decide: an entry of another list that would win is as no entry.
+            match = self.blocklist.match_name(query.qname, policy.lists)
             if match is not None:
-                policy = query.policy or self.policy
                 if policy.applies(match):
                     if match.action is Action.ALLOW:
                         query = query._replace(allowed=True)

@@ -44,11 +44,11 @@ class InspectStage(ReplySource):
         policy = query.policy or self.policy
         blocklist = self.blocklist
         for target in scan.cname_targets:
-            match = blocklist.match_name(target)
+            match = blocklist.match_name(target, policy.lists)
             if match is not None and match.action is not Action.ALLOW and policy.applies(match):
                 return _decide(query, reply, policy, policy.mode, Trigger.CNAME_TARGET, match, target)
         for address in scan.addresses:
-            match = blocklist.match_address(address)
+            match = blocklist.match_address(address, policy.lists)
             if match is not None and match.action is not Action.ALLOW and policy.applies(match):
                 return _decide(query, reply, policy, policy.mode, Trigger.ANSWER_ADDRESS, match, address)
         if self.scorer is not None and scan.cname_targets and (policy.scorer != OFF or policy.mode == OFF):

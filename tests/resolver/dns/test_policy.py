@@ -32,10 +32,10 @@ class OneEntry:
     def __init__(self, match):
         self.match = match
 
-    def match_name(self, name):
+    def match_name(self, name, lists=None):
         return self.match if name.endswith(self.match.name) else None
 
-    def match_address(self, address):
+    def match_address(self, address, lists=None):
         return None
 
 

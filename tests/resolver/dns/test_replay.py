@@ -26,12 +26,12 @@ class LiveBlocklist:
     def block(self, name: str) -> None:
         self.names.add(name)
 
-    def match_name(self, name: str) -> Match | None:
+    def match_name(self, name: str, lists=None) -> Match | None:
         if name in self.names:
             return Match(name, Action.BLOCK, "live", name, "admin", 0.0)
         return None
 
-    def match_address(self, address: str) -> Match | None:
+    def match_address(self, address: str, lists=None) -> Match | None:
         return None
 
 

@@ -25,7 +25,7 @@ class Lists(MemoryBlocklist):
         super().__init__(entries)
         self.addresses = {address: entry(address) for address in addresses}
 
-    def match_address(self, address):
+    def match_address(self, address, lists=None):
         return self.addresses.get(address)
 
 
