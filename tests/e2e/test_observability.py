@@ -548,8 +548,9 @@ def test_a_second_serve_on_a_taken_admin_port_exits_with_a_message(tmp_path: Pat
     try:
         code, stderr = serve_expecting_failure(tmp_path / "second", "--listen", f"127.0.0.1:{free_port()}",
                                                "--admin", admin, "--db", str(tmp_path / "second" / "blocklists.db"))
-        assert code == 1
-        assert f"cannot serve /metrics on {admin}" in stderr
+        # An address the operator chose and cannot have is a usage error, as a bad flag is (exit 2).
+        assert code == 2
+        assert f"--admin {admin}: cannot serve /metrics there" in stderr
     finally:
         first.stop()
 
