@@ -91,8 +91,9 @@ def run_log(args: argparse.Namespace) -> int:
             print(json.dumps(printable_json(entry._asdict()), ensure_ascii=False))
         else:
             repeats = f"  x{entry.count}" if entry.count > 1 else ""
+            policy = f"  (policy {printable(entry.policy)})" if entry.policy else ""
             print(f"{_clock(entry.time)}  {printable(entry.client):<15}  {entry.verdict:<7}  {entry.qtype:<5}  "
-                  f"{_what(entry)}{repeats}")
+                  f"{_what(entry)}{repeats}{policy}")
     if not entries and not args.json:
         print(f"no blocked or warned queries since {_clock(since)}")
     return 0

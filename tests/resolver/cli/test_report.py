@@ -57,3 +57,12 @@ def test_an_empty_window_says_so_in_one_line(db, capsys):
 
 def test_the_old_spelling_of_the_log_still_works(db, capsys):
     assert printed(capsys, "log", "--db", str(db)) == printed(capsys, "report", "log", "--db", str(db))
+
+
+def test_log_names_the_clients_policy(tmp_path, capsys):
+    querylog = QueryLog(tmp_path / "querylog.db")
+    querylog.write([LogEntry(time.time() - 5, "127.0.0.2", "bad.example.org", "A", "warned",
+                             "listed in phish (feed.txt:1)", "phish", policy="staff")])
+    querylog.close()
+    text = printed(capsys, "report", "log", "--db", str(tmp_path / "blocklists.db"))
+    assert "bad.example.org" in text and "(policy staff)" in text
