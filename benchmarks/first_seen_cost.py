@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""First-seen cost: CPU microseconds a query costs the resolver when its name is new, in-process.
+
+    .venv/bin/python benchmarks/first_seen_cost.py                    # ~1 minute
+    .venv/bin/python benchmarks/first_seen_cost.py --count 5000 --rows defaults
+    .venv/bin/python benchmarks/first_seen_cost.py --profile /tmp/first.pstats --rows defaults
+
+What it runs: the worker's own `Resolver` (server/worker.py), built from the bundled default config
+as `serve` ships it (scorer mode block, the query log on, /metrics on, the rate limit and the access
+stage as shipped), over a store in a temporary directory holding the demo list and `--listed` fraud-like
+names (blocklist_scale.py's). Datagrams go into `QueryHandler.handle` as the UDP server hands them
+over, from 127.0.0.1, with EDNS as browsers' stub resolvers send it; no sockets. The upstream is a
+stand-in at the end of the chain in place of the upstream stage: it answers every question NXDOMAIN
+with an SOA at once, and the reply is walked and addressed to the client as the upstream stage does
+(`scan_reply`, `for_client`); the forwarder's own cost (sockets, futures) is forward_cost.py's to show.
+The query log's batch is taken and written to a SQLite file in the temporary directory every
+`--flush` queries (what the worker does once a second, on its log thread): that CPU is counted too.
+
+Workloads, `--count` queries each after a warm-up of `--count / 10` that is not counted:
+  unique      names never asked before, under one zone (`miss-<row>-<N>.bench.example.org`, as
+              resolver_qps.py's mix), forwarded: NXDOMAIN
+  unique-sld  names never asked before, each its own registrable domain (`<word><N><word>.<tld>`)
+  subdomain   random new subdomains of `--parents` listed names: the sinkhole answer
+  cached      one name asked again and again (answered from the cache, then replayed)
+  blocked     one listed name asked again and again
+
+Rows: the shipped defaults, then the scorer, the query log and /metrics switched off one at a time,
+then all three: the difference to the first row is what that part costs. The figure is this
+process's CPU time (user + system, all threads, `time.process_time`) over the counted queries,
+divided by them; every query's answer is checked (kind and rcode), so a fast wrong answer shows.
+
+Bounded: every workload stops at `--seconds` of wall time and says how far it got. Writes nothing
+outside its temporary directory; does not take /tmp/fraudwall-bench.lock (CPU time, not wall time,
+is the figure, and a shared machine changes it less), unless `--lock`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import dataclasses
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blocklist_scale import SEED, fraud_names
+from harness import bench_lock
+
+from fraudwall.blocklists.guards import load_guards
+from fraudwall.blocklists.importer import ImportRequest, import_list
+from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.resolver.config import Config, load
+from fraudwall.resolver.dns.answer import Answer, Reply
+from fraudwall.resolver.dns.chain import ReplySource, Stage
+from fraudwall.resolver.dns.codec import HEADER, RD, RR_FIXED, Query, encode_name, for_client, make_opt, scan_reply
+from fraudwall.resolver.dns.codes import AnswerKind, QType, Transport
+from fraudwall.resolver.dns.upstream_policy import Upstream
+from fraudwall.resolver.observe.querylog import QueryLog, QueryLogRecorder
+from fraudwall.resolver.server.upstream import UpstreamStage
+from fraudwall.resolver.server.worker import Resolver
+
+CLIENT = "127.0.0.1"
+ZONE = "bench.example.org"
+WORDS = ("river", "cloud", "panel", "north", "maple", "stone", "pixel", "harbor", "garden", "copper",
+         "delta", "violet", "summit", "orbit", "canyon", "meadow", "lumen", "tiger", "falcon", "amber")
+TLDS = ("com", "net", "org", "io", "de", "cn", "info", "app")
+# The answer each workload must get: (answer kind, rcode of the reply).
+EXPECTED = {"unique": ("answered", 3), "unique-sld": ("answered", 3), "subdomain": ("blocked", 0),
+            "cached": ("cached", 3), "blocked": ("blocked", 0)}
+WORKLOADS = tuple(EXPECTED)
+ROWS = {
+    "defaults": {},
+    "scorer off": {"scorer": {"mode": "off"}},
+    "query log off": {"querylog": {"enabled": False}},
+    "metrics off": {"admin": {"listen": ""}},
+    "all three off": {"scorer": {"mode": "off"}, "querylog": {"enabled": False}, "admin": {"listen": ""}},
+}
+# The stand-in upstream's SOA: owner the root, TTL and MINIMUM 300 (negative answers are cached).
+SOA = (b"\x00" + RR_FIXED.pack(QType.SOA, 1, 300, 22) + b"\x00\x00"
+       + (1).to_bytes(4, "big") + (3600).to_bytes(4, "big") + (900).to_bytes(4, "big")
+       + (604800).to_bytes(4, "big") + (300).to_bytes(4, "big"))
+
+
+class NxdomainUpstream(ReplySource):
+    """In place of the upstream stage: NXDOMAIN with an SOA for every question, at once, no sockets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def fetch(self, query: Query) -> Reply:
+        self.calls += 1
+        wire = HEADER.pack(query.id, 0x8183 | (query.flags & RD), 1, 0, 1, 0) + query.question.lower() + SOA
+        scan = scan_reply(wire)
+        return Reply(Answer(AnswerKind.RESOLVED, for_client(wire, query)), scan)
+
+
+def query_wire(name: str, ident: int, qtype: int = QType.A) -> bytes:
+    """A query as a stub resolver sends it: RD, EDNS 1232, no DO."""
+    return (HEADER.pack(ident, RD, 1, 0, 0, 1) + encode_name(name) + qtype.to_bytes(2, "big") + b"\x00\x01"
+            + make_opt(False))
+
+
+def label(rng: random.Random, length: int = 10) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(length))
+
+
+def names_for(workload: str, count: int, tag: str, parents: list[str], seed: int) -> list[str]:
+    rng = random.Random(seed)
+    if workload == "unique":
+        return [f"miss-{tag}-{index}.{ZONE}" for index in range(count)]
+    if workload == "unique-sld":
+        return [f"{rng.choice(WORDS)}{tag}{index}{rng.choice(WORDS)}.{rng.choice(TLDS)}" for index in range(count)]
+    if workload == "subdomain":
+        return [f"{label(rng)}.{rng.choice(parents)}" for _ in range(count)]
+    if workload == "cached":
+        return [f"www.{ZONE}"] * count
+    return [parents[0]] * count
+
+
+def configured(base: Config, changes: dict) -> Config:
+    for section, keys in changes.items():
+        base = base.replace(section, **keys)
+    return base
+
+
+@dataclasses.dataclass
+class Bench:
+    """One row's resolver, with the worker's observers and the log writer, and the stand-in upstream."""
+
+    resolver: Resolver
+    recorder: QueryLogRecorder | None
+    querylog: QueryLog | None
+    upstream: NxdomainUpstream
+
+
+def build(config: Config, work: Path, row_index: int) -> Bench:
+    """What `Worker.start` builds, with the stand-in upstream in place of the upstream stage."""
+    blocklist = open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6))
+    recorder = querylog = None
+    observers = []
+    if config.querylog.enabled:
+        querylog = QueryLog(work / f"querylog-{row_index}.db", config.querylog.retention_days,
+                            config.querylog.max_rows, config.querylog.pseudonymise)
+        recorder = QueryLogRecorder(config.querylog.log_all)
+        observers.append(recorder.observe)
+    resolver = Resolver(config, blocklist, (Upstream("127.0.0.1", 9),), tuple(observers))
+    upstream = NxdomainUpstream()
+    stage: Stage = resolver.chain
+    while stage.next is not None and not isinstance(stage.next, UpstreamStage):
+        stage = stage.next
+    if stage.next is None:
+        raise SystemExit("first_seen_cost: no upstream stage in the chain")
+    stage.next = upstream
+    return Bench(resolver, recorder, querylog, upstream)
+
+
+def run_queries(bench: Bench, wires: list[bytes], flush: int, deadline: float,
+                check: Callable[[bytes], None]) -> int:
+    """Hand each datagram to the handler as the UDP server does; the log batch is written every `flush`."""
+    handler = bench.resolver.handler
+    handle, udp = handler.handle, Transport.UDP
+    recorder, querylog = bench.recorder, bench.querylog
+    done = 0
+    for start in range(0, len(wires), flush):
+        if time.monotonic() > deadline:
+            break
+        for wire in wires[start:start + flush]:
+            handle(wire, CLIENT, udp, check)
+        done += len(wires[start:start + flush])
+        if recorder is not None and recorder.pending:
+            querylog.write(recorder.take())
+    if handler.pending:
+        raise SystemExit("first_seen_cost: a query waited for something; the stand-in upstream answers at once")
+    return done
+
+
+def checker(expected_rcode: int, seen: list[int]) -> Callable[[bytes], None]:
+    def check(wire: bytes) -> None:
+        seen[0] += 1
+        if wire[3] & 0xF != expected_rcode:
+            seen[1] += 1
+    return check
+
+
+async def measure(config: Config, work: Path, row_index: int, workload: str, count: int, parents: list[str],
+                  flush: int, seconds: float, profile: cProfile.Profile | None) -> tuple[int, float, int]:
+    """(queries counted, CPU seconds, wrong answers) for one workload on a fresh resolver."""
+    bench = build(config, work, row_index)
+    try:
+        kind_name, rcode = EXPECTED[workload]
+        warm = max(count // 10, 100)
+        names = names_for(workload, warm + count, f"r{row_index}", parents, seed=row_index * 100 + len(workload))
+        rng = random.Random(row_index)
+        wires = [query_wire(name, rng.getrandbits(16)) for name in names]
+        seen = [0, 0]
+        deadline = time.monotonic() + seconds
+        run_queries(bench, wires[:warm], flush, deadline, checker(rcode, seen))
+        seen = [0, 0]
+        kinds: dict[str, int] = {}
+
+        def tally(query, answer, spent):
+            kinds[answer.kind.value] = kinds.get(answer.kind.value, 0) + 1
+
+        handler = bench.resolver.handler
+        handler.observers = (*handler.observers, tally)
+        if profile is not None:
+            profile.enable()
+        cpu = time.process_time()
+        done = run_queries(bench, wires[warm:], flush, deadline, checker(rcode, seen))
+        cpu = time.process_time() - cpu
+        if profile is not None:
+            profile.disable()
+        wrong = seen[1] + (seen[0] != done) * abs(done - seen[0])
+        wrong += sum(number for kind, number in kinds.items() if kind != kind_name)
+        if workload.startswith("unique") and bench.upstream.calls < done:
+            wrong += done - bench.upstream.calls   # each unique name must reach the upstream
+        return done, cpu, wrong
+    finally:
+        if bench.querylog is not None:
+            bench.querylog.close()
+        bench.resolver.blocklist.close()
+
+
+def make_store(work: Path, listed: int) -> tuple[Path, list[str]]:
+    names = list(fraud_names(listed, SEED))
+    feed = work / "fraud.txt"
+    feed.write_text("\n".join(names) + "\n")
+    db = work / "blocklists.db"
+    import_list(db, ImportRequest("fraud", (str(feed),), format="domains", workers=1), load_guards())
+    return db, names
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=20_000, help="queries counted per workload (default 20000)")
+    parser.add_argument("--listed", type=int, default=100_000, help="listed names in the store (default 100000)")
+    parser.add_argument("--parents", type=int, default=1_000,
+                        help="listed names the subdomain workload picks from (default 1000)")
+    parser.add_argument("--flush", type=int, default=10_000,
+                        help="queries between two query-log writes (default 10000: a second at 10 k QPS)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="wall-time bound per workload (default 30)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"rows to run, comma-separated ({', '.join(ROWS)})")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="workloads to run, comma-separated")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the counted queries of every run into FILE")
+    parser.add_argument("--lock", action="store_true", help="take /tmp/fraudwall-bench.lock first")
+    args = parser.parse_args()
+    rows = [row.strip() for row in args.rows.split(",") if row.strip()]
+    workloads = [workload.strip() for workload in args.workloads.split(",") if workload.strip()]
+    for row in rows:
+        if row not in ROWS:
+            parser.error(f"--rows: no row {row!r} (rows: {', '.join(ROWS)})")
+    for workload in workloads:
+        if workload not in WORKLOADS:
+            parser.error(f"--workloads: no workload {workload!r} (workloads: {', '.join(WORKLOADS)})")
+    profile = cProfile.Profile() if args.profile else None
+    lock = bench_lock("first_seen_cost.py") if args.lock else contextlib.nullcontext()
+    results: dict[str, dict[str, tuple[int, float, int]]] = {}
+    with lock, tempfile.TemporaryDirectory(prefix="fraudwall-first-seen-") as directory:
+        work = Path(directory)
+        begun = time.perf_counter()
+        db, listed = make_store(work, args.listed)
+        print(f"first_seen_cost: store of {args.listed:,} listed names (and the demo list) made in "
+              f"{time.perf_counter() - begun:.1f} s", flush=True)
+        parents = random.Random(SEED).sample(listed, min(args.parents, len(listed)))
+        base = load().replace("blocklists", db=str(db))
+        for row_index, row in enumerate(rows):
+            config = configured(base, ROWS[row])
+            results[row] = {}
+            for workload in workloads:
+                result = asyncio.run(measure(config, work, row_index, workload, args.count, parents, args.flush,
+                                             args.seconds, profile))
+                results[row][workload] = result
+                done, cpu, wrong = result
+                print(f"  {row:14} {workload:11} {cpu / max(done, 1) * 1e6:7.1f} CPU µs/query "
+                      f"({done:,} queries{', %d WRONG' % wrong if wrong else ''})", flush=True)
+    if profile is not None:
+        profile.dump_stats(args.profile)
+    print()
+    print(table(results, workloads))
+    print(f"\nCPU µs per query (user + system, time.process_time), {args.count:,} queries per cell after a warm-up; "
+          f"{args.listed:,} listed names, subdomains of {args.parents:,} of them; upstream: an in-process "
+          f"NXDOMAIN stand-in.\ncommand: {' '.join(sys.argv)}")
+    return 1 if any(wrong for row in results.values() for _, _, wrong in row.values()) else 0
+
+
+def table(results: dict[str, dict[str, tuple[int, float, int]]], workloads: list[str]) -> str:
+    lines = ["| parts | " + " | ".join(workloads) + " |", "|---|" + "---:|" * len(workloads)]
+    for row, cells in results.items():
+        figures = []
+        for workload in workloads:
+            done, cpu, wrong = cells[workload]
+            figure = f"{cpu / max(done, 1) * 1e6:.1f}"
+            if done < next(iter(cells.values()))[0] or wrong:
+                figure += f" ({done:,}{', %d wrong' % wrong if wrong else ''})"
+            figures.append(figure)
+        lines.append(f"| {row} | " + " | ".join(figures) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
