@@ -56,10 +56,14 @@ class ServerSettings:
     # NXDOMAIN for Firefox's canary use-application-dns.net: browsers then keep using this resolver
     # instead of turning DNS over HTTPS on by themselves, round every list.
     doh_canary: bool = True
+    # Senders (dnsdist) whose datagrams and connections start with a PROXY v2 header naming the real
+    # client; from them the header is required. Empty: nobody's is read, and one sent is refused.
+    proxy_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.listen:
             raise ValueError("listen: needs at least one ADDR:PORT")
+        _check_networks("proxy_from", self.proxy_from)
         try:
             _check_listen(self.listen, 53)
         except ValueError as error:

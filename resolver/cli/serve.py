@@ -39,13 +39,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help="serve the warning page over HTTPS here, with the lab CA (repeatable)")
     parser.add_argument("--ca-dir", metavar="DIR", help="the lab CA made by `fraudwall ca init`")
     parser.add_argument("--admin", metavar="ADDR:PORT", help="serve /metrics here ('' turns it off)")
+    parser.add_argument("--proxy-from", action="append", metavar="CIDR",
+                        help="read the real client from the PROXY v2 header of queries from this network, "
+                             "e.g. dnsdist's 10.20.0.10/32 (repeatable; [server] proxy_from)")
     parser.set_defaults(run=run_serve)
 
 
 # Each flag and the config key it lays over: (flag's dest, section, key).
 FLAG_KEYS = (
     ("listen", "server", "listen"), ("log_level", "server", "log_level"), ("workers", "server", "workers"),
-    ("user", "server", "user"),
+    ("user", "server", "user"), ("proxy_from", "server", "proxy_from"),
     ("upstream", "upstream", "servers"),
     ("sinkhole_ipv4", "sinkhole", "ipv4"), ("sinkhole_ipv6", "sinkhole", "ipv6"),
     ("db", "blocklists", "db"),

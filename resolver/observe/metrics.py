@@ -86,6 +86,10 @@ SPECS = (
     MetricSpec("fraudwall_ratelimit_limited", "counter",
                "Queries over a client's rate limit, by what was done (refuse, truncate, drop).", ("action",)),
     MetricSpec("fraudwall_ratelimit_clients", "gauge", "Client networks the rate limiter keeps a bucket for."),
+    MetricSpec("fraudwall_proxy_refused", "counter",
+               "UDP datagrams dropped and TCP connections closed for their PROXY v2 header, by reason (untrusted: "
+               "a header from a sender not in proxy_from; missing, malformed: from one in it) and transport.",
+               ("reason", "transport")),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

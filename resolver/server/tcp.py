@@ -14,6 +14,11 @@ that keep one client from holding TCP for everybody.
 * Reading pauses while a whole message waits in the buffer or the replies wait unsent, and
   resumes when they drain: a client that pipelines, fast or never reading, has one read's
   worth buffered here and a few kB of replies, not its whole backlog.
+* From a sender in `[server] proxy_from` the connection starts with a PROXY v2 header (dns/proxy.py),
+  whole within `message_timeout`: the client it names is the connection's client (the access
+  stage's test, the per-client bound, the chain). Until it is read the slot is counted for the
+  connection alone, so the balancer's many connections are not held to one client's bound. A
+  trusted sender without a header, or a header from anyone else, gets the connection closed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Callable
 
 from fraudwall.resolver.dns.codes import Transport
 from fraudwall.resolver.dns.handler import QueryHandler
+from fraudwall.resolver.dns.proxy import ProxyError, ProxyGate, Refusal, read_header, refusal, starts_header
 from fraudwall.resolver.dns.quota import Quota, client_network
 
 WRITE_HIGH = 64 * 1024   # unsent reply bytes at which a connection stops being read
@@ -36,9 +42,11 @@ class TcpConnections:
 
     def __init__(self, handler: QueryHandler, idle_timeout: float, max_connections: int,
                  max_per_client: int = 16, message_timeout: float = 2.0,
-                 admits: Callable[[str], bool] = lambda client: True) -> None:
-        """`admits` is the access stage's test: a client it refuses gets one answer, then the connection closes."""
+                 admits: Callable[[str], bool] = lambda client: True, proxy: ProxyGate | None = None) -> None:
+        """`admits` is the access stage's test: a client it refuses gets one answer, then the connection closes.
+        `proxy`: whose connections start with a PROXY v2 header (by default nobody's)."""
         self.handler = handler
+        self.proxy = proxy if proxy is not None else ProxyGate()
         self.idle_timeout = idle_timeout
         self.message_timeout = message_timeout
         self.admits = admits
@@ -65,12 +73,18 @@ class TcpServer(asyncio.Protocol):
         self.reading_paused = False
         self.answering = False     # inside _answer_buffered: a resume must not re-enter it
         self.next_batch: asyncio.Handle | None = None  # the rest of the buffer, scheduled for a later turn
+        self.header = _NO_HEADER   # what the first bytes must be: a PROXY header, or anything but one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         shared = self.shared
-        client = transport.get_extra_info("peername")[0]
-        network = client_network(client)
+        peer = transport.get_extra_info("peername")
+        client = peer[0]
+        if shared.proxy.trusts(client):
+            self.header = _AWAITED
+            network = f"{client} port {peer[1]}"   # this connection's own slot, until the header names the client
+        else:
+            network = client_network(client)
         if shared.quota.take(network):
             transport.abort()
             return
@@ -78,13 +92,57 @@ class TcpServer(asyncio.Protocol):
         self.network = network
         shared.open.add(self)
         transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)  # type: ignore[attr-defined]
+        if self.header is _AWAITED:
+            self._restart_idle(shared.message_timeout)
+            return
         self.served = shared.admits(client)
         self._restart_idle(shared.idle_timeout if self.served else shared.message_timeout)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if self.header is not _READ and not self._read_header():
+            return
         if self.next_batch is None:   # else the batch scheduled reads it in its turn
             self._answer_buffered()
+
+    def _read_header(self) -> bool:
+        """Settle what the connection starts with; False while more bytes are needed or when it is refused."""
+        gate = self.shared.proxy
+        buffer = self.buffer
+        if self.header is _NO_HEADER:
+            starts = starts_header(buffer)
+            if starts:
+                gate.refuse(Refusal.UNTRUSTED, Transport.TCP, self.client,
+                            "a PROXY header from a sender not in proxy_from")
+                self._expire()
+                return False
+            if starts is None:
+                return False
+            self.header = _READ
+            return True
+        try:
+            header = read_header(buffer)
+        except ProxyError as error:
+            gate.refuse(refusal(buffer), Transport.TCP, self.client, str(error))
+            self._expire()
+            return False
+        if header is None:
+            return False
+        del buffer[:header.size]
+        self.header = _READ
+        shared = self.shared
+        if header.client is not None:   # else LOCAL: the sender asks for itself
+            shared.quota.give_back(self.network)
+            self.network = ""
+            network = client_network(header.client)
+            if shared.quota.take(network):
+                self._expire()
+                return False
+            self.network = network
+            self.client = header.client
+        self.served = shared.admits(self.client)
+        self._restart_idle(shared.idle_timeout if self.served else shared.message_timeout)
+        return True
 
     def _answer_buffered(self) -> None:
         """Hand whole messages in the buffer to the handler, TCP_BATCH of them in one turn of the
@@ -204,6 +262,11 @@ class TcpServer(asyncio.Protocol):
             self.network = ""
         self.shared.open.discard(self)
         self.transport = None
+
+
+_NO_HEADER = "no header"     # an untrusted sender: a connection starting with the signature is refused
+_AWAITED = "awaited"         # a trusted sender: nothing is answered before its header
+_READ = "read"               # settled: messages follow
 
 
 class _Reply:

@@ -23,6 +23,7 @@ from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import Stage, link
 from fraudwall.resolver.dns.decision import decision_stages, scorer_for
 from fraudwall.resolver.dns.policy import Policies, unknown_lists
+from fraudwall.resolver.dns.proxy import ProxyGate
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.dns.handler import Observer, QueryHandler
 from fraudwall.resolver.dns.stages.inspection import InspectStage
@@ -192,15 +193,17 @@ class Worker:
             self.recorder = QueryLogRecorder(config.querylog.log_all)
             observers.append(self.recorder.observe)
         self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
+        proxy = ProxyGate(config.server.proxy_from, lambda reason, transport: resolver.counters.add(
+            "fraudwall_proxy_refused", 1, (reason.value, transport.value)))
         self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
                                   config.server.tcp_max_connections, config.server.tcp_max_connections_per_client,
                                   config.server.tcp_message_timeout,
-                                  admits=resolver.handler.replays.admits)  # the access stage's test
+                                  admits=resolver.handler.replays.admits, proxy=proxy)  # the access stage's test
         loop = asyncio.get_running_loop()
         # The sockets were bound by the supervisor: a UDP socket of this worker's own, a shared TCP listener.
         for address in config.server.listen:
             udp_sockets, tcp_socket = self.listeners.dns[address]
-            udp = UdpServer(resolver.handler, udp_sockets[self.index % len(udp_sockets)])
+            udp = UdpServer(resolver.handler, udp_sockets[self.index % len(udp_sockets)], proxy)
             self.udp.append(udp)
             udp.start()
             self.servers.append(await loop.create_server(lambda: TcpServer(self.tcp), sock=tcp_socket,
