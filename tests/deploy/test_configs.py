@@ -176,3 +176,33 @@ def test_dnsdist_sends_to_fraudwall_hosts_of_the_example_config():
     assert any(ipaddress.ip_address(local) in ipaddress.ip_network(network) for network in loaded.access.allow)
     assert "newPacketCache(" not in re.sub(r"--[^\n]*", "", text)
     assert 'controlSocket("127.0.0.1:' in text
+
+
+def test_dnsdist_sends_proxy_headers_to_hosts_that_read_them():
+    code = re.sub(r"--[^\n]*", "", DNSDIST.read_text())
+    loaded = config.load(EXAMPLE)
+    assert "useProxyProtocol = true" in code
+    # every address dnsdist listens on (and so sends from, on the lab network) is a trusted PROXY sender
+    for local in re.findall(r'(?:setLocal|addLocal)\("([^"]+)"\)', code):
+        address = ipaddress.ip_address(parse_hostport(local, 53)[0])
+        assert any(address in ipaddress.ip_network(network) for network in loaded.server.proxy_from), local
+
+
+def test_dnsdist_ships_no_console_key_and_the_install_step_makes_one(tmp_path):
+    dnsdist = need("dnsdist", "dnsdist")
+    text = DNSDIST.read_text()
+    assert "setKey(" not in re.sub(r"--[^\n]*", "", text), "a fixed console key is shipped"
+    # The install lines at the top of the file, run against a scratch directory.
+    steps = [line[len("--   "):] for line in text.splitlines()
+             if line.startswith("--   ") and "console-key.conf" in line and "openssl" in line]
+    assert len(steps) == 1, steps
+    subprocess.run(["sh", "-c", steps[0].replace("/etc/dnsdist/conf.d", str(tmp_path))], check=True, timeout=30)
+    key_file = tmp_path / "console-key.conf"
+    assert key_file.stat().st_mode & 0o007 == 0, oct(key_file.stat().st_mode)
+    assert re.fullmatch(r'setKey\("[A-Za-z0-9+/]{43}="\)\n', key_file.read_text())
+    scratch = tmp_path / "dnsdist.conf"
+    scratch.write_text(text.replace('includeDirectory("/etc/dnsdist/conf.d")', f'includeDirectory("{tmp_path}")'))
+    result = subprocess.run([dnsdist, "--check-config", "-C", str(scratch)], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+    assert "does not exist" not in result.stdout + result.stderr

@@ -1,4 +1,5 @@
-"""dnsdist.conf's client-affinity policy, run for real: dnsdist in front of three fake fraudwall hosts."""
+"""dnsdist.conf's client-affinity policy and PROXY v2 headers, run for real: dnsdist in front of three
+fake fraudwall hosts."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import time
 import pytest
 from dnslib import A, QTYPE, RR, DNSRecord
 
+from fraudwall.resolver.dns.proxy import Command, read_header
 from tests.deploy.conftest import DEPLOY, need
 
 
 class FakeHost:
-    """A UDP DNS server that answers every A query with its own number (127.0.0.N)."""
+    """A UDP DNS server that answers every A query with its own number (127.0.0.N), after the PROXY v2
+    header dnsdist puts in front; it keeps the headers' clients (None: a LOCAL header, a health check)."""
 
     def __init__(self, number: int) -> None:
         self.number = number
@@ -23,6 +26,7 @@ class FakeHost:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
+        self.clients: list[str | None] = []
         self.running = True
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -33,7 +37,9 @@ class FakeHost:
                 data, peer = self.sock.recvfrom(4096)
             except OSError:
                 continue
-            request = DNSRecord.parse(data)
+            header = read_header(data)
+            self.clients.append(header.client if header.command is Command.PROXY else None)
+            request = DNSRecord.parse(data[header.size:])
             reply = request.reply()
             reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(f"127.0.0.{self.number}"), ttl=60))
             self.sock.sendto(reply.pack(), peer)
@@ -94,6 +100,13 @@ def balanced_fixture(tmp_path):
         for host in hosts:
             if host.running:
                 host.stop()
+
+
+def test_each_query_names_its_client_in_a_proxy_header(balanced):
+    port, hosts = balanced
+    host = {f"127.0.0.{h.number}": h for h in hosts}[ask(port, "127.0.1.7")]
+    assert host.clients[-1] == "127.0.1.7", "dnsdist did not send the client's address in a PROXY v2 header"
+    assert None in {c for h in hosts for c in h.clients}, "health checks came without a LOCAL header"
 
 
 def test_a_client_keeps_its_host_and_clients_spread(balanced):

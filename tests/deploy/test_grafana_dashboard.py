@@ -37,6 +37,7 @@ METRICS = {
     "fraudwall_worker_restarts_total": "counter",
     "fraudwall_ratelimit_limited_total": "counter",
     "fraudwall_ratelimit_clients": "gauge",
+    "fraudwall_proxy_refused_total": "counter",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}

@@ -1,0 +1,180 @@
+"""The real client behind dnsdist: the shipped dnsdist.conf (Debian's dnsdist) in front of `fraudwall
+serve --proxy-from`, clients on their own loopback addresses asking with kdig and dnspython.
+
+dnsdist sends from 127.0.0.9 (its `source`), the one trusted sender; the start-up probe of
+peers.py asks from 127.0.0.1, an untrusted sender's plain DNS, which is still answered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from fraudwall.resolver.dns.codes import Transport
+from fraudwall.resolver.dns.proxy import build_header
+from tests.e2e.peers import fraudwall_binary, free_port, start_fraudwall
+
+ROOT = Path(__file__).resolve().parents[2]
+DNSDIST_CONF = ROOT / "deploy" / "dnsdist" / "dnsdist.conf"
+DNSDIST_SOURCE = "127.0.0.9"
+DENIED = "127.0.0.4"          # [access] deny: refused, though dnsdist (allowed) relays its queries
+BLOCKED = "safe-account.example.org"   # the demo list blocks its subdomains: logged without an upstream
+HEALTH = "icbc-tuikuan.example.com"    # dnsdist's health check name here (blocked, answered at once)
+
+
+def wait_for(what: str, condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.1)
+
+
+def dnsdist_config(directory: Path, backend_port: int, port: int, console: int) -> Path:
+    """The shipped config on loopback: one backend (fraudwall), quick health checks, sent from
+    DNSDIST_SOURCE, the console key made by the install line the file's header gives."""
+    text = DNSDIST_CONF.read_text()
+    keys = directory / "conf.d"
+    keys.mkdir()
+    install = next(line[len("--   "):] for line in text.splitlines() if "openssl rand" in line)
+    subprocess.run(["sh", "-c", install.replace("/etc/dnsdist/conf.d", str(keys))], check=True, timeout=30)
+    text = re.sub(r"local fraudwall_hosts = \{.*?\n\}",
+                  f'local fraudwall_hosts = {{\n  {{ name = "fraudwall-1", address = "127.0.0.1:{backend_port}" }},\n}}',
+                  text, flags=re.S)
+    text = re.sub(r'setLocal\("[^"]+"\)', f'setLocal("127.0.0.1:{port}")', text)
+    text = re.sub(r'addLocal\("[^"]+"\)', "", text)
+    text = re.sub(r'controlSocket\("[^"]+"\)', f'controlSocket("127.0.0.1:{console}")', text)
+    text = text.replace('includeDirectory("/etc/dnsdist/conf.d")', f'includeDirectory("{keys}")')
+    text = text.replace('checkName = "a.root-servers.net."', f'checkName = "{HEALTH}."')
+    text = text.replace("checkInterval = 5", "checkInterval = 1").replace("rise = 2", "rise = 1")
+    assert "useProxyProtocol = true," in text
+    text = text.replace("useProxyProtocol = true,", f'useProxyProtocol = true, source = "{DNSDIST_SOURCE}",')
+    path = directory / "dnsdist.conf"
+    path.write_text(text)
+    return path
+
+
+def ask(port: int, name: str, source: str, tcp: bool = False, query: dns.message.Message | None = None):
+    query = query if query is not None else dns.message.make_query(name, "A")
+    exchange = dns.query.tcp if tcp else dns.query.udp
+    return exchange(query, "127.0.0.1", port=port, source=source, timeout=2)
+
+
+@pytest.fixture(scope="module")
+def behind_dnsdist(require_binary, tmp_path_factory):
+    """(dnsdist's port, fraudwall, its config, its admin port, dnsdist's config)."""
+    dnsdist = require_binary("dnsdist")
+    require_binary("kdig")
+    directory = tmp_path_factory.mktemp("proxied")
+    admin = free_port()
+    server = start_fraudwall(directory / "fraudwall", ["127.0.0.1:9"], "--proxy-from", f"{DNSDIST_SOURCE}/32",
+                             "--admin", f"127.0.0.1:{admin}", deny=(f"{DENIED}/32",))
+    port, console = free_port(), free_port()
+    config = dnsdist_config(directory, server.port, port, console)
+    process = subprocess.Popen([dnsdist, "--supervised", "--disable-syslog", "-C", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def answered() -> bool:
+        assert process.poll() is None, process.stderr.read()
+        try:
+            return ask(port, HEALTH, "127.0.0.1").rcode() == dns.rcode.NOERROR
+        except (OSError, dns.exception.DNSException):
+            return False
+
+    try:
+        wait_for("dnsdist answering through fraudwall", answered, 15)
+        yield port, server, directory / "fraudwall" / "fraudwall.toml", admin, config
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        server.stop()
+
+
+def logged(config: Path) -> set[tuple[str, str]]:
+    """(client, name) of each query in fraudwall's query log, as `fraudwall report log --json` shows it."""
+    done = subprocess.run([fraudwall_binary(), "report", "log", "--config", str(config), "--json"],
+                          capture_output=True, text=True, timeout=30, cwd=config.parent)
+    assert done.returncode == 0, done.stderr
+    return {(entry["client"], entry["name"]) for entry in map(json.loads, done.stdout.splitlines())}
+
+
+def test_each_client_behind_dnsdist_is_logged_under_its_own_address(behind_dnsdist):
+    port, _, config, _, _ = behind_dnsdist
+    for client in ("127.0.0.2", "127.0.0.3"):
+        for transport in ("udp", "tcp"):
+            done = subprocess.run(["kdig", "-b", client, "@127.0.0.1", "-p", str(port),
+                                   "+tcp" if transport == "tcp" else "+notcp",
+                                   "+timeout=2", "+retry=0", "+short", f"{transport}.{BLOCKED}"],
+                                  capture_output=True, text=True, timeout=30)
+            assert done.stdout.split() == ["0.0.0.0"], done.stdout + done.stderr
+    wanted = {(client, f"{transport}.{BLOCKED}") for client in ("127.0.0.2", "127.0.0.3") for transport in ("udp", "tcp")}
+    wait_for("the clients in the query log", lambda: wanted <= logged(config))
+    names = {name for _, name in wanted}
+    assert {entry for entry in logged(config) if entry[1] in names} == wanted, \
+        "a query was logged under dnsdist's address, not its client's"
+
+
+def test_kdigs_own_proxy_header_from_the_trusted_address_is_read(behind_dnsdist):
+    """Another implementation's header (Knot's kdig +proxy), sent straight to fraudwall."""
+    _, server, config, _, _ = behind_dnsdist
+    for transport in ("notcp", "tcp"):
+        done = subprocess.run(["kdig", "-b", DNSDIST_SOURCE, "@127.0.0.1", "-p", str(server.port), f"+{transport}",
+                               "+proxy=127.0.0.77-127.0.0.1", "+timeout=2", "+retry=0", "+short",
+                               f"kdig-{transport}.{BLOCKED}"], capture_output=True, text=True, timeout=30)
+        assert done.stdout.split() == ["0.0.0.0"], done.stdout + done.stderr
+    wanted = {("127.0.0.77", f"kdig-{transport}.{BLOCKED}") for transport in ("notcp", "tcp")}
+    wait_for("kdig's client in the query log", lambda: wanted <= logged(config))
+
+
+def test_an_access_rule_refuses_the_real_client_through_dnsdist(behind_dnsdist):
+    port, *_ = behind_dnsdist
+    for tcp in (False, True):
+        assert ask(port, f"www.{BLOCKED}", DENIED, tcp).rcode() == dns.rcode.REFUSED
+        assert ask(port, f"www.{BLOCKED}", "127.0.0.2", tcp).rcode() == dns.rcode.NOERROR
+
+
+def test_a_reply_kept_for_one_client_is_not_replayed_to_another_behind_the_same_dnsdist(behind_dnsdist):
+    port, *_ = behind_dnsdist
+    query = dns.message.make_query(f"replay.{BLOCKED}", "A")   # the same bytes each time: replayable
+    for _ in range(3):
+        assert ask(port, "", "127.0.0.2", query=query).rcode() == dns.rcode.NOERROR
+    assert ask(port, "", DENIED, query=query).rcode() == dns.rcode.REFUSED
+
+
+def test_a_proxy_header_sent_directly_from_an_untrusted_address_is_refused(behind_dnsdist):
+    _, server, _, admin, _ = behind_dnsdist
+    query = dns.message.make_query(f"forged.{BLOCKED}", "A").to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.2", 0))
+        sock.settimeout(0.5)
+        sock.sendto(build_header(DNSDIST_SOURCE, 53, "127.0.0.1", server.port) + query, ("127.0.0.1", server.port))
+        with pytest.raises(socket.timeout):
+            sock.recv(4096)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2, source_address=("127.0.0.2", 0)) as sock:
+        sock.sendall(build_header("192.0.2.7", 53, "127.0.0.1", server.port, Transport.TCP)
+                     + len(query).to_bytes(2, "big") + query)
+        assert sock.recv(4096) == b"", "the connection was not closed"
+    # plain DNS from the same address is answered as before
+    assert ask(server.port, f"plain.{BLOCKED}", "127.0.0.2").rcode() == dns.rcode.NOERROR
+
+    def counted() -> str:
+        return urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+
+    wait_for("the refusals on /metrics", lambda: all(
+        f'fraudwall_proxy_refused_total{{reason="untrusted",transport="{t}"}} 1.0' in counted() for t in ("udp", "tcp")))
+
+
+def test_the_console_works_with_the_key_made_at_install(behind_dnsdist, require_binary):
+    *_, config = behind_dnsdist
+    done = subprocess.run([require_binary("dnsdist"), "-C", str(config), "-c", "-e", "showServers()"],
+                          capture_output=True, text=True, timeout=30)
+    assert "fraudwall-1" in done.stdout and " up " in done.stdout, done.stdout + done.stderr
