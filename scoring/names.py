@@ -151,7 +151,7 @@ class PublicSuffixes:
     no feed entry may block `github.io` as a subtree, nor `com`.
 
     `split` looks the usual name up itself, in a few set lookups, and hands the odd cases to
-    tldextract: internationalised labels (`xn--`, matched in Unicode there), names under a
+    tldextract: an internationalised label where the suffix may be (`xn--p1ai`, matched in Unicode there), names under a
     wildcard or exception rule (`*.ck`, `!www.ck`, `*.kawasaki.jp`), names under no suffix.
     """
 
@@ -199,8 +199,6 @@ class PublicSuffixes:
 
     def split(self, name: str) -> Parts:
         """`name` (normalised) at its ICANN suffix, as `extract_str` would split it."""
-        if "xn--" in name:
-            return self._slow(name)
         suffixes, wild, tails = self._icann
         head, dot, last = name.rpartition(".")
         if dot and last in suffixes and last not in tails and last not in wild:
@@ -213,6 +211,10 @@ class PublicSuffixes:
         candidate = ""
         for k in range(1, n + 1):
             label = labels[n - k]
+            if label.startswith("xn--"):
+                # Where a punycode label could be part of the suffix, tldextract matches it in Unicode
+                # (公司.cn); in front of the suffix, as in most IDN look-alikes, it is a label like any.
+                return self._slow(name)
             candidate = f"{label}.{candidate}" if candidate else label
             if candidate in wild:
                 return self._slow(name)

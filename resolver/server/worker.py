@@ -77,7 +77,8 @@ class Resolver:
         self.forwarder = Forwarder(UpstreamPool(upstreams, time.monotonic),
                                    config.upstream.timeout, config.upstream.attempts,
                                    on_try=lambda server, outcome, seconds: self.counters.observe_upstream(
-                                       str(server), outcome, seconds))
+                                       str(server), outcome, seconds),
+                                   outgoing_range=config.upstream.outgoing_range)
         self.cache = CacheStage(config.cache)
         self.scorer = scorer_for(config, policies)
         # A client outside the served networks gets nothing from us, not even a cached answer.
