@@ -488,6 +488,76 @@ def list_entries(paths: StorePaths, connection: sqlite3.Connection,
             [NetworkEntry(network, ACTIONS[action], 0) for network, action in networks])
 
 
+def serials(connection: sqlite3.Connection) -> dict[str, int]:
+    """Each list's number that grows with each change of its entries (a zone transfer's SOA serial),
+    `manual` included. A list's is its generation (an import makes a new one). The operator's entries
+    have none: theirs is the id of the newest change log entry about them or, once the log is pruned
+    past it, the id before the log's oldest entry, which is larger than any id pruned."""
+    numbers = {name: info.gen for name, info in read_lists(connection).items()}
+    newest, oldest = connection.execute(
+        "SELECT (SELECT max(id) FROM changes WHERE list = ?), (SELECT coalesce(min(id), 1) FROM changes)",
+        (MANUAL_LIST,)).fetchone()
+    numbers[MANUAL_LIST] = newest if newest is not None else oldest - 1
+    return numbers
+
+
+class ListStream:
+    """Every entry of one list (as `list_entries`), read a row at a time: a 25-million-name list
+    is sent by the zone transfer server without being held. `gen` is the serial read (`serials`); its
+    segment files are all opened here, so an import that swaps the list and removes them while a
+    slow reader goes on takes nothing from it (an unlinked file lives on while it is open).
+    Names come segment by segment, not sorted. `close()` when done (or leave it to the end of
+    `names` and `networks`)."""
+
+    def __init__(self, paths: StorePaths, connection: sqlite3.Connection, list_name: str) -> None:
+        self.segments: list[sqlite3.Connection] = []
+        with reading(connection):
+            lists = read_lists(connection)
+            if list_name == MANUAL_LIST:
+                self.gen = serials(connection)[MANUAL_LIST]
+                rows = connection.execute("SELECT name, mode, action, redirect FROM manual").fetchall()
+                self._networks = [(network, action) for network, action, _, _ in manual_networks(connection)]
+            elif list_name in lists:
+                info = lists[list_name]
+                self.gen = info.gen
+                rows = connection.execute("SELECT name, mode, action, redirect FROM released WHERE list_id = ?",
+                                          (info.id,)).fetchall()
+                self._networks = []
+                try:
+                    for path in segment_paths(paths, info):
+                        self.segments.append(connect_segment(path))
+                except BaseException:
+                    self.close()
+                    raise
+            else:
+                known = ", ".join([*lists, MANUAL_LIST])
+                raise StoreError(f"no list named {list_name!r} (known: {known})")
+        self._released = rows
+
+    def names(self) -> Iterator[DomainEntry]:
+        for segment in self.segments:
+            for row in segment.execute("SELECT name, mode, action, redirect FROM names"):
+                yield _domain_entry(*row)
+        for row in self._released:
+            yield _domain_entry(*row)
+
+    def networks(self) -> Iterator[NetworkEntry]:
+        for segment in self.segments:
+            for network, action in segment.execute("SELECT network, action FROM networks"):
+                yield NetworkEntry(network, ACTIONS[action], 0)
+        for network, action in self._networks:
+            yield NetworkEntry(network, ACTIONS[action], 0)
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+        self.segments = []
+
+
+def _domain_entry(name: str, mode: int, action: int, redirect: str | None) -> DomainEntry:
+    return DomainEntry(name, Mode(mode), ACTIONS[action], 0, "", False, tuple(redirect.split(",")) if redirect else ())
+
+
 def entries_in_common(new: Iterable[Path], old: Iterable[Path]) -> tuple[int, int]:
     """(networks, URLs) of the `old` segments that the `new` segments hold too."""
     networks = urls = 0

@@ -304,6 +304,36 @@ class AdminSettings:
                 raise ValueError(f"listen: {error}") from None
 
 
+XFR_SUFFIX = "rpz.fraudwall"
+
+
+@dataclass(frozen=True)
+class XfrSettings:
+    # fraudwall as an RPZ primary: each list NAME served as the zone NAME.<suffix> (and the operator's
+    # own entries as manual.<suffix>) by AXFR and IXFR over TCP on this ADDR:PORT; "" serves none.
+    listen: str = ""
+    # Secondaries that may transfer the zones; everybody else is REFUSED.
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    suffix: str = XFR_SUFFIX
+    # Secondaries sent a NOTIFY (RFC 1996) when a zone's serial moves, e.g. ["192.0.2.53:53"].
+    notify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_networks("allow", self.allow)
+        for key, values in (("listen", (self.listen,) if self.listen else ()), ("notify", self.notify)):
+            for value in values:
+                try:
+                    parse_hostport(value, 53)
+                except ValueError as error:
+                    raise ValueError(f"{key}: {error}") from None
+        try:
+            if normalise_name(self.suffix) != self.suffix.rstrip(".").lower() or "." not in self.suffix.strip("."):
+                raise InvalidName("not a domain name")
+        except InvalidName:
+            raise ValueError(f"suffix: {self.suffix!r} is not a domain name of two labels or more") from None
+        object.__setattr__(self, "suffix", self.suffix.rstrip(".").lower())
+
+
 POLICY_MODES = ("block", "warn", "off")
 POLICY_KEYS = ("name", "clients", "mode", "lists", "scorer", "sinkhole")
 _POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
@@ -336,6 +366,7 @@ class Config:
     atrisk: AtRiskSettings = field(default_factory=AtRiskSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     warning: WarningSettings = field(default_factory=WarningSettings)
+    xfr: XfrSettings = field(default_factory=XfrSettings)
     policy: tuple[PolicySettings, ...] = ()   # `[[policy]]` tables, first match first
     source: str = "<defaults>"
 

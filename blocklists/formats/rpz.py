@@ -212,25 +212,39 @@ def _strip_comment(text: str) -> str:
     return text
 
 
+# An exported file's SOA: its names, and its timers (refresh, retry, expire, minimum).
+SOA_NAMES = ("localhost.", "hostmaster.localhost.")
+SOA_TIMERS = (3600, 600, 86400, 60)
+TTL = 300
+
+
 def export(list_name: str, entries: Iterable[DomainEntry], networks: Iterable[NetworkEntry],
            now: float | None = None) -> Iterator[str]:
     """A list as an RPZ zone, a line at a time: `parse` reads it back to the same entries."""
     now = time.time() if now is None else now
     yield f"; fraudwall list {list_name}, exported {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(now))}"
-    yield "$TTL 300"
-    yield f"@ IN SOA localhost. hostmaster.localhost. ( {int(now)} 3600 600 86400 60 )"
+    yield f"$TTL {TTL}"
+    yield f"@ IN SOA {' '.join(SOA_NAMES)} ( {int(now)} {' '.join(map(str, SOA_TIMERS))} )"
     yield "  IN NS localhost."
+    for owner, rtype, data in records(entries, networks):
+        yield f"{owner} {rtype} {data}"
+
+
+def records(entries: Iterable[DomainEntry], networks: Iterable[NetworkEntry]) -> Iterator[tuple[str, str, str]]:
+    """(owner relative to the zone's apex, type, data) of the policy records of each entry, in the
+    order given: what `export` writes and the zone transfer server sends. Lazy, so a list of
+    millions of names is never held whole."""
     for entry in entries:
         name = entry.name
         owners = {Mode.EXACT: [name], Mode.SUBTREE: [name, "*." + name], Mode.BELOW: ["*." + name]}[entry.mode]
         for owner in owners:
             if entry.action is Action.REDIRECT and entry.redirect:
                 for address in entry.redirect:
-                    yield f"{owner} {'AAAA' if ':' in address else 'A'} {address}"
+                    yield owner, "AAAA" if ":" in address else "A", address
             else:
-                yield f"{owner} CNAME {_TARGETS.get(entry.action, '.')}"
+                yield owner, "CNAME", _TARGETS.get(entry.action, ".")
     for network in networks:
-        yield f"{_ip_owner(network.network)} CNAME {_TARGETS.get(network.action, '.')}"
+        yield _ip_owner(network.network), "CNAME", _TARGETS.get(network.action, ".")
 
 
 def _ip_owner(network_text: str) -> str:

@@ -42,6 +42,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--proxy-from", action="append", metavar="CIDR",
                         help="read the real client from the PROXY v2 header of queries from this network, "
                              "e.g. dnsdist's 10.20.0.10/32 (repeatable; [server] proxy_from)")
+    parser.add_argument("--xfr-listen", metavar="ADDR:PORT",
+                        help="serve each list as the RPZ zone NAME.rpz.fraudwall. by zone transfer (AXFR/IXFR) "
+                             "over TCP here, e.g. 127.0.0.1:5353 ([xfr] listen; '' for none)")
     parser.set_defaults(run=run_serve)
 
 
@@ -55,6 +58,7 @@ FLAG_KEYS = (
     ("warning_listen", "warning", "listen"), ("warning_tls_listen", "warning", "tls_listen"),
     ("ca_dir", "warning", "ca_dir"),
     ("admin", "admin", "listen"),
+    ("xfr_listen", "xfr", "listen"),
 )
 
 

@@ -6,12 +6,18 @@ the catalogue and starts an import child). The at-risk watcher reads the query l
 webhook, so it runs in a thread; the supervisor forks a worker only while that thread holds no lock
 (`fork_guard`), so no worker starts life with a lock taken by a thread it does not have.
 Its gauge reaches /metrics the way the workers' counts do: a snapshot in the metrics folder.
+The zone transfer server (`[xfr] listen`, `resolver/xfr/`) is a process of its own, started here and
+started again when it dies: a transfer of millions of names takes neither a worker's CPU nor this loop's.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
+import time
 from contextlib import AbstractContextManager
 
 from fraudwall.blocklists.feeds import FeedScheduler
@@ -24,6 +30,7 @@ from fraudwall.resolver.observe.querylog import log_path
 log = logging.getLogger("fraudwall")
 
 SNAPSHOT_NAME = "background"   # worker-background.json in the metrics folder
+XFR_RESTART_SECONDS = 5.0      # a transfer server that died is started again this long after
 
 
 class Background:
@@ -37,6 +44,9 @@ class Background:
         self.feeds: FeedScheduler | None = None
         self._feed_settings: tuple | None = None
         self.watcher: AtRiskWatcher | None = None
+        self.xfr: subprocess.Popen | None = None
+        self._xfr_argument = ""
+        self._xfr_due = 0.0
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -56,19 +66,61 @@ class Background:
             if config.querylog.enabled:
                 self.watcher = AtRiskWatcher(str(log_path(config.querylog.path, settings.db)), atrisk.distinct_names,
                                              atrisk.window_hours * 3600, atrisk.after_warning, atrisk.webhook)
+        argument = _xfr_argument(config, self.snapshots)
+        if argument != self._xfr_argument:
+            self._stop_xfr()
+            self._xfr_argument, self._xfr_due = argument, 0.0
+            self._start_xfr()
         if self.watcher is not None and (self._thread is None or not self._thread.is_alive()):
             self._thread = threading.Thread(target=self._watch, name="fraudwall-atrisk", daemon=True)
             self._thread.start()
 
     def tick(self) -> float | None:
-        """Start the due feeds' imports; seconds until the next tick (None: no feeds)."""
+        """Start the due feeds' imports, and the transfer server again if it died; seconds until the
+        next tick (None: nothing to do until a signal)."""
+        wait = self._tick_xfr()
         if self.feeds is None:
-            return None
+            return wait
         try:
-            return self.feeds.tick()
+            feeds = self.feeds.tick()
         except Exception:  # noqa: BLE001 - a failed tick must not stop the supervisor
             log.exception("feeds: the schedule failed; trying again later")
-            return 5.0
+            feeds = 5.0
+        return feeds if wait is None or (feeds is not None and feeds < wait) else wait
+
+    def _start_xfr(self) -> None:
+        if not self._xfr_argument:
+            return
+        # A fresh interpreter, not a fork: it shares no lock and no thread with this process.
+        self.xfr = subprocess.Popen([sys.executable, "-m", "fraudwall.resolver.xfr", self._xfr_argument],
+                                    stdin=subprocess.DEVNULL)
+
+    def _tick_xfr(self) -> float | None:
+        if self.xfr is None:
+            if not self._xfr_argument:
+                return None
+            wait = self._xfr_due - time.monotonic()
+            if wait > 0:
+                return wait
+            self._start_xfr()
+            return None
+        code = self.xfr.poll()
+        if code is None:
+            return None
+        log.error("xfr: the zone transfer server exited with code %d; starting it again in %.0f s",
+                  code, XFR_RESTART_SECONDS)
+        self.xfr, self._xfr_due = None, time.monotonic() + XFR_RESTART_SECONDS
+        return XFR_RESTART_SECONDS
+
+    def _stop_xfr(self) -> None:
+        if self.xfr is not None:
+            self.xfr.terminate()
+            try:
+                self.xfr.wait(5)
+            except subprocess.TimeoutExpired:
+                self.xfr.kill()
+                self.xfr.wait()
+            self.xfr = None
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -88,5 +140,16 @@ class Background:
 
     def close(self) -> None:
         self._stop.set()
+        self._stop_xfr()
         if self.feeds is not None:
             self.feeds.close()
+
+
+def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:
+    """The transfer server's settings as its one argument; "" when `[xfr] listen` is not set."""
+    xfr = config.xfr
+    if not xfr.listen:
+        return ""
+    return json.dumps({"db": str(resolve_db(config.blocklists.db)), "listen": xfr.listen, "allow": xfr.allow,
+                       "suffix": xfr.suffix, "notify": xfr.notify, "metrics": str(snapshots.path),
+                       "log_level": config.server.log_level})

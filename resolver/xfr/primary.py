@@ -1,0 +1,150 @@
+"""What the transfer server answers, decided without sockets: `Primary.respond(bytes, client)`
+gives the messages to send; `Primary.refresh()` says which zones have a new serial (to NOTIFY).
+
+The store comes in through a small `Catalogue` (serials, and a list's entries as a stream), so
+the tests drive it with a fake. IXFR is answered from a journal of the operator's zone (`manual`:
+its blocks and allows change one entry at a time): the versions seen since the server started,
+diffed. A list's import replaces the whole list, so an IXFR of an imported list, or from a version
+the journal does not hold, gets the whole zone, as RFC 1995 4 allows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterator
+from typing import Protocol
+
+from fraudwall.blocklists.store import MANUAL_LIST, ListStream
+from fraudwall.resolver.dns.codec import Malformed
+from fraudwall.resolver.dns.codes import QClass, QType, Rcode
+from fraudwall.resolver.xfr import messages, zones
+
+JOURNAL_VERSIONS = 16          # versions of the operator's zone kept for IXFR
+JOURNAL_RECORDS = 200_000      # a bigger operator's zone is sent whole: its versions would cost too much
+
+
+class Catalogue(Protocol):
+    def serials(self) -> dict[str, int]: ...
+    def stream(self, list_name: str) -> ListStream: ...
+
+
+class Primary:
+    def __init__(self, catalogue: Catalogue, suffix: str, allow: tuple[str, ...]) -> None:
+        self.catalogue = catalogue
+        self.suffix = suffix
+        self.allow = tuple(ipaddress.ip_network(network, strict=False) for network in allow)
+        self.serials: dict[str, int] = {}      # zone -> serial
+        self.journal: list[tuple[int, frozenset[bytes]]] = []   # the operator's zone, oldest first
+        self.counts: Counter[tuple[str, str]] = Counter()       # (kind, result) -> transfers
+        self.refresh()
+
+    # ---- the store
+
+    def refresh(self) -> list[zones.Soa]:
+        """Read the serials again; the zones whose serial moved (new zones included)."""
+        fresh = {zones.zone_name(name, self.suffix): serial for name, serial in self.catalogue.serials().items()}
+        moved = [zones.Soa(zone, serial) for zone, serial in fresh.items() if self.serials.get(zone) != serial]
+        self.serials = fresh
+        manual = zones.zone_name(MANUAL_LIST, self.suffix)
+        if not self.journal or self.journal[-1][0] != fresh[manual]:
+            self._keep_version(manual)   # the entries of the newest version (its serial may be newer still)
+        return moved
+
+    def _keep_version(self, zone: str) -> None:
+        stream = self.catalogue.stream(MANUAL_LIST)
+        serial = stream.gen
+        try:
+            version = set()
+            for rr in zones.records(zone, stream.names(), stream.networks()):
+                version.add(rr)
+                if len(version) > JOURNAL_RECORDS:
+                    self.journal = []
+                    return
+        finally:
+            stream.close()
+        self.journal = [*self.journal[-(JOURNAL_VERSIONS - 1):], (serial, frozenset(version))]
+
+    # ---- the wire
+
+    def respond(self, data: bytes, client: str, tcp: bool = True) -> Iterator[bytes]:
+        """The messages that answer `data` from `client` (none: stay silent)."""
+        request = messages.read_request(data)
+        if isinstance(request, Malformed):
+            if request.reply is not None:
+                yield request.reply
+            return
+        query = request.query
+        if not self._allowed(client):
+            self.counts[("refused", "refused")] += 1
+            yield messages.error(query, Rcode.REFUSED)
+            return
+        zone = query.qname
+        list_name = zones.list_of(zone, self.suffix)
+        transfer = query.qtype in (QType.AXFR, QType.IXFR)
+        kind = "axfr" if query.qtype == QType.AXFR else "ixfr" if query.qtype == QType.IXFR else "query"
+        if query.qclass != QClass.IN or zone not in self.serials or list_name is None:
+            if transfer:
+                self.counts[(kind, "notauth")] += 1
+            yield messages.error(query, messages.NOTAUTH if transfer else Rcode.REFUSED)
+            return
+        serial = self.serials[zone]
+        soa = zones.soa_record(serial)
+        if not transfer:
+            rtype = {QType.SOA: soa, QType.NS: zones.ns_record()}.get(query.qtype)
+            yield messages.answer(query, (rtype,) if rtype else ())
+            return
+        if not tcp:
+            # AXFR is TCP only (RFC 5936 4.2); over UDP an IXFR gets the current SOA alone, which
+            # tells a secondary that is behind to ask again over TCP (RFC 1995 2).
+            if query.qtype == QType.AXFR:
+                yield messages.error(query, Rcode.REFUSED)
+            else:
+                yield messages.answer(query, (soa,))
+            return
+        if request.serial is not None:
+            if not messages.newer(serial, request.serial):
+                self.counts[("ixfr", "current")] += 1
+                yield messages.answer(query, (soa,))
+                return
+            diff = self._diff(list_name, request.serial, serial)
+            if diff is not None:
+                self.counts[("ixfr", "incremental")] += 1
+                deleted, added = diff
+                yield from messages.ixfr(query, zones.soa_record(request.serial), soa, deleted, added)
+                return
+        self.counts[(kind, "full")] += 1
+        yield from self._whole(query, zone, list_name)
+
+    def _whole(self, query, zone: str, list_name: str) -> Iterator[bytes]:
+        stream = self.catalogue.stream(list_name)
+        try:
+            # The serial of the entries read, which a change may have moved since `refresh`.
+            soa = zones.soa_record(stream.gen)
+            body = zones.records(zone, stream.names(), stream.networks())
+            yield from messages.axfr(query, soa, _after(zones.ns_record(), body))
+        finally:
+            stream.close()
+
+    def _diff(self, list_name: str, since: int, now: int) -> tuple[list[bytes], list[bytes]] | None:
+        if list_name != MANUAL_LIST:
+            return None
+        versions = dict(self.journal)
+        if since not in versions or now not in versions:
+            return None
+        old, new = versions[since], versions[now]
+        return sorted(old - new), sorted(new - old)
+
+    def _allowed(self, client: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client.split("%", 1)[0])
+        except ValueError:
+            return False
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allow)
+
+
+def _after(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest

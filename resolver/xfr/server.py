@@ -1,0 +1,146 @@
+"""The transfer server's sockets: TCP for SOA, AXFR and IXFR, UDP for SOA and the secondaries'
+NOTIFY replies. Only moves bytes; `Primary` and `Notifier` decide. It runs in a process of its own,
+started by the supervisor (`__main__.py`): a transfer of millions of names never takes a
+query worker's CPU, nor the supervisor's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.xfr import messages, zones
+from fraudwall.resolver.xfr.catalogue import StoreCatalogue
+from fraudwall.resolver.xfr.notify import Notifier
+from fraudwall.resolver.xfr.primary import Primary
+
+log = logging.getLogger("fraudwall")
+
+POLL_SECONDS = 0.5            # how often the catalogue's version is looked at (one PRAGMA)
+IDLE_SECONDS = 30.0           # a connection with no new question this long is closed
+WRITE_SECONDS = 60.0          # a secondary that reads nothing of a message this long is dropped
+MAX_CONNECTIONS = 32          # transfers at once; more are closed at once (a secondary retries)
+
+
+class Settings(NamedTuple):
+    db: str
+    listen: str
+    allow: tuple[str, ...]
+    suffix: str
+    notify: tuple[str, ...]
+    metrics: str = ""         # the metrics snapshot folder ("": none)
+
+
+class TransferServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalogue = StoreCatalogue(Path(settings.db))
+        self.catalogue.changed()
+        self.primary = Primary(self.catalogue, settings.suffix, settings.allow)
+        self.notifier = Notifier(tuple(_target(text) for text in settings.notify))
+        self.connections = 0
+        self.notify_sockets: dict[int, asyncio.DatagramTransport] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = parse_hostport(self.settings.listen, 53)
+        server = await asyncio.start_server(self._connection, host, port, reuse_address=True)
+        udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        log.info("xfr: serving %d zones under %s. on %s (TCP and UDP)", len(self.primary.serials),
+                 self.settings.suffix, self.settings.listen)
+        for soa in (zones.Soa(zone, serial) for zone, serial in self.primary.serials.items()):
+            self.notifier.changed(soa, time.monotonic())
+        try:
+            while not stop.is_set():
+                self._poll()
+                await self._send_notifies(host)
+                wake = self.notifier.wake_at()
+                wait = POLL_SECONDS if wake is None else max(0.0, min(POLL_SECONDS, wake - time.monotonic()))
+                try:
+                    await asyncio.wait_for(stop.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            server.close()
+            udp.close()
+            for transport in self.notify_sockets.values():
+                transport.close()
+            self.catalogue.close()
+
+    def _poll(self) -> None:
+        try:
+            if not self.catalogue.changed():
+                return
+            moved = self.primary.refresh()
+        except Exception:  # noqa: BLE001 - a store being rewritten must not stop the zones being served
+            log.exception("xfr: reading the store failed; trying again")
+            return
+        for soa in moved:
+            log.info("xfr: zone %s. now has serial %d", soa.zone, soa.serial)
+            self.notifier.changed(soa, time.monotonic())
+
+    async def _send_notifies(self, host: str) -> None:
+        for send in self.notifier.due(time.monotonic()):
+            family = socket.AF_INET6 if ":" in send.target[0] else socket.AF_INET
+            transport = self.notify_sockets.get(family)
+            if transport is None:
+                # From the listen address when it is of the target's family: a secondary's
+                # allow-notify names the primary's address.
+                source = host if (":" in host) == (family == socket.AF_INET6) else ("::" if family == socket.AF_INET6 else "0.0.0.0")
+                transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                    lambda: _NotifyReplies(self.notifier), local_addr=(source, 0), family=family)
+                self.notify_sockets[family] = transport
+            transport.sendto(messages.notify(send.ident, send.soa.zone, zones.soa_record(send.soa.serial)), send.target)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = writer.get_extra_info("peername")[0]
+        if self.connections >= MAX_CONNECTIONS:
+            writer.close()
+            return
+        self.connections += 1
+        try:
+            while True:
+                length = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), IDLE_SECONDS), "big")
+                data = await asyncio.wait_for(reader.readexactly(length), IDLE_SECONDS)
+                for message in self.primary.respond(data, client, tcp=True):
+                    writer.write(len(message).to_bytes(2, "big") + message)
+                    await asyncio.wait_for(writer.drain(), WRITE_SECONDS)
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            pass
+        except Exception:  # noqa: BLE001 - one broken transfer must not stop the server
+            log.exception("xfr: a transfer to %s failed", client)
+        finally:
+            self.connections -= 1
+            writer.close()
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, server: TransferServer) -> None:
+        self.server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        for message in self.server.primary.respond(data, addr[0], tcp=False):
+            self.transport.sendto(message, addr)
+
+
+class _NotifyReplies(asyncio.DatagramProtocol):
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        reply = messages.notify_reply(data)
+        if reply is not None:
+            self.notifier.answered((str(ipaddress.ip_address(addr[0])), addr[1]), reply[0])
+
+
+def _target(text: str) -> tuple[str, int]:
+    return parse_hostport(text, 53)

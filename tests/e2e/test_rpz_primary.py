@@ -1,0 +1,120 @@
+"""fraudwall as an RPZ primary, followed by a real Unbound (`rpz:` with `primary:`) and read by kdig.
+
+Unbound answers from its copy of fraudwall's zones: a name of the imported list `phish` is NXDOMAIN
+there, and a `fraudwall block` on fraudwall's store reaches it by NOTIFY and IXFR within 10 s.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from tests.e2e.peers import Process, fraudwall_binary, free_port
+
+pytestmark = pytest.mark.e2e
+
+SETTLE_SECONDS = 10.0
+PHISH = "evil-bank.example.com"
+
+
+def _wait_for(what: str, check, seconds: float = SETTLE_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
+        time.sleep(0.1)
+
+
+def _rcode(port: int, name: str) -> int | None:
+    try:
+        reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=1.0)
+    except (OSError, dns.exception.DNSException):
+        return None
+    return reply.rcode()
+
+
+@pytest.fixture
+def primary(start_own_fraudwall, nsd: Process, tmp_path: Path):
+    """A fraudwall whose store holds the list `phish`, serving its zones on a free loopback port,
+    and sending NOTIFYs to the port an Unbound will listen on."""
+    store = tmp_path / "fraudwall0" / "store" / "blocklists.db"
+    store.parent.mkdir(parents=True)
+    feed = tmp_path / "phish.txt"
+    feed.write_text(f"{PHISH}\nphish.example.net\n")
+    subprocess.run([fraudwall_binary(), "import", "--db", str(store), "--list", "phish", str(feed)],
+                   check=True, capture_output=True)
+    xfr_port, unbound_port = free_port(), free_port()
+    server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
+                                 extra=f'\n[xfr]\nnotify = ["127.0.0.1:{unbound_port}"]\n')
+    return server, store, xfr_port, unbound_port
+
+
+@pytest.fixture
+def unbound(require_binary, primary, nsd: Process, tmp_path: Path):
+    _, _, xfr_port, port = primary
+    directory = tmp_path / "unbound"
+    directory.mkdir()
+    config = directory / "unbound.conf"
+    # The operator's own zone first: in RPZ the first zone that matches decides, and an allow
+    # there is to win over a list's block.
+    rpz = "".join(f"""
+rpz:
+    name: {list_name}.rpz.fraudwall.
+    primary: 127.0.0.1@{xfr_port}
+    allow-notify: 127.0.0.1
+""" for list_name in ("manual", "phish"))
+    config.write_text(f"""\
+server:
+    interface: 127.0.0.1
+    port: {port}
+    do-ip6: no
+    do-daemonize: no
+    use-syslog: no
+    logfile: ""
+    chroot: ""
+    username: ""
+    directory: "{directory}"
+    pidfile: "{directory}/unbound.pid"
+    module-config: "respip iterator"
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    verbosity: 1
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@{nsd.port}
+{rpz}""")
+    server = Process("unbound", [require_binary("unbound"), "-d", "-c", str(config)], port, directory,
+                     "example.org").start()
+    yield server
+    server.stop()
+
+
+def test_kdig_axfr_returns_the_list_as_an_rpz_zone(primary, require_binary):
+    _, _, xfr_port, _ = primary
+    result = subprocess.run([require_binary("kdig"), "AXFR", "phish.rpz.fraudwall.", "@127.0.0.1", "-p", str(xfr_port),
+                             "+timeout=5", "+retry=0"], capture_output=True, text=True, timeout=30)
+    records = [line.split() for line in result.stdout.splitlines() if line and not line.startswith(";")]
+    owners = {(fields[0], fields[3], fields[4]) for fields in records}
+    assert (f"{PHISH}.phish.rpz.fraudwall.", "CNAME", ".") in owners, result.stdout
+    assert (f"*.{PHISH}.phish.rpz.fraudwall.", "CNAME", ".") in owners
+    soas = [fields for fields in records if fields[3] == "SOA"]
+    assert len(soas) == 2 and soas[0] == soas[-1] and soas[0][6] == "1"   # the list's first generation
+
+
+def test_unbound_follows_the_lists_and_a_live_block(primary, unbound):
+    _, store, _, port = primary
+    _wait_for(f"Unbound answers NXDOMAIN for {PHISH}", lambda: _rcode(port, PHISH) == dns.rcode.NXDOMAIN)
+    assert _rcode(port, "www.example.org") == dns.rcode.NOERROR
+    subprocess.run([fraudwall_binary(), "block", "--db", str(store), "www.example.org"], check=True,
+                   capture_output=True)
+    _wait_for("Unbound blocks www.example.org after `fraudwall block`",
+              lambda: _rcode(port, "www.example.org") == dns.rcode.NXDOMAIN)
+    subprocess.run([fraudwall_binary(), "unblock", "--db", str(store), "www.example.org"], check=True,
+                   capture_output=True)
+    _wait_for("Unbound answers www.example.org again after `fraudwall unblock`",
+              lambda: _rcode(port, "www.example.org") == dns.rcode.NOERROR)
