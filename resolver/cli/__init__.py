@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 
 from fraudwall.resolver import config as config_module
-from fraudwall.resolver.observe.metrics import fraudwall_version
+from fraudwall.resolver.version import fraudwall_version
 
 # Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
 COMMAND_MODULES = (

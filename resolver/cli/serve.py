@@ -11,8 +11,6 @@ from pathlib import Path
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.config import AdminSettings, Config, SinkholeSettings, load
 from fraudwall.resolver.config import ADMIN_PORT
-from fraudwall.resolver.server.listeners import tcp_socket
-from fraudwall.resolver.server.worker import serve
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -104,6 +102,8 @@ def admin_or_off(config: Config, chosen: bool) -> tuple[Config, str]:
     listen = config.admin.listen
     if not listen:
         return config, ""
+    from fraudwall.resolver.server.listeners import tcp_socket
+
     host, port = parse_hostport(listen, ADMIN_PORT)
     try:
         # A bind that is let go at once: Listeners.bind takes it for good a moment later.
@@ -148,5 +148,8 @@ def run_serve(args: argparse.Namespace) -> int:
         # default address was taken stays off without a warning at each reload.
         fresh = with_flags(load(args.config_file), args)
         return fresh.replace("admin", listen="") if warning else fresh
+
+    # Here, not at the top: every other verb would pay for importing the server (~0.2 s).
+    from fraudwall.resolver.server.worker import serve
 
     return serve(config, reread=reread)

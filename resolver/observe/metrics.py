@@ -14,10 +14,10 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
+from fraudwall.resolver.version import fraudwall_version
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind, Transport
@@ -349,8 +349,3 @@ def build_info_family() -> GaugeMetricFamily:
     return info
 
 
-def fraudwall_version() -> str:
-    try:
-        return version("fraudwall")
-    except PackageNotFoundError:
-        return "unknown"
