@@ -11,6 +11,7 @@ Each test runs a real `fraudwall serve` (warning page over HTTP and HTTPS with a
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import ssl
@@ -191,7 +192,8 @@ def flood(port: str, seconds: str, concurrency: str) -> None:
             print("started", flush=True)
 
     async def one_at_a_time(first: int, deadline: float) -> None:
-        for hello in hellos[first::int(concurrency)]:
+        # Round and round until the deadline: on a slow machine the probes outlast any fixed count.
+        for hello in itertools.cycle(hellos[first::int(concurrency)]):
             if time.monotonic() > deadline:
                 break
             await handshake(hello)
