@@ -25,9 +25,9 @@ from __future__ import annotations
 import enum
 import ipaddress
 import logging
+import socket
 import time
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from fraudwall.resolver.dns.codes import Transport
 from fraudwall.resolver.dns.stages.access import REMEMBERED_CLIENTS, client_address, parse_networks
@@ -49,6 +49,9 @@ class Command(enum.IntEnum):
     PROXY = 0x1   # relayed for the client named in the address block
 
 
+_LOCAL, _PROXY = Command.LOCAL, Command.PROXY
+
+
 class Family(enum.IntEnum):
     """The high nibble of the 14th octet."""
     UNSPEC = 0x0
@@ -57,8 +60,8 @@ class Family(enum.IntEnum):
     UNIX = 0x3
 
 
-# The address block of each family: address length, whole block length.
-_ADDRESSES = {Family.INET: (4, 12), Family.INET6: (16, 36), Family.UNIX: (108, 216)}
+# The address block of each family with IP addresses: address length, whole block length.
+_ADDRESSES = {int(Family.INET): (4, 12), int(Family.INET6): (16, 36)}
 
 
 class Refusal(str, enum.Enum):
@@ -72,8 +75,9 @@ class ProxyError(ValueError):
     """A header that cannot be read; the message says what is wrong, in one line."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyHeader:
+class ProxyHeader(NamedTuple):
+    """What a header says. A NamedTuple, frozen like a dataclass but made in a third of its time:
+    one is made for every datagram from the balancer."""
     command: Command
     client: str | None            # None for LOCAL: the sender is the client
     client_port: int
@@ -82,10 +86,10 @@ class ProxyHeader:
     size: int                     # octets the header takes, TLVs included
 
 
-def read_header(data: bytes | bytearray | memoryview) -> ProxyHeader | None:
+def read_header(data: bytes | bytearray) -> ProxyHeader | None:
     """The header at the start of `data`; None when `data` is a start of one that needs more
     octets (TCP); ProxyError when it is not a header or a broken one."""
-    head = bytes(data[:FIXED])
+    head = data[:FIXED]
     if not SIGNATURE.startswith(head[:len(SIGNATURE)]):
         raise ProxyError("no PROXY v2 signature")
     if len(head) < FIXED:
@@ -93,10 +97,10 @@ def read_header(data: bytes | bytearray | memoryview) -> ProxyHeader | None:
     version, command = head[12] >> 4, head[12] & 0x0F
     if version != 2:
         raise ProxyError(f"PROXY header version {version}, not 2")
-    if command not in (Command.LOCAL, Command.PROXY):
+    if command > 1:   # plain ints on this path: an IntEnum comparison or lookup costs a µs a datagram
         raise ProxyError(f"PROXY header command {command:#x}, neither LOCAL nor PROXY")
     family, transport = head[13] >> 4, head[13] & 0x0F
-    if family > Family.UNIX:
+    if family > 3:
         raise ProxyError(f"PROXY header address family {family:#x} unknown")
     if transport > 2:
         raise ProxyError(f"PROXY header transport {transport:#x} unknown")
@@ -105,23 +109,23 @@ def read_header(data: bytes | bytearray | memoryview) -> ProxyHeader | None:
         raise ProxyError(f"PROXY header of {FIXED + length} octets, over the {FIXED + MAX_BLOCK} accepted")
     if len(data) < FIXED + length:
         return None
-    block = bytes(data[FIXED:FIXED + length])
-    if command == Command.LOCAL:
+    block = data[FIXED:FIXED + length]
+    if command == 0:
         # Its address block, if any, is to be ignored (section 2.2): the sender speaks for itself.
-        return ProxyHeader(Command.LOCAL, None, 0, None, 0, FIXED + length)
-    if family in (Family.UNSPEC, Family.UNIX):
+        return ProxyHeader(_LOCAL, None, 0, None, 0, FIXED + length)
+    addresses = _ADDRESSES.get(family)
+    if addresses is None:
         raise ProxyError(f"PROXY command with address family {Family(family).name}: no client IP address")
-    size, whole = _ADDRESSES[Family(family)]
+    size, whole = addresses
     if length < whole:
         raise ProxyError(f"PROXY header {Family(family).name} address block of {length} octets, needs {whole}")
-    _check_tlvs(block[whole:])
-    client = ipaddress.ip_address(block[:size])
-    destination = ipaddress.ip_address(block[size:2 * size])
-    return ProxyHeader(Command.PROXY, _text(client), int.from_bytes(block[2 * size:2 * size + 2], "big"),
-                       _text(destination), int.from_bytes(block[2 * size + 2:whole], "big"), FIXED + length)
+    if length > whole:
+        _check_tlvs(block[whole:])
+    return ProxyHeader(_PROXY, _text(block[:size]), (block[2 * size] << 8) | block[2 * size + 1],
+                       _text(block[size:2 * size]), (block[2 * size + 2] << 8) | block[2 * size + 3], FIXED + length)
 
 
-def _check_tlvs(tlvs: bytes) -> None:
+def _check_tlvs(tlvs: bytes | bytearray) -> None:
     """TLVs are skipped, but each must fit: a length running past the header is a broken header."""
     at = 0
     while at < len(tlvs):
@@ -133,11 +137,17 @@ def _check_tlvs(tlvs: bytes) -> None:
         at += 3 + length
 
 
-def _text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """As the sockets name clients: an IPv4-mapped IPv6 address as IPv4, so [access] rules match."""
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
+def _text(packed: bytes | bytearray) -> str:
+    """As the sockets name clients: an IPv4-mapped IPv6 address as IPv4, so [access] rules match.
+    inet_ntop, not ipaddress: this runs for every datagram from the balancer (0.2 µs, not 3)."""
+    if len(packed) == 4:
+        return socket.inet_ntop(socket.AF_INET, packed)
+    if packed[:12] == _MAPPED:
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+_MAPPED = bytes(10) + b"\xff\xff"
 
 
 def build_header(client: str, client_port: int, destination: str, destination_port: int,
