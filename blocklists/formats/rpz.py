@@ -248,10 +248,13 @@ def records(entries: Iterable[DomainEntry], networks: Iterable[NetworkEntry]) ->
 
 
 def _ip_owner(network_text: str) -> str:
-    """`192.0.2.1` -> `32.1.2.0.192.rpz-ip` (what `_ip_trigger` reads back)."""
+    """`192.0.2.1` -> `32.1.2.0.192.rpz-ip`, `2001:db8::1` -> `128.1.zz.db8.2001.rpz-ip` (what
+    `_ip_trigger` reads back). IPv6 in RFC 5952's form with `zz` for its `::`, the one spelling
+    the RPZ draft allows: BIND refuses another as not canonical."""
     network = ipaddress.ip_network(network_text, strict=False)
     if network.version == 4:
-        labels = str(network.network_address).split(".")[::-1]
+        groups = str(network.network_address).split(".")
     else:
-        labels = [f"{int(group, 16):x}" for group in network.network_address.exploded.split(":")][::-1]
-    return f"{network.prefixlen}.{'.'.join(labels)}.rpz-ip"
+        left, double, right = network.network_address.compressed.partition("::")
+        groups = [*(left.split(":") if left else []), *(["zz"] if double else []), *(right.split(":") if right else [])]
+    return f"{network.prefixlen}.{'.'.join(groups[::-1])}.rpz-ip"
