@@ -7,6 +7,7 @@ peers.py asks from 127.0.0.1, an untrusted sender's plain DNS, which is still an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -40,23 +41,24 @@ def wait_for(what: str, condition, seconds: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def dnsdist_config(directory: Path, backend_port: int, port: int, console: int) -> Path:
-    """The shipped config on loopback: one backend (fraudwall), quick health checks, sent from
+def dnsdist_config(directory: Path, backend_ports: list[int], port: int, console: int) -> Path:
+    """The shipped config on loopback: fraudwall backends, quick health checks, sent from
     DNSDIST_SOURCE, the console key made by the install line the file's header gives."""
     text = DNSDIST_CONF.read_text()
     keys = directory / "conf.d"
     keys.mkdir()
     install = next(line[len("--   "):] for line in text.splitlines() if "openssl rand" in line)
     subprocess.run(["sh", "-c", install.replace("/etc/dnsdist/conf.d", str(keys))], check=True, timeout=30)
-    text = re.sub(r"local fraudwall_hosts = \{.*?\n\}",
-                  f'local fraudwall_hosts = {{\n  {{ name = "fraudwall-1", address = "127.0.0.1:{backend_port}" }},\n}}',
-                  text, flags=re.S)
+    table = "".join(f'  {{ name = "fraudwall-{number}", address = "127.0.0.1:{backend}" }},\n'
+                    for number, backend in enumerate(backend_ports, 1))
+    text = re.sub(r"local fraudwall_hosts = \{.*?\n\}", f"local fraudwall_hosts = {{\n{table}}}", text, flags=re.S)
     text = re.sub(r'setLocal\("[^"]+"\)', f'setLocal("127.0.0.1:{port}")', text)
     text = re.sub(r'addLocal\("[^"]+"\)', "", text)
     text = re.sub(r'controlSocket\("[^"]+"\)', f'controlSocket("127.0.0.1:{console}")', text)
     text = text.replace('includeDirectory("/etc/dnsdist/conf.d")', f'includeDirectory("{keys}")')
     text = text.replace('checkName = "a.root-servers.net."', f'checkName = "{HEALTH}."')
     text = text.replace("checkInterval = 5", "checkInterval = 1").replace("rise = 2", "rise = 1")
+    text = text.replace("maxCheckFailures = 3", "maxCheckFailures = 1")
     assert "useProxyProtocol = true," in text
     text = text.replace("useProxyProtocol = true,", f'useProxyProtocol = true, source = "{DNSDIST_SOURCE}",')
     path = directory / "dnsdist.conf"
@@ -64,23 +66,18 @@ def dnsdist_config(directory: Path, backend_port: int, port: int, console: int) 
     return path
 
 
-def ask(port: int, name: str, source: str, tcp: bool = False, query: dns.message.Message | None = None):
+def ask(port: int, name: str, source: str, tcp: bool = False, query: dns.message.Message | None = None,
+        timeout: float = 2.0):
     query = query if query is not None else dns.message.make_query(name, "A")
     exchange = dns.query.tcp if tcp else dns.query.udp
-    return exchange(query, "127.0.0.1", port=port, source=source, timeout=2)
+    return exchange(query, "127.0.0.1", port=port, source=source, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def behind_dnsdist(require_binary, tmp_path_factory):
-    """(dnsdist's port, fraudwall, its config, its admin port, dnsdist's config)."""
-    dnsdist = require_binary("dnsdist")
-    require_binary("kdig")
-    directory = tmp_path_factory.mktemp("proxied")
-    admin = free_port()
-    server = start_fraudwall(directory / "fraudwall", ["127.0.0.1:9"], "--proxy-from", f"{DNSDIST_SOURCE}/32",
-                             "--admin", f"127.0.0.1:{admin}", deny=(f"{DENIED}/32",))
+@contextlib.contextmanager
+def dnsdist_in_front(dnsdist: str, directory: Path, backend_ports: list[int]):
+    """dnsdist on a free port in front of the backends, once it answers through them: (its port, its config)."""
     port, console = free_port(), free_port()
-    config = dnsdist_config(directory, server.port, port, console)
+    config = dnsdist_config(directory, backend_ports, port, console)
     process = subprocess.Popen([dnsdist, "--supervised", "--disable-syslog", "-C", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -93,10 +90,28 @@ def behind_dnsdist(require_binary, tmp_path_factory):
 
     try:
         wait_for("dnsdist answering through fraudwall", answered, 15)
-        yield port, server, directory / "fraudwall" / "fraudwall.toml", admin, config
+        yield port, config
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def start_behind_dnsdist(directory: Path, *flags: str, **config: object):
+    return start_fraudwall(directory, ["127.0.0.1:9"], "--proxy-from", f"{DNSDIST_SOURCE}/32", *flags, **config)
+
+
+@pytest.fixture(scope="module")
+def behind_dnsdist(require_binary, tmp_path_factory):
+    """(dnsdist's port, fraudwall, its config, its admin port, dnsdist's config)."""
+    dnsdist = require_binary("dnsdist")
+    require_binary("kdig")
+    directory = tmp_path_factory.mktemp("proxied")
+    admin = free_port()
+    server = start_behind_dnsdist(directory / "fraudwall", "--admin", f"127.0.0.1:{admin}", deny=(f"{DENIED}/32",))
+    try:
+        with dnsdist_in_front(dnsdist, directory, [server.port]) as (port, config):
+            yield port, server, directory / "fraudwall" / "fraudwall.toml", admin, config
+    finally:
         server.stop()
 
 
@@ -179,3 +194,34 @@ def test_the_console_works_with_the_key_made_at_install(behind_dnsdist, require_
     done = subprocess.run([require_binary("dnsdist"), "-C", str(config), "-c", "-e", "showServers()"],
                           capture_output=True, text=True, timeout=30)
     assert "fraudwall-1" in done.stdout and " up " in done.stdout, done.stdout + done.stderr
+
+
+def test_two_hosts_behind_dnsdist_log_the_real_clients_and_one_stopped_loses_no_query(require_binary, tmp_path):
+    dnsdist = require_binary("dnsdist")
+    hosts = [start_behind_dnsdist(tmp_path / f"fraudwall{n}") for n in (1, 2)]
+    configs = [tmp_path / f"fraudwall{n}" / "fraudwall.toml" for n in (1, 2)]
+    clients = [f"127.0.2.{n}" for n in range(1, 21)]
+    try:
+        with dnsdist_in_front(dnsdist, tmp_path, [host.port for host in hosts]) as (port, _):
+            for client in clients:
+                assert ask(port, f"two.{BLOCKED}", client).rcode() == dns.rcode.NOERROR
+            wanted = {(client, f"two.{BLOCKED}") for client in clients}
+            wait_for("every client in one of the query logs", lambda: wanted <= logged(configs[0]) | logged(configs[1]))
+            assert logged(configs[0]) & wanted and logged(configs[1]) & wanted, "dnsdist used one host only"
+            hosts[0].stop()
+            deadline = time.monotonic() + 10
+            while True:   # dnsdist marks the host down after its next failed check; then nothing is lost
+                answers = []
+                for client in clients:
+                    try:
+                        answers.append(ask(port, f"after.{BLOCKED}", client, timeout=0.5).rcode())
+                    except dns.exception.Timeout:
+                        answers.append(None)
+                if answers == [dns.rcode.NOERROR] * len(clients):
+                    break
+                assert time.monotonic() < deadline, f"queries lost with one host down: {answers}"
+            for client in clients:
+                assert ask(port, f"after.{BLOCKED}", client, tcp=True).rcode() == dns.rcode.NOERROR
+    finally:
+        for host in hosts:
+            host.stop()
