@@ -225,3 +225,31 @@ def test_two_hosts_behind_dnsdist_log_the_real_clients_and_one_stopped_loses_no_
     finally:
         for host in hosts:
             host.stop()
+
+
+PER_CLIENT = """
+[ratelimit]
+qps = 0.5
+burst = 3
+action = "refuse"
+exempt = ["127.0.0.1/32", "127.0.0.9/32"]
+
+[[policy]]
+name = "guests"
+clients = ["127.0.0.5/32"]
+sinkhole = { policy = "nxdomain" }
+"""
+
+
+def test_rate_limits_and_policies_apply_to_each_client_behind_dnsdist(require_binary, tmp_path):
+    dnsdist = require_binary("dnsdist")
+    host = start_behind_dnsdist(tmp_path / "fraudwall", extra=PER_CLIENT)
+    try:
+        with dnsdist_in_front(dnsdist, tmp_path, [host.port]) as (port, _):
+            flood = [ask(port, f"flood{n}.{BLOCKED}", "127.0.0.6").rcode() for n in range(8)]
+            assert flood[:3] == [dns.rcode.NOERROR] * 3 and dns.rcode.REFUSED in flood[3:], flood
+            assert ask(port, f"calm.{BLOCKED}", "127.0.0.2").rcode() == dns.rcode.NOERROR   # a bucket of its own
+            assert ask(port, f"guest.{BLOCKED}", "127.0.0.5").rcode() == dns.rcode.NXDOMAIN  # its policy's answer
+            assert ask(port, f"guest.{BLOCKED}", "127.0.0.2").answer[0][0].address == "0.0.0.0"
+    finally:
+        host.stop()
