@@ -39,6 +39,7 @@ MAX_LABEL_OCTETS = 63
 MAX_POINTER_HOPS = 64     # bounds a malicious compression loop
 MAX_KNOWN_QUESTIONS = 65_536  # questions remembered by a reader before it starts afresh
 _KEY_FLAGS = (b"\x00", b"\x01", b"\x02", b"\x03")  # the cache key's last byte: DO << 1 | CD
+_new_tuple = tuple.__new__
 
 
 class Query(NamedTuple):
@@ -104,20 +105,21 @@ class Scan(NamedTuple):
 def _read_question_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
     """Labels of an uncompressed name at `offset`; ValueError when it is not one."""
     labels = []
-    total = 1
+    append = labels.append
+    limit = offset + MAX_NAME_OCTETS - 1   # where the terminating zero of a 255-octet name sits
+    size = len(data)
     while True:
         length = data[offset]
         if length == 0:
             return labels, offset + 1
         if length > MAX_LABEL_OCTETS:
             raise ValueError("compressed or extended label in the question")
-        total += length + 1
-        if total > MAX_NAME_OCTETS:
-            raise ValueError("name longer than 255 octets")
         end = offset + 1 + length
-        if end > len(data):
+        if end > limit:
+            raise ValueError("name longer than 255 octets")
+        if end > size:
             raise ValueError("label runs past the end of the message")
-        labels.append(data[offset + 1:end])
+        append(data[offset + 1:end])
         offset = end
 
 
@@ -230,8 +232,9 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
         return Malformed(badvers_reply(ident, flags, question), AnswerKind.FORMERR,
                          f"EDNS version {version}")
     key = lowered + _KEY_FLAGS[(2 if do else 0) | (1 if flags & CD else 0)]
-    return Query(data, ident, flags, qname, qtype, qclass, question, key,
-                 edns_size, do, client, transport)
+    # tuple.__new__ rather than Query(...): the named tuple's own constructor is Python code, run per query.
+    return _new_tuple(Query, (data, ident, flags, qname, qtype, qclass, question, key,
+                              edns_size, do, client, transport, False, None))
 
 
 def _read_edns(data: bytes, offset: int, records_before: int, arcount: int) -> tuple[int, bool, int]:
@@ -259,9 +262,12 @@ def _read_edns(data: bytes, offset: int, records_before: int, arcount: int) -> t
     return found or (0, False, 0)
 
 
+_ECHOED_FLAGS = OPCODE_MASK | RD | CD
+
+
 def reply_flags(query_flags: int, rcode: int, authoritative: bool = False) -> int:
     """Header flags of a reply: QR, the query's opcode, RD and CD, RA, and the rcode."""
-    flags = QR | RA | (query_flags & (OPCODE_MASK | RD | CD)) | (rcode & 0xF)
+    flags = QR | RA | (query_flags & _ECHOED_FLAGS) | (rcode & 0xF)
     return flags | AA if authoritative else flags
 
 
@@ -280,7 +286,9 @@ def make_reply(query: Query, rcode: int, answers: tuple[bytes, ...] = (), author
     """A reply body (no OPT) echoing the client's ID and question, with ready-made records."""
     header = HEADER.pack(query.id, reply_flags(query.flags, rcode, authoritative), 1,
                          len(answers), len(authority), 0)
-    return header + query.question + b"".join(answers) + b"".join(authority)
+    if answers or authority:
+        return b"".join((header, query.question, *answers, *authority))
+    return header + query.question
 
 
 def make_record(rtype: int, ttl: int, rdata: bytes, owner: bytes = b"\xc0\x0c") -> bytes:

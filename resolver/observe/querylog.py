@@ -22,6 +22,8 @@ from fraudwall.resolver.dns.codes import AnswerKind
 from fraudwall.resolver.dns.explain import log_columns
 from fraudwall.resolver.observe.metrics import KIND_LABELS, qtype_label
 
+_new_entry = tuple.__new__   # LogEntry(...) is Python code; a batch builds one per distinct query
+
 # A burst of more distinct entries than this waiting for the writer is dropped (and counted), never
 # queued without bound.
 MAX_PENDING = 100_000
@@ -101,8 +103,18 @@ class QueryLogRecorder:
     def take(self) -> list[LogEntry]:
         """The entries kept since the last take, in the order they first came."""
         batch, self.pending = self.pending, {}
-        return [LogEntry(first, client, name, qtype_label(qtype), verdict, *log_columns(*decision), count, policy)
-                for (client, name, qtype, verdict, policy, *decision), (first, count) in batch.items()]
+        # A flood of new names under one listed name is one decision over and over: rendered once a batch.
+        columns: dict[tuple, tuple[str, str]] = {}
+        entries = []
+        append = entries.append
+        for (client, name, qtype, verdict, policy, *decision), (first, count) in batch.items():
+            decision = tuple(decision)
+            reason_label = columns.get(decision)
+            if reason_label is None:
+                reason_label = columns[decision] = log_columns(*decision)
+            append(_new_entry(LogEntry, (first, client, name, qtype_label(qtype), verdict, *reason_label, count,
+                                         policy)))
+        return entries
 
 
 class QueryLog:
@@ -147,8 +159,16 @@ class QueryLog:
         return "anon-" + hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()[:16]
 
     def write(self, entries: Iterable[LogEntry], now: float | None = None) -> int:
-        rows = [(e.time, self.client_id(e.client), e.name, e.qtype, e.verdict, e.reason, e.label, e.count, e.policy)
-                for e in entries]
+        if self._key is None:
+            rows = entries if isinstance(entries, list) else list(entries)   # a LogEntry is a row, in column order
+        else:
+            pseudonyms: dict[str, str] = {}   # one keyed hash per client a batch, not per row
+            rows = []
+            for e in entries:
+                client = pseudonyms.get(e.client)
+                if client is None:
+                    client = pseudonyms[e.client] = self.client_id(e.client)
+                rows.append((e.time, client, e.name, e.qtype, e.verdict, e.reason, e.label, e.count, e.policy))
         if not rows:
             return 0
         with self.connection:
