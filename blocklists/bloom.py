@@ -15,6 +15,7 @@ the bits). Two things are ours, both for the query path's speed:
 
 from __future__ import annotations
 
+import itertools
 import math
 import mmap
 import os
@@ -82,31 +83,44 @@ class NameFilter:
         return out
 
     def add_many(self, names: Iterable[str]) -> int:
-        """Add every name; the positions of a batch are worked out with numpy, all slices at once
-        (the same double hashing as `__contains__`, in 64-bit integers, which it never exceeds)."""
+        """Add every name; the positions of a batch are worked out with numpy, all slices at once."""
         count = 0
-        batch: list[str] = []
-        for name in names:
-            batch.append(name)
-            if len(batch) == ADD_BATCH:
-                count += self._add_batch(batch)
-                batch.clear()
-        if batch:
+        if isinstance(names, list):
+            batches: Iterable[list[str]] = (names[start:start + ADD_BATCH] for start in range(0, len(names), ADD_BATCH))
+        else:   # a stream (every name of a store, when a filter is rebuilt): a batch in memory at a time
+            iterator = iter(names)
+            batches = iter(lambda: list(itertools.islice(iterator, ADD_BATCH)), [])
+        for batch in batches:
             count += self._add_batch(batch)
         self.bloom.count += count
         return count
 
-    def _add_batch(self, names: list[str]) -> int:
-        digest_of = xxhash.xxh3_64_intdigest
-        digests = numpy.fromiter((digest_of(name.encode()) for name in names), dtype=numpy.uint64, count=len(names))
+    def count_present(self, names: list[str]) -> int:
+        """How many of `names` the filter may hold (as `name in self` for each, a batch at a time in numpy):
+        what a re-import counts as seen before, over millions of names."""
+        present = 0
+        for start in range(0, len(names), ADD_BATCH):
+            bytes_at, within = self._positions(names[start:start + ADD_BATCH])
+            bits = (numpy.frombuffer(self._bits, dtype=numpy.uint8)[bytes_at] >> within) & numpy.uint8(1)
+            # Slice-major positions: row i holds every name's bit in slice i; a name is present when all are.
+            present += int(bits.reshape(self._slices, -1).all(axis=0).sum())
+        return present
+
+    def _positions(self, names: list[str]) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """(byte index, bit within the byte) of every position of `names`, slice by slice (the same double
+        hashing as `__contains__`, in 64-bit integers, which it never exceeds)."""
+        digests = numpy.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, names)), dtype=numpy.uint64,
+                                 count=len(names))
         step, start = digests >> numpy.uint64(32), digests & numpy.uint64(_LOW32)
         width = numpy.uint64(self._width)
         positions = numpy.concatenate([(start + numpy.uint64(index) * step) % width + numpy.uint64(offset)
                                        for index, offset in enumerate(self._offsets)])
         # Little-endian bits, as pybloom-live makes them and `load` maps them: bit i of a byte is 1 << i.
-        within = (positions & numpy.uint64(7)).astype(numpy.uint8)
-        numpy.bitwise_or.at(numpy.frombuffer(self._bits, dtype=numpy.uint8),
-                            (positions >> numpy.uint64(3)).astype(numpy.intp), numpy.uint8(1) << within)
+        return (positions >> numpy.uint64(3)).astype(numpy.intp), (positions & numpy.uint64(7)).astype(numpy.uint8)
+
+    def _add_batch(self, names: list[str]) -> int:
+        bytes_at, within = self._positions(names)
+        numpy.bitwise_or.at(numpy.frombuffer(self._bits, dtype=numpy.uint8), bytes_at, numpy.uint8(1) << within)
         return len(names)
 
     def same_geometry(self, other: NameFilter) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from fraudwall.blocklists.formats import (
     parse_lines,
     parser_for,
 )
-from fraudwall.blocklists.formats import adblock
+from fraudwall.blocklists.formats import adblock, domains
+from fraudwall.blocklists.formats.domains import PlainNames
 from fraudwall.blocklists.guards import Guard, Guards
 from fraudwall.blocklists.store import ACTION_CODE, IMPORTANT
 from fraudwall.blocklists.verdict import Action
@@ -43,6 +45,7 @@ READ_BYTES = 4 << 20          # a feed is read this much at a time
 CUT_LINE_BYTES = 4 * MAX_LINE + 4
 BATCH = 20_000
 SAMPLES = 20                  # bad lines reported one by one per worker; the rest counted
+_EXACT, _SUBTREE = Mode.EXACT, Mode.SUBTREE   # looked up once: a run of plain names takes one of them
 # Guards that refuse an entry (a shared-platform URL is kept as a URL; a popular site is held):
 # a feed made mostly of refused entries is as broken as one made of invalid lines.
 REFUSING = frozenset({Guard.PUBLIC_SUFFIX, Guard.BRAND, Guard.BROAD_NETWORK, Guard.SPECIAL_NETWORK,
@@ -120,8 +123,9 @@ def reading(label: str) -> Iterator[None]:
         raise ImportFailed(f"{label}: cannot read: {error.strerror or error}") from None
 
 
-def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
-    """The part's lines, read and decoded a few megabytes at a time (cut after a newline).
+def _blocks(part: Part, progress: Callable[[int], None]) -> Iterator[bytes]:
+    """The part's bytes a few megabytes at a time, each block cut after a newline (the last one may end
+    without one).
 
     A line still unended after CUT_LINE_BYTES is cut there and the rest of it is not kept,
     so a feed with no newline costs one block of memory, not its size.
@@ -147,12 +151,19 @@ def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
             carry, block = block[cut:], block[:cut]
             if len(carry) > CUT_LINE_BYTES:
                 carry, cut_off = carry[:CUT_LINE_BYTES], True
-            lines = block.decode("utf-8", "replace").split("\n")
-            if lines and not lines[-1]:
-                lines.pop()
-            yield from lines
+            if block:
+                yield block
         if carry:
-            yield carry.decode("utf-8", "replace")
+            yield carry
+
+
+def _lines(part: Part, progress: Callable[[int], None]) -> Iterator[str]:
+    """The part's lines, decoded a block at a time (see `_blocks`)."""
+    for block in _blocks(part, progress):
+        lines = block.decode("utf-8", "replace").split("\n")
+        if not lines[-1]:
+            lines.pop()
+        yield from lines
 
 
 def badfilters(parts: Iterable[Part]) -> dict[str, str]:
@@ -204,6 +215,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             old = bloom.load(job.old_filter)
     guards, released, exact = job.guards, job.released, job.exact
     check, check_network, is_platform = guards.check, guards.check_network, guards.is_platform
+    check_many = guards.check_many
     names: list[tuple] = []
     plain: list[tuple] = []
     filtered: list[str] = []
@@ -225,7 +237,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
             name_filter.add_many(filtered)
             result.filtered += len(filtered)
             if old is not None:
-                result.seen_before += sum(1 for name in filtered if name in old)
+                result.seen_before += old.count_present(filtered)
             filtered.clear()
         for batch, counter in ((addresses, "addresses"), (networks, "networks")):
             if batch:
@@ -284,21 +296,47 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         (networks if "/" in address else addresses).append((address, ACTION_CODE[action], part.source, line,
                                                             rule or None))
 
+    def plain_names(run: PlainNames, part: Part) -> None:
+        """A run of plain names (DOMAINS feeds): what `domain` does to each, a run at a time."""
+        line, mode = run.first, _EXACT if exact else _SUBTREE
+        start = 0
+        for index, _ in check_many(run.names, mode):
+            # A name that trips a guard is held, guarded or (a released one) stored, as `domain` says.
+            add_plain(run.names, start, index, line, int(mode), part.source)
+            domain(DomainEntry(run.names[index], _SUBTREE, block, line + index, ""), part, True)
+            start = index + 1
+        add_plain(run.names, start, len(run.names), line, int(mode), part.source)
+
+    def add_plain(run_names: list[str], start: int, end: int, line: int, mode: int, source: int) -> None:
+        """Names `start` to `end` of a run (lines `line + start` ...) into the filter and the plain rows."""
+        if end > start:
+            some = run_names[start:end] if start or end < len(run_names) else run_names
+            filtered.extend(some)
+            plain.extend(zip(some, itertools.repeat(mode), itertools.repeat(block_code),
+                             itertools.repeat(source), range(line + start, line + end)))
+
     try:
         count = 0
+        next_flush = BATCH
         for part in job.parts:
             plain_format = part.format in PLAIN
             source = part.source
             parse = parser_for(part.format, job.column, job.disabled)
             if part.format is Format.PHISHTANK_JSON:
                 items = parse(numbered_lines(_whole(part, progress), part.first_line))
+            elif part.format is Format.DOMAINS:
+                # Plain names a run at a time: a 25 M-line domain list is nearly all of them.
+                items = domains.parse_blocks(_blocks(part, progress), part.first_line)
             else:
                 items = parse_lines(parse, _lines(part, progress), part.first_line)
             first = count
             for item in items:
                 count += 1
                 kind = type(item)
-                if kind is DomainEntry:
+                if kind is PlainNames:
+                    plain_names(item, part)
+                    count += len(item.names) - 1
+                elif kind is DomainEntry:
                     domain(item, part, plain_format)
                 elif kind is Skip:
                     reason = item.reason
@@ -318,8 +356,9 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                                part, plain_format)
                 elif kind is NetworkEntry:
                     network(item.network, item.action, part, item.line, item.rule)
-                if count % BATCH == 0:
+                if count >= next_flush:
                     flush()
+                    next_flush = count + BATCH
             result.parsed[source] += count - first
         flush()
         writer.finish()

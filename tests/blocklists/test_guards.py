@@ -73,3 +73,17 @@ def test_a_popular_platform_protects_its_own_names_not_its_customers(tmp_path):
     guards = load_guards(popular_file=str(popular), brands=lambda extra: [])
     assert guards.check("blogspot.com", Mode.EXACT) is Guard.POPULAR
     assert guards.check("fake-bank.blogspot.com", Mode.SUBTREE) is None
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_checking_a_batch_of_names_trips_the_guards_checking_each_would(mode):
+    """The importer checks a feed's plain names a batch at a time: the same guards, at the same places."""
+    guards = load_guards(brands=lambda extra: ["examplebank.example", "s3.amazonaws.com"])
+    names = ["x7k2m9q-secure.top", "co.uk", "github.io", "x.github.io", "foo.ck", "a.foo.ck", "com",
+             "examplebank.example", "login.examplebank.example", "bucket.s3.amazonaws.com", "s3.amazonaws.com",
+             "google.com", "mail.google.com", "a.b.c.d.example", "ordinary.example.org", "co.uk"]
+    batch = [f"n{index}.example.net" for index in range(50)] + names + ["last.example.org"]
+    expected = [(index, guard) for index, name in enumerate(batch) if (guard := guards.check(name, mode)) is not None]
+    assert guards.check_many(batch, mode) == expected
+    assert len(expected) >= 5   # brands, popular sites (and suffixes unless the entry is exact)
+    assert guards.check_many([f"n{index}.example.net" for index in range(50)], mode) == []
