@@ -123,6 +123,14 @@ def logged(config: Path) -> set[tuple[str, str]]:
     return {(entry["client"], entry["name"]) for entry in map(json.loads, done.stdout.splitlines())}
 
 
+def at_risk(config: Path) -> set[str]:
+    """The clients `fraudwall report at-risk --json` names."""
+    done = subprocess.run([fraudwall_binary(), "report", "at-risk", "--config", str(config), "--json"],
+                          capture_output=True, text=True, timeout=30, cwd=config.parent)
+    assert done.returncode == 0, done.stderr
+    return {json.loads(line)["client"] for line in done.stdout.splitlines()}
+
+
 def test_each_client_behind_dnsdist_is_logged_under_its_own_address(behind_dnsdist):
     port, _, config, _, _ = behind_dnsdist
     for client in ("127.0.0.2", "127.0.0.3"):
@@ -234,6 +242,9 @@ burst = 3
 action = "refuse"
 exempt = ["127.0.0.1/32", "127.0.0.9/32"]
 
+[atrisk]
+distinct_names = 3
+
 [[policy]]
 name = "guests"
 clients = ["127.0.0.5/32"]
@@ -241,7 +252,7 @@ sinkhole = { policy = "nxdomain" }
 """
 
 
-def test_rate_limits_and_policies_apply_to_each_client_behind_dnsdist(require_binary, tmp_path):
+def test_rate_limits_policies_and_at_risk_are_per_client_behind_dnsdist(require_binary, tmp_path):
     dnsdist = require_binary("dnsdist")
     host = start_behind_dnsdist(tmp_path / "fraudwall", extra=PER_CLIENT)
     try:
@@ -251,5 +262,10 @@ def test_rate_limits_and_policies_apply_to_each_client_behind_dnsdist(require_bi
             assert ask(port, f"calm.{BLOCKED}", "127.0.0.2").rcode() == dns.rcode.NOERROR   # a bucket of its own
             assert ask(port, f"guest.{BLOCKED}", "127.0.0.5").rcode() == dns.rcode.NXDOMAIN  # its policy's answer
             assert ask(port, f"guest.{BLOCKED}", "127.0.0.2").answer[0][0].address == "0.0.0.0"
+            for name in ("icbc-tuikuan.example.com", "taobao-refund.example.com", "paypal-verify.example.net"):
+                assert ask(port, name, "127.0.0.7").rcode() == dns.rcode.NOERROR
+            wait_for("127.0.0.7 at risk", lambda: "127.0.0.7" in at_risk(tmp_path / "fraudwall" / "fraudwall.toml"))
+            # the flooding 127.0.0.6 reached 3 blocked names too; dnsdist's own address never
+            assert DNSDIST_SOURCE not in at_risk(tmp_path / "fraudwall" / "fraudwall.toml")
     finally:
         host.stop()
