@@ -109,10 +109,10 @@ def read_header(data: bytes | bytearray) -> ProxyHeader | None:
         raise ProxyError(f"PROXY header of {FIXED + length} octets, over the {FIXED + MAX_BLOCK} accepted")
     if len(data) < FIXED + length:
         return None
-    block = data[FIXED:FIXED + length]
     if command == 0:
         # Its address block, if any, is to be ignored (section 2.2): the sender speaks for itself.
         return ProxyHeader(_LOCAL, None, 0, None, 0, FIXED + length)
+    block = data[FIXED:FIXED + length]
     addresses = _ADDRESSES.get(family)
     if addresses is None:
         raise ProxyError(f"PROXY command with address family {Family(family).name}: no client IP address")
@@ -120,17 +120,18 @@ def read_header(data: bytes | bytearray) -> ProxyHeader | None:
     if length < whole:
         raise ProxyError(f"PROXY header {Family(family).name} address block of {length} octets, needs {whole}")
     if length > whole:
-        _check_tlvs(block[whole:])
+        _check_tlvs(block[whole:], FIXED + whole)
     return ProxyHeader(_PROXY, _text(block[:size]), (block[2 * size] << 8) | block[2 * size + 1],
                        _text(block[size:2 * size]), (block[2 * size + 2] << 8) | block[2 * size + 3], FIXED + length)
 
 
-def _check_tlvs(tlvs: bytes | bytearray) -> None:
-    """TLVs are skipped, but each must fit: a length running past the header is a broken header."""
+def _check_tlvs(tlvs: bytes | bytearray, offset: int) -> None:
+    """TLVs are skipped, but each must fit: a length running past the header is a broken header.
+    `offset`: where they start in the header, for the message."""
     at = 0
     while at < len(tlvs):
         if len(tlvs) - at < 3:
-            raise ProxyError(f"PROXY header TLV at octet {FIXED + at} cut short")
+            raise ProxyError(f"PROXY header TLV at octet {offset + at} cut short")
         length = (tlvs[at + 1] << 8) | tlvs[at + 2]
         if at + 3 + length > len(tlvs):
             raise ProxyError(f"PROXY header TLV type {tlvs[at]:#x} of {length} octets runs past the header")

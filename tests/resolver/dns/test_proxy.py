@@ -85,7 +85,8 @@ def test_a_start_of_a_header_needs_more_bytes():
     (header(0x21, 0x31, bytes(216)), "PROXY command with address family UNIX: no client IP address"),
     (header(0x21, 0x12, bytes(8)), "PROXY header INET address block of 8 octets, needs 12"),
     (header(0x21, 0x22, bytes(12)), "PROXY header INET6 address block of 12 octets, needs 36"),
-    (header(0x21, 0x12, bytes(12) + b"\x01\x00"), "PROXY header TLV at octet 16 cut short"),
+    (header(0x21, 0x12, bytes(12) + b"\x01\x00"), "PROXY header TLV at octet 28 cut short"),
+    (header(0x21, 0x12, bytes(12) + b"\x01\x00\x00\x02"), "PROXY header TLV at octet 31 cut short"),
     (header(0x21, 0x12, bytes(12) + b"\x01\x00\x05ab"), "PROXY header TLV type 0x1 of 5 octets runs past the header"),
 ])
 def test_a_broken_header_is_one_line_saying_what(wire, error):
