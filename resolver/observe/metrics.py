@@ -90,12 +90,6 @@ SPECS = (
                "UDP datagrams dropped and TCP connections closed for their PROXY v2 header, by reason (untrusted: "
                "a header from a sender not in proxy_from; missing, malformed: from one in it) and transport.",
                ("reason", "transport")),
-    MetricSpec("fraudwall_xfr_transfers", "counter",
-               "Zone transfer requests to [xfr] listen, by kind (axfr, ixfr, refused: from outside [xfr] allow) and "
-               "result (full, incremental, current, notauth, refused).", ("kind", "result")),
-    MetricSpec("fraudwall_xfr_notifies", "counter",
-               "NOTIFY messages to [xfr] notify, by result (sent, acknowledged, failed: unanswered after every try).",
-               ("result",)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.observe.metrics import Counters, SnapshotFolder
 from fraudwall.resolver.xfr import messages, zones
 from fraudwall.resolver.xfr.catalogue import StoreCatalogue
 from fraudwall.resolver.xfr.notify import Notifier
@@ -27,7 +26,6 @@ POLL_SECONDS = 0.5            # how often the catalogue's version is looked at (
 IDLE_SECONDS = 30.0           # a connection with no new question this long is closed
 WRITE_SECONDS = 60.0          # a secondary that reads nothing of a message this long is dropped
 MAX_CONNECTIONS = 32          # transfers at once; more are closed at once (a secondary retries)
-SNAPSHOT_NAME = "xfr"         # worker-xfr.json in the metrics folder, added up with the workers' counts
 
 
 class Settings(NamedTuple):
@@ -48,8 +46,6 @@ class TransferServer:
         self.notifier = Notifier(tuple(_target(text) for text in settings.notify))
         self.connections = 0
         self.notify_sockets: dict[int, asyncio.DatagramTransport] = {}
-        self.snapshots = SnapshotFolder(settings.metrics) if settings.metrics else None
-        self._written: tuple = ()
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -64,7 +60,6 @@ class TransferServer:
             while not stop.is_set():
                 self._poll()
                 await self._send_notifies(host)
-                self._write_counts()
                 wake = self.notifier.wake_at()
                 wait = POLL_SECONDS if wake is None else max(0.0, min(POLL_SECONDS, wake - time.monotonic()))
                 try:
@@ -89,21 +84,6 @@ class TransferServer:
         for soa in moved:
             log.info("xfr: zone %s. now has serial %d", soa.zone, soa.serial)
             self.notifier.changed(soa, time.monotonic())
-
-    def _write_counts(self) -> None:
-        notifier = self.notifier
-        notifies = {("sent",): notifier.sent, ("acknowledged",): notifier.acknowledged, ("failed",): notifier.failed}
-        state = (tuple(sorted(self.primary.counts.items())), tuple(notifies.values()))
-        if self.snapshots is None or state == self._written:
-            return
-        counters = Counters()
-        counters.counters["fraudwall_xfr_transfers"].update(self.primary.counts)
-        counters.counters["fraudwall_xfr_notifies"].update(notifies)
-        try:
-            self.snapshots.write(SNAPSHOT_NAME, counters.snapshot())
-            self._written = state
-        except OSError as error:
-            log.warning("metrics: the transfer counts not written: %s", error)
 
     async def _send_notifies(self, host: str) -> None:
         for send in self.notifier.due(time.monotonic()):
