@@ -6,6 +6,8 @@ there, and a `fraudwall block` on fraudwall's store reaches it by NOTIFY and IXF
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -120,3 +122,30 @@ def test_unbound_follows_the_lists_and_a_live_block(primary, unbound):
                    capture_output=True)
     _wait_for("Unbound answers www.example.org again after `fraudwall unblock`",
               lambda: _rcode(port, "www.example.org") == dns.rcode.NOERROR)
+
+
+def _transfer_server_pid(supervisor: int) -> int | None:
+    """The supervisor's child running `python -m fraudwall.resolver.xfr`."""
+    try:
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    except OSError:
+        return None
+    for child in map(int, children):
+        try:
+            if b"fraudwall.resolver.xfr" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
+
+
+def test_a_transfer_server_that_dies_is_started_again(primary):
+    server, _, xfr_port, _ = primary
+    pid = _transfer_server_pid(server.pid)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    _wait_for("the transfer server stops answering",
+              lambda: not answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
+    _wait_for("a new transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
+    assert _transfer_server_pid(server.pid) not in (None, pid)
+    assert _rcode(server.port, "www.example.org") == dns.rcode.NOERROR   # the workers served on throughout
