@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Protocol
 
-from fraudwall.blocklists.store import MANUAL_LIST, ListStream
+from fraudwall.blocklists.store import MANUAL_LIST, ListStream, StoreError
 from fraudwall.resolver.dns.codec import Malformed
 from fraudwall.resolver.dns.codes import QClass, QType, Rcode
 from fraudwall.resolver.xfr import messages, zones
@@ -35,6 +35,7 @@ class Primary:
         self.suffix = suffix
         self.allow = tuple(ipaddress.ip_network(network, strict=False) for network in allow)
         self.serials: dict[str, int] = {}      # zone -> serial
+        self.lists: dict[str, str] = {}        # zone -> the list it publishes (a list's name may hold dots)
         self.journal: list[tuple[int, frozenset[bytes]]] = []   # the operator's zone, oldest first
         self.counts: Counter[tuple[str, str]] = Counter()       # (kind, result) -> transfers
         self.refresh()
@@ -43,7 +44,9 @@ class Primary:
 
     def refresh(self) -> list[zones.Soa]:
         """Read the serials again; the zones whose serial moved (new zones included)."""
-        fresh = {zones.zone_name(name, self.suffix): serial for name, serial in self.catalogue.serials().items()}
+        serials = self.catalogue.serials()
+        self.lists = {zones.zone_name(name, self.suffix): name for name in serials}
+        fresh = {zones.zone_name(name, self.suffix): serial for name, serial in serials.items()}
         moved = [zones.Soa(zone, serial) for zone, serial in fresh.items() if self.serials.get(zone) != serial]
         self.serials = fresh
         manual = zones.zone_name(MANUAL_LIST, self.suffix)
@@ -80,7 +83,7 @@ class Primary:
             yield messages.error(query, Rcode.REFUSED)
             return
         zone = query.qname
-        list_name = zones.list_of(zone, self.suffix)
+        list_name = self.lists.get(zone)
         transfer = query.qtype in (QType.AXFR, QType.IXFR)
         kind = "axfr" if query.qtype == QType.AXFR else "ixfr" if query.qtype == QType.IXFR else "query"
         if query.qclass != QClass.IN or zone not in self.serials or list_name is None:
@@ -117,7 +120,11 @@ class Primary:
         yield from self._whole(query, zone, list_name)
 
     def _whole(self, query, zone: str, list_name: str) -> Iterator[bytes]:
-        stream = self.catalogue.stream(list_name)
+        try:
+            stream = self.catalogue.stream(list_name)
+        except StoreError:   # removed since the last refresh: no longer served
+            yield messages.error(query, messages.NOTAUTH)
+            return
         try:
             # The serial of the entries read, which a change may have moved since `refresh`.
             soa = zones.soa_record(stream.gen)

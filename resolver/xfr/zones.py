@@ -37,12 +37,6 @@ def zone_name(list_name: str, suffix: str) -> str:
     return f"{list_name}.{suffix}"
 
 
-def list_of(zone: str, suffix: str) -> str | None:
-    """The list a zone name publishes (`phish.rpz.fraudwall` -> `phish`), None for another name."""
-    head, dot, tail = zone.partition(".")
-    return head if dot and tail == suffix and head else None
-
-
 def soa_record(serial: int) -> bytes:
     """The SOA record at the apex, as the first and last record of a transfer."""
     rdata = b"".join(encode_name(name) for name in rpz.SOA_NAMES) + U32.pack(serial & 0xFFFFFFFF)

@@ -37,7 +37,8 @@ class FakeCatalogue:
     """Lists by name: (serial, names)."""
 
     def __init__(self) -> None:
-        self.lists = {"phish": (4, ["bank.example.com"]), "manual": (10, ["a.example.org"])}
+        self.lists = {"phish": (4, ["bank.example.com"]), "manual": (10, ["a.example.org"]),
+                      "abuse.ch": (2, ["c2.example.net"])}
         self.streams: list[FakeStream] = []
 
     def serials(self):
@@ -101,6 +102,13 @@ def test_an_axfr_sends_the_list_and_closes_what_it_read(primary, catalogue):
     assert [rtype for _, rtype, _ in found] == ["SOA", "NS", "CNAME", "SOA"]
     assert found[2][0] == "bank.example.com.phish.rpz.fraudwall."
     assert catalogue.streams[-1].closed
+
+
+def test_a_list_whose_name_has_a_dot_is_served_under_that_whole_name(primary):
+    found = records(ask(primary, "abuse.ch.rpz.fraudwall.", "AXFR"))
+    assert found[2][0] == "c2.example.net.abuse.ch.rpz.fraudwall."
+    (reply,) = ask(primary, "ch.rpz.fraudwall.", "AXFR")
+    assert reply.rcode() == dns.rcode.NOTAUTH
 
 
 def test_an_axfr_over_udp_is_refused_and_an_ixfr_over_udp_says_use_tcp(primary):
