@@ -184,51 +184,74 @@ MONOTONE = (("word", "words"), ("hyphen", "hyphens"), ("hyphens", "many-hyphens"
 HAND_CAPS = {"digit-mix": 0.25}
 
 
-def fit(data: Path, warn_target: float = 0.005, block_target: float = 0.0003) -> str:
-    """Non-negative logistic regression of the trait keys on half A, mapped onto noisy-or values.
+def trait_rows(scorer: Scorer, names: list[str], label: int) -> list[tuple[int, float, tuple[str, ...]]]:
+    """(label, doubt left by the brand signals, trait keys) of each name that has traits to weigh."""
+    return [(label, f[0], f[1]) for name in names if (f := features(scorer, name)) is not None]
+
+
+def judge(rows_: list[tuple[int, float, tuple[str, ...]]], values: dict[str, float]) -> tuple[int, int, int]:
+    """(phishing flagged, benign warned or blocked, benign blocked) with trait `values`, as the
+    scorer combines them (noisy-or; warn at 0.6, block at 0.85)."""
+    flagged_pos = warned_neg = blocked_neg = 0
+    for label, doubt, keys in rows_:
+        for key in keys:
+            doubt *= 1 - values[key]
+        if label:
+            flagged_pos += doubt <= 0.4
+        else:
+            warned_neg += doubt <= 0.4
+            blocked_neg += doubt <= 0.15
+    return flagged_pos, warned_neg, blocked_neg
+
+
+def fit(data: Path) -> str:
+    """traits.WEIGHTS refitted on half A, as a table next to the values in use (see fit_values)."""
+    scorer = Scorer(cache_size=0)
+    rows_a = [r for label, path in ((1, "phishing_real.txt"), (0, "benign.txt"))
+              for r in trait_rows(scorer, [n[0] for n in rows(data / path) if half(n[0]) == "A"], label)]
+    values, info = fit_values(rows_a)
+    n_pos = sum(r[0] for r in rows_a)
+    n_neg = len(rows_a) - n_pos
+    flagged_pos, warned_neg, blocked_neg = judge(rows_a, values)
+    lr_result, w, bias, scale = info["regression"], info["w"], info["bias"], info["scale"]
+    out = [f"half A: {n_pos} phishing, {n_neg} benign; bias {bias:.2f}, scale {scale:.3f}",
+           f"logistic regression alone: phishing flagged {pct(lr_result[0], n_pos)}, benign warned or "
+           f"blocked {pct(lr_result[1], n_neg)}",
+           f"half A at that scale: phishing flagged {pct(flagged_pos, n_pos)}, benign warned or "
+           f"blocked {pct(warned_neg, n_neg)}, blocked {pct(blocked_neg, n_neg)}",
+           "", "| trait | LR weight | fitted value | in use |", "|---|---|---|---|"]
+    out += [f"| {k} | {w[k]:.2f} | {values[k]:.2f} | {WEIGHTS[k]:.2f} |" for k in sorted(w)]
+    return "\n".join(out) + "\n"
+
+
+def fit_values(rows_fit: list[tuple[int, float, tuple[str, ...]]], warn_target: float = 0.005,
+               block_target: float = 0.0003) -> tuple[dict[str, float], dict]:
+    """Non-negative logistic regression of the trait keys on `rows_fit`, mapped onto noisy-or values.
 
     A logistic regression adds weights w_k; a noisy-or adds c_k = -ln(1 - v_k).
     So v_k = 1 - exp(-s * w_k), with the one scale s chosen (grid search) for
-    the most phishing hosts of half A flagged while half A's benign domains stay
+    the most phishing hosts of `rows_fit` flagged while its benign domains stay
     under `warn_target` warned and `block_target` blocked, brand signals included.
     Traits the benign set cannot measure (UNMEASURED: it has no subdomains) are
     capped at UNMEASURED_CAP. The budget is below the targets (1 % warned, 0.1 %
-    blocked) so that a held-out half, which runs a little above the fitted one,
-    stays under them. Half B is never looked at here.
+    blocked) so that a held-out part, which runs a little above the fitted one,
+    stays under them. Nothing but `rows_fit` is looked at here.
     """
-    scorer = Scorer(cache_size=0)
     keys = sorted(WEIGHTS)
-    rows_a = []
-    for label, path in ((1, "phishing_real.txt"), (0, "benign.txt")):
-        for name in (r[0] for r in rows(data / path)):
-            if half(name) == "A" and (f := features(scorer, name)) is not None:
-                rows_a.append((label, f[0], [keys.index(k) for k in f[1]]))
-    n_pos = sum(r[0] for r in rows_a)
-    balance = {1: len(rows_a) / (2 * n_pos), 0: len(rows_a) / (2 * (len(rows_a) - n_pos))}
-    w, bias, rate, l2 = [0.0] * len(keys), 0.0, 0.5, 1e-3
+    n_pos = sum(r[0] for r in rows_fit)
+    n_neg = len(rows_fit) - n_pos
+    balance = {1: len(rows_fit) / (2 * n_pos), 0: len(rows_fit) / (2 * n_neg)}
+    w, bias, rate, l2 = dict.fromkeys(keys, 0.0), 0.0, 0.5, 1e-3
     for _ in range(400):          # plain gradient descent, weights kept >= 0
-        grad, grad_bias = [0.0] * len(keys), 0.0
-        for label, _, idx in rows_a:
-            z = bias + sum(w[i] for i in idx)
+        grad, grad_bias = dict.fromkeys(keys, 0.0), 0.0
+        for label, _, idx in rows_fit:
+            z = bias + sum(w[k] for k in idx)
             err = (1 / (1 + math.exp(-z)) - label) * balance[label]
             grad_bias += err
-            for i in idx:
-                grad[i] += err
-        bias -= rate * grad_bias / len(rows_a)
-        w = [max(0.0, wk - rate * (g / len(rows_a) + l2 * wk)) for wk, g in zip(w, grad)]
-    n_neg = len(rows_a) - n_pos
-
-    def evaluate(values: dict[str, float]) -> tuple[int, int, int]:
-        flagged_pos = warned_neg = blocked_neg = 0
-        for label, doubt, idx in rows_a:
-            for i in idx:
-                doubt *= 1 - values[keys[i]]
-            if label:
-                flagged_pos += doubt <= 0.4
-            else:
-                warned_neg += doubt <= 0.4
-                blocked_neg += doubt <= 0.15
-        return flagged_pos, warned_neg, blocked_neg
+            for k in idx:
+                grad[k] += err
+        bias -= rate * grad_bias / len(rows_fit)
+        w = {k: max(0.0, w[k] - rate * (grad[k] / len(rows_fit) + l2 * w[k])) for k in keys}
 
     def allowed(result: tuple[int, int, int]) -> bool:
         return result[1] <= warn_target * n_neg and result[2] <= block_target * n_neg
@@ -239,14 +262,14 @@ def fit(data: Path, warn_target: float = 0.005, block_target: float = 0.0003) ->
     best = None
     for step in range(1, 400):
         scale = step / 200
-        values = {k: min(1 - math.exp(-scale * wk), cap(k)) for k, wk in zip(keys, w)}
-        result = evaluate(values)
+        values = {k: min(1 - math.exp(-scale * w[k]), cap(k)) for k in keys}
+        result = judge(rows_fit, values)
         if allowed(result) and (best is None or result[0] > best[0][0]):
             best = (result, scale, values)
-    result, scale, values = best
-    lr_result = result
+    lr_result, scale, values = best
+
     # Then coordinate ascent on a grid of 0.05: values rounded onto it first, each
-    # moved in turn and kept where half A's phishing recall is highest within the
+    # moved in turn and kept where the phishing recall is highest within the
     # false-positive budget and the MONOTONE pairs stay in order. The ascent ends on a
     # local best, so it starts twice, from the regression's values and from those in
     # use, and the better end is kept.
@@ -257,30 +280,129 @@ def fit(data: Path, warn_target: float = 0.005, block_target: float = 0.0003) ->
         values = {k: min(round(v * 20) / 20, cap(k)) for k, v in values.items()}
         for weak, strong in MONOTONE:
             values[strong] = max(values[strong], values[weak])
-        result = evaluate(values)
+        result = judge(rows_fit, values)
         for _ in range(3):
             for key in keys:
                 for value in (v / 20 for v in range(0, int(cap(key) * 20) + 1)):
                     trial = {**values, key: value}
                     if not ordered(trial):
                         continue
-                    outcome = evaluate(trial)
+                    outcome = judge(rows_fit, trial)
                     if allowed(outcome) and (outcome[0] > result[0] or not allowed(result)):
                         values, result = trial, outcome
         return result, values
 
-    result, values = max((ascend(start) for start in (values, {k: WEIGHTS.get(k, 0.0) for k in keys})),
-                         key=lambda end: (allowed(end[0]), end[0][0]))
-    flagged_pos, warned_neg, blocked_neg = result
-    best = (flagged_pos, scale, values, warned_neg, blocked_neg)
-    flagged_pos, scale, values, warned_neg, blocked_neg = best
-    out = [f"half A: {n_pos} phishing, {len(rows_a) - n_pos} benign; bias {bias:.2f}, scale {scale:.3f}",
-           f"logistic regression alone: phishing flagged {pct(lr_result[0], n_pos)}, benign warned or "
-           f"blocked {pct(lr_result[1], n_neg)}",
-           f"half A at that scale: phishing flagged {pct(flagged_pos, n_pos)}, benign warned or "
-           f"blocked {pct(warned_neg, len(rows_a) - n_pos)}, blocked {pct(blocked_neg, len(rows_a) - n_pos)}",
-           "", "| trait | LR weight | fitted value | in use |", "|---|---|---|---|"]
-    out += [f"| {k} | {wk:.2f} | {values[k]:.2f} | {WEIGHTS[k]:.2f} |" for k, wk in zip(keys, w)]
+    _, values = max((ascend(start) for start in (values, {k: WEIGHTS.get(k, 0.0) for k in keys})),
+                    key=lambda end: (allowed(end[0]), end[0][0]))
+    return values, {"regression": lr_result, "w": w, "bias": bias, "scale": scale}
+
+
+FOLDS = 5
+TLD_KINDS = ("com", "net/org/info/biz", "country code", "new gTLD")
+
+
+def fold_of(suffixes, name: str) -> int:
+    """The fold of a name: by its registrable domain, so no domain is on both sides of a split."""
+    _, label, suffix = suffixes.split(name)
+    return zlib.crc32(f"{label}.{suffix}".encode()) % FOLDS
+
+
+def tld_kind(suffixes, name: str) -> str:
+    tld = suffixes.split(name)[2].rpartition(".")[2]
+    if tld == "com":
+        return TLD_KINDS[0]
+    if tld in ("net", "org", "info", "biz"):
+        return TLD_KINDS[1]
+    return TLD_KINDS[2] if len(tld) == 2 else TLD_KINDS[3]
+
+
+def spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2] if len(ordered) % 2 else sum(ordered[len(ordered) // 2 - 1:][:2]) / 2
+    return f"{100 * ordered[0]:.2f} | {100 * middle:.2f} | {100 * ordered[-1]:.2f}"
+
+
+def cross_validate(data: Path) -> str:
+    """Figures measured only on names the fit did not see, with their spread over the folds.
+
+    Phishing and benign names are split two ways, by registrable domain: five folds
+    at random (a CRC), and by kind of TLD (.com, the old generic TLDs, country codes,
+    new gTLDs: the closest the development set comes to its sources, since it does
+    not name them). Each part is measured with traits.WEIGHTS refitted on the others
+    (`fit_values`). Look-alikes: nothing is fitted on them (the brand signals' values
+    are set by hand), so leaving one brand out is measuring each brand on its own; the
+    spread is over brands, and brands the development set lacks are measured on
+    benchmarks/lookalikes.py's generated names.
+    """
+    scorer = Scorer(cache_size=0)
+    suffixes = scorer._suffixes
+    phishing = [r[0] for r in rows(data / "phishing_real.txt")]
+    benign = [r[0] for r in rows(data / "benign.txt")]
+    named = [(1, n) for n in phishing] + [(0, n) for n in benign]
+    feats = {}
+    for label, name in named:
+        try:
+            feats[name] = features(scorer, name)
+        except InvalidName:
+            feats[name] = None
+    out = ["| split | measure | goal | min | median | max | pooled |", "|---|---|---|---|---|---|---|"]
+
+    def measure(title: str, parts: dict[str, list[tuple[int, str]]]) -> None:
+        per_part = {"phishing flagged": [], "benign warned or blocked": [], "benign blocked": []}
+        totals = [0, 0, 0, 0, 0]
+        for key, held in parts.items():
+            train = [(lab, *feats[n]) for other, items in parts.items() if other != key
+                     for lab, n in items if feats[n] is not None]
+            values, _ = fit_values(train)
+            test = [(lab, *feats[n]) for lab, n in held if feats[n] is not None]
+            flagged_pos, warned_neg, blocked_neg = judge(test, values)
+            n_pos = sum(lab for lab, _ in held)
+            n_neg = len(held) - n_pos
+            per_part["phishing flagged"].append(flagged_pos / n_pos)
+            per_part["benign warned or blocked"].append(warned_neg / n_neg)
+            per_part["benign blocked"].append(blocked_neg / n_neg)
+            for i, v in enumerate((flagged_pos, n_pos, warned_neg, blocked_neg, n_neg)):
+                totals[i] += v
+        pooled = {"phishing flagged": totals[0] / totals[1], "benign warned or blocked": totals[2] / totals[4],
+                  "benign blocked": totals[3] / totals[4]}
+        goals = {"phishing flagged": ">= 50", "benign warned or blocked": "<= 0.5", "benign blocked": "<= 0.02"}
+        for measure_name, values in per_part.items():
+            out.append(f"| {title} | {measure_name} | {goals[measure_name]} | {spread(values)} | "
+                       f"{100 * pooled[measure_name]:.2f} |")
+
+    folds: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    kinds: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for label, name in named:
+        try:
+            folds[str(fold_of(suffixes, name))].append((label, name))
+            kinds[tld_kind(suffixes, name)].append((label, name))
+        except InvalidName:
+            pass
+    measure(f"{FOLDS} folds by domain, refit on the other 4", folds)
+    measure("leave one TLD kind out, refit on the other 3", kinds)
+
+    # Look-alikes: each brand on its own.
+    dev = rows(data / "lookalikes.txt")
+    generated = list(map(list, lookalikes.generate(per_brand=25, seed=1)))
+    dev_brands = {r[1] for r in dev}
+    for title, items in (("dev look-alikes, one brand at a time", dev),
+                         ("generated look-alikes, brands not in dev", [r for r in generated if r[1] not in dev_brands])):
+        by_brand: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for item in items:
+            by_brand[item[1]][0] += flagged(scorer, item[0])
+            by_brand[item[1]][1] += 1
+        rates = [hit / total for hit, total in by_brand.values()]
+        hit = sum(h for h, _ in by_brand.values())
+        total = sum(t for _, t in by_brand.values())
+        out.append(f"| {title} ({len(by_brand)} brands) | look-alikes flagged | >= 99 | {spread(rates)} | "
+                   f"{100 * hit / total:.2f} |")
+    by_family: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in dev + generated:
+        by_family[item[2]][0] += flagged(scorer, item[0])
+        by_family[item[2]][1] += 1
+    rates = [hit / total for hit, total in by_family.values()]
+    out.append(f"| dev + generated, by family ({len(by_family)} families) | look-alikes flagged | >= 99 | "
+               f"{spread(rates)} | {100 * sum(h for h, _ in by_family.values()) / sum(t for _, t in by_family.values()):.2f} |")
     return "\n".join(out) + "\n"
 
 
@@ -289,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared/data/scorer-dev")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--fit", action="store_true", help="fit traits.WEIGHTS on half A and print them")
+    parser.add_argument("--cv", action="store_true", help="print only the cross-validated figures")
     args = parser.parse_args(argv)
+    if args.cv:
+        print(cross_validate(args.data))
+        return 0
     if args.fit:
         print(fit(args.data))
         return 0
