@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from fraudwall.blocklists.formats import DomainEntry, NetworkEntry
 from fraudwall.blocklists.formats import rpz
-from fraudwall.resolver.dns.codec import MAX_NAME_OCTETS, RR_FIXED, U32, encode_name
+from fraudwall.resolver.dns.codec import MAX_LABEL_OCTETS, MAX_NAME_OCTETS, RR_FIXED, U32, encode_name
 from fraudwall.resolver.dns.codes import QType
 
 DEFAULT_SUFFIX = "rpz.fraudwall"
@@ -53,15 +53,9 @@ def record(owner: str, rtype: str, data: str, zone_octets: int) -> bytes | None:
     """One policy record, its owner relative to a zone whose name takes `zone_octets` on the wire;
     None when owner and zone together are longer than a DNS name may be (such an entry cannot be
     published under this zone's name)."""
-    try:
-        labels = encode_name(owner)[:-1]
-        if rtype == "CNAME":
-            rdata = encode_name(data)
-        else:
-            rdata = socket.inet_pton(socket.AF_INET6 if rtype == "AAAA" else socket.AF_INET, data)
-    except (ValueError, OSError):   # a label of more than 63 octets; an address the store should not hold
-        return None
-    if len(labels) + zone_octets > MAX_NAME_OCTETS:
+    labels = _labels(owner)
+    rdata = _rdata(rtype, data)
+    if labels is None or rdata is None or len(labels) + zone_octets > MAX_NAME_OCTETS:
         return None
     return labels + QUESTION_NAME + RR_FIXED.pack(_TYPES[rtype], 1, rpz.TTL, len(rdata)) + rdata
 
@@ -69,7 +63,37 @@ def record(owner: str, rtype: str, data: str, zone_octets: int) -> bytes | None:
 def records(zone: str, entries: Iterable[DomainEntry], networks: Iterable[NetworkEntry]) -> Iterator[bytes]:
     """The zone's policy records on the wire (no SOA, no NS), lazily: one entry read per record sent."""
     zone_octets = len(encode_name(zone))
+    # The record after its owner: a few kinds repeat millions of times (`CNAME .`), so each is built once.
+    tails: dict[tuple[str, str], bytes | None] = {}
     for owner, rtype, data in rpz.records(entries, networks):
-        encoded = record(owner, rtype, data, zone_octets)
-        if encoded is not None:
-            yield encoded
+        tail = tails.get((rtype, data), b"")
+        if tail == b"":
+            rdata = _rdata(rtype, data)
+            tail = None if rdata is None else QUESTION_NAME + RR_FIXED.pack(_TYPES[rtype], 1, rpz.TTL, len(rdata)) + rdata
+            if len(tails) < 1024:
+                tails[(rtype, data)] = tail
+        labels = _labels(owner)
+        if tail is not None and labels is not None and len(labels) + zone_octets <= MAX_NAME_OCTETS:
+            yield labels + tail
+
+
+def _labels(owner: str) -> bytes | None:
+    """`www.example.org` as wire labels without the root's zero octet (the zone's pointer follows);
+    None for a label the wire cannot carry. The store's names are checked ASCII already: this is
+    `encode_name`'s work done with one split, since it runs for every record of a transfer."""
+    try:
+        parts = owner.encode("ascii").split(b".")
+    except UnicodeEncodeError:
+        return None
+    if not all(0 < len(part) <= MAX_LABEL_OCTETS for part in parts):
+        return None
+    return b"".join([bytes((len(part),)) + part for part in parts])
+
+
+def _rdata(rtype: str, data: str) -> bytes | None:
+    try:
+        if rtype == "CNAME":
+            return encode_name(data)
+        return socket.inet_pton(socket.AF_INET6 if rtype == "AAAA" else socket.AF_INET, data)
+    except (ValueError, OSError):   # an address the store should not hold
+        return None
