@@ -23,11 +23,14 @@ import struct
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bitarray
-import numpy
 import xxhash
 from pybloom_live import BloomFilter
+
+if TYPE_CHECKING:
+    import numpy
 
 HEADER = BloomFilter.FILE_FMT
 HEADER_SIZE = struct.calcsize(HEADER)
@@ -98,6 +101,8 @@ class NameFilter:
     def count_present(self, names: list[str]) -> int:
         """How many of `names` the filter may hold (as `name in self` for each, a batch at a time in numpy):
         what a re-import counts as seen before, over millions of names."""
+        import numpy
+
         present = 0
         for start in range(0, len(names), ADD_BATCH):
             bytes_at, within = self._positions(names[start:start + ADD_BATCH])
@@ -109,6 +114,10 @@ class NameFilter:
     def _positions(self, names: list[str]) -> tuple[numpy.ndarray, numpy.ndarray]:
         """(byte index, bit within the byte) of every position of `names`, slice by slice (the same double
         hashing as `__contains__`, in 64-bit integers, which it never exceeds)."""
+        # Imported here: only building a filter needs numpy, and importing it costs a resolver's start
+        # 0.1 s with a warm page cache, several times that with a cold one (the query path never needs it).
+        import numpy
+
         digests = numpy.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, names)), dtype=numpy.uint64,
                                  count=len(names))
         step, start = digests >> numpy.uint64(32), digests & numpy.uint64(_LOW32)
@@ -119,6 +128,8 @@ class NameFilter:
         return (positions >> numpy.uint64(3)).astype(numpy.intp), (positions & numpy.uint64(7)).astype(numpy.uint8)
 
     def _add_batch(self, names: list[str]) -> int:
+        import numpy
+
         bytes_at, within = self._positions(names)
         numpy.bitwise_or.at(numpy.frombuffer(self._bits, dtype=numpy.uint8), bytes_at, numpy.uint8(1) << within)
         return len(names)
