@@ -111,6 +111,9 @@ class TransferServer:
                 for message in self.primary.respond(data, client, tcp=True):
                     writer.write(len(message).to_bytes(2, "big") + message)
                     await asyncio.wait_for(writer.drain(), WRITE_SECONDS)
+                    # drain() returns at once while a fast secondary keeps up: without this a long
+                    # transfer would hold the loop, and the other transfers and the NOTIFYs wait.
+                    await asyncio.sleep(0)
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
             pass
         except Exception:  # noqa: BLE001 - one broken transfer must not stop the server
