@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 Send = Callable[[bytes], None]
 Observer = Callable[[Query, Answer, float], None]
 MalformedObserver = Callable[[AnswerKind, Transport], None]
+# Enum members bound once: `Transport.UDP` is a descriptor call (~0.1 us) on every query.
+_UDP = Transport.UDP
 
 
 class QueryHandler:
@@ -41,7 +43,7 @@ class QueryHandler:
 
     def handle(self, data: bytes, client: str, transport: Transport, send: Send) -> None:
         started = self.clock()
-        if transport is Transport.UDP:
+        if transport is _UDP:
             replay = self.replays.get(data, client, started)
             if replay is not None:
                 send(data[:2] + replay.tail)
@@ -69,7 +71,7 @@ class QueryHandler:
         if answer.body is not None:
             wire = render(query, answer.body, answer.ede)
             send(wire)
-            if answer.steady_until and query.transport is Transport.UDP:
+            if answer.steady_until and query.transport is _UDP:
                 self.replays.keep(query, wire, answer, started)
         if self.observers:
             seconds = self.clock() - started

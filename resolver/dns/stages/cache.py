@@ -21,17 +21,24 @@ from fraudwall.resolver.config import CacheSettings
 
 STALE_TTL = 30         # seconds: the TTL a stale answer carries (RFC 8767 4)
 STALE_RECHECK = 30     # seconds a failed refresh is not tried again; its stale answer goes out at once
+# Enum members bound once: each `AnswerKind.X` on the query path is a descriptor call (~0.1 us).
+_RESOLVED, _CACHED, _SERVFAIL, _OVERLOADED = (AnswerKind.RESOLVED, AnswerKind.CACHED, AnswerKind.SERVFAIL,
+                                              AnswerKind.OVERLOADED)
+_CACHE = Trigger.CACHE
+_NOERROR, _NXDOMAIN, _SERVFAIL_RCODE = int(Rcode.NOERROR), int(Rcode.NXDOMAIN), int(Rcode.SERVFAIL)
+_new_answer = tuple.__new__   # Answer(...) is Python code; a cache hit builds one per query
 
 
 def lifetime(scan: Scan | None, kind: AnswerKind, settings: CacheSettings) -> int:
     """How many seconds a reply may be served from the cache; 0 when it must not be kept."""
-    if kind is AnswerKind.SERVFAIL:
+    if kind is _SERVFAIL:
         return settings.servfail_ttl
     if scan is None or scan.truncated:
         return 0
-    if scan.rcode == Rcode.NOERROR and scan.min_ttl is not None:
+    rcode = scan.rcode
+    if rcode == _NOERROR and scan.min_ttl is not None:
         return max(settings.min_ttl, min(scan.min_ttl, settings.max_ttl))
-    if scan.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN) and scan.negative_ttl is not None:
+    if (rcode == _NOERROR or rcode == _NXDOMAIN) and scan.negative_ttl is not None:
         # RFC 2308 5: no SOA, no negative caching.
         return min(scan.negative_ttl, settings.negative_max_ttl)
     return 0
@@ -76,7 +83,7 @@ class AnswerCache:
             self.misses += 1
             return None
         if now >= entry.expires:
-            if now >= entry.expires + self.stale_for or entry.kind is not AnswerKind.RESOLVED:
+            if now >= entry.expires + self.stale_for or entry.kind is not _RESOLVED:
                 del self._entries[key]  # kept for serve-stale otherwise: only an upstream's answer is
             self.misses += 1
             return None
@@ -99,7 +106,7 @@ class AnswerCache:
         without a new try.
         """
         entry = self._entries.get(key)
-        if (entry is None or entry.kind is not AnswerKind.RESOLVED or now < entry.expires
+        if (entry is None or entry.kind is not _RESOLVED or now < entry.expires
                 or now >= entry.expires + self.stale_for):
             return None
         if hold_back:
@@ -122,11 +129,16 @@ class AnswerCache:
         if keep <= 0 or self.size <= 0:
             return
         # A kept TTL never outlives the entry, whatever the record said.
-        ttls = tuple((offset, min(ttl, keep)) for offset, ttl in ttls)
-        self._entries[key] = _Entry(body, ttls, now, keep, kind)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        for _, ttl in ttls:
+            if ttl > keep:
+                ttls = tuple([(offset, ttl if ttl < keep else keep) for offset, ttl in ttls])
+                break
+        entries = self._entries
+        if key in entries:
+            del entries[key]   # a new entry goes last: the most recently used
+        entries[key] = _Entry(body, ttls, now, keep, kind)
+        while len(entries) > self.size:
+            entries.popitem(last=False)
 
     def clear(self) -> OrderedDict[bytes, _Entry]:
         """Start empty; the old entries are returned, for the caller to drop where a stall costs nothing."""
@@ -151,8 +163,8 @@ class CacheStage(Stage):
         hit = cache.get(query.key, self.clock())
         if hit is not None:
             body, kind, steady_until = hit
-            return Answer(AnswerKind.CACHED if kind is AnswerKind.RESOLVED else kind, for_client(body, query),
-                          Trigger.CACHE, steady_until=steady_until)
+            return _new_answer(Answer, (_CACHED if kind is _RESOLVED else kind, for_client(body, query), _CACHE,
+                                        None, "", None, steady_until, ""))
         if cache.stale_for:
             stale = cache.held_back(query.key, self.clock())
             if stale is not None:
@@ -161,11 +173,11 @@ class CacheStage(Stage):
         answer, scan = reply
         if cache.stale_for and _no_upstream_answered(reply):
             # Overloaded says nothing of the upstream: the next query may try to refresh at once.
-            stale = cache.stale(query.key, self.clock(), hold_back=answer.kind is not AnswerKind.OVERLOADED)
+            stale = cache.stale(query.key, self.clock(), hold_back=answer.kind is not _OVERLOADED)
             if stale is not None:
                 return _stale_answer(stale, query)
         # A block that the client's policy let through (inspect) is not kept: every query of it is logged.
-        if (answer.kind in (AnswerKind.RESOLVED, AnswerKind.SERVFAIL) and answer.body is not None
+        if ((answer.kind is _RESOLVED or answer.kind is _SERVFAIL) and answer.body is not None
                 and answer.warning is None):
             keep = lifetime(scan, answer.kind, self.settings)
             ttls = scan.ttls if scan is not None else ()
@@ -176,9 +188,9 @@ class CacheStage(Stage):
 def _no_upstream_answered(reply: Reply) -> bool:
     """Every upstream failed (timeouts, errors, their own SERVFAIL) or none was asked (overload)."""
     kind = reply.answer.kind
-    if kind is AnswerKind.SERVFAIL or kind is AnswerKind.OVERLOADED:
+    if kind is _SERVFAIL or kind is _OVERLOADED:
         return True
-    return kind is AnswerKind.RESOLVED and reply.scan is not None and reply.scan.rcode == Rcode.SERVFAIL
+    return kind is _RESOLVED and reply.scan is not None and reply.scan.rcode == _SERVFAIL_RCODE
 
 
 def _stale_answer(body: bytes, query: Query) -> Answer:
