@@ -119,6 +119,22 @@ def admin_or_off(config: Config, chosen: bool) -> tuple[Config, str]:
     return config, ""
 
 
+def xfr_unavailable(config: Config) -> str:
+    """Why `[xfr] listen` cannot be had, as one line ("" when it can): a taken address stops `serve` at
+    once, rather than the transfer server failing again every few seconds in the background."""
+    if not config.xfr.listen:
+        return ""
+    from fraudwall.resolver.server.listeners import tcp_socket
+
+    host, port = parse_hostport(config.xfr.listen, 53)
+    try:
+        tcp_socket(host, port, 1).close()   # let go at once: the transfer server binds it a moment later
+    except OSError as error:
+        return (f"--xfr-listen {config.xfr.listen}: cannot serve zone transfers there: "
+                f"{error.strerror or error} (choose another ADDR:PORT)")
+    return ""
+
+
 def sets_admin_listen(source: str) -> bool:
     """Whether the config file names `[admin] listen` itself, even as the default address."""
     try:
@@ -140,6 +156,10 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     if warning:
         print(warning, file=sys.stderr)
+    taken = xfr_unavailable(config)
+    if taken:
+        print(f"fraudwall: error: {taken}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=config.server.log_level.upper(),
                         format="%(asctime)s fraudwall[%(process)d] %(levelname)s %(message)s")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -36,8 +37,8 @@ async def _run(server: TransferServer) -> int:
     try:
         await server.run(stop)
     except OSError as error:
-        logging.getLogger("fraudwall").error("xfr: cannot listen on %s: %s", server.settings.listen,
-                                             error.strerror or error)
+        why = os.strerror(error.errno) if error.errno else str(error)
+        logging.getLogger("fraudwall").error("xfr: cannot listen on %s: %s", server.settings.listen, why)
         return 1
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from tests.e2e.peers import Process, answers, fraudwall_binary, free_port
+from tests.e2e.peers import Process, answers, fraudwall_binary, free_port, serve_expecting_failure
 
 pytestmark = pytest.mark.e2e
 
@@ -149,3 +150,14 @@ def test_a_transfer_server_that_dies_is_started_again(primary):
     _wait_for("a new transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
     assert _transfer_server_pid(server.pid) not in (None, pid)
     assert _rcode(server.port, "www.example.org") == dns.rcode.NOERROR   # the workers served on throughout
+
+
+def test_serve_with_a_taken_xfr_address_stops_with_one_line(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        code, stderr = serve_expecting_failure(tmp_path, "--xfr-listen", address)
+    assert code == 2
+    assert f"--xfr-listen {address}: cannot serve zone transfers there: Address already in use" in stderr
+    assert "Traceback" not in stderr
