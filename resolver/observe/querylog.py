@@ -107,16 +107,19 @@ class QueryLogRecorder:
         """The entries kept since the last take, in the order they first came."""
         batch, self.pending = self.pending, {}
         # A flood of new names under one listed name is one decision over and over: rendered once a batch.
+        # Known by the identity of what decided (held by the batch's keys meanwhile): hashing a Match
+        # hashes its Action, an Enum whose __hash__ is Python code.
         columns: dict[tuple, tuple[str, str]] = {}
         entries = []
         append = entries.append
-        for (client, name, qtype, verdict, policy, *decision), (first, count) in batch.items():
-            decision = tuple(decision)
-            reason_label = columns.get(decision)
+        for key, (first, count) in batch.items():
+            client, name, qtype, verdict, policy, trigger, match, detail, warning = key
+            decided_by = (trigger, id(match), detail, id(warning))
+            reason_label = columns.get(decided_by)
             if reason_label is None:
-                reason_label = columns[decision] = log_columns(*decision)
-            append(_new_entry(LogEntry, (first, client, name, qtype_label(qtype), verdict, *reason_label, count,
-                                         policy)))
+                reason_label = columns[decided_by] = log_columns(trigger, match, detail, warning)
+            append(_new_entry(LogEntry, (first, client, name, qtype_label(qtype), verdict, reason_label[0],
+                                         reason_label[1], count, policy)))
         return entries
 
 

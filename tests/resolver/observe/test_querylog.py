@@ -169,3 +169,21 @@ def test_a_block_a_policy_let_through_is_logged_as_warned_or_unfiltered():
     rows = recorder.take()
     assert [(row.verdict, row.reason, row.label, row.policy) for row in rows] == [
         ("warned", "listed in demo (x:1)", "demo", "warn"), ("unfiltered", "listed in demo (x:1)", "demo", "off")]
+
+
+def test_a_flood_of_new_names_under_listed_names_keeps_each_rows_own_reason(tmp_path):
+    other = Match("scam.example.org", Action.BLOCK, "phishing", "scam.example.org", "https://feed.example/p.txt:9", 0.0)
+    recorder = QueryLogRecorder(clock=lambda: 100.0)
+    for index in range(3):
+        for match in (LISTED, other):
+            recorder.observe(make_query(f"x{index}.{match.name}", client="192.0.2.7"),
+                             Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, match), 0.0)
+    recorder.observe(make_query("paypa1.example", client="192.0.2.7"),
+                     Answer(AnswerKind.SCORED, b"", Trigger.SCORER, HOMOGLYPH), 0.0)
+    log = QueryLog(tmp_path / "q.db")
+    log.write(recorder.take(), now=100.0)
+    rows = [(row.name, row.reason, row.label) for row in log.read(0.0)]
+    assert sorted(rows) == sorted(
+        [(f"x{index}.fraud.example.net", "listed in demo (x:1)", "demo") for index in range(3)]
+        + [(f"x{index}.scam.example.org", "listed in phishing (p.txt:9)", "phishing") for index in range(3)]
+        + [("paypa1.example", "scored 0.90: homoglyph of paypal.com", "homoglyph")])
