@@ -173,7 +173,8 @@ def features(scorer: Scorer, name: str) -> tuple[float, tuple[str, ...]] | None:
     doubt = 1.0
     for signal in signals:
         doubt *= 1.0 - signal.value
-    return doubt, tuple(key for key, _ in host_traits(domain.traits, words, subdomain, host))
+    return doubt, tuple(key for key, _ in host_traits(domain.traits, words, subdomain, host, bool(signals))
+                        if key in WEIGHTS)
 
 
 # Pairs (weaker, stronger) the fit keeps in order: two fraud words say at least what one

@@ -23,6 +23,7 @@ class Rule(enum.Enum):
     HOMOGLYPH = "homoglyph"              # looks the same once confusables are folded
     COMBOSQUAT = "combosquat"            # brand plus other words
     BRAND_SUBDOMAIN = "brand-subdomain"  # brand in front of an unrelated domain
+    INFRASTRUCTURE = "infrastructure"    # hashes and counters under a domain serving machines: a note
     TLD_SWAP = "tld-swap"                # brand label under a suffix it does not own
     TLD = "tld"                          # a suffix that abuse reports rank high
     WORDS = "words"                      # words fraud uses (login, tuikuan, ...)
@@ -72,11 +73,11 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
                    else Verdict.ALLOW)
         return Score(value, verdict, signal.brand or None, (signal.reason,), signal.rule.value)
     # Strongest first; a stable sort, so equal values keep the order they were found in.
+    # A signal of value 0 is a note (infrastructure): it moves nothing, its reason reads last.
     ranked = sorted(signals, key=_VALUE, reverse=True)
-    if ranked[-1].value <= 0:
-        ranked = [s for s in ranked if s.value > 0]
-        if not ranked:
-            return _NOTHING[verdict_for(0.0, block_threshold, warn_threshold)]
+    if ranked[0].value <= 0:
+        verdict = verdict_for(0.0, block_threshold, warn_threshold)
+        return Score(0.0, verdict, None, tuple(s.reason for s in ranked), ranked[0].rule.value)
     doubt = 1.0
     brand = None
     for signal in ranked:

@@ -58,7 +58,7 @@ class Scorer:
         if isinstance(evidence, Score):
             return evidence
         signals, domain, subdomain, words, host, suffix = evidence
-        signals += context_signals(domain.traits, words, subdomain, host)
+        signals += context_signals(domain.traits, words, subdomain, host, bool(signals))
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score

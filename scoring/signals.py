@@ -9,12 +9,14 @@ adds them up.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
+from fraudwall.scoring.infrastructure import domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_trait
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
@@ -201,7 +203,7 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
             return (Signal(PART, Rule.COMBOSQUAT, f"brand '{part}' joined by a hyphen to other words",
                            index.token(part).domain), ())
     # Not across a hyphen: urban-post is no anpost, amazon-jp-gift is amazon.
-    for match in index.inside(label) if inner else ():
+    for match in _inside(index, label) if inner else ():
         if words:
             said = ", ".join(f"'{w}'" for w in words)
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{match.token}' with fraud words {said}",
@@ -230,6 +232,19 @@ def _brand_part(index: BrandIndex, label: str) -> str | None:
 # Tokens that are everyday words too, and so compound parts of honest names
 # (home-office, paper-chase, visa-services, steam-cleaning, market-outlook).
 _EVERYDAY_TOKENS = frozenset({"office", "outlook", "chase", "visa", "steam", "kraken"})
+# Everyday words that hold a token of five letters or more: a brand is not inside them
+# (telemetry and element hold 'eleme', pineapple and grapple 'apple', purchase 'chase').
+# Hosts of telemetry are everywhere in real traffic.
+_EVERYDAY_HOLDERS = re.compile("telemetry|element|pineapple|grapple|purchase")
+
+
+def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
+    """`index.inside`, less the tokens that sit inside an everyday word (`_EVERYDAY_HOLDERS`)."""
+    found = index.inside(text)
+    if not found:
+        return found
+    masked = _EVERYDAY_HOLDERS.sub(lambda m: "-" * len(m.group()), text)
+    return tuple(m for m in found if m.token in masked)
 
 
 def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
@@ -244,6 +259,9 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     if any_word:
         traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)
+    if not found and (serving := domain_kind(label, suffix, traits[0][0][4:] if traits and
+                                              traits[0][0].startswith("tld-") else None)):
+        traits.append((INFRASTRUCTURE, serving))
     return DomainPart(signals, words, found, tuple(traits))
 
 
@@ -307,7 +325,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                                   f"of an unrelated domain {registrable}", match.brand.domain))
             break
         else:
-            for match in index.inside(sub):
+            for match in _inside(index, sub):
                 signals.append(Signal(INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside "
                                       f"subdomain of an unrelated domain {registrable}",
                                       match.brand.domain))
@@ -331,14 +349,25 @@ def _group(found: list[tuple[str, str]], keys: frozenset[str] | None, rule: Rule
 _SHAPE_KEYS = frozenset(k for k in WEIGHTS if not k.startswith(("tld-", "word", "lure")))
 
 
+INFRASTRUCTURE = "infrastructure"     # the trait key of a serving domain (infrastructure.py): weighs nothing
+
+
 def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
-                subdomain: list[str] | tuple[str, ...] = (), host: str = "") -> list[tuple[str, str]]:
-    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word)."""
+                subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
+                ) -> list[tuple[str, str]]:
+    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
+
+    Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
+    signal was found in the host), fraud word or lure word, the shape and the structure are
+    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays."""
     found = []
     lures = []
+    serving = ""
     for trait in domain_traits:
         if trait[0] == "lure":
             lures.append(trait[1])
+        elif trait[0] == INFRASTRUCTURE:
+            serving = trait[1]
         else:
             found.append(trait)
     if words:
@@ -352,6 +381,8 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
         lures = [w for w in dict.fromkeys(lures) if w not in words]
         if lures:
             found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures])))
+    if serving and not branded and not words and not lures:
+        return [t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)]
     if subdomain:
         found += host_structure(list(subdomain), len(host))
         keys: set[str] = set()
@@ -362,7 +393,8 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
 
 
 def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
-                    subdomain: list[str] | tuple[str, ...] = (), host: str = "") -> tuple[Signal, ...]:
+                    subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
+                    ) -> tuple[Signal, ...]:
     """What is left once brands are accounted for: the TLD, fraud and lure words, the shape.
 
     `domain_traits` are the registrable domain's (`DomainPart.traits`), `words`
@@ -370,7 +402,7 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     the whole name. One signal per kind: TLD, words, the label's shape, the
     host's structure; traits of one kind noisy-or'ed, their reasons listed.
     """
-    found = host_traits(domain_traits, words, subdomain, host)
+    found = host_traits(domain_traits, words, subdomain, host, branded)
     if not found:
         return ()
     signals = []
@@ -378,6 +410,9 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     structure: list[str] = []
     shape_doubt = structure_doubt = 1.0
     for key, reason in found:
+        if key == INFRASTRUCTURE:
+            signals.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
+            continue
         if not WEIGHTS[key]:
             continue        # fitted to nothing: not a reason
         kind = _KIND[key]
