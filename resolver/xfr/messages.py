@@ -12,11 +12,10 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from fraudwall.resolver.dns.codec import (
-    HEADER, OPCODE_MASK, QR, RD, RR_FIXED, U32, Malformed, Query, encode_name, read_name, read_query,
+    AA, HEADER, OPCODE_MASK, QR, RD, RR_FIXED, U32, Malformed, Query, encode_name, read_name, read_query,
 )
 from fraudwall.resolver.dns.codes import AnswerKind, QType, Rcode
 
-AA = 0x0400
 NOTIFY_OPCODE = 4 << 11
 NOTAUTH = 9               # RFC 2136: the server is not authoritative for the zone (RFC 5936 2.2.1)
 # Under 16 KB: what BIND and NSD send too; a secondary's reads stay small and a slow one holds
