@@ -161,3 +161,15 @@ def test_serve_with_a_taken_xfr_address_stops_with_one_line(tmp_path: Path):
     assert code == 2
     assert f"--xfr-listen {address}: cannot serve zone transfers there: Address already in use" in stderr
     assert "Traceback" not in stderr
+
+
+def test_sighup_moves_the_transfer_server_to_a_new_xfr_listen(start_own_fraudwall, nsd: Process, tmp_path: Path):
+    first, second = free_port(), free_port()
+    server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], extra=f'\n[xfr]\nlisten = "127.0.0.1:{first}"\n')
+    _wait_for("the transfer server answers", lambda: answers("127.0.0.1", first, "manual.rpz.fraudwall."))
+    config = tmp_path / "fraudwall0" / "fraudwall.toml"
+    config.write_text(config.read_text().replace(f"127.0.0.1:{first}", f"127.0.0.1:{second}"))
+    server.signal(signal.SIGHUP)
+    _wait_for("the transfer server answers on the new address",
+              lambda: answers("127.0.0.1", second, "manual.rpz.fraudwall."))
+    assert not answers("127.0.0.1", first, "manual.rpz.fraudwall.")
