@@ -153,6 +153,12 @@ class SeenDomains:
         self._period = period
         self._turn_at = (period + 1) * days * DAY
 
+    def __enter__(self) -> SeenDomains:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def flush(self) -> None:
         if isinstance(self._mapped, mmap.mmap) and self.writable:
             self._mapped.flush()

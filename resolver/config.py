@@ -283,6 +283,30 @@ class AtRiskSettings:
             raise ValueError("check_seconds: must be at least 1")
 
 
+@dataclass(frozen=True)
+class NodSettings:
+    """`[nod]`: newly observed domains (resolver/dns/stages/nod.py, blocklists/seen.py)."""
+
+    enabled: bool = True
+    # A newly observed domain whose name scores this much is warned about (or blocked): below the
+    # scorer's warn_threshold, since a domain nobody here asked for lately makes a middling score count.
+    threshold: float = 0.3
+    action: str = "warn"           # warn: answer, log and count | block: the sinkhole answer, as a scorer block
+    days: int = 7                  # a domain nobody asked for in `days` to 2 x `days` days is new again
+    size: int = 1_000_000          # distinct domains a period of `days` holds at 1 % false positives
+    path: str = ""                 # default: seen-domains.bloom beside the blocklist store
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold <= 1:  # NaN fails too
+            raise ValueError("threshold: must be above 0 and at most 1")
+        if self.action not in ("warn", "block"):
+            raise ValueError(f"action: must be warn or block, not {self.action!r}")
+        if not 1 <= self.days <= 366:
+            raise ValueError("days: must be from 1 to 366")
+        if not 1000 <= self.size <= 1_000_000_000:
+            raise ValueError("size: must be from 1000 to 1000000000 domains")
+
+
 # /metrics' port when none is given. Not CoreDNS's 9153: a host running both would have the second
 # to start fail.
 ADMIN_PORT = 9553
@@ -367,6 +391,7 @@ class Config:
     admin: AdminSettings = field(default_factory=AdminSettings)
     warning: WarningSettings = field(default_factory=WarningSettings)
     xfr: XfrSettings = field(default_factory=XfrSettings)
+    nod: NodSettings = field(default_factory=NodSettings)
     policy: tuple[PolicySettings, ...] = ()   # `[[policy]]` tables, first match first
     source: str = "<defaults>"
 

@@ -46,13 +46,15 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         for line in unknown_lists(policies.chosen, blocklist.lists):
             print(f"fraudwall: warning: {printable(line)}", file=sys.stderr)
-        chain = checker(config, blocklist, scorer_for(config, policies), policies, access=bool(client))
+        seen = _seen(config, db)
+        chain = checker(config, blocklist, scorer_for(config, policies), policies, access=bool(client), seen=seen)
         for name, is_address in checked:
             if is_address:
                 verdict, match = _address_verdict(name, blocklist.match_address(name, policy.lists), policy)
             else:
                 verdict, match = _name_verdict(name, decide(chain, question(name, client)), blocklist.explain(name),
                                                policy, config.allowlist.names)
+                verdict.update(_newly_observed(seen, name))
             if policies:
                 verdict["policy"] = policy.name
             # A rule is a feed line as written (an RPZ walled garden's name, say): escaped when printed.
@@ -60,6 +62,28 @@ def run_check(args: argparse.Namespace) -> int:
     finally:
         blocklist.close()
     return 0
+
+
+def _seen(config, db):
+    """The resolver's memory of the domains asked for ([nod]), read-only: asking `check` must not make a
+    domain seen. None when [nod] is off or the resolver has kept none yet (nothing to say then)."""
+    from fraudwall.blocklists.seen import SeenError, read_seen, seen_path
+
+    if not config.nod.enabled:
+        return None
+    try:
+        return read_seen(seen_path(config.nod.path, str(db)))
+    except SeenError as error:
+        raise CommandError(str(error)) from None
+
+
+def _newly_observed(seen, name: str) -> dict:
+    """Whether the name's registrable domain is new to this network (not asked for within [nod] days)."""
+    from fraudwall.resolver.dns.stages.nod import registrable_of
+    from fraudwall.scoring.names import public_suffixes
+
+    domain = registrable_of(public_suffixes().split)(name) if seen is not None else ""
+    return {"domain": domain or None, "newly_observed": (not seen.seen(domain)) if domain else None}
 
 
 def _client(text: str) -> str:
@@ -171,5 +195,9 @@ def _as_text(verdict: dict, match: Match | None, client: str) -> str:
     else:
         line = f"{word} {name}{asked}"
     code = f"EDE {verdict['ede']}: " if verdict["ede"] is not None else ""
-    return f"{line}{policy}" + (f"; {code}{reason}" if reason else "")
+    # Whether the domain is new to this network ([nod]); nothing when the resolver kept no memory yet.
+    new = verdict.get("newly_observed")
+    seen = "" if new is None else (f"; {verdict['domain']} is new to this network" if new else
+                                   f"; {verdict['domain']} was asked for here lately")
+    return f"{line}{policy}" + (f"; {code}{reason}" if reason else "") + seen
 

@@ -9,6 +9,7 @@ holds (CNAME targets, addresses: the inspect stage) is beyond `check`.
 
 from __future__ import annotations
 
+from fraudwall.blocklists.seen import SeenDomains
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.dns.answer import Answer
@@ -20,6 +21,7 @@ from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 from fraudwall.resolver.dns.stages.local import LocalStage
+from fraudwall.resolver.dns.stages.nod import NodStage
 from fraudwall.resolver.dns.stages.policy import PolicyStage
 from fraudwall.resolver.dns.stages.scorer import ScorerStage
 from fraudwall.scoring.scorer import Scorer
@@ -33,8 +35,10 @@ def scorer_for(config: Config, policies: Policies) -> Scorer | None:
     return Scorer(config.scorer)
 
 
-def decision_stages(config: Config, blocklist: Blocklist, scorer: Scorer | None, policies: Policies) -> list[Stage]:
-    """The stages, in chain order, that decide by the question and the client alone."""
+def decision_stages(config: Config, blocklist: Blocklist, scorer: Scorer | None, policies: Policies,
+                    seen: SeenDomains | None = None) -> list[Stage]:
+    """The stages, in chain order, that decide by the question and the client alone; `seen`: the domains
+    the network asked for lately, when `[nod]` is on."""
     stages: list[Stage] = []
     if policies:
         # First: every stage below reads the client's policy from the query; the cache key carries its tag.
@@ -50,6 +54,9 @@ def decision_stages(config: Config, blocklist: Blocklist, scorer: Scorer | None,
     if scorer is not None:
         # After the lists: they are exact and cheaper; an allow entry there also skips scoring.
         stages.append(ScorerStage(scorer, policies.default))
+        if seen is not None:
+            # After the scorer: it reads the score the scorer cached, and leaves it the names it judges.
+            stages.append(NodStage(seen, scorer, policies.default, config.nod.threshold, config.nod.action))
     return stages
 
 
@@ -61,10 +68,11 @@ class Undecided(Stage):
 
 
 def checker(config: Config, blocklist: Blocklist, scorer: Scorer | None, policies: Policies,
-            access: bool = False) -> Stage:
-    """The resolver's decision as a chain of its own; `access`: the access stage first (a client was named)."""
+            access: bool = False, seen: SeenDomains | None = None) -> Stage:
+    """The resolver's decision as a chain of its own; `access`: the access stage first (a client was named);
+    `seen`: read-only, so that asking never makes a domain seen."""
     first = [AccessStage(config.access.allow, config.access.deny, config.access.action)] if access else []
-    return link(*first, *decision_stages(config, blocklist, scorer, policies), Undecided())
+    return link(*first, *decision_stages(config, blocklist, scorer, policies, seen), Undecided())
 
 
 def question(name: str, client: str = "", qtype: int = QType.A) -> Query:

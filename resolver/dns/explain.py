@@ -36,6 +36,9 @@ LIST_TRIGGERS = frozenset((Trigger.NAME, Trigger.CNAME_TARGET, Trigger.ANSWER_AD
 _BLOCKED_BY = {trigger: trigger.value for trigger in (*LIST_TRIGGERS, Trigger.SCORER)}
 # The policy label of an answer decided with no `[[policy]]` configured.
 DEFAULT_POLICY = "default"
+# The rule label of a score acted on because its domain is new to the network (stages/nod.py); such an
+# answer or warning has the scorer's trigger and, as its detail, the newly observed registrable domain.
+NEWLY_OBSERVED = "newly-observed"
 
 # The text and label of the triggers with nothing matched; a label of None is the answer's
 # `detail` (what the rate limit did, which in-flight bound was reached).
@@ -75,6 +78,11 @@ def scored(score: Score) -> str:
     return f"scored {score.value:.2f}: {reason}"
 
 
+def newly_observed(score: Score, domain: str | int) -> str:
+    """A score that counts because nobody on this network asked for its domain lately."""
+    return f"newly observed: {domain} is new to this network; {scored(score)}"
+
+
 def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int = "") -> str:
     """The reason a person reads: the EDE text, the query log's reason, the warning page's detail."""
     if trigger is Trigger.NAME:
@@ -84,7 +92,7 @@ def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int
     if trigger is Trigger.ANSWER_ADDRESS:
         return f"address {detail} {listed(match)}"
     if trigger is Trigger.SCORER:
-        return scored(match)
+        return newly_observed(match, detail) if detail else scored(match)
     if trigger is Trigger.OTHER_CLASS:
         return f"class {detail} not served"
     return _FIXED[trigger][0]
@@ -92,6 +100,8 @@ def text(trigger: Trigger, match: Match | Score | None = None, detail: str | int
 
 def label(trigger: Trigger, match: Match | Score | None = None, detail: str | int = "") -> str:
     """A low-cardinality label: the list or scorer rule, or what a bound did; the query log's label column."""
+    if trigger is Trigger.SCORER and detail:
+        return NEWLY_OBSERVED
     if trigger is Trigger.SCORER or (trigger in LIST_TRIGGERS and type(match) is Score):
         return match.rule
     if trigger in LIST_TRIGGERS:
@@ -121,7 +131,8 @@ def log_columns(trigger: Trigger, match: Match | Score | None, detail: str | int
     if type(warning) is Score:
         return scored(warning), warning.rule
     if warning is not None:
-        return text(warning.trigger, warning.match, warning.detail), label(warning.trigger, warning.match)
+        return (text(warning.trigger, warning.match, warning.detail),
+                label(warning.trigger, warning.match, warning.detail))
     return text(trigger, match, detail), label(trigger, match, detail)
 
 
@@ -129,6 +140,8 @@ def blocked_labels(answer: Answer) -> tuple[str, str, str]:
     """`fraudwall_blocked_total`'s (reason, list, policy): what triggered the block (name, cname,
     address, scorer), the list or scorer rule, and the client's policy (names from the config only)."""
     trigger, match = answer.trigger, answer.match
+    if trigger is Trigger.SCORER and answer.detail:
+        return _BLOCKED_BY[trigger], NEWLY_OBSERVED, answer.policy or DEFAULT_POLICY
     return (_BLOCKED_BY[trigger], match.rule if type(match) is Score else match.list,
             answer.policy or DEFAULT_POLICY)
 
@@ -138,6 +151,8 @@ def withheld_labels(answer: Answer) -> tuple[str, str, str] | None:
     warning = answer.warning
     if warning is None or type(warning) is Score or warning.mode != "warn":
         return None
+    if warning.trigger is Trigger.SCORER and warning.detail:
+        return None   # newly observed: not a block the policy withheld (fraudwall_newly_observed_total)
     match = warning.match
     return (_BLOCKED_BY[warning.trigger], match.rule if type(match) is Score else match.list,
             answer.policy or DEFAULT_POLICY)
@@ -146,12 +161,12 @@ def withheld_labels(answer: Answer) -> tuple[str, str, str] | None:
 def verdict_labels(answer: Answer) -> tuple[str, str] | None:
     """`fraudwall_scorer_verdicts_total`'s (verdict, rule), or None when the scorer said nothing."""
     if answer.kind is AnswerKind.SCORED:
-        return "block", answer.match.rule
+        return "block", NEWLY_OBSERVED if answer.trigger is Trigger.SCORER and answer.detail else answer.match.rule
     warning = answer.warning
     if type(warning) is Score:
         return "warn", warning.rule
     if warning is not None and type(warning.match) is Score:
-        return "warn", warning.match.rule
+        return "warn", label(warning.trigger, warning.match, warning.detail)
     return None
 
 

@@ -64,6 +64,10 @@ SPECS = (
                "policy.", ("reason", "list", "policy")),
     MetricSpec("fraudwall_scorer_verdicts", "counter", "Look-alike scorer verdicts other than allow, by rule.",
                ("verdict", "rule")),
+    MetricSpec("fraudwall_newly_observed", "counter",
+               "Registrable domains asked for that nobody on this network had asked for lately ([nod]), by what "
+               "was done: warn, block (scored at or above [nod] threshold), none (scored below it, or left to "
+               "the scorer's own verdict).", ("action",)),
     MetricSpec("fraudwall_query_duration_seconds", "histogram",
                "Time from reading a query to sending its answer."),
     MetricSpec("fraudwall_upstream_requests", "counter", "Tries at an upstream, by outcome (ok, timeout, error).",

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.memory import demo_list_path
 from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.blocklists.seen import SeenDomains, SeenError, open_seen, seen_path
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.dns.stages.access import AccessStage
 from fraudwall.resolver.observe.admin import start_admin
@@ -27,6 +28,7 @@ from fraudwall.resolver.dns.proxy import ProxyGate
 from fraudwall.resolver.config import Config, upstream_servers
 from fraudwall.resolver.dns.handler import Observer, QueryHandler
 from fraudwall.resolver.dns.stages.inspection import InspectStage
+from fraudwall.resolver.dns.stages.nod import NodStage
 from fraudwall.resolver.server import interpreter
 from fraudwall.resolver.server.interpreter import discard
 from fraudwall.resolver.server.listeners import DNS_BACKLOG, ListenError, Listeners
@@ -69,7 +71,7 @@ class Resolver:
     """Everything one worker needs to answer queries, built from the config."""
 
     def __init__(self, config: Config, blocklist: Blocklist, upstreams: tuple[Upstream, ...],
-                 observers: tuple[Observer, ...] = ()) -> None:
+                 observers: tuple[Observer, ...] = (), seen: SeenDomains | None = None) -> None:
         self.config = config
         self.blocklist = blocklist
         self.policies = policies = Policies(config)
@@ -89,7 +91,8 @@ class Resolver:
             # Right after access: a refused client takes no tokens, a limited one costs nothing more.
             stages.append(self.ratelimit)
         # The policy, local, allowlist, blocklist and scorer stages: what `fraudwall check` runs too.
-        stages += decision_stages(config, blocklist, self.scorer, policies)
+        stages += decision_stages(config, blocklist, self.scorer, policies, seen)
+        self.nod = next((stage for stage in stages if type(stage) is NodStage), None)
         stages += [
             self.cache,
             # Below the cache: replies are inspected once, when they come in, not on every hit.
@@ -142,6 +145,9 @@ class Resolver:
             for action, count in self.ratelimit.limited.items():
                 self.counters.counters["fraudwall_ratelimit_limited"][(action,)] = count
             self.counters.set_gauge("fraudwall_ratelimit_clients", self.ratelimit.tracked)
+        if self.nod is not None:
+            for action, count in self.nod.observed.items():
+                self.counters.counters["fraudwall_newly_observed"][(action,)] = count
 
     def extra_metrics(self) -> Iterable[object]:
         """What only the serving worker reports: the build, and the lists (the same in every worker)."""
@@ -193,7 +199,15 @@ class Worker:
                 return False
             self.recorder = QueryLogRecorder(config.querylog.log_all)
             observers.append(self.recorder.observe)
-        self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers))
+        seen = None
+        if config.nod.enabled:
+            try:
+                seen = open_seen(seen_path(config.nod.path, config.blocklists.db), config.nod.size, config.nod.days)
+            except SeenError as error:
+                log.error("[nod] %s", error)
+                blocklist.close()
+                return False
+        self.resolver = resolver = Resolver(config, blocklist, self.upstreams, tuple(observers), seen)
         proxy = ProxyGate(config.server.proxy_from, lambda reason, transport: resolver.counters.add(
             "fraudwall_proxy_refused", 1, (reason.value, transport.value)))
         self.tcp = TcpConnections(resolver.handler, config.server.tcp_idle_timeout,
@@ -325,6 +339,8 @@ class Worker:
         if self.resolver is not None:
             self.resolver.forwarder.close()
             self.resolver.blocklist.close()
+            if self.resolver.nod is not None:
+                self.resolver.nod.seen.close()
 
 
 async def run(config: Config, upstreams: tuple[Upstream, ...], listeners: Listeners, index: int = 0,
