@@ -38,6 +38,7 @@ class Primary:
         self.lists: dict[str, str] = {}        # zone -> the list it publishes (a list's name may hold dots)
         self.journal: list[tuple[int, frozenset[bytes]]] = []   # the operator's zone, oldest first
         self.counts: Counter[tuple[str, str]] = Counter()       # (kind, result) -> transfers
+        self._journaled: int | None = None     # the operator's serial last looked at for the journal
         self.refresh()
 
     # ---- the store
@@ -50,7 +51,8 @@ class Primary:
         moved = [zones.Soa(zone, serial) for zone, serial in fresh.items() if self.serials.get(zone) != serial]
         self.serials = fresh
         manual = zones.zone_name(MANUAL_LIST, self.suffix)
-        if not self.journal or self.journal[-1][0] != fresh[manual]:
+        if fresh[manual] != self._journaled:
+            self._journaled = fresh[manual]
             self._keep_version(manual)   # the entries of the newest version (its serial may be newer still)
         return moved
 

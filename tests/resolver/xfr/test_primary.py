@@ -173,3 +173,16 @@ def test_a_newer_serial_replaces_a_notify_still_owed():
     notifier.changed(Soa("manual.rpz.fraudwall", 5), now=0.0)
     notifier.changed(Soa("manual.rpz.fraudwall", 6), now=0.0)
     assert [send.soa.serial for send in notifier.due(0.0)] == [6]
+
+
+def test_an_operators_zone_too_big_for_the_journal_is_sent_whole(catalogue, monkeypatch):
+    monkeypatch.setattr("fraudwall.resolver.xfr.primary.JOURNAL_RECORDS", 1)
+    catalogue.lists["manual"] = (10, ["a.example.org", "b.example.org"])
+    primary = Primary(catalogue, SUFFIX, ("127.0.0.0/8",))
+    catalogue.lists["manual"] = (11, ["b.example.org"])
+    primary.refresh()
+    found = records(ask(primary, "manual.rpz.fraudwall.", "IXFR", serial=10))
+    assert [rtype for _, rtype, _ in found] == ["SOA", "NS", "CNAME", "SOA"]
+    read = len(catalogue.streams)
+    primary.refresh()                       # nothing changed: the zone is not read again
+    assert len(catalogue.streams) == read
