@@ -35,6 +35,7 @@ HOMOGLYPH_IDN = 0.95
 HOMOGLYPH = 0.9
 HOMOGLYPH_SHORT = 0.8
 HOMOGLYPH_LOOSE = 0.75     # b/d, c/e, n/m ... in ASCII under the brand's own suffix: warn
+TYPO_LONG_ABROAD = 0.75    # correos.es of correios.com.br: another country's own institution, or a look-alike: warn
 TLD_SWAP = 0.75            # icbc.top: the TLD decides between warn and block
 TLD_SWAP_ABROAD = 0.56     # airbnb.nl: a global brand's label under a country code: a hint (a ranked TLD warns)
 COMBO = 0.9
@@ -146,6 +147,12 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         value, abroad = _typo_value(match.token, match.distance), ""
         if value < TYPO and (country := _abroad(match.brand, suffix)):
             value, abroad = TYPO_ABROAD, f", under .{country} where it has no site"
+        elif (not idn and _country(suffix) and (country := _abroad(match.brand, suffix))
+              and distance(plain, match.token, 2) <= match.distance):
+            # A slip of a long name under another country's code, where the brand has no site:
+            # that country's own post office or bank is often one letter from a foreign brand
+            # (correos of correios, citybank of citibank). Warn, and let the TLD or a word block.
+            value, abroad = min(value, TYPO_LONG_ABROAD), f", under .{country} where it has no site"
         if idn or distance(plain, match.token, 2) > match.distance:
             if idn:
                 value, abroad = HOMOGLYPH_IDN, ""

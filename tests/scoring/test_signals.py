@@ -98,7 +98,7 @@ def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
 
 
 @pytest.mark.parametrize("label, suffix, warns", [
-    ("airbnb", "nl", False),          # an international brand with local sites elsewhere: maybe its own
+    ("airbnb", "pt", False),          # an international brand with local sites elsewhere: maybe its own
     ("citibank", "pl", False),
     ("bankofamerica", "hk", True),    # no local sites anywhere
     ("linkedin", "io", True),         # io is sold as a generic TLD

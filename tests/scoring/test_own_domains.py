@@ -1,0 +1,30 @@
+"""A brand's own secondary domains are never flagged; another country's institution one letter
+from a foreign brand is warned, not blocked. Look-alikes here are made up for the test."""
+
+import pytest
+
+from fraudwall.scoring.score import Verdict
+
+
+@pytest.mark.parametrize("name", [
+    "login.microsoftonline-p.com",     # Microsoft's sign-in, as its Microsoft 365 endpoint list names it
+    "x1.partner.outlook.cn",           # Office 365 operated by 21Vianet
+    "r2.gvt1.com",                     # Google's download and update hosts
+    "assets.adobedtm.com",             # Adobe's tag manager
+    "capitalone.ca",                   # a country site of the brand
+    "barclaycard.de",
+    "static.line-scdn.net",
+])
+def test_a_brand_s_own_domains_are_allowed_as_its_own(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "brand-domain"
+
+
+def test_a_long_brand_s_slip_under_another_country_s_code_warns_not_blocks(scorer):
+    # correos (a post office's name in Spanish) is one letter from Brazil's correios.
+    abroad = scorer.score("correos.es")
+    assert abroad.verdict is Verdict.WARN and "under .es where it has no site" in abroad.reasons[0]
+    assert scorer.score("correos.com").verdict is Verdict.BLOCK
+    # A TLD given away for free is no country's, and a homoglyph is a homoglyph anywhere.
+    assert scorer.score("correos.tk").verdict is Verdict.BLOCK
+    assert scorer.score("paypa1.de").verdict is Verdict.BLOCK
