@@ -68,3 +68,32 @@ def test_allowed_queries_are_not_scored(scorer):
     stage, upstream = chain(scorer)
     answer = run(stage.resolve(make_query("paypa1.com")._replace(allowed=True)))
     assert answer.kind is AnswerKind.RESOLVED
+
+
+class Judged(Scorer):
+    """The scorer, with the names it was asked to judge."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked = []
+
+    def score_uncached(self, name):   # `score` is this, behind the scorer's own cache
+        self.asked.append(name)
+        return super().score_uncached(name)
+
+
+def test_a_new_subdomain_of_a_listed_name_is_answered_by_the_list_and_never_scored():
+    from fraudwall.blocklists.memory import MemoryBlocklist
+    from fraudwall.blocklists.verdict import Action, Match
+    from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
+
+    judged = Judged()
+    listed = MemoryBlocklist([Match("paypa1.com", Action.BLOCK, "fraud", "paypa1.com", "fraud.txt:1", 0.0)])
+    upstream = FixedAnswer("x. 300 A 192.0.2.1")
+    stage = link(BlocklistStage(listed, policy()), ScorerStage(judged, policy()), upstream)
+    for name in ("paypa1.com", "x7f3k2.paypa1.com", "a.b.c.paypa1.com"):
+        answer = run(stage.resolve(make_query(name)))
+        assert answer.kind is AnswerKind.BLOCKED and answer.trigger is Trigger.NAME, name
+    assert judged.asked == [] and upstream.calls == 0
+    run(stage.resolve(make_query("paypa1.net")))
+    assert judged.asked == ["paypa1.net"]
