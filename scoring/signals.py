@@ -310,9 +310,11 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                               f"{_of(match)} split by a dot", match.brand.domain))
         break
     words: list[str] = []
+    # An address written as labels (192.0.2.189.example.net) holds numbers, not a brand's (189).
+    address = sum(label.isdigit() for label in labels) >= 3
     for position, sub in enumerate(labels):
         words += find_words(sub)
-        if signals:
+        if signals or (address and sub.isdigit()):
             continue
         spelled = position + 1 < len(labels) and labels[position + 1] in _SUFFIX_LIKE
         for part in dict.fromkeys((sub, *sub.split("-"))):

@@ -216,11 +216,13 @@ def host_structure(subdomain: list[str], host_length: int) -> list[tuple[str, st
         if _SUFFIX_DASH.search(label):
             found.append(("suffix-dash", f"'{label}' glues a domain ending to a word, as in com-"))
             break
-    for label in labels:
-        if _machine_made(label):
-            found.append(("sub-random", f"machine-made label '{label}' in front"))
-            break
-    if any(len(label) >= 20 for label in labels):
+    machine = next((label for label in labels if _machine_made(label)), None)
+    if machine is not None:
+        found.append(("sub-random", f"machine-made label '{machine}' in front"))
+    # One id is one trait: a long label counts apart from the machine-made one unless it is that
+    # label and a single run (telemetry and sync hosts put a 26-character base32 or 32-character
+    # hex id in front of honest domains; the phishing kits' long labels join words with hyphens).
+    if any(len(label) >= 20 and (label != machine or "-" in label) for label in labels):
         found.append(("sub-long", "a label of 20+ characters in front"))
     if host_length >= 50:
         found.append(("long-host", f"{host_length} characters in all"))

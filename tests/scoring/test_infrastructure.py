@@ -53,3 +53,18 @@ def test_a_telemetry_host_holds_no_brand(scorer):
         assert score.brand is None, name
         assert score.verdict is Verdict.ALLOW, name
     assert scorer.score("eleme-pay.example.com").brand == "ele.me"
+
+
+def test_a_hash_id_in_front_of_an_ordinary_domain_is_one_hint_not_a_warning(scorer):
+    # Telemetry and sync hosts put a 26-character base32 or a 32-character hex id in front.
+    for name in ("v7hyynarm52tk4mxay3zve7psb.events.example.net",
+                 "5da6efc3cd834219d183286382380dc1.collector.example.com"):
+        assert scorer.score(name).verdict is Verdict.ALLOW, name
+    # A long label of words joined by hyphens is still read as a phishing kit's.
+    assert scorer.score("secure-account-verify-center.a7f3c9e2b1.example.com").verdict is not Verdict.ALLOW
+
+
+def test_an_address_written_as_labels_holds_no_brand_number(scorer):
+    # 189 is a China Telecom token; as the last byte of an address it is just a number.
+    score = scorer.score("185.123.13.189.example-edge.net")
+    assert score.brand is None and score.verdict is Verdict.ALLOW

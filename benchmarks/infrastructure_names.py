@@ -1,0 +1,91 @@
+"""Made-up host names in the shapes CDN, cloud and telemetry providers give out, for scorer_eval.py.
+
+    python benchmarks/infrastructure_names.py [--count 2000] [--seed 1]
+
+The development set's benign names are registrable domains only; real resolver
+traffic is mostly full host names, and many are machine-made: edge nodes
+(`e1234.a.<edge>`), distribution hashes (`d1a2b3c4d5e6f7.<cdn>`), video cache nodes
+(`r3---sn-ab5x.<video>`), numbered shards and addresses written as names. Every
+name here is generated from those documented shapes; the domains are providers'
+documented ones (scoring/infrastructure.py), brands' own (brands.toml), and invented
+ones named like infrastructure (`<word>cdn.net`) and like anything else
+(`<word>.com`), so the figure also shows what the shape costs under domains the
+scorer has no list for. Nothing comes from a ranking or a feed.
+Output: name, kind (provider / brand / invented-infra / invented-plain), tab-separated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import string
+import sys
+from typing import Iterator
+
+from fraudwall.scoring.brands import load_brands
+from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS
+
+_WORDS = ["north", "river", "blue", "stone", "maple", "orbit", "pixel", "nova", "delta", "harbor", "cedar",
+          "summit", "lumen", "vertex", "echo", "atlas", "quartz", "sierra", "amber", "falcon"]
+_INFRA_ENDINGS = ["cdn.net", "edge.net", "static.com", "cache.net", "telemetry.io", "metrics.com", "-cdn.com",
+                  "analytics.net", "stats.com", "edge.io"]
+_REGIONS = ["us-east-1", "eu-west-2", "ap-south-1", "fra", "iad", "sjc03", "lhr2", "nrt"]
+
+
+def _hex(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def _base32(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.ascii_lowercase + "234567") for _ in range(n))
+
+
+def _front(rng: random.Random) -> str:
+    """What stands in front: the shapes of the providers' documentation."""
+    shape = rng.randrange(8)
+    if shape == 0:
+        return f"e{rng.randrange(1, 99999)}.{rng.choice('abcdg')}"
+    if shape == 1:
+        return "d" + _hex(rng, 13)
+    if shape == 2:
+        return f"r{rng.randrange(1, 9)}---sn-{_base32(rng, 4)}{rng.choice(['', 'n'])}{_base32(rng, 3)}"
+    if shape == 3:
+        return f"{rng.choice(['cs', 'a', 's', 'v', 'node', 'cdn'])}{rng.randrange(0, 999)}.{rng.choice(_REGIONS)}"
+    if shape == 4:
+        return ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+    if shape == 5:
+        return f"{_hex(rng, 8)}-{_hex(rng, 4)}-{_hex(rng, 4)}.{rng.choice(_REGIONS)}"
+    if shape == 6:
+        return f"{_base32(rng, 26)}.{rng.choice(['ingest', 'events', 'collector', 'sync'])}"
+    return f"{rng.choice(['fp', 'wpc', 'img', 'api'])}{_hex(rng, 4)}.{rng.choice(['wpc', 'dscb', 'global'])}.{_hex(rng, 4)}"
+
+
+def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
+    rng = random.Random(seed)
+    providers = sorted(PROVIDER_DOMAINS)
+    brand_domains = sorted(d for b in load_brands() for d in b.domains if not d.startswith("www."))
+    for i in range(count):
+        kind = ("provider", "brand", "invented-infra", "invented-plain")[i % 4]
+        if kind == "provider":
+            domain = rng.choice(providers)
+        elif kind == "brand":
+            domain = rng.choice(brand_domains)
+        elif kind == "invented-infra":
+            domain = rng.choice(_WORDS) + rng.choice(_INFRA_ENDINGS)
+        else:
+            domain = rng.choice(_WORDS) + rng.choice(_WORDS) + rng.choice([".com", ".net", ".io"])
+        yield f"{_front(rng)}.{domain}", kind
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    for name, kind in generate(args.count, args.seed):
+        print(f"{name}\t{kind}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
