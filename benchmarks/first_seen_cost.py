@@ -20,7 +20,7 @@ The query log's batch is taken and written to a SQLite file in the temporary dir
 Workloads, `--count` queries each after a warm-up of `--count / 10` that is not counted:
   unique      names never asked before, under one zone (`miss-<row>-<N>.bench.example.org`, as
               resolver_qps.py's mix), forwarded: NXDOMAIN
-  unique-sld  names never asked before, each its own registrable domain (`<word><N><word>.<tld>`)
+  unique-sld  names never asked before, each its own registrable domain (`<word><word><word>.<tld>`)
   subdomain   random new subdomains of `--parents` listed names: the sinkhole answer
   cached      one name asked again and again (answered from the cache, then replayed)
   blocked     one listed name asked again and again
@@ -70,8 +70,12 @@ from fraudwall.resolver.server.worker import Resolver
 
 CLIENT = "127.0.0.1"
 ZONE = "bench.example.org"
+# Ordinary words, three to a new registrable domain: 40 ** 3 * 8 names to draw from, none of them a
+# brand or a machine-made shape (a counter in the name reads as a hash-like run to the scorer).
 WORDS = ("river", "cloud", "panel", "north", "maple", "stone", "pixel", "harbor", "garden", "copper",
-         "delta", "violet", "summit", "orbit", "canyon", "meadow", "lumen", "tiger", "falcon", "amber")
+         "delta", "violet", "summit", "orbit", "canyon", "meadow", "lumen", "tiger", "falcon", "amber",
+         "bakery", "cedar", "willow", "lantern", "pebble", "quartz", "saddle", "thistle", "velvet", "walnut",
+         "anchor", "bridge", "candle", "fossil", "glacier", "hollow", "island", "jasper", "kettle", "ladder")
 TLDS = ("com", "net", "org", "io", "de", "cn", "info", "app")
 # The answer each workload must get: (answer kind, rcode of the reply).
 EXPECTED = {"unique": ("answered", 3), "unique-sld": ("answered", 3), "subdomain": ("blocked", 0),
@@ -119,7 +123,10 @@ def names_for(workload: str, count: int, tag: str, parents: list[str], seed: int
     if workload == "unique":
         return [f"miss-{tag}-{index}.{ZONE}" for index in range(count)]
     if workload == "unique-sld":
-        return [f"{rng.choice(WORDS)}{tag}{index}{rng.choice(WORDS)}.{rng.choice(TLDS)}" for index in range(count)]
+        words = len(WORDS)
+        drawn = rng.sample(range(words ** 3 * len(TLDS)), count)
+        return [f"{WORDS[n % words]}{WORDS[n // words % words]}{WORDS[n // words ** 2 % words]}."
+                f"{TLDS[n // words ** 3]}" for n in drawn]
     if workload == "subdomain":
         return [f"{label(rng)}.{rng.choice(parents)}" for _ in range(count)]
     if workload == "cached":
