@@ -489,11 +489,15 @@ def list_entries(paths: StorePaths, connection: sqlite3.Connection,
 
 
 def serials(connection: sqlite3.Connection) -> dict[str, int]:
-    """Each list's number that grows with each change of its entries (a zone transfer's SOA serial),
-    `manual` included. A list's is its generation (an import makes a new one). The operator's entries
-    have none: theirs is the id of the newest change log entry about them or, once the log is pruned
-    past it, the id before the log's oldest entry, which is larger than any id pruned."""
-    numbers = {name: info.gen for name, info in read_lists(connection).items()}
+    """Each list's number that grows with each change of its entries (a zone transfer's SOA serial, 32
+    bits, compared as RFC 1982 says), `manual` included. A list's is its generation (an import makes a
+    new one) times 65,536, plus the quarantine entries released since that import (`release` only adds
+    them; the next import empties them). The operator's entries have no generation: theirs is the id of
+    the newest change log entry about them or, once the log is pruned past it, the id before the log's
+    oldest entry, which is larger than any id pruned."""
+    released = dict(connection.execute("SELECT list_id, count(*) FROM released GROUP BY list_id"))
+    numbers = {name: ((info.gen << 16) + min(released.get(info.id, 0), 0xFFFF)) & 0xFFFFFFFF
+               for name, info in read_lists(connection).items()}
     newest, oldest = connection.execute(
         "SELECT (SELECT max(id) FROM changes WHERE list = ?), (SELECT coalesce(min(id), 1) FROM changes)",
         (MANUAL_LIST,)).fetchone()
@@ -503,7 +507,7 @@ def serials(connection: sqlite3.Connection) -> dict[str, int]:
 
 class ListStream:
     """Every entry of one list (as `list_entries`), read a row at a time: a 25-million-name list
-    is sent by the zone transfer server without being held. `gen` is the serial read (`serials`); its
+    is sent by the zone transfer server without being held. `serial` is the one read (`serials`); its
     segment files are all opened here, so an import that swaps the list and removes them while a
     slow reader goes on takes nothing from it (an unlinked file lives on while it is open).
     Names come segment by segment, not sorted. `close()` when done (or leave it to the end of
@@ -513,13 +517,12 @@ class ListStream:
         self.segments: list[sqlite3.Connection] = []
         with reading(connection):
             lists = read_lists(connection)
+            self.serial = serials(connection).get(list_name, 0)
             if list_name == MANUAL_LIST:
-                self.gen = serials(connection)[MANUAL_LIST]
                 rows = connection.execute("SELECT name, mode, action, redirect FROM manual").fetchall()
                 self._networks = [(network, action) for network, action, _, _ in manual_networks(connection)]
             elif list_name in lists:
                 info = lists[list_name]
-                self.gen = info.gen
                 rows = connection.execute("SELECT name, mode, action, redirect FROM released WHERE list_id = ?",
                                           (info.id,)).fetchall()
                 self._networks = []

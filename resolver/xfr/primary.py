@@ -58,7 +58,7 @@ class Primary:
 
     def _keep_version(self, zone: str) -> None:
         stream = self.catalogue.stream(MANUAL_LIST)
-        serial = stream.gen
+        serial = stream.serial
         try:
             version = set()
             for rr in zones.records(zone, stream.names(), stream.networks()):
@@ -129,7 +129,7 @@ class Primary:
             return
         try:
             # The serial of the entries read, which a change may have moved since `refresh`.
-            soa = zones.soa_record(stream.gen)
+            soa = zones.soa_record(stream.serial)
             body = zones.records(zone, stream.names(), stream.networks())
             yield from messages.axfr(query, soa, _after(zones.ns_record(), body))
         finally:

@@ -18,8 +18,8 @@ SUFFIX = "rpz.fraudwall"
 
 
 class FakeStream:
-    def __init__(self, gen: int, names: list[str]) -> None:
-        self.gen = gen
+    def __init__(self, serial: int, names: list[str]) -> None:
+        self.serial = serial
         self._names = names
         self.closed = False
 

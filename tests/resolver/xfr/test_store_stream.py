@@ -28,7 +28,7 @@ def test_a_list_streams_every_entry_and_an_import_is_a_new_serial(db: Path, tmp_
     connection = store.connect_catalogue(db)
     stream = store.ListStream(store.StorePaths(db), connection, "phish")
     try:
-        assert stream.gen == store.serials(connection)["phish"] == 1
+        assert stream.serial == store.serials(connection)["phish"] == 1 << 16     # the first generation
         assert sorted(entry.name for entry in stream.names()) == ["bank.example.com", "shop.example.net"]
         assert [entry.network for entry in stream.networks()] == ["100.128.0.7"]
     finally:
@@ -37,7 +37,7 @@ def test_a_list_streams_every_entry_and_an_import_is_a_new_serial(db: Path, tmp_
     again.write_text("bank.example.com\n")
     subprocess.run([fraudwall_binary(), "import", "--db", str(db), "--list", "phish", "--force", str(again)],
                    check=True, capture_output=True)
-    assert store.serials(connection)["phish"] == 2
+    assert store.serials(connection)["phish"] == 2 << 16
 
 
 def test_a_stream_opened_before_an_import_reads_the_generation_it_opened(db: Path, tmp_path: Path):
@@ -66,7 +66,7 @@ def test_the_operators_serial_grows_with_each_change_and_survives_the_log_being_
     connection.execute("DELETE FROM changes WHERE id < (SELECT max(id) FROM changes)")   # a day later
     assert store.serials(connection)["manual"] >= removed
     stream = store.ListStream(store.StorePaths(db), connection, "manual")
-    assert stream.gen == store.serials(connection)["manual"] and list(stream.names()) == []
+    assert stream.serial == store.serials(connection)["manual"] and list(stream.names()) == []
 
 
 @pytest.mark.parametrize(("table", "message"), [
@@ -79,3 +79,19 @@ def test_a_wrong_xfr_setting_is_one_line_naming_it(table, message):
     with pytest.raises(ConfigError) as raised:
         from_document({"xfr": table}, "fraudwall.toml")
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_released_quarantine_entry_moves_its_lists_serial(db: Path, tmp_path: Path):
+    feed = tmp_path / "popular.txt"
+    feed.write_text("mozilla.org\nbank.example.com\n")     # a popular site is held back at import
+    subprocess.run([fraudwall_binary(), "import", "--db", str(db), "--list", "popular", str(feed)],
+                   check=True, capture_output=True)
+    connection = store.connect_catalogue(db)
+    before = store.serials(connection)["popular"]
+    assert store.release(store.StorePaths(db), connection, ["mozilla.org"]) == [("popular", "mozilla.org")]
+    assert store.serials(connection)["popular"] == before + 1
+    stream = store.ListStream(store.StorePaths(db), connection, "popular")
+    try:
+        assert "mozilla.org" in {entry.name for entry in stream.names()}
+    finally:
+        stream.close()
