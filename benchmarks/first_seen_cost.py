@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/first_seen_cost.py                    # ~2 minutes
     .venv/bin/python benchmarks/first_seen_cost.py --count 5000 --repeat 1 --rows defaults
+    .venv/bin/python benchmarks/first_seen_cost.py --upstream process --workloads unique,unique-sld
     .venv/bin/python benchmarks/first_seen_cost.py --profile /tmp/first.pstats --rows defaults
 
 What it runs: the worker's own `Resolver` (server/worker.py), built from the bundled default config
@@ -12,9 +13,12 @@ names (blocklist_scale.py's). Datagrams go into `QueryHandler.handle` as the UDP
 over, from 127.0.0.1, with EDNS as browsers' stub resolvers send it; no sockets. The upstream is a
 stand-in at the end of the chain in place of the upstream stage: it answers every question NXDOMAIN
 with an SOA at once, and the reply is walked and addressed to the client as the upstream stage does
-(`scan_reply`, `for_client`); the forwarder's own cost (sockets, futures) is forward_cost.py's to show. The collector and the GIL are tuned as a worker's
-(`interpreter.settle`).
-The query log's batch is taken and written to a SQLite file in the temporary directory every
+(`scan_reply`, `for_client`); the forwarder's own cost (sockets, futures) is forward_cost.py's to show,
+or this script's with `--upstream process`: the worker's own upstream stage then forwards to a responder
+process on 127.0.0.1 (a random port in 20000-60000; NXDOMAIN with an SOA at once), `--concurrency`
+queries in flight, and the figure is the whole forwarded query's CPU in this process (the responder's
+is its own). The collector and the GIL are tuned as a worker's (`interpreter.settle`), under uvloop
+when it is installed, as `serve` runs. The query log's batch is taken and written to a SQLite file in the temporary directory every
 `--flush` queries (what the worker does once a second, on its log thread): that CPU is counted too.
 
 Workloads, `--count` queries each after a warm-up of `--count / 10` that is not counted:
@@ -44,6 +48,7 @@ import contextlib
 import cProfile
 import dataclasses
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +72,12 @@ from fraudwall.resolver.observe.querylog import QueryLog, QueryLogRecorder
 from fraudwall.resolver.server import interpreter
 from fraudwall.resolver.server.upstream import UpstreamStage
 from fraudwall.resolver.server.worker import Resolver
+
+try:
+    import uvloop   # as `serve` runs when it is installed
+    run_loop, LOOP = uvloop.run, f"uvloop {uvloop.__version__}"
+except ImportError:
+    run_loop, LOOP = asyncio.run, "asyncio"
 
 CLIENT = "127.0.0.1"
 ZONE = "bench.example.org"
@@ -92,6 +103,33 @@ ROWS = {
 SOA = (b"\x00" + RR_FIXED.pack(QType.SOA, 1, 300, 22) + b"\x00\x00"
        + (1).to_bytes(4, "big") + (3600).to_bytes(4, "big") + (900).to_bytes(4, "big")
        + (604800).to_bytes(4, "big") + (300).to_bytes(4, "big"))
+
+
+# --upstream process: forward_cost.py's responder, with the stand-in's SOA so that NXDOMAIN is cached.
+RESPONDER = r"""
+import socket, sys
+soa = bytes.fromhex(sys.argv[2])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    data, client = sock.recvfrom(4096)
+    end = data.index(0, 12) + 5                       # the question: its name and type and class
+    flags = 0x8083 | (data[2] << 8 & 0x0100)          # QR, RA, NXDOMAIN, the query's RD
+    sock.sendto(data[:2] + flags.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x01\x00\x00" + data[12:end] + soa, client)
+"""
+
+
+def start_upstream() -> tuple[subprocess.Popen, int]:
+    for _ in range(20):
+        port = random.randint(20000, 60000)
+        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port), SOA.hex()], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        if process.stdout.readline().strip() == "ready":
+            return process, port
+        process.wait()
+    raise SystemExit("first_seen_cost: no free port for the upstream")
 
 
 class NxdomainUpstream(ReplySource):
@@ -142,16 +180,17 @@ def configured(base: Config, changes: dict) -> Config:
 
 @dataclasses.dataclass
 class Bench:
-    """One row's resolver, with the worker's observers and the log writer, and the stand-in upstream."""
+    """One row's resolver, with the worker's observers and the log writer, and the stand-in upstream
+    (None: the worker's own upstream stage, forwarding to the responder process)."""
 
     resolver: Resolver
     recorder: QueryLogRecorder | None
     querylog: QueryLog | None
-    upstream: NxdomainUpstream
+    upstream: NxdomainUpstream | None
 
 
-def build(config: Config, work: Path, row_index: int) -> Bench:
-    """What `Worker.start` builds, with the stand-in upstream in place of the upstream stage."""
+def build(config: Config, work: Path, row_index: int, port: int | None = None) -> Bench:
+    """What `Worker.start` builds; without `port`, with the stand-in upstream in place of the upstream stage."""
     blocklist = open_blocklist(config.blocklists, (config.sinkhole.ipv4, config.sinkhole.ipv6))
     recorder = querylog = None
     observers = []
@@ -160,37 +199,61 @@ def build(config: Config, work: Path, row_index: int) -> Bench:
                             config.querylog.max_rows, config.querylog.pseudonymise)
         recorder = QueryLogRecorder(config.querylog.log_all)
         observers.append(recorder.observe)
-    resolver = Resolver(config, blocklist, (Upstream("127.0.0.1", 9),), tuple(observers))
-    upstream = NxdomainUpstream()
-    stage: Stage = resolver.chain
-    while stage.next is not None and not isinstance(stage.next, UpstreamStage):
-        stage = stage.next
-    if stage.next is None:
-        raise SystemExit("first_seen_cost: no upstream stage in the chain")
-    stage.next = upstream
+    resolver = Resolver(config, blocklist, (Upstream("127.0.0.1", port or 9),), tuple(observers))
+    upstream = None
+    if port is None:
+        upstream = NxdomainUpstream()
+        stage: Stage = resolver.chain
+        while stage.next is not None and not isinstance(stage.next, UpstreamStage):
+            stage = stage.next
+        if stage.next is None:
+            raise SystemExit("first_seen_cost: no upstream stage in the chain")
+        stage.next = upstream
     # What `run` does once the worker has started: the collector and the GIL as a worker has them.
     interpreter.settle()
     return Bench(resolver, recorder, querylog, upstream)
 
 
-def run_queries(bench: Bench, wires: list[bytes], flush: int, deadline: float,
-                check: Callable[[bytes], None]) -> int:
-    """Hand each datagram to the handler as the UDP server does; the log batch is written every `flush`."""
+async def run_queries(bench: Bench, wires: list[bytes], flush: int, deadline: float,
+                      check: Callable[[bytes], None], concurrency: int) -> int:
+    """Hand each datagram to the handler as the UDP server does, at most `concurrency` unanswered (only a
+    forwarded query waits); the log batch is written every `flush` queries."""
     handler = bench.resolver.handler
     handle, udp = handler.handle, Transport.UDP
     recorder, querylog = bench.recorder, bench.querylog
-    done = 0
+    answered = 0
+    issued = 0
+    wake = asyncio.Event()
+
+    def send(wire: bytes) -> None:
+        nonlocal answered
+        answered += 1
+        check(wire)
+        wake.set()
+
+    async def wait_until(unanswered: int) -> bool:
+        while issued - answered > unanswered:
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), max(deadline - time.monotonic(), 0.001))
+            except asyncio.TimeoutError:
+                return False
+        return True
+
     for start in range(0, len(wires), flush):
         if time.monotonic() > deadline:
             break
         for wire in wires[start:start + flush]:
-            handle(wire, CLIENT, udp, check)
-        done += len(wires[start:start + flush])
+            if issued - answered >= concurrency and not await wait_until(concurrency - 1):
+                break
+            handle(wire, CLIENT, udp, send)
+            issued += 1
         if recorder is not None and recorder.pending:
             querylog.write(recorder.take())
-    if handler.pending:
+    await wait_until(0)
+    if bench.upstream is not None and handler.pending:
         raise SystemExit("first_seen_cost: a query waited for something; the stand-in upstream answers at once")
-    return done
+    return answered
 
 
 def checker(expected_rcode: int, seen: list[int]) -> Callable[[bytes], None]:
@@ -202,9 +265,10 @@ def checker(expected_rcode: int, seen: list[int]) -> Callable[[bytes], None]:
 
 
 async def measure(config: Config, work: Path, row_index: int, workload: str, count: int, parents: list[str],
-                  flush: int, seconds: float, profile: cProfile.Profile | None) -> tuple[int, float, int]:
+                  flush: int, seconds: float, profile: cProfile.Profile | None, port: int | None,
+                  concurrency: int) -> tuple[int, float, int]:
     """(queries counted, CPU seconds, wrong answers) for one workload on a fresh resolver."""
-    bench = build(config, work, row_index)
+    bench = build(config, work, row_index, port)
     try:
         kind_name, rcode = EXPECTED[workload]
         warm = max(count // 10, 100)
@@ -213,7 +277,7 @@ async def measure(config: Config, work: Path, row_index: int, workload: str, cou
         wires = [query_wire(name, rng.getrandbits(16)) for name in names]
         seen = [0, 0]
         deadline = time.monotonic() + seconds
-        run_queries(bench, wires[:warm], flush, deadline, checker(rcode, seen))
+        await run_queries(bench, wires[:warm], flush, deadline, checker(rcode, seen), concurrency)
         seen = [0, 0]
         kinds: dict[str, int] = {}
 
@@ -225,18 +289,18 @@ async def measure(config: Config, work: Path, row_index: int, workload: str, cou
         if profile is not None:
             profile.enable()
         cpu = time.process_time()
-        done = run_queries(bench, wires[warm:], flush, deadline, checker(rcode, seen))
+        done = await run_queries(bench, wires[warm:], flush, deadline, checker(rcode, seen), concurrency)
         cpu = time.process_time() - cpu
         if profile is not None:
             profile.disable()
-        wrong = seen[1] + (seen[0] != done) * abs(done - seen[0])
-        wrong += sum(number for kind, number in kinds.items() if kind != kind_name)
-        if workload.startswith("unique") and bench.upstream.calls < done:
+        wrong = seen[1] + sum(number for kind, number in kinds.items() if kind != kind_name)
+        if workload.startswith("unique") and bench.upstream is not None and bench.upstream.calls < done:
             wrong += done - bench.upstream.calls   # each unique name must reach the upstream
         return done, cpu, wrong
     finally:
         if bench.querylog is not None:
             bench.querylog.close()
+        bench.resolver.forwarder.close()
         bench.resolver.blocklist.close()
 
 
@@ -262,6 +326,12 @@ def main() -> int:
                         help="runs per cell, each on a fresh resolver and new names; the least CPU counts (default 3)")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"rows to run, comma-separated ({', '.join(ROWS)})")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="workloads to run, comma-separated")
+    parser.add_argument("--upstream", choices=("stand-in", "process"), default="stand-in",
+                        help="stand-in: NXDOMAIN at once in-process, the query path alone (default); process: the "
+                             "worker's own forwarder to forward_cost.py's NXDOMAIN responder on 127.0.0.1, so a "
+                             "forwarded query's figure includes its sockets and futures")
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="forwarded queries in flight with --upstream process (default 64)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the counted queries of every run into FILE")
     parser.add_argument("--lock", action="store_true", help="take /tmp/fraudwall-bench.lock first")
     args = parser.parse_args()
@@ -276,7 +346,12 @@ def main() -> int:
     profile = cProfile.Profile() if args.profile else None
     lock = bench_lock("first_seen_cost.py") if args.lock else contextlib.nullcontext()
     results: dict[str, dict[str, tuple[int, float, int]]] = {}
-    with lock, tempfile.TemporaryDirectory(prefix="fraudwall-first-seen-") as directory:
+    responder, port = start_upstream() if args.upstream == "process" else (None, None)
+    with lock, tempfile.TemporaryDirectory(prefix="fraudwall-first-seen-") as directory, \
+            contextlib.ExitStack() as stop:
+        if responder is not None:
+            stop.callback(responder.wait)
+            stop.callback(responder.kill)
         work = Path(directory)
         begun = time.perf_counter()
         db, listed = make_store(work, args.listed)
@@ -288,8 +363,8 @@ def main() -> int:
             config = configured(base, ROWS[row])
             results[row] = {}
             for workload in workloads:
-                runs = [asyncio.run(measure(config, work, row_index * args.repeat + run, workload, args.count,
-                                            parents, args.flush, args.seconds, profile))
+                runs = [run_loop(measure(config, work, row_index * args.repeat + run, workload, args.count,
+                                         parents, args.flush, args.seconds, profile, port, args.concurrency))
                         for run in range(args.repeat)]
                 # The least CPU per query of the runs: what other processes on the machine add only ever adds.
                 result = min(runs, key=lambda run: run[1] / max(run[0], 1))
@@ -304,8 +379,9 @@ def main() -> int:
     print(table(results, workloads))
     print(f"\nCPU µs per query (user + system, time.process_time), {args.count:,} queries per cell after a warm-up, "
           f"least of {args.repeat} runs; "
-          f"{args.listed:,} listed names, subdomains of {args.parents:,} of them; upstream: an in-process "
-          f"NXDOMAIN stand-in.\ncommand: {' '.join(sys.argv)}")
+          f"{args.listed:,} listed names, subdomains of {args.parents:,} of them; upstream: "
+          f"{'an in-process NXDOMAIN stand-in' if port is None else 'the forwarder to an NXDOMAIN responder process, %d in flight' % args.concurrency}; "
+          f"{LOOP}.\ncommand: {' '.join(sys.argv)}")
     return 1 if any(wrong for row in results.values() for _, _, wrong in row.values()) else 0
 
 
