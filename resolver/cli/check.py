@@ -195,8 +195,9 @@ def _as_text(verdict: dict, match: Match | None, client: str) -> str:
     else:
         line = f"{word} {name}{asked}"
     code = f"EDE {verdict['ede']}: " if verdict["ede"] is not None else ""
-    # Whether the domain is new to this network ([nod]); nothing when the resolver kept no memory yet.
-    new = verdict.get("newly_observed")
+    # Whether the domain is new to this network ([nod]), for a name that is answered (a block decides
+    # without it); nothing when the resolver kept no memory yet. --json always has it.
+    new = verdict.get("newly_observed") if word in ("allowed", "warned", "unfiltered") else None
     seen = "" if new is None else (f"; {verdict['domain']} is new to this network" if new else
                                    f"; {verdict['domain']} was asked for here lately")
     return f"{line}{policy}" + (f"; {code}{reason}" if reason else "") + seen
