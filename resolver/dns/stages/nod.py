@@ -90,4 +90,5 @@ class NodStage(Stage):
             self.observed["none"] += 1
             return answer
         self.observed["warn"] += 1
-        return answer._replace(warning=Withheld(Trigger.SCORER, score, domain, WARN))
+        # Not replayed (replay.py): the same query again finds the domain seen, and is not warned about.
+        return answer._replace(warning=Withheld(Trigger.SCORER, score, domain, WARN), steady_until=0.0)

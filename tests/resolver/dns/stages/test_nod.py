@@ -59,7 +59,7 @@ def chain(seen, scorer, action="warn", client_policy=None):
 def test_a_first_seen_domain_with_a_middling_score_is_warned_and_logged_as_newly_observed(seen, scorer):
     stages, nod = chain(seen, scorer)
     answer = run(stages.resolve(make_query(MIDDLING)))
-    assert answer.kind is AnswerKind.RESOLVED            # answered as usual
+    assert answer.kind is AnswerKind.RESOLVED and answer.steady_until == 0   # answered as usual, never replayed
     assert answer.warning == Withheld(Trigger.SCORER, scorer.score(MIDDLING), "example.org", "warn")
     assert verdict_of(answer) == "warned"
     reason, label = explain.log_columns(answer.trigger, answer.match, answer.detail, answer.warning)
