@@ -229,9 +229,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
     def flush() -> None:
         for batch, add in ((names, writer.add_names), (plain, writer.add_plain_names)):
             if batch:
-                added = add(batch)
-                result.names += added
-                result.duplicates += len(batch) - added
+                add(batch)
                 batch.clear()
         if filtered:
             name_filter.add_many(filtered)
@@ -361,7 +359,8 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
                     next_flush = count + BATCH
             result.parsed[source] += count - first
         flush()
-        writer.finish()
+        result.names = writer.finish()
+        result.duplicates += writer.staged - result.names
         bloom_path = job.path.with_suffix(".part.bloom")
         name_filter.save(bloom_path)
         result.bloom_path = str(bloom_path)
@@ -379,6 +378,7 @@ def run_worker(job: SegmentJob, counter, connection, parent: int) -> None:
     # queries (a 1 M-name re-import at full priority left 3,191 of 56,613 queries unanswered).
     with contextlib.suppress(OSError):
         os.nice(19)
+    store.temporary_files_in(job.path.parent)
     try:
         result = build_segment(job, lambda done: _add(counter, done), parent)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the import

@@ -194,15 +194,12 @@ def connect_segment(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def import_cache_kib() -> int:
-    """SQLite page cache for one import worker: the B-tree of a big segment stays in memory."""
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        physical = 4 << 30
-    # 400 MB measured faster than 2 GB for a 25 M import (154 s against 170 s): a bigger
-    # cache costs more in its own upkeep than it saves in reads of a file the OS caches anyway.
-    return max(64 << 10, min(400_000, physical // 8 // 1024))
+# SQLite's page cache while a segment is written, which is also what its sort of the staged names holds
+# in memory before it spills to temporary files (in $SQLITE_TMPDIR, else /var/tmp): 128 MiB.
+SORT_KIB = 128 << 10
+# The staging table of a segment's name rows: a segment's `names` columns, in the order they came.
+STAGE_COLUMNS = ("name TEXT NOT NULL, mode INTEGER NOT NULL, action INTEGER NOT NULL, flags INTEGER NOT NULL"
+                 " DEFAULT 0, src INTEGER NOT NULL DEFAULT 0, line INTEGER, rule TEXT, redirect TEXT")
 
 
 @contextlib.contextmanager
@@ -377,34 +374,57 @@ def prune_changes(connection: sqlite3.Connection, keep_seconds: float = 86_400.0
                        (time.time() - keep_seconds,))
 
 
+def temporary_files_in(directory: Path) -> None:
+    """Make SQLite put this process's temporary files in `directory` (for an import worker, whose sort of a
+    big segment's names spills there: beside the segments, on the disk that must hold them anyway, not
+    in a /var/tmp that may be small). Process-wide: SQLite read $SQLITE_TMPDIR once, when it started."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("PRAGMA temp_store_directory = '{}'".format(str(directory).replace("'", "''")))
+    finally:
+        connection.close()
+
+
 class SegmentWriter:
-    """Fills one segment file; PRAGMAs for a bulk load of a file nobody reads yet."""
+    """Fills one segment file; PRAGMAs for a bulk load of a file nobody reads yet.
+
+    Name rows go first into a staging table (a file beside the segment, appended to in feed order) and
+    into the segment's B-tree in one sorted pass at `finish`: a big feed's names arrive in no order, and
+    inserting 12 M of them one by one into a B-tree larger than the cache cost 3.9 us a row against
+    2.7 us for the append and the sort together. Duplicates keep their first row, as before."""
 
     def __init__(self, path: Path) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        self.stage_path = path.with_name(path.name + "-stage")
+        for old in (path, self.stage_path):
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
         self.path = path
+        self.staged = 0
         self.connection = sqlite3.connect(path, isolation_level=None)
+        # temp_store=FILE: the sort at `finish` spills to temporary files past SORT_KIB instead of
+        # holding every row; the B-tree, filled in order, needs no big cache either.
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
-                       "temp_store=MEMORY", f"cache_size=-{import_cache_kib()}", "page_size=8192"):
+                       "temp_store=FILE", f"cache_size=-{SORT_KIB}", "page_size=8192"):
             self.connection.execute(f"PRAGMA {pragma}")
         self.connection.executescript(SEGMENT_SCHEMA)
+        self.connection.execute("ATTACH DATABASE ? AS stage", (str(self.stage_path),))
+        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
+            self.connection.execute(f"PRAGMA stage.{pragma}")
+        self.connection.execute(f"CREATE TABLE stage.names({STAGE_COLUMNS})")
         self.connection.execute("BEGIN")
 
-    def add_names(self, rows: list[tuple]) -> int:
-        """Rows (name, mode, action, flags, src, line, rule, redirect); how many were new."""
-        before = self.connection.total_changes
-        self.connection.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?,?,?,?,?)", rows)
-        return self.connection.total_changes - before
+    def add_names(self, rows: list[tuple]) -> None:
+        """Rows (name, mode, action, flags, src, line, rule, redirect), stored by `finish`."""
+        self.connection.executemany("INSERT INTO stage.names VALUES (?,?,?,?,?,?,?,?)", rows)
+        self.staged += len(rows)
 
-    def add_plain_names(self, rows: list[tuple]) -> int:
+    def add_plain_names(self, rows: list[tuple]) -> None:
         """Rows (name, mode, action, src, line): no flags, rule or redirect, the bulk of any feed.
 
         Binding three fewer parameters a row saves a third of the insert time."""
-        before = self.connection.total_changes
-        self.connection.executemany("INSERT OR IGNORE INTO names(name, mode, action, src, line) VALUES (?,?,?,?,?)",
+        self.connection.executemany("INSERT INTO stage.names(name, mode, action, src, line) VALUES (?,?,?,?,?)",
                                     rows)
-        return self.connection.total_changes - before
+        self.staged += len(rows)
 
     def add_networks(self, rows: list[tuple]) -> int:
         before = self.connection.total_changes
@@ -421,17 +441,27 @@ class SegmentWriter:
         self.connection.executemany("INSERT OR IGNORE INTO held VALUES (?,?,?,?,?,?,?,?,?)", rows)
         return self.connection.total_changes - before
 
-    def finish(self) -> None:
+    def finish(self) -> int:
+        """Store the staged names (sorted; of rows with the same name, mode and action the first one added)
+        and close the file; how many name rows it holds."""
+        before = self.connection.total_changes
+        self.connection.execute(f"INSERT OR IGNORE INTO names SELECT {NAME_COLUMNS} FROM stage.names"
+                                " ORDER BY name, mode, action, rowid")
+        stored = self.connection.total_changes - before
         self.connection.execute("COMMIT")
+        self.connection.execute("DETACH DATABASE stage")
         self.connection.close()
+        self.stage_path.unlink()
         with open(self.path, "rb") as stream:
             os.fsync(stream.fileno())
+        return stored
 
     def abandon(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.connection.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        for path in (self.path, self.stage_path):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def all_segment_names(paths: StorePaths, info: ListInfo) -> Iterator[str]:

@@ -201,3 +201,17 @@ def test_phishing_on_cloud_platforms_is_blocked_while_the_platforms_own_names_ar
         assert blocklist.match_name(name).list == "phish", name
     for name in ("amazonaws.com", "s3.amazonaws.com", "www.amazon.com", "other.s3.amazonaws.com"):
         assert blocklist.match_name(name) is None, name
+
+
+def test_a_name_listed_twice_is_stored_once_from_its_first_line(tmp_path, monkeypatch):
+    """Segments are filled in one sorted pass at the end: a duplicate still keeps its first line, in every worker."""
+    monkeypatch.setattr(importer, "PARALLEL_BYTES", 1000)
+    db = tmp_path / "b.db"
+    lines = [f"n{i}.example.org" for i in range(4000)]
+    lines[10] = lines[3000] = "twice.example.org"     # one worker each
+    lines[20] = lines[30] = "again.example.org"      # both in the first worker
+    summary = import_text(db, tmp_path, "dupes", "\n".join(lines) + "\n", format="domains", workers=2)
+    assert summary.totals.duplicates == 1 and summary.totals.names == 3999   # across workers: a row in each
+    blocklist = StoreBlocklist(db)
+    assert blocklist.explain("again.example.org").source.endswith("feed.txt:21")
+    assert blocklist.match_name("x.twice.example.org").source.endswith("feed.txt:11")
