@@ -197,7 +197,7 @@ def server_argv(server: str, directory: Path, port: int, nsd_port: int, db: Path
         return [*pin, *fraudwall_argv(config, port, None), "--admin", ""]
     if server == "unbound":
         directory.mkdir(parents=True, exist_ok=True)
-        config = unbound_config(directory, port, nsd_port)  # resolver_qps's forwarder; the list is included
+        config = unbound_config(directory, port, nsd_port, [])  # resolver_qps's forwarder; the list is included
         with open(config, "a") as stream:
             stream.write(f'include: "{lists["unbound"]}"\n')
         return [*pin, require("unbound"), "-d", "-c", str(config)]
