@@ -1,6 +1,7 @@
 """Newly observed domains in a real `fraudwall serve` over a real NSD: the first query for a domain with a
-middling score is answered, logged as newly observed and counted; the same domain asked again, or after
-a restart (the memory is on disk, as on the next day), is not new any more. `fraudwall check` agrees."""
+middling score is answered, logged as newly observed and counted; the same domain asked again (of either
+of two workers), or after a restart (the memory is on disk, as on the next day), is not new any more.
+`fraudwall check` agrees, and asking it changes nothing."""
 
 from __future__ import annotations
 
@@ -69,8 +70,9 @@ def test_a_first_seen_domain_is_warned_once_and_remembered_across_a_restart(nsd:
     directory = tmp_path / "fraudwall"
     config = directory / "fraudwall.toml"
     admin_port = free_port()
+    # Two workers: each query goes to either (SO_REUSEPORT), and both share one memory.
     server = start_fraudwall(directory, [f"127.0.0.1:{nsd.port}"], "--admin", f"127.0.0.1:{admin_port}",
-                             scorer="block")
+                             "--workers", "2", scorer="block")
     try:
         # Before any query: check says it is new, and asking it does not make it seen.
         assert checked(config, MIDDLING)["newly_observed"] is True
@@ -83,13 +85,14 @@ def test_a_first_seen_domain_is_warned_once_and_remembered_across_a_restart(nsd:
         assert rows[0]["reason"] == ("newly observed: example.org is new to this network; "
                                      "scored 0.50: fraud words 'account', 'verify'")
 
-        for _ in range(2):                                     # asked again (then replayed): seen now
+        for _ in range(6):                                     # asked again, of both workers: seen now
             dnsclient.udp(server.port, MIDDLING)
         dnsclient.udp(server.port, "login." + "example.org")   # another name of the same domain
         settled(server, config)
         assert sum(row.get("count", 1) for row in logged(config, "*example.org")
                    if row["label"] == "newly-observed") == 1
-        assert newly_observed(admin_port, "warn") == 1
+        # The worker serving /metrics adds the other's counts from its snapshot (written every second).
+        assert poll("fraudwall_newly_observed_total{action=\"warn\"}", lambda: newly_observed(admin_port, "warn")) == 1
         record = checked(config, MIDDLING)
         assert (record["newly_observed"], record["verdict"]) == (False, "allowed")
     finally:
@@ -107,6 +110,6 @@ def test_a_first_seen_domain_is_warned_once_and_remembered_across_a_restart(nsd:
         later = logged(config, LATER)
         assert [(row["verdict"], row["label"]) for row in later] == [("warned", "newly-observed")]
         assert later[0]["reason"].startswith("newly observed: example.net is new to this network; scored 0.35")
-        assert newly_observed(admin_port, "warn") == 1
+        assert poll("fraudwall_newly_observed_total{action=\"warn\"}", lambda: newly_observed(admin_port, "warn")) == 1
     finally:
         server.stop()
