@@ -356,6 +356,8 @@ def _scan(data: bytes) -> Scan:
     if not flags & QR or qdcount != 1:
         raise ValueError("not a reply to one question")
     offset = _skip_name(data, 12) + 4
+    if offset > len(data):
+        raise ValueError("question runs past the end of the message")
     question = data[12:offset]
     ttls = []
     min_ttl = None

@@ -244,3 +244,10 @@ def test_a_remembered_question_reads_exactly_like_a_new_one():
         wire = bytes(wire[:generator.randint(12, len(wire))]) if generator.random() < 0.2 else bytes(wire)
         assert read_query(wire, known=known) == read_query(wire)
     assert known
+
+
+def test_a_reply_whose_question_is_cut_short_cannot_be_read():
+    # Hypothesis found it: the header and a root name without its type and class once scanned as a
+    # reply that ends past its own last byte.
+    assert scan_reply(b"\x00\x00\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00") is None
+    assert scan_reply(b"\x00\x00\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01") is None
