@@ -42,7 +42,7 @@ from typing import NamedTuple
 import bitarray
 from pybloom_live import BloomFilter
 
-from fraudwall.blocklists.bloom import NameFilter, new_filter
+from fraudwall.blocklists.bloom import NameFilter
 
 ERROR_RATE = 0.01
 DAY = 86_400
@@ -64,8 +64,12 @@ class Geometry(NamedTuple):
 
     @classmethod
     def of(cls, capacity: int, days: int) -> Geometry:
-        bloom = new_filter(capacity, ERROR_RATE)   # pybloom-live's sizing; its bits are dropped at once
-        return cls(days, bloom.num_slices, bloom.bits_per_slice, bloom.capacity)
+        """The geometry bloom.py's `new_filter` gives `capacity` (pybloom-live's sizing, `BloomFilter.__init__`),
+        worked out without making its bits (a filter for 100 M domains would take 120 MB for a moment)."""
+        capacity = max(capacity, 1000)
+        slices = math.ceil(math.log(1.0 / ERROR_RATE, 2))
+        bits_per_slice = math.ceil(capacity * abs(math.log(ERROR_RATE)) / (slices * math.log(2) ** 2))
+        return cls(days, slices, bits_per_slice, capacity)
 
     @property
     def filter_bytes(self) -> int:
@@ -92,7 +96,7 @@ def period_of(now: float, days: int) -> int:
 class SeenDomains:
     """The two filters over one mapping; `observe` on the query path, `seen` for `fraudwall check`."""
 
-    def __init__(self, mapped: mmap.mmap | bytearray, geometry: Geometry, clock: Callable[[], float] = time.time,
+    def __init__(self, mapped: mmap.mmap, geometry: Geometry, clock: Callable[[], float] = time.time,
                  lock: Path | None = None, writable: bool = True) -> None:
         self._mapped = mapped
         self.geometry = geometry
@@ -103,7 +107,6 @@ class SeenDomains:
         size = geometry.filter_bytes
         self._filters = [_filter(view[HEADER.size + index * size:HEADER.size + (index + 1) * size], geometry)
                          for index in (0, 1)]
-        self._period = -1
         self._turn_at = -math.inf      # the clock's value at which the period must be looked at again
         self._current: NameFilter | None = None
         self._previous: NameFilter | None = None
@@ -150,7 +153,6 @@ class SeenDomains:
         self._current = (self._filters[index] if periods[index] == period
                          else _filter(memoryview(bytearray(self.geometry.filter_bytes)), self.geometry))
         self._previous = self._filters[1 - index] if periods[1 - index] == period - 1 else None
-        self._period = period
         self._turn_at = (period + 1) * days * DAY
 
     def __enter__(self) -> SeenDomains:
@@ -160,7 +162,7 @@ class SeenDomains:
         self.close()
 
     def flush(self) -> None:
-        if isinstance(self._mapped, mmap.mmap) and self.writable:
+        if self.writable:
             self._mapped.flush()
 
     def close(self) -> None:
@@ -169,11 +171,10 @@ class SeenDomains:
             each.close()
         self._filters = []
         self._current = self._previous = None
-        if isinstance(self._mapped, mmap.mmap):
-            try:
-                self._mapped.close()
-            except BufferError:
-                pass   # a bitarray still exports the buffer; the map goes with the last reference
+        try:
+            self._mapped.close()
+        except BufferError:
+            pass   # a bitarray still exports the buffer; the map goes with the last reference
 
 
 def _filter(view: memoryview, geometry: Geometry) -> NameFilter:

@@ -303,8 +303,8 @@ class NodSettings:
             raise ValueError(f"action: must be warn or block, not {self.action!r}")
         if not 1 <= self.days <= 366:
             raise ValueError("days: must be from 1 to 366")
-        if not 1000 <= self.size <= 1_000_000_000:
-            raise ValueError("size: must be from 1000 to 1000000000 domains")
+        if not 1000 <= self.size <= 100_000_000:   # 240 MB of file at most
+            raise ValueError("size: must be from 1000 to 100000000 domains")
 
 
 # /metrics' port when none is given. Not CoreDNS's 9153: a host running both would have the second

@@ -3,7 +3,8 @@
 import multiprocessing
 
 import pytest
-from fraudwall.blocklists.seen import DAY, FILE_NAME, SeenError, open_seen, read_seen, seen_path
+from fraudwall.blocklists.bloom import new_filter
+from fraudwall.blocklists.seen import DAY, ERROR_RATE, FILE_NAME, Geometry, SeenError, open_seen, read_seen, seen_path
 
 START = 1_800_000_000.0 - 1_800_000_000.0 % (7 * DAY)   # the first second of a period of 7 days
 
@@ -117,3 +118,10 @@ def test_false_positives_stay_near_one_percent_at_capacity(tmp_path):
 def test_the_file_sits_beside_the_blocklist_store(tmp_path):
     assert seen_path("", str(tmp_path / "blocklists.db")) == tmp_path / FILE_NAME
     assert seen_path(str(tmp_path / "elsewhere.bloom"), str(tmp_path / "blocklists.db")) == tmp_path / "elsewhere.bloom"
+
+
+def test_the_filters_are_sized_as_the_blocklists_filter_is():
+    for capacity in (10, 10_000, 1_000_000, 12_345_678):
+        bloom = new_filter(capacity, ERROR_RATE)
+        assert Geometry.of(capacity, 7)[1:] == (bloom.num_slices, bloom.bits_per_slice, bloom.capacity)
+    assert Geometry.of(1_000_000, 7).file_bytes < 2_400_000   # 1 M domains: 2.4 MB for both periods
