@@ -144,3 +144,18 @@ def test_check_runs_the_stage_without_remembering(tmp_path, scorer, clock):
         answer = decide(checking, question(MIDDLING))
         assert answer.warning is not None and answer.warning.detail == "example.org"
     assert not readonly.seen("example.org")
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"action": "drop"}, "[nod] action: must be warn or block, not 'drop'"),
+    ({"threshold": 0}, "[nod] threshold: must be above 0 and at most 1"),
+    ({"days": 0}, "[nod] days: must be from 1 to 366"),
+    ({"size": 10}, "[nod] size: must be from 1000 to 100000000 domains"),
+    ({"enabled": "yes"}, "[nod] enabled: must be true or false, not 'yes'"),
+])
+def test_a_wrong_nod_setting_is_one_line_naming_the_key(table, message):
+    from fraudwall.resolver.config import ConfigError, from_document
+
+    with pytest.raises(ConfigError) as raised:
+        from_document({"nod": table}, "fraudwall.toml")
+    assert str(raised.value) == f"fraudwall.toml: {message}"
