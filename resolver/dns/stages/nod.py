@@ -21,6 +21,7 @@ the shared mapped memory (blocklists/seen.py).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from fraudwall.blocklists.seen import SeenDomains
 from fraudwall.resolver.dns.answer import Answer, Withheld
@@ -29,16 +30,15 @@ from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.policy import BLOCK, OFF, WARN, Policy
 from fraudwall.resolver.dns.stages.scorer import judge
-from fraudwall.scoring.names import public_suffixes
+from fraudwall.scoring.names import Parts, public_suffixes
 from fraudwall.scoring.score import Verdict
 from fraudwall.scoring.scorer import Scorer
 
 # Names whose registrable domain is kept per process: repeats of a name skip the suffix list.
 DOMAIN_CACHE = 65_536
-ACTIONS = ("warn", "block")
 
 
-def registrable_of(split):
+def registrable_of(split: Callable[[str], Parts]) -> Callable[[str], str]:
     """`name` -> its registrable domain ("" for a public suffix or a name with none), cached per name."""
 
     @functools.lru_cache(maxsize=DOMAIN_CACHE)
