@@ -205,6 +205,13 @@ def judge(rows_: list[tuple[int, float, tuple[str, ...]]], values: dict[str, flo
     return flagged_pos, warned_neg, blocked_neg
 
 
+# The fit's false-positive budget on the names it sees. Popular names held out from the
+# development set were warned 2.7 times as often as its own benign names (1.36 % against
+# 0.51 %): the budget is half the 0.5 % used before (below the goal of 0.5 % held out), blocks a third.
+WARN_BUDGET = 0.0035
+BLOCK_BUDGET = 0.0002
+
+
 def fit(data: Path) -> str:
     """traits.WEIGHTS refitted on half A, as a table next to the values in use (see fit_values)."""
     scorer = Scorer(cache_size=0)
@@ -225,8 +232,8 @@ def fit(data: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def fit_values(rows_fit: list[tuple[int, float, tuple[str, ...]]], warn_target: float = 0.005,
-               block_target: float = 0.0003) -> tuple[dict[str, float], dict]:
+def fit_values(rows_fit: list[tuple[int, float, tuple[str, ...]]], warn_target: float = WARN_BUDGET,
+               block_target: float = BLOCK_BUDGET) -> tuple[dict[str, float], dict]:
     """Non-negative logistic regression of the trait keys on `rows_fit`, mapped onto noisy-or values.
 
     A logistic regression adds weights w_k; a noisy-or adds c_k = -ln(1 - v_k).
@@ -267,6 +274,9 @@ def fit_values(rows_fit: list[tuple[int, float, tuple[str, ...]]], warn_target: 
         result = judge(rows_fit, values)
         if allowed(result) and (best is None or result[0] > best[0][0]):
             best = (result, scale, values)
+    if best is None:        # the brand signals alone spend the budget: start the ascent from nothing
+        zeros = dict.fromkeys(keys, 0.0)
+        best = (judge(rows_fit, zeros), 0.0, zeros)
     lr_result, scale, values = best
 
     # Then coordinate ascent on a grid of 0.05: values rounded onto it first, each
@@ -348,13 +358,13 @@ def cross_validate(data: Path) -> str:
             feats[name] = None
     out = ["| split | measure | goal | min | median | max | pooled |", "|---|---|---|---|---|---|---|"]
 
-    def measure(title: str, parts: dict[str, list[tuple[int, str]]]) -> None:
+    def measure(title: str, parts: dict[str, list[tuple[int, str]]], refit: bool = True) -> None:
         per_part = {"phishing flagged": [], "benign warned or blocked": [], "benign blocked": []}
         totals = [0, 0, 0, 0, 0]
         for key, held in parts.items():
             train = [(lab, *feats[n]) for other, items in parts.items() if other != key
                      for lab, n in items if feats[n] is not None]
-            values, _ = fit_values(train)
+            values = fit_values(train)[0] if refit else WEIGHTS
             test = [(lab, *feats[n]) for lab, n in held if feats[n] is not None]
             flagged_pos, warned_neg, blocked_neg = judge(test, values)
             n_pos = sum(lab for lab, _ in held)
@@ -379,6 +389,7 @@ def cross_validate(data: Path) -> str:
             kinds[tld_kind(suffixes, name)].append((label, name))
         except InvalidName:
             pass
+    measure(f"{FOLDS} folds by domain, traits.WEIGHTS as shipped (seen while tuning)", folds, refit=False)
     measure(f"{FOLDS} folds by domain, refit on the other 4", folds)
     measure("leave one TLD kind out, refit on the other 3", kinds)
 

@@ -15,6 +15,9 @@ __all__ = ["Scorer"]
 
 CACHE_SIZE = 100_000
 RESTRICTED_LABELS = frozenset(("gov", "edu", "mil", "gouv", "gob", "govt"))
+# The same, as a country's second level only (ac.uk, ac.jp, go.jp, go.kr, sch.uk): the .ac
+# TLD and go.com are anyone's.
+RESTRICTED_SECOND_LEVEL = frozenset(("ac", "go", "sch"))
 _NOTHING = Score(0.0, Verdict.ALLOW, None, (), Rule.NONE.value)
 
 
@@ -62,8 +65,10 @@ class Scorer:
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score
-        if not RESTRICTED_LABELS.isdisjoint(suffix.split(".")) and not (score.brand or "").endswith("." + suffix):
-            # gov.cn, gov.uk, edu, mil ...: only the state or schools register there. A name there is
+        labels = suffix.split(".")
+        if ((not RESTRICTED_LABELS.isdisjoint(labels) or not RESTRICTED_SECOND_LEVEL.isdisjoint(labels[:-1]))
+                and not (score.brand or "").endswith("." + suffix)):
+            # gov.cn, gov.uk, edu, mil, ac.uk ...: only the state or schools register there. A name there is
             # judged only as a look-alike of a brand under the same suffix (a fake tax office under gov.cn).
             return Score(0.0, Verdict.ALLOW, None, (f"registered under the restricted suffix .{suffix}",),
                          Rule.NONE.value)

@@ -53,24 +53,24 @@ WEIGHTS: dict[str, float] = {
     "tld-low": 0.1,            # info, cn, co, me, biz ... (tld.py)
     "word": 0.35,              # one fraud word (combo.FRAUD_WORDS)
     "words": 0.5,              # two or more
-    "lure": 0.35,              # a lure word (LURE_WORDS)
+    "lure": 0.25,              # a lure word (LURE_WORDS)
     "long": 0.3,               # label of 20+ characters
-    "very-long": 0.3,          # 30+
-    "hyphen": 0.35,             # one hyphen
-    "hyphens": 0.35,            # two hyphens
+    "very-long": 0.4,          # 30+
+    "hyphen": 0.3,             # one hyphen
+    "hyphens": 0.3,            # two hyphens
     "many-hyphens": 0.35,      # three or more
-    "all-digits": 0.45,        # 5+ digits, nothing else (four are years and
+    "all-digits": 0.25,        # 5+ digits, nothing else (four are years and
                                # numbers people pick: 1998, 2024)
-    "digit-mix": 0.2,         # letters and digits interleaved
+    "digit-mix": 0.15,         # letters and digits interleaved
     "digit-run": 0.45,         # 4+ digits next to letters
-    "end-digits": 0.15,         # a word and 1-3 digits at the end (shop24, amazou99)
+    "end-digits": 0.1,         # a word and 1-3 digits at the end (shop24, amazou99)
     "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
-    "random": 0.35,             # high character entropy
+    "random": 0.2,             # high character entropy
     "hex": 0.45,               # a hash-like string of hex digits
-    "suffix-dash": 0.35,        # com-xxx: a suffix glued to the label
-    "spelled-domain": 0.3,    # x.com.y.top: a domain spelled out in front of another
+    "suffix-dash": 0.1,        # com-xxx: a suffix glued to the label
+    "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.25,           # 1-2-3-4: an address in a name
-    "deep": 0.3,              # 3+ labels in front of the registrable domain
+    "deep": 0.25,              # 3+ labels in front of the registrable domain
     "sub-random": 0.3,         # a machine-made label in front
     "sub-long": 0.3,           # a label of 20+ characters in front
     "long-host": 0.25,         # a host of 50+ characters

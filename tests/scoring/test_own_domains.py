@@ -28,3 +28,10 @@ def test_a_long_brand_s_slip_under_another_country_s_code_warns_not_blocks(score
     # A TLD given away for free is no country's, and a homoglyph is a homoglyph anywhere.
     assert scorer.score("correos.tk").verdict is Verdict.BLOCK
     assert scorer.score("paypa1.de").verdict is Verdict.BLOCK
+
+
+def test_a_country_s_academic_and_government_second_levels_are_not_judged_for_slips(scorer):
+    # Only universities register under ac.uk, only the state under go.jp.
+    assert scorer.score("citl.ac.uk").verdict is Verdict.ALLOW
+    assert scorer.score("goog1e.go.jp").verdict is Verdict.ALLOW
+    assert scorer.score("paypa1.ac").verdict is Verdict.BLOCK        # the .ac TLD is anyone's
