@@ -422,5 +422,6 @@ def for_client(reply: bytes, query: Query) -> bytes:
     """
     flags = (reply[2] << 8) | reply[3]
     wanted = (flags & ~(RD | AA)) | RA | (query.flags & RD)
-    head = query.wire[:2] + (reply[2:4] if wanted == flags else U16.pack(wanted)) + reply[4:12]
-    return b"".join((head, query.question, reply[12 + len(query.question):]))
+    question = query.question
+    return b"".join((query.wire[:2], reply[2:4] if wanted == flags else U16.pack(wanted), reply[4:12], question,
+                     reply[12 + len(question):]))

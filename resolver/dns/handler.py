@@ -62,12 +62,9 @@ class QueryHandler:
                 send(query.reply)
             self.on_malformed(query.kind, transport)
             return
-        run_eagerly(self.chain.resolve(query),
-                    lambda answer: self._answer(query, answer, send, started),
-                    lambda error: self._fail(query, error, send, started),
-                    self.pending)
+        run_eagerly(self.chain.resolve(query), self._answer, self._fail, self.pending, query, send, started)
 
-    def _answer(self, query: Query, answer: Answer, send: Send, started: float) -> None:
+    def _answer(self, query: Query, send: Send, started: float, answer: Answer) -> None:
         if answer.body is not None:
             wire = render(query, answer.body, answer.ede)
             send(wire)
@@ -78,11 +75,11 @@ class QueryHandler:
             for observe in self.observers:
                 observe(query, answer, seconds)
 
-    def _fail(self, query: Query, error: BaseException, send: Send, started: float) -> None:
+    def _fail(self, query: Query, send: Send, started: float, error: BaseException) -> None:
         log.error("query %s %s from %s failed: %r", query.qname, query.qtype, query.client, error,
                   exc_info=error)
         answer = Answer(AnswerKind.SERVFAIL, make_reply(query, Rcode.SERVFAIL), Trigger.INTERNAL_ERROR)
-        self._answer(query, answer, send, started)
+        self._answer(query, send, started, answer)
 
     async def drain(self, seconds: float) -> None:
         """Wait up to `seconds` for the queries in flight to be answered."""

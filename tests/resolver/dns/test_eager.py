@@ -70,3 +70,20 @@ def test_cancelling_the_task_reaches_the_coroutine():
 
     asyncio.run(main())
     assert seen == ["cancelled"]
+
+
+def test_the_context_reaches_the_callbacks_before_the_result_now_and_later():
+    async def main():
+        seen, tasks = [], set()
+        keep = lambda *values: seen.append(values)  # noqa: E731
+        run_eagerly(immediate(), keep, keep, tasks, "query", 7)
+        run_eagerly(failing(), keep, keep, tasks, "bad")
+        future = asyncio.get_running_loop().create_future()
+        run_eagerly(later(future), keep, keep, tasks, "slow")
+        future.set_result("later")
+        while tasks:
+            await asyncio.sleep(0)
+        assert seen[:2] == [("query", 7, "now"), ("bad", seen[1][1])] and isinstance(seen[1][1], ValueError)
+        assert seen[2] == ("slow", "later")
+
+    asyncio.run(main())
