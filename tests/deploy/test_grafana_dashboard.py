@@ -38,6 +38,7 @@ METRICS = {
     "fraudwall_ratelimit_limited_total": "counter",
     "fraudwall_ratelimit_clients": "gauge",
     "fraudwall_proxy_refused_total": "counter",
+    "fraudwall_newly_observed_total": "counter",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}
