@@ -11,6 +11,7 @@ from rapidfuzz.distance import OSA
 from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import FRAUD_WORDS, word_pattern
 from fraudwall.scoring.traits import LURE_WORDS
+from fraudwall.scoring.infrastructure import INFRA_WORDS
 from fraudwall.scoring.homoglyph import ascii_variants, loose_skeleton, skeleton
 from fraudwall.scoring.typo import max_distance
 
@@ -74,8 +75,9 @@ class BrandIndex:
         # One pass over a text says whether any long token can start in it: most say no.
         self._inner_gate = re.compile(word_pattern(self._inner) or "(?!)")
         # And whether any word a signal looks for is in it at all: fraud words, lure
-        # words, the start of a long token. `gate(text)` None: none of them is.
-        self.gate = re.compile(word_pattern(FRAUD_WORDS | LURE_WORDS | set(self._inner))).search
+        # words, the start of a long token, a word of serving infrastructure (infrastructure.py).
+        # `gate(text)` None: none of them is.
+        self.gate = re.compile(word_pattern(FRAUD_WORDS | LURE_WORDS | INFRA_WORDS | set(self._inner))).search
         # Hand-made look-alikes of a brand's domain label (cib -> clb, elb, cld ...),
         # found again by one lookup. Two-letter labels are left out: their variants
         # (qq -> gq, gg) are other people's everyday names.

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PROVIDER_DOMAINS", "domain_kind"]
+from fraudwall.scoring.combo import word_pattern
+
+__all__ = ["INFRA_WORDS", "PROVIDER_DOMAINS", "domain_kind"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -43,16 +45,18 @@ PROVIDER_DOMAINS = frozenset({
 
 # Words a registrable label of serving infrastructure is made of. Only words that
 # name what a machine does, never a lure (`track`, `delivery` are lure words).
-_INFRA_WORDS = re.compile(r"cdn|edge|static|cache|telemetry|metrics|analytics|stats|beacon|pixel|ocsp|gslb"
-                          r"|adserv|adsrv")
+INFRA_WORDS = frozenset({"cdn", "edge", "static", "cache", "telemetry", "metrics", "analytics", "stats", "beacon",
+                         "pixel", "ocsp", "gslb", "adserv", "adsrv"})
+_INFRA_WORDS = re.compile(word_pattern(INFRA_WORDS))
 
 
-def domain_kind(label: str, suffix: str, tld_tier: str | None) -> str:
-    """Why the registrable domain `label`.`suffix` serves machines, in words; "" when it does not."""
+def domain_kind(label: str, suffix: str, tld_tier: str | None, may_hold_word: bool = True) -> str:
+    """Why the registrable domain `label`.`suffix` serves machines, in words; "" when it does not.
+
+    `may_hold_word` False: a cheaper test (`BrandIndex.gate`, which knows INFRA_WORDS) found none."""
     if f"{label}.{suffix}" in PROVIDER_DOMAINS:
         return f"{label}.{suffix} is a content-delivery or cloud provider's domain"
-    if tld_tier in ("high", "mid"):
+    if not may_hold_word or tld_tier in ("high", "mid"):
         return ""
     word = _INFRA_WORDS.search(label)
     return f"'{word.group()}' in {label}.{suffix} names serving infrastructure" if word else ""
-

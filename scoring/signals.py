@@ -267,7 +267,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
         traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)
     if not found and (serving := domain_kind(label, suffix, traits[0][0][4:] if traits and
-                                              traits[0][0].startswith("tld-") else None)):
+                                              traits[0][0].startswith("tld-") else None, any_word)):
         traits.append((INFRASTRUCTURE, serving))
     return DomainPart(signals, words, found, tuple(traits))
 
