@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 from fraudwall.blocklists.store import LIST_NAME, MANUAL_LIST
 
@@ -47,6 +49,68 @@ class Feed:
             raise ValueError(f"feeds: {text!r}: {str(error).split(': ', 1)[1]}") from None
 
 
+def follow_folder(db: Path) -> Path:
+    """Where the followed lists' last zone files, states (NAME.json) and NOTIFY triggers (NAME.notify)
+    live: beside the store, written by the supervisor's refresh and by the worker told of a NOTIFY."""
+    return Path(db).parent / "follow"
+
+
+def _primary_address(text: str) -> tuple[str, int]:
+    """"ADDR[:PORT]" ("[ADDR]:PORT" for IPv6) as (address, port); port 53 when left out."""
+    host, port = text, "53"
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError
+        port = rest[1:] or port
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    address = ipaddress.ip_address(host)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError
+    return str(address), int(port)
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A list kept a copy of a zone on a primary server by zone transfer (`[blocklists] follow`,
+    "NAME=ZONE,ADDR[:PORT]"). ValueError names what is wrong."""
+
+    name: str
+    zone: str
+    primary: str
+
+    def __post_init__(self) -> None:
+        if self.name == MANUAL_LIST or not LIST_NAME.fullmatch(self.name):
+            raise ValueError(f"name: {self.name!r} is no list name (lowercase letters, digits, '.', '_' and '-';"
+                             f" not {MANUAL_LIST!r})")
+        zone = self.zone.lower().rstrip(".")
+        labels = zone.split(".")
+        if not zone or len(zone) > 253 or not all(0 < len(label) < 64 for label in labels):
+            raise ValueError(f"zone: {self.zone!r} is not a domain name")
+        object.__setattr__(self, "zone", zone)
+        try:
+            _primary_address(self.primary)
+        except ValueError:
+            raise ValueError(f"primary: {self.primary!r} is not ADDR[:PORT] (an IP address; IPv6 as [ADDR]:PORT)"
+                             ) from None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return _primary_address(self.primary)
+
+    @classmethod
+    def from_text(cls, text: str) -> Follow:
+        name, sep, rest = text.partition("=")
+        parts = [part.strip() for part in rest.split(",")]
+        if not sep or not name.strip() or len(parts) != 2:
+            raise ValueError(f"follow: {text!r} is not NAME=ZONE,ADDR[:PORT]")
+        try:
+            return cls(name.strip(), *parts)
+        except ValueError as error:
+            raise ValueError(f"follow: {text!r}: {error}") from None
+
+
 @dataclass(frozen=True)
 class BlocklistSettings:
     # The SQLite store. Empty: /var/lib/fraudwall/blocklists.db as root, else
@@ -59,6 +123,9 @@ class BlocklistSettings:
     # Feeds that `serve` keeps fresh: the `[[lists]]` tables, and the strings of the legacy form
     # "NAME=URL,FORMAT,PERIOD" (PERIOD in seconds, >= 60), made Feed values here, once.
     feeds: tuple[Feed, ...] = ()
+    # Lists that are copies of a zone on a primary server, kept by zone transfer: strings
+    # "NAME=ZONE,ADDR[:PORT]", made Follow values here, once (resolver/xfr/secondary.py).
+    follow: tuple[Follow, ...] = ()
     # Share of a list (0-1) a re-import may change before it is held back until `--force`.
     change_threshold: float = 0.5
     # Wanted false-positive rate of the Bloom filter (a "maybe" costs one exact lookup).
@@ -96,6 +163,14 @@ class BlocklistSettings:
         if twice:
             raise ValueError(f"feeds: two feeds fill list {twice!r}: each import would replace the other's")
         object.__setattr__(self, "feeds", feeds)
+        follow = tuple(item if isinstance(item, Follow) else Follow.from_text(item) for item in self.follow)
+        names = [item.name for item in follow]
+        twice = next((name for name in names if names.count(name) > 1 or name in set(feed.name for feed in feeds)),
+                     None)
+        if twice:
+            raise ValueError(f"follow: list {twice!r} is filled twice (by two primaries, or a feed and a primary):"
+                             " each would replace the other's")
+        object.__setattr__(self, "follow", follow)
 
     def parsed_feeds(self) -> tuple[Feed, ...]:
         """The feeds `serve` keeps fresh (typed when the settings were made)."""

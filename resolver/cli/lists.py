@@ -139,7 +139,26 @@ def run_lists(args: argparse.Namespace) -> int:
               f" {when:<20} {printable(info.source)} ({printable(info.format)})")
     print(f"{MANUAL_LIST:<20} {manual:>10} {manual_networks:>9} {0:>8} {0:>6} {'-':<8} {'-':<20}"
           " `fraudwall block/allow`")
+    for line in _following(db, list_settings(args).follow):
+        print(line)
     return 0
+
+
+def _following(db, follows) -> list[str]:
+    """A line per followed list ([blocklists] follow): its primary, the serial applied, the last refresh."""
+    from fraudwall.resolver.xfr.secondary import read_state
+
+    lines = []
+    for follow in follows:
+        state = read_state(db, follow.name)
+        head = f"{follow.name} follows {follow.zone}. at {follow.primary}"
+        if state is None or (state.primary, state.zone) != (follow.primary, follow.zone):
+            lines.append(f"{head}: no transfer yet (`serve` refreshes it)")
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.at))
+        serial = "none" if state.serial is None else state.serial
+        lines.append(f"{head}: serial {serial}; last refresh {when} {state.result}: {printable(state.detail)}")
+    return lines
 
 
 def _remove_list(args: argparse.Namespace) -> int:

@@ -94,6 +94,10 @@ SPECS = (
                "UDP datagrams dropped and TCP connections closed for their PROXY v2 header, by reason (untrusted: "
                "a header from a sender not in proxy_from; missing, malformed: from one in it) and transport.",
                ("reason", "transport")),
+    MetricSpec("fraudwall_xfr_secondary_transfers", "counter",
+               "Refreshes of a list that follows a primary's zone ([blocklists] follow), by list and result: "
+               "transferred (a new serial applied), current (the serial had not moved), held (the import was "
+               "held back by a guard), failed (the primary or the import failed).", ("list", "result")),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

@@ -8,6 +8,8 @@ webhook, so it runs in a thread; the supervisor forks a worker only while that t
 Its gauge reaches /metrics the way the workers' counts do: a snapshot in the metrics folder.
 The zone transfer server (`[xfr] listen`, `resolver/xfr/`) is a process of its own, started here and
 started again when it dies: a transfer of millions of names takes neither a worker's CPU nor this loop's.
+The followed lists (`[blocklists] follow`, resolver/xfr/secondary.py) are a schedule of this loop too:
+each refresh is a child process, as a feed's import is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from fraudwall.resolver.config import Config
 from fraudwall.resolver.observe.atrisk import AtRiskWatcher
 from fraudwall.resolver.observe.metrics import Counters, SnapshotFolder
 from fraudwall.resolver.observe.querylog import log_path
+from fraudwall.resolver.xfr.secondary import SNAPSHOT_NAME as FOLLOW_SNAPSHOT
+from fraudwall.resolver.xfr.secondary import Following
 
 log = logging.getLogger("fraudwall")
 
@@ -42,6 +46,8 @@ class Background:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.feeds: FeedScheduler | None = None
+        self.following: Following | None = None
+        self._follow_snapshot: dict | None = None
         self._feed_settings: tuple | None = None
         self.watcher: AtRiskWatcher | None = None
         self.xfr: subprocess.Popen | None = None
@@ -59,6 +65,11 @@ class Background:
             self.feeds = None
             if settings.store and settings.parsed_feeds():
                 self.feeds = FeedScheduler(resolve_db(settings.db), settings, sinkhole)
+            if self.following is not None:
+                self.following.close()
+            self.following = None
+            if settings.store and settings.follow:
+                self.following = Following(resolve_db(settings.db), settings, sinkhole)
         with self.fork_guard:
             atrisk = config.atrisk
             self.check_seconds = atrisk.check_seconds
@@ -79,6 +90,9 @@ class Background:
         """Start the due feeds' imports, and the transfer server again if it died; seconds until the
         next tick (None: nothing to do until a signal)."""
         wait = self._tick_xfr()
+        if self.following is not None:
+            follow = self._tick_follow(self.following)
+            wait = follow if wait is None else min(wait, follow)
         if self.feeds is None:
             return wait
         try:
@@ -87,6 +101,18 @@ class Background:
             log.exception("feeds: the schedule failed; trying again later")
             feeds = 5.0
         return feeds if wait is None or (feeds is not None and feeds < wait) else wait
+
+    def _tick_follow(self, following: Following) -> float:
+        try:
+            wait = following.tick()
+            snapshot = following.snapshot()
+            if snapshot != self._follow_snapshot:
+                self.snapshots.write(FOLLOW_SNAPSHOT, snapshot)
+                self._follow_snapshot = snapshot
+        except Exception:  # noqa: BLE001 - a failed tick must not stop the supervisor
+            log.exception("follow: the schedule failed; trying again later")
+            return 5.0
+        return wait
 
     def _start_xfr(self) -> None:
         if not self._xfr_argument:
@@ -143,6 +169,8 @@ class Background:
         self._stop_xfr()
         if self.feeds is not None:
             self.feeds.close()
+        if self.following is not None:
+            self.following.close()
 
 
 def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:

@@ -1,0 +1,293 @@
+"""fraudwall as an RPZ secondary: each `[blocklists] follow` list kept a copy of a zone on a primary.
+
+A refresh (RFC 1034 4.3.5, RFC 1996) asks the primary for the zone's SOA over TCP; when its serial
+moved past the one applied (RFC 1982), or the list is not in the store, the zone comes by AXFR
+(RFC 5936) into `follow/NAME.zone` beside the store and is imported as the list NAME through
+`import_list`, format rpz: the guards apply as to any import (a popular site is quarantined, a
+change beyond `change_threshold` is held back), and the change is one generation swap that the
+workers pick up as they pick up an import.
+
+`Following` is the supervisor's schedule (resolver/server/background.py): a refresh is due at start,
+at the zone's SOA refresh after a success (its retry after a failure), and at once when a worker
+told of a NOTIFY from the primary leaves `follow/NAME.notify` (resolver/dns/stages/notify.py). Each
+refresh runs in a child process at the lowest CPU priority, as a feed's import does: a transfer of
+millions of names takes neither a worker's CPU nor the supervisor's loop. The child leaves the
+outcome in `follow/NAME.json`, which `fraudwall lists` shows and /metrics counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from fraudwall.blocklists import store
+from fraudwall.blocklists.settings import BlocklistSettings, Follow
+from fraudwall.blocklists.settings import follow_folder as folder
+from fraudwall.resolver.xfr.client import (
+    AxfrReader, Framing, SoaTimers, TransferFailed, axfr_query, framed, read_soa, soa_query,
+)
+from fraudwall.resolver.xfr.messages import newer
+
+log = logging.getLogger("fraudwall.xfr")
+
+TIMEOUT = 10.0              # seconds a primary may take to connect or to send the next octets
+POLL_SECONDS = 0.5          # how often the schedule looks for a NOTIFY's trigger
+# Bounds on the SOA timers, whatever the primary says: never a busy loop, at least a refresh a day.
+MIN_REFRESH, MAX_REFRESH = 2, 86_400
+FIRST_RETRY = 60            # before a zone's SOA is known: its retry timer
+SNAPSHOT_NAME = "follow"    # worker-follow.json in the metrics folder
+METRIC = "fraudwall_xfr_secondary_transfers"
+RESULTS = ("transferred", "current", "held", "failed")
+
+
+class FollowState(NamedTuple):
+    """A followed list's last refresh, as `fraudwall lists` shows it (`follow/NAME.json`)."""
+
+    primary: str
+    zone: str
+    serial: int | None        # the serial applied to the store (None: none yet)
+    refresh: int
+    retry: int
+    at: float                 # when the last refresh ended (time.time())
+    result: str               # one of RESULTS
+    detail: str               # a line saying what happened
+    counts: dict[str, int]    # refreshes by result since the list was first followed
+
+
+def trigger_path(db: Path, name: str) -> Path:
+    return folder(db) / f"{name}.notify"
+
+
+def state_path(db: Path, name: str) -> Path:
+    return folder(db) / f"{name}.json"
+
+
+def read_state(db: Path, name: str) -> FollowState | None:
+    try:
+        data = json.loads(state_path(db, name).read_text())
+        return FollowState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_state(db: Path, name: str, state: FollowState) -> None:
+    target = state_path(db, name)
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(state._asdict()))
+    os.replace(temporary, target)
+
+
+# ---------------------------------------------------------------- the socket shell
+
+def _connect(address: tuple[str, int], timeout: float) -> socket.socket:
+    try:
+        return socket.create_connection(address, timeout=timeout)
+    except OSError as error:
+        raise TransferFailed(f"cannot connect to {address[0]} port {address[1]}: {error.strerror or error}") from None
+
+
+def _messages(connection: socket.socket, request: bytes):
+    """The messages the primary sends back over this connection, as they come."""
+    connection.sendall(framed(request))
+    framing = Framing()
+    while True:
+        try:
+            data = connection.recv(65536)
+        except OSError as error:   # socket.timeout included
+            raise TransferFailed(f"the primary stopped sending: {error.strerror or error or 'timed out'}") from None
+        if not data:
+            raise TransferFailed("the primary closed the connection before the end")
+        yield from framing.feed(data)
+
+
+def query_soa(address: tuple[str, int], zone: str, timeout: float = TIMEOUT) -> SoaTimers:
+    ident = random.SystemRandom().randrange(0x10000)
+    with _connect(address, timeout) as connection:
+        for message in _messages(connection, soa_query(ident, zone)):
+            return read_soa(message, ident, zone)
+    raise TransferFailed("no answer")   # pragma: no cover - _messages raises first
+
+
+def transfer(address: tuple[str, int], zone: str, target: Path, timeout: float = TIMEOUT) -> SoaTimers:
+    """The whole zone by AXFR, written to `target` as a zone file (replaced only once complete)."""
+    ident = random.SystemRandom().randrange(0x10000)
+    reader = AxfrReader(ident, zone)
+    temporary = target.with_suffix(".tmp")
+    with _connect(address, timeout) as connection, open(temporary, "w", encoding="ascii") as out:
+        for message in _messages(connection, axfr_query(ident, zone)):
+            lines = reader.feed(message)
+            if lines:
+                out.write("\n".join(lines) + "\n")
+            if reader.done:
+                break
+    os.replace(temporary, target)
+    assert reader.soa is not None
+    return reader.soa
+
+
+# ---------------------------------------------------------------- one refresh
+
+def _has_list(db: Path, name: str) -> bool:
+    try:
+        connection = store.connect_catalogue_readonly(db)
+        try:
+            return name in store.read_lists(connection)
+        finally:
+            connection.close()
+    except (store.StoreError, sqlite3.Error):
+        return False
+
+
+def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeout: float = TIMEOUT,
+            clock=time.time) -> FollowState:
+    """Bring the list up to the primary's zone, if it moved; the new state (written by the caller)."""
+    from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
+
+    before = read_state(db, follow.name)
+    if before is not None and (before.primary, before.zone) != (follow.primary, follow.zone):
+        before = before._replace(serial=None)   # another primary's serials say nothing of this one's
+    counts = dict(before.counts) if before else {}
+    refresh_s, retry_s = (before.refresh, before.retry) if before else (FIRST_RETRY, FIRST_RETRY)
+    serial = before.serial if before else None
+
+    def ended(result: str, detail: str, applied: int | None, soa: SoaTimers | None = None) -> FollowState:
+        counts[result] = counts.get(result, 0) + 1
+        timers = (soa.refresh, soa.retry) if soa else (refresh_s, retry_s)
+        return FollowState(follow.primary, follow.zone, applied, *timers, clock(), result, detail, counts)
+
+    try:
+        soa = query_soa(follow.address, follow.zone, timeout)
+        if serial is not None and not newer(soa.serial, serial) and _has_list(db, follow.name):
+            return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
+        folder(db).mkdir(parents=True, exist_ok=True)
+        zone_file = folder(db) / f"{follow.name}.zone"
+        soa = transfer(follow.address, follow.zone, zone_file, timeout)
+        summary = import_list(db, ImportRequest(follow.name, (str(zone_file),), format="rpz",
+                                                threshold=settings.change_threshold,
+                                                workers=settings.import_workers), guards)
+    except TransferFailed as error:
+        return ended("failed", str(error), serial)
+    except (ImportFailed, store.StoreError, OSError) as error:
+        return ended("failed", f"the import failed: {error}", serial)
+    if summary.held_back:
+        return ended("held", f"serial {soa.serial} held back: {summary.held_back}", serial, soa)
+    return ended("transferred", f"serial {soa.serial} by AXFR; {next(summary.lines()).strip()}", soa.serial, soa)
+
+
+# ---------------------------------------------------------------- the supervisor's schedule
+
+def counters(db: Path, follows: tuple[Follow, ...]) -> list[list]:
+    """The snapshot rows of `METRIC` ([[list, result], count]) from the lists' states."""
+    rows = []
+    for follow in follows:
+        state = read_state(db, follow.name)
+        for result, count in (state.counts.items() if state else ()):
+            rows.append([[follow.name, result], count])
+    return rows
+
+
+class Following:
+    """Starts each followed list's refresh when due: at start, at its SOA refresh (retry after a
+    failure), and when a NOTIFY's trigger file appears. One child per list at a time."""
+
+    def __init__(self, db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = (),
+                 clock=time.monotonic) -> None:
+        self.db = db
+        self.settings = settings
+        self.sinkhole = sinkhole
+        self.clock = clock
+        self.follows = settings.follow
+        self.due = {follow.name: 0.0 for follow in self.follows}
+        self.running: dict[str, subprocess.Popen] = {}
+        folder(db).mkdir(parents=True, exist_ok=True)
+
+    def tick(self) -> float:
+        """Seconds until the next look (short: a NOTIFY's trigger may come any time)."""
+        now = self.clock()
+        for follow in self.follows:
+            name = follow.name
+            process = self.running.get(name)
+            if process is not None:
+                if process.poll() is None:
+                    continue
+                del self.running[name]
+                self.due[name] = now + self._wait(name)
+            trigger = trigger_path(self.db, name)
+            if trigger.exists():
+                with contextlib.suppress(OSError):
+                    trigger.unlink()
+                self.due[name] = now
+            if self.due[name] <= now:
+                self.due[name] = now + FIRST_RETRY
+                self.running[name] = self._start(follow)
+        wake = min((due for name, due in self.due.items() if name not in self.running), default=now + POLL_SECONDS)
+        return max(0.0, min(POLL_SECONDS, wake - now))
+
+    def _wait(self, name: str) -> float:
+        state = read_state(self.db, name)
+        if state is None:
+            return FIRST_RETRY
+        seconds = state.refresh if state.result in ("transferred", "current") else state.retry
+        return float(min(MAX_REFRESH, max(MIN_REFRESH, seconds)))
+
+    def _start(self, follow: Follow) -> subprocess.Popen:
+        settings = self.settings
+        argument = json.dumps({"db": str(self.db), "follow": [follow.name, follow.zone, follow.primary],
+                               "threshold": settings.change_threshold, "workers": settings.import_workers,
+                               "guards": [settings.platforms_file, settings.popular_file, settings.brands_file,
+                                          settings.broadest_ipv4_prefix, settings.broadest_ipv6_prefix],
+                               "sinkhole": list(self.sinkhole)})
+        # A fresh interpreter, not a fork: it shares no lock and no thread with the supervisor.
+        return subprocess.Popen([sys.executable, "-m", "fraudwall.resolver.xfr.secondary", argument],
+                                stdin=subprocess.DEVNULL)
+
+    def snapshot(self) -> dict:
+        return {"counters": {METRIC: counters(self.db, self.follows)}}
+
+    def close(self) -> None:
+        for process in self.running.values():
+            if process.poll() is None:
+                process.terminate()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fraudwall.blocklists.guards import load_guards
+
+    parser = argparse.ArgumentParser(prog="fraudwall-follow", description="refresh one followed list")
+    parser.add_argument("settings", help="JSON, as the supervisor writes it")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Background work: the resolver's workers, not this transfer, get the CPU first.
+    with contextlib.suppress(OSError):
+        os.nice(19)
+    given = json.loads(args.settings)
+    db = Path(given["db"])
+    follow = Follow(*given["follow"])
+    platforms, popular, brands, ipv4, ipv6 = given["guards"]
+    settings = BlocklistSettings(change_threshold=given["threshold"], import_workers=given["workers"])
+    try:
+        guards = load_guards(platforms, popular, brands, broadest_prefix=(ipv4, ipv6), sinkhole=given["sinkhole"])
+    except (OSError, ValueError) as error:
+        print(f"fraudwall follow {follow.name}: error: {error}", file=sys.stderr)
+        return 2
+    state = refresh(db, follow, settings, guards)
+    write_state(db, follow.name, state)
+    if state.result != "current":
+        level = logging.WARNING if state.result in ("failed", "held") else logging.INFO
+        log.log(level, "follow %s: %s from %s: %s", follow.name, follow.zone, follow.primary, state.detail)
+    return 0 if state.result in ("transferred", "current") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
