@@ -78,8 +78,9 @@ def _typo_value(token: str, d: int) -> float:
 
 
 def _local_sites(brand: Brand) -> bool:
-    """Whether the brand runs a site under some country's code (airbnb.cn, citibank.co.uk)."""
-    return any(_country(d) for d in brand.domains)
+    """Whether the brand runs a site of its own name under some country's code (airbnb.cn,
+    citibank.co.uk); short links and CDNs under one (db.tt, aka.ms) are no local site."""
+    return any(_country(d) and d.partition(".")[0].replace("-", "") in brand.tokens for d in brand.domains)
 
 
 def _country(suffix: str) -> str | None:

@@ -35,3 +35,10 @@ def test_a_country_s_academic_and_government_second_levels_are_not_judged_for_sl
     assert scorer.score("citl.ac.uk").verdict is Verdict.ALLOW
     assert scorer.score("goog1e.go.jp").verdict is Verdict.ALLOW
     assert scorer.score("paypa1.ac").verdict is Verdict.BLOCK        # the .ac TLD is anyone's
+
+
+def test_a_short_link_under_a_country_code_is_no_local_site(scorer):
+    # aka.ms and db.tt are the brands' own, but no country site: microsoft.tw is still a TLD swap that warns.
+    assert scorer.score("aka.ms").rule == "brand-domain"
+    for name in ("microsoft.tw", "dropbox.tw"):
+        assert scorer.score(name).verdict is Verdict.WARN, name
