@@ -10,6 +10,7 @@ holds (CNAME targets, addresses: the inspect stage) is beyond `check`.
 from __future__ import annotations
 
 from fraudwall.blocklists.seen import SeenDomains
+from fraudwall.blocklists.store import resolve_db
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.dns.answer import Answer
@@ -22,6 +23,7 @@ from fraudwall.resolver.dns.stages.allowlist import AllowlistStage
 from fraudwall.resolver.dns.stages.blocklist import BlocklistStage
 from fraudwall.resolver.dns.stages.local import LocalStage
 from fraudwall.resolver.dns.stages.nod import NodStage
+from fraudwall.resolver.dns.stages.notify import NotifyStage
 from fraudwall.resolver.dns.stages.policy import PolicyStage
 from fraudwall.resolver.dns.stages.scorer import ScorerStage
 from fraudwall.scoring.scorer import Scorer
@@ -46,6 +48,8 @@ def decision_stages(config: Config, blocklist: Blocklist, scorer: Scorer | None,
     # Before every list and the cache: they speak of class IN, and ANY over UDP must not
     # reach the upstream (RFC 8482). After the limit: CHAOS and ANY floods are limited too.
     stages.append(LocalStage(config.server.identity, config.server.doh_canary))
+    # A primary's NOTIFY for a followed zone is no question: acknowledged or refused, never looked up.
+    stages.append(NotifyStage(config.blocklists.follow, resolve_db(config.blocklists.db)))
     if config.allowlist.names:
         # The admin's own allowlist wins over every list and the scorer.
         stages.append(AllowlistStage(config.allowlist.names))
