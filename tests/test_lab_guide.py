@@ -335,13 +335,13 @@ def test_the_shell_lines_run_as_written(tmp_path):
     assert len(ran) >= 9, ran
     # every file of the guide is checked by a line of it, so the reader checks it too
     assert lab.named == {block.title for block in GUIDE_BLOCKS if block.kind in CHECKERS}
-    # What the runs left: fraudwall-1's CA, the block in force on fraudwall-1, the allow on both hosts.
+    # What the runs left: fraudwall-1's CA and the operator's entries there; fraudwall-2 following them.
     one = lab.runners["fraudwall-1"].directory
     assert (one / "var" / "ca" / "ca.crt").is_file()
-    check = next(text for (host, command), text in lab.outputs.items() if host == "fraudwall-1" and " check " in command)
-    assert check.startswith("blocked www.paypa1-login.example.net by list manual: "), check
-    allowed = [host for (host, command), text in lab.outputs.items() if text.startswith("allowed: intranet-login")]
-    assert sorted(allowed) == ["fraudwall-1", "fraudwall-2"]
+    outputs = {host: "".join(text for (on, _), text in lab.outputs.items() if on == host) for host in lab.runners}
+    assert "blocked www.paypa1-login.example.net by list manual: " in outputs["fraudwall-1"]
+    assert "allowed: intranet-login.example.org" in outputs["fraudwall-1"]
+    assert "lab-manual follows manual.rpz.fraudwall. at 10.20.0.11:5354: no transfer yet" in outputs["fraudwall-2"]
 
 
 # ---------------------------------------------------------------- the machines agree
@@ -363,9 +363,7 @@ def test_the_machines_of_the_guide_agree_with_each_other():
     deploy = DEPLOY_DNSDIST.read_text()
     dnsdist_addresses = [local.rsplit(":", 1)[0].strip("[]")
                          for local in re.findall(r'(?:setLocal|addLocal)\("([^"]+)"\)', deploy)]
-    unbound = next(block for block in file_blocks("unbound-checkconf") if "access-control" in block.body).body
-    rpz = next(block for block in file_blocks("unbound-checkconf") if "rpz:" in block.body).body
-    primary = configs["fraudwall-1"]
+    unbound = file_blocks("unbound-checkconf")[0].body
     for host, config in configs.items():
         assert backends[host] in config["server"]["listen"], f"dnsdist sends {host}'s queries elsewhere"
         for address in dnsdist_addresses:
@@ -376,16 +374,20 @@ def test_the_machines_of_the_guide_agree_with_each_other():
         other_address = str(lab_address(configs[other]["server"]["listen"][0]))
         assert f"{other_address}:5335" in config["upstream"]["servers"], f"{host}'s second upstream"
         assert config["sinkhole"]["ipv4"] == str(lab_address(config["server"]["listen"][0]))
+    one, two = configs["fraudwall-1"], configs["fraudwall-2"]
     # fraudwall-1's Unbound (the file as written) lets fraudwall-2 in
-    assert f"access-control: {lab_address(configs['fraudwall-2']['server']['listen'][0])}/32 allow" in unbound
-    # the RPZ zone: Unbound asks fraudwall-1's transfer server, which allows and notifies both Unbounds
-    xfr = primary["xfr"]
-    host, port = xfr["listen"].rsplit(":", 1)
-    assert f"primary: {host}@{port}" in rpz and f"allow-notify: {host}" in rpz
-    unbounds = [str(lab_address(config["server"]["listen"][0])) for config in configs.values()]
-    assert sorted(xfr["notify"]) == sorted(f"{address}:5335" for address in unbounds)
-    assert all(inside(address, xfr["allow"]) for address in unbounds)
-    assert "xfr" not in configs["fraudwall-2"]
+    assert f"access-control: {lab_address(two['server']['listen'][0])}/32 allow" in unbound
+    # fraudwall-2 follows fraudwall-1's manual zone: at its transfer server, which allows it and notifies
+    # it on its DNS port; fraudwall-2 publishes nothing
+    from fraudwall.blocklists.settings import Follow
+
+    follows = [Follow.from_text(text) for text in two["blocklists"]["follow"]]
+    assert [(follow.zone, follow.primary) for follow in follows] == [("manual.rpz.fraudwall", one["xfr"]["listen"])]
+    address_two = str(lab_address(two["server"]["listen"][0]))
+    assert inside(address_two, one["xfr"]["allow"])
+    assert one["xfr"]["notify"] == [f"{address_two}:53"] and f"{address_two}:53" in two["server"]["listen"]
+    assert "xfr" not in two and "follow" not in one.get("blocklists", {})
+    assert two["blocklists"]["feeds"] == one["blocklists"]["feeds"], "each host imports the same feeds"
     # DHCP hands out dnsdist, and only dnsdist
     dnsmasq = file_blocks("dnsmasq")[0].body
     assert re.findall(r"^dhcp-option=option:dns-server,(.*)$", dnsmasq, re.M) == [dnsdist_addresses[0]]
