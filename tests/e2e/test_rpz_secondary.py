@@ -161,3 +161,56 @@ def test_a_notify_is_acknowledged_from_the_primary_only(primary_and_secondary):
     assert reply.flags & dns.flags.AA
     stranger = _notify(fraudwall.port, "127.0.0.2")
     assert (stranger.opcode(), stranger.rcode()) == (dns.opcode.NOTIFY, dns.rcode.REFUSED)
+
+
+# ---------------------------------------------------------------- another fraudwall as the primary
+
+def _serve(directory: Path, port: int, upstreams: list[str], *flags: str, **config) -> Process:
+    path = write_fraudwall_config(directory, upstreams, **config)
+    argv = [fraudwall_binary(), "serve", "--config", str(path), "--listen", f"127.0.0.1:{port}", *flags]
+    return Process("fraudwall", argv, port, directory, "icbc-tuikuan.example.com").start()
+
+
+@pytest.fixture
+def two_fraudwalls(nsd: Process, tmp_path: Path):
+    """A serves its lists by zone transfer and notifies B's DNS port; B follows A's list `phish` and
+    A's own blocks (the zone manual.rpz.fraudwall.)."""
+    xfr_port, a_port, b_port = free_port(), free_port(), free_port()
+    a_dir = tmp_path / "a"
+    a_store = a_dir / "store" / "blocklists.db"
+    a_store.parent.mkdir(parents=True)
+    feed = tmp_path / "phish.txt"
+    feed.write_text(f"{FIRST}\n")
+    subprocess.run([fraudwall_binary(), "import", "--db", str(a_store), "--list", "phish", str(feed)],
+                   check=True, capture_output=True)
+    upstreams = [f"127.0.0.1:{nsd.port}"]
+    started = [_serve(a_dir, a_port, upstreams, "--xfr-listen", f"127.0.0.1:{xfr_port}",
+                      extra=f'\n[xfr]\nnotify = ["127.0.0.1:{b_port}"]\n')]
+    try:
+        follow = f'follow = ["a-phish=phish.rpz.fraudwall,127.0.0.1:{xfr_port}", ' \
+                 f'"a-manual=manual.rpz.fraudwall,127.0.0.1:{xfr_port}"]'
+        started.append(_serve(tmp_path / "b", b_port, upstreams, keys={"blocklists": follow}))
+        yield a_store, started[1]
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_a_fraudwall_follows_another_fraudwalls_list_from_the_start(two_fraudwalls):
+    _, b = two_fraudwalls
+    _wait_for(f"B blocks {FIRST}, a name of A's list", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+
+
+@needs_notify
+def test_a_block_on_the_primary_fraudwall_is_enforced_by_the_secondary_within_5_s(two_fraudwalls):
+    a_store, b = two_fraudwalls
+    _wait_for("B follows A's zones", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    assert _rcode(b.port, "www.example.org") == dns.rcode.NOERROR
+    subprocess.run([fraudwall_binary(), "block", "--db", str(a_store), "www.example.org"], check=True,
+                   capture_output=True)
+    _wait_for("B blocks www.example.org after `fraudwall block` on A",
+              lambda: _rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
+    subprocess.run([fraudwall_binary(), "unblock", "--db", str(a_store), "www.example.org"], check=True,
+                   capture_output=True)
+    _wait_for("B answers www.example.org again after `fraudwall unblock` on A",
+              lambda: _rcode(b.port, "www.example.org") == dns.rcode.NOERROR, seconds=5.0)
