@@ -49,6 +49,9 @@ class Brand:
     tokens: tuple[str, ...]    # what a look-alike imitates: labels, abbreviations, pinyin
     group: Group
     category: Category
+    # Ad, analytics and telemetry hosts the brand runs: never flagged by the scorer, but not
+    # protected from blocklists the way `domains` are (people block trackers on purpose).
+    services: tuple[str, ...] = ()
 
     @property
     def domain(self) -> str:
@@ -72,7 +75,7 @@ def parse_brands(document: dict, source: str) -> tuple[Brand, ...]:
 def _parse_brand(table: object, where: str) -> Brand:
     if not isinstance(table, dict):
         raise BrandsError(f"{where}: must be a table")
-    unknown = set(table) - {"name", "domains", "tokens", "group", "category"}
+    unknown = set(table) - {"name", "domains", "tokens", "group", "category", "services"}
     if unknown:
         raise BrandsError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     name = table.get("name")
@@ -85,6 +88,10 @@ def _parse_brand(table: object, where: str) -> Brand:
     for domain in domains:
         if not _DOMAIN.match(domain):
             raise BrandsError(f"{where}: domains: {domain!r} is not a domain name")
+    services = _strings(table, "services", where)
+    for domain in services:
+        if not _DOMAIN.match(domain):
+            raise BrandsError(f"{where}: services: {domain!r} is not a domain name")
     tokens = _strings(table, "tokens", where) or (domains[0].split(".")[0].replace("-", ""),)
     for token in tokens:
         if not _TOKEN.match(token):
@@ -98,7 +105,7 @@ def _parse_brand(table: object, where: str) -> Brand:
     except ValueError:
         choices = ", ".join(c.value for c in Category)
         raise BrandsError(f"{where}: category: must be one of {choices}") from None
-    return Brand(name.strip(), domains, tokens, group, category)
+    return Brand(name.strip(), domains, tokens, group, category, services)
 
 
 def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:

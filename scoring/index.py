@@ -47,7 +47,7 @@ class BrandIndex:
         loose_by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
         inner: dict[str, list[str]] = defaultdict(list)
         for brand in self.brands:
-            for domain in brand.domains:
+            for domain in (*brand.domains, *brand.services):
                 self._owner.setdefault(domain, brand)
             labels = {d.split(".")[0].replace("-", "") for d in brand.domains}
             for token in brand.tokens:

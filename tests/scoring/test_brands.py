@@ -57,6 +57,8 @@ def test_admin_file_replaces_a_shipped_brand_of_the_same_name(tmp_path):
     ('[[brand]]\nname = "X"\ngroup = "cn"\n', "domains: needs at least one"),
     ('[[brand]]\nname = "X"\ngroup = "eu"\ndomains = ["example.org"]\n', "group: must be"),
     ('[[brand]]\nname = "X"\ngroup = "cn"\ndomains = ["exa mple.org"]\n', "is not a domain"),
+    ('[[brand]]\nname = "X"\ngroup = "cn"\ndomains = ["example.org"]\nservices = ["ad server.example"]\n',
+     "services: 'ad server.example' is not a domain"),
     ('[[brand]]\nname = "X"\ngroup = "cn"\ndomains = ["example.org"]\ntokens = ["ex-ample"]\n', "tokens:"),
     ('[[brand]]\nname = "X"\ngroup = "cn"\ndomains = ["example.org"]\ncolour = 1\n', "unknown key 'colour'"),
     ('[[brand]]\nname = "X"\ngroup = "cn"\ndomains = "example.org"\n', "must be a list"),
@@ -73,3 +75,17 @@ def test_bad_admin_file_names_file_brand_and_key(tmp_path, body, message):
 def test_missing_admin_file_is_an_error(tmp_path):
     with pytest.raises(BrandsError, match="no such brands file"):
         load_brands(str(tmp_path / "absent.toml"))
+
+
+def test_a_brand_s_services_are_never_flagged_but_are_not_its_domains(tmp_path):
+    # An ad or telemetry host the brand runs: the scorer allows it, the blocklists may block it.
+    from fraudwall.scoring.scorer import Scorer
+    extra = tmp_path / "brands.toml"
+    extra.write_text('[[brand]]\nname = "Example Bank"\ngroup = "intl"\ndomains = ["examplebank.org"]\n'
+                     'services = ["examplebank-metrics.net"]\n')
+    brands = load_brands(str(extra))
+    bank = next(b for b in brands if b.name == "Example Bank")
+    assert bank.services == ("examplebank-metrics.net",) and "examplebank-metrics.net" not in bank.domains
+    score = Scorer(brands=brands).score("x7.examplebank-metrics.net")
+    assert score.rule == "brand-domain" and score.brand == "examplebank.org"
+    assert Scorer(brands=brands).score("examplebank-login.net").verdict.value == "block"
