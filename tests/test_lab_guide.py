@@ -16,10 +16,11 @@ Every fenced block of the guide has a comment above it saying how it is checked:
   any other program fails the test;
 * `<!-- check: none, REASON -->`: not checkable here, and why.
 
-A block without a comment fails the test. The last tests check that the machines of the guide
-agree with each other (dnsdist's backends are the hosts' listen addresses, DHCP hands out dnsdist,
-Prometheus scrapes each admin listener ...) and that the capacity figures are those of
-benchmarks/RESULTS.md.
+A block without a comment fails the test. Then: the machines of the guide agree with each other
+(dnsdist's backends are the hosts' listen addresses, DHCP hands out dnsdist, fraudwall-2 follows
+fraudwall-1's transfer server, Prometheus scrapes each admin listener ...); the capacity figures are
+those of benchmarks/RESULTS.md; and the two fraudwall hosts run as the guide configures them, on
+127.0.0.11 and 127.0.0.12, fraudwall-2 enforcing what the operator blocked on fraudwall-1.
 """
 
 from __future__ import annotations
@@ -30,13 +31,22 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.exception
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
 import pytest
 
+from fraudwall.resolver.dns.codec import Malformed, read_query
 from tests.conftest import peers_required
+from tests.e2e.peers import Process, answers, fraudwall_binary, free_port
 from tests.test_docs import PRODUCTION_STATE, Runner, fraudwall_argv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -439,3 +449,102 @@ def test_the_capacity_figures_are_those_of_the_benchmarks():
         assert figure in results, f"{figure}: not in benchmarks/RESULTS.md"
     for date in set(re.findall(r"\b20\d\d-\d\d-\d\d\b", section)):
         assert f"Measured {date}" in results, f"{date}: no benchmark of benchmarks/RESULTS.md was measured then"
+
+
+# ---------------------------------------------------------------- the two hosts, running, on loopback
+
+LAB_ADDRESS = re.compile(r"\b10\.20\.0\.(\d+):(\d+)\b")
+
+
+def on_loopback(document: dict, host: str, ports: dict, home: Path) -> str:
+    """A host's config as the guide sets it, run on this machine: each lab address 10.20.0.N on
+    127.0.0.N and each of its ports on a free one, the IPv6 listeners left out, no feeds (no
+    internet here), a dead upstream (the names asked are blocked ones), the state in `home`."""
+    document = {section: dict(table) for section, table in document.items()}
+    document["blocklists"]["feeds"] = []
+    document["upstream"]["servers"] = ["127.0.0.1:9"]
+    text = toml_text(document).replace(PRODUCTION_STATE, str(home))
+    text = re.sub(r'"\[fd00:20::[0-9a-f]*\]:\d+",? ?', "", text)
+    # its loopback listener too, the one the start-up probe asks
+    text = text.replace('"127.0.0.1:53"', f'"127.0.0.1:{ports.setdefault((host, "lo"), free_port())}"')
+    text = LAB_ADDRESS.sub(lambda m: f"127.0.0.{m[1]}:{ports.setdefault((m[1], m[2]), free_port())}", text)
+    return text.replace("10.20.0.", "127.0.0.")
+
+
+def rcode_of(address: str, port: int, name: str) -> int | None:
+    try:
+        return dns.query.udp(dns.message.make_query(name, "A"), address, port=port, timeout=1.0).rcode()
+    except (OSError, dns.exception.DNSException):
+        return None
+
+
+def wait_for(what: str, check, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def loopback_lab(tmp_path_factory):
+    """fraudwall-1 and fraudwall-2 serving with the guide's configs on 127.0.0.11 and 127.0.0.12;
+    the operator's block made on fraudwall-1 before either starts."""
+    directory = tmp_path_factory.mktemp("lab")
+    ports: dict = {}
+    configs = {}
+    for host, document in host_configs().items():
+        (directory / host).mkdir()
+        configs[host] = directory / host / "fraudwall.toml"
+        configs[host].write_text(on_loopback(document, host, ports, directory / host))
+    binary = fraudwall_binary()
+    one, two = configs["fraudwall-1"], configs["fraudwall-2"]
+    subprocess.run([binary, "ca", "init", "--config", one], check=True, capture_output=True, timeout=60)
+    shutil.copytree(directory / "fraudwall-1" / "ca", directory / "fraudwall-2" / "ca")   # the guide's scp
+    subprocess.run([binary, "block", "paypa1-login.example.net", "--reason", "helpdesk ticket 42", "--config", one],
+                   check=True, capture_output=True, timeout=60)
+    started = []
+    try:
+        for host in ("fraudwall-1", "fraudwall-2"):
+            started.append(Process(host, [binary, "serve", "--config", str(configs[host])], ports[host, "lo"],
+                                   directory / host, "example.org").start())
+            if host == "fraudwall-1":
+                xfr = ports["11", "5354"]
+                wait_for("fraudwall-1's transfer server answers",
+                         lambda: answers("127.0.0.11", xfr, "manual.rpz.fraudwall."), 10)
+        yield {"configs": configs, "port": {"fraudwall-2": ports["12", "53"]}, "binary": binary}
+    finally:
+        for process in reversed(started):
+            try:
+                assert process.terminate() == 0, process.log()
+            finally:
+                process.stop()
+
+
+@pytest.mark.e2e
+def test_fraudwall_2_enforces_fraudwall_1s_block_from_its_first_transfer(loopback_lab):
+    port = loopback_lab["port"]["fraudwall-2"]
+    wait_for("fraudwall-2 answers NXDOMAIN for the name blocked on fraudwall-1",
+             lambda: rcode_of("127.0.0.12", port, "www.paypa1-login.example.net") == dns.rcode.NXDOMAIN, 15)
+    listed = subprocess.run([loopback_lab["binary"], "lists", "--config", loopback_lab["configs"]["fraudwall-2"]],
+                            capture_output=True, text=True, timeout=60).stdout
+    assert re.search(r"^lab-manual follows manual\.rpz\.fraudwall\. at 127\.0\.0\.11:\d+: serial \d+", listed, re.M), listed
+
+
+def notify_is_read() -> bool:
+    message = dns.message.make_query("manual.rpz.fraudwall.", "SOA")
+    message.set_opcode(dns.opcode.NOTIFY)
+    message.flags |= dns.flags.AA
+    return not isinstance(read_query(message.to_wire()), Malformed)
+
+
+@pytest.mark.skipif(not notify_is_read(), reason="resolver/dns/codec.py answers NOTIFY with NOTIMP: "
+                                                 "fraudwall-2 follows at the SOA refresh (300 s) only")
+@pytest.mark.e2e
+def test_a_later_block_on_fraudwall_1_reaches_fraudwall_2_by_notify(loopback_lab):
+    port = loopback_lab["port"]["fraudwall-2"]
+    wait_for("fraudwall-2's first transfer",
+             lambda: rcode_of("127.0.0.12", port, "www.paypa1-login.example.net") == dns.rcode.NXDOMAIN, 15)
+    subprocess.run([loopback_lab["binary"], "block", "paypa1-verify.example.net", "--config",
+                    loopback_lab["configs"]["fraudwall-1"]], check=True, capture_output=True, timeout=60)
+    wait_for("fraudwall-2 blocks the new name (NOTIFY, then a transfer)",
+             lambda: rcode_of("127.0.0.12", port, "paypa1-verify.example.net") == dns.rcode.NXDOMAIN, 10)
