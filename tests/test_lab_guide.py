@@ -459,10 +459,11 @@ LAB_ADDRESS = re.compile(r"\b10\.20\.0\.(\d+):(\d+)\b")
 def on_loopback(document: dict, host: str, ports: dict, home: Path) -> str:
     """A host's config as the guide sets it, run on this machine: each lab address 10.20.0.N on
     127.0.0.N and each of its ports on a free one, the IPv6 listeners left out, no feeds (no
-    internet here), a dead upstream (the names asked are blocked ones), the state in `home`."""
+    internet here), a dead upstream (the names asked are blocked ones), one worker, the state in `home`."""
     document = {section: dict(table) for section, table in document.items()}
     document["blocklists"]["feeds"] = []
     document["upstream"]["servers"] = ["127.0.0.1:9"]
+    document["server"]["workers"] = 1      # two cores here, shared by both hosts and the tests
     text = toml_text(document).replace(PRODUCTION_STATE, str(home))
     text = re.sub(r'"\[fd00:20::[0-9a-f]*\]:\d+",? ?', "", text)
     # its loopback listener too, the one the start-up probe asks
