@@ -18,7 +18,7 @@ from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import domain_kind
 from fraudwall.scoring.score import Rule, Signal
-from fraudwall.scoring.tld import tld_trait
+from fraudwall.scoring.tld import tld_tier, tld_trait
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
@@ -267,8 +267,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     if any_word:
         traits += [("lure", w) for w in lure_words(label)]
     traits += label_shape(label)
-    if not found and (serving := domain_kind(label, suffix, traits[0][0][4:] if traits and
-                                              traits[0][0].startswith("tld-") else None, any_word)):
+    if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
     return DomainPart(signals, words, found, tuple(traits))
 
