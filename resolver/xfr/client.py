@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from fraudwall.resolver.dns.codec import HEADER, OPCODE_MASK, QR, RR_FIXED, TYPE_CLASS, U32, encode_name, read_name
@@ -52,6 +53,13 @@ def soa_query(ident: int, zone: str) -> bytes:
 
 def axfr_query(ident: int, zone: str) -> bytes:
     return _question(ident, zone, QType.AXFR)
+
+
+def ixfr_query(ident: int, zone: str, serial: int) -> bytes:
+    """An IXFR from `serial`, the version the secondary holds: its SOA in the authority section
+    (RFC 1995 3; only the serial is read)."""
+    soa = encode_name(zone) + RR_FIXED.pack(QType.SOA, IN, 0, 22) + b"\x00\x00" + U32.pack(serial) + bytes(16)
+    return HEADER.pack(ident, 0, 1, 0, 1, 0) + encode_name(zone) + TYPE_CLASS.pack(QType.IXFR, IN) + soa
 
 
 def _header(message: bytes, ident: int) -> tuple[int, int, int]:
@@ -116,12 +124,39 @@ def framed(message: bytes) -> bytes:
     return len(message).to_bytes(2, "big") + message
 
 
+def _line(message: bytes, owner: str, rtype: int, rclass: int, ttl: int, rdata: int, length: int) -> str:
+    """A record as a zone-file line, "" for one a policy zone has no use for (another class or
+    type than SOA, NS, CNAME, A, AAAA; a name that is not a plain hostname)."""
+    if rclass != IN or not _PLAIN_NAME.fullmatch(owner):
+        return ""
+    if rtype == QType.CNAME or rtype == QType.NS:
+        target, _ = read_name(message, rdata)
+        kind = "CNAME" if rtype == QType.CNAME else "NS"
+        return f"{owner}. {ttl} IN {kind} {target}." if _PLAIN_NAME.fullmatch(target) else ""
+    if rtype == QType.A and length == 4:
+        return f"{owner}. {ttl} IN A {ipaddress.IPv4Address(message[rdata:rdata + 4])}"
+    if rtype == QType.AAAA and length == 16:
+        return f"{owner}. {ttl} IN AAAA {ipaddress.IPv6Address(message[rdata:rdata + 16])}"
+    if rtype == QType.SOA:
+        mname, after = read_name(message, rdata)
+        rname, after = read_name(message, after)
+        timers = struct.unpack_from("!IIIII", message, after)
+        return f"{owner}. {ttl} IN SOA {mname}. {rname}. " + " ".join(map(str, timers))
+    return ""
+
+
+def record_key(line: str) -> str:
+    """What names a record whatever its TTL: owner, type and data (an IXFR deletes by this)."""
+    owner, _, rest = line.split(" ", 2)
+    return f"{owner} {rest}"
+
+
 class AxfrReader:
     """The messages answering `axfr_query(ident, zone)`, read one at a time into zone-file lines.
 
     The first record is the zone's SOA, the last the same SOA again (RFC 5936 2.2); `done` says the
-    last one came, `soa` holds the zone's timers. Records of other classes or types than the policy
-    zone's (SOA, NS, CNAME, A, AAAA) are left out, as are names that are not plain hostnames.
+    last one came, `soa` holds the zone's timers. Records a policy zone has no use for are left out
+    (`_line`).
     """
 
     def __init__(self, ident: int, zone: str, max_records: int = MAX_RECORDS) -> None:
@@ -147,36 +182,94 @@ class AxfrReader:
                 offset = rdata + length
                 if offset > len(message):
                     raise ValueError("a record runs past the end of the message")
-                line = self._record(message, owner, rtype, rclass, ttl, rdata, length)
-                if line:
-                    lines.append(line)
+                self.records += 1
+                if self.records > self.max_records:
+                    raise TransferFailed(f"more than {self.max_records} records: not a policy zone")
+                soa = _soa_timers(message, rdata) if rtype == QType.SOA and owner == self.zone else None
+                lines += self._record(soa, _line(message, owner, rtype, rclass, ttl, rdata, length))
         except (ValueError, IndexError, struct.error) as error:
             raise TransferFailed(f"a malformed transfer message: {error}") from None
         return lines
 
-    def _record(self, message: bytes, owner: str, rtype: int, rclass: int, ttl: int, rdata: int,
-                length: int) -> str:
-        self.records += 1
-        if self.records > self.max_records:
-            raise TransferFailed(f"more than {self.max_records} records: not a policy zone")
+    def _record(self, soa: SoaTimers | None, line: str) -> list[str]:
+        """The lines to write for this record ("": none of use), given the zone's SOA when it is one."""
         if self.soa is None:
-            if rtype != QType.SOA or owner != self.zone:
+            if soa is None:
                 raise TransferFailed(f"the transfer does not start with the SOA of {self.zone}.")
-            self.soa = _soa_timers(message, rdata)
-            mname, after = read_name(message, rdata)
-            rname, after = read_name(message, after)
-            timers = struct.unpack_from("!IIIII", message, after)
-            return f"{owner}. {ttl} IN SOA {mname or ''}. {rname or ''}. " + " ".join(map(str, timers))
-        if rtype == QType.SOA and owner == self.zone:
+            self.soa = soa
+            return [line]
+        if soa is not None:
             self.done = True
-            return ""
-        if rclass != IN or not _PLAIN_NAME.fullmatch(owner):
-            return ""
-        if rtype == QType.CNAME:
-            target, _ = read_name(message, rdata)
-            return f"{owner}. {ttl} IN CNAME {target}." if _PLAIN_NAME.fullmatch(target) else ""
-        if rtype == QType.A and length == 4:
-            return f"{owner}. {ttl} IN A {ipaddress.IPv4Address(message[rdata:rdata + 4])}"
-        if rtype == QType.AAAA and length == 16:
-            return f"{owner}. {ttl} IN AAAA {ipaddress.IPv6Address(message[rdata:rdata + 16])}"
-        return ""
+            return []
+        return [line] if line else []
+
+
+class IxfrReader(AxfrReader):
+    """The messages answering `ixfr_query(ident, zone, serial)` (RFC 1995 4).
+
+    Three answers are possible: the SOA alone (`current`: the secondary has the primary's version);
+    the whole zone as AXFR sends it (`incremental` False: `feed` gives its lines, as AxfrReader
+    does); or difference sequences from `serial` to the newest (`incremental` True: `feed` gives
+    nothing, `apply` turns the old zone file's lines into the new one's). A message holding the SOA
+    alone ends a transfer that is `current`; the caller stops reading there.
+    """
+
+    def __init__(self, ident: int, zone: str, serial: int, max_records: int = MAX_RECORDS) -> None:
+        super().__init__(ident, zone, max_records)
+        self.serial = serial
+        self.incremental: bool | None = None     # None: not known before the second record
+        self.current = False
+        self.first_line = ""
+        self.adding = False
+        self.removed: set[str] = set()
+        self.added: dict[str, str] = {}
+
+    def feed(self, message: bytes) -> list[str]:
+        lines = super().feed(message)
+        if self.records == 1 and self.soa is not None and self.soa.serial == self.serial:
+            self.current = self.done = True      # the SOA alone, of our version: nothing moved (RFC 1995 4)
+        return lines
+
+    def _record(self, soa: SoaTimers | None, line: str) -> list[str]:
+        if self.soa is None:
+            # Not written yet: whether the answer is the whole zone is known at the second record.
+            self.first_line = line
+            super()._record(soa, line)
+            return []
+        if self.incremental is None:
+            # The second record: the secondary's own SOA starts a difference sequence; anything
+            # else (or another serial) is the whole zone, AXFR style.
+            self.incremental = soa is not None and soa.serial == self.serial and self.soa.serial != self.serial
+            if self.incremental:
+                return []
+            return [self.first_line, *super()._record(soa, line)]
+        if not self.incremental:
+            return super()._record(soa, line)
+        if soa is not None:
+            if self.adding and soa.serial == self.soa.serial:
+                self.done = True          # the newest SOA after its additions: the end
+            self.adding = not self.adding
+            return []
+        if line:
+            key = record_key(line)
+            if self.adding:
+                if key in self.removed:
+                    self.removed.discard(key)    # deleted by one sequence, added again by a later one
+                else:
+                    self.added[key] = line
+            elif self.added.pop(key, None) is None:
+                self.removed.add(key)
+        return []
+
+    def apply(self, old_lines) -> Iterator[str]:
+        """The new zone file's lines from the old one's (its SOA first): the newest SOA, the old
+        records less those removed, then those added."""
+        assert self.incremental and self.done
+        yield self.first_line
+        for number, line in enumerate(old_lines):
+            line = line.rstrip("\n")
+            if number == 0 or not line or record_key(line) in self.removed:
+                continue
+            self.added.pop(record_key(line), None)     # already there: written once
+            yield line
+        yield from self.added.values()

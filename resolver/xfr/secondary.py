@@ -1,8 +1,10 @@
 """fraudwall as an RPZ secondary: each `[blocklists] follow` list kept a copy of a zone on a primary.
 
 A refresh (RFC 1034 4.3.5, RFC 1996) asks the primary for the zone's SOA over TCP; when its serial
-moved past the one applied (RFC 1982), or the list is not in the store, the zone comes by AXFR
-(RFC 5936) into `follow/NAME.zone` beside the store and is imported as the list NAME through
+moved past the one applied (RFC 1982), the changes come by IXFR (RFC 1995) and are applied to the
+last copy, `follow/NAME.zone` beside the store (the whole zone by AXFR, RFC 5936, the first time,
+when the list is not in the store, or when the primary cannot answer the IXFR); the new copy is
+imported whole as the list NAME through
 `import_list`, format rpz: the guards apply as to any import (a popular site is quarantined, a
 change beyond `change_threshold` is held back), and the change is one generation swap that the
 workers pick up as they pick up an import.
@@ -35,7 +37,7 @@ from fraudwall.blocklists import store
 from fraudwall.blocklists.settings import BlocklistSettings, Follow
 from fraudwall.blocklists.settings import follow_folder as folder
 from fraudwall.resolver.xfr.client import (
-    AxfrReader, Framing, SoaTimers, TransferFailed, axfr_query, framed, read_soa, soa_query,
+    AxfrReader, Framing, IxfrReader, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa, soa_query,
 )
 from fraudwall.resolver.xfr.messages import newer
 
@@ -119,21 +121,37 @@ def query_soa(address: tuple[str, int], zone: str, timeout: float = TIMEOUT) -> 
     raise TransferFailed("no answer")   # pragma: no cover - _messages raises first
 
 
-def transfer(address: tuple[str, int], zone: str, target: Path, timeout: float = TIMEOUT) -> SoaTimers:
-    """The whole zone by AXFR, written to `target` as a zone file (replaced only once complete)."""
+def transfer(address: tuple[str, int], zone: str, target: Path, timeout: float = TIMEOUT,
+             serial: int | None = None) -> tuple[SoaTimers, str]:
+    """The zone into `target` as a zone file (replaced only once complete), and how it came: by IXFR
+    from `serial` when given (`target` holds that version), else by AXFR; "IXFR", "AXFR" (also an
+    IXFR answered with the whole zone) or "current" (nothing moved, `target` untouched)."""
     ident = random.SystemRandom().randrange(0x10000)
-    reader = AxfrReader(ident, zone)
+    if serial is None:
+        reader: AxfrReader = AxfrReader(ident, zone)
+        request = axfr_query(ident, zone)
+    else:
+        reader = IxfrReader(ident, zone, serial)
+        request = ixfr_query(ident, zone, serial)
     temporary = target.with_suffix(".tmp")
     with _connect(address, timeout) as connection, open(temporary, "w", encoding="ascii") as out:
-        for message in _messages(connection, axfr_query(ident, zone)):
+        for message in _messages(connection, request):
             lines = reader.feed(message)
             if lines:
                 out.write("\n".join(lines) + "\n")
             if reader.done:
                 break
-    os.replace(temporary, target)
+        incremental = isinstance(reader, IxfrReader) and reader.incremental
+        if incremental:
+            with open(target, encoding="ascii") as old:
+                for line in reader.apply(old):
+                    out.write(line + "\n")
     assert reader.soa is not None
-    return reader.soa
+    if isinstance(reader, IxfrReader) and reader.current:
+        temporary.unlink()
+        return reader.soa, "current"
+    os.replace(temporary, target)
+    return reader.soa, "IXFR" if incremental else "AXFR"
 
 
 # ---------------------------------------------------------------- one refresh
@@ -172,7 +190,18 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
             return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
         folder(db).mkdir(parents=True, exist_ok=True)
         zone_file = folder(db) / f"{follow.name}.zone"
-        soa = transfer(follow.address, follow.zone, zone_file, timeout)
+        kind = ""
+        if serial is not None and zone_file.exists():
+            try:
+                soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, serial)
+            except TransferFailed as error:
+                # A primary without IXFR, or with a journal that lost our version: the whole zone.
+                log.info("follow %s: IXFR from %d failed (%s); asking for the whole zone", follow.name, serial, error)
+                kind = ""
+        if kind == "current":
+            return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
+        if not kind:
+            soa, kind = transfer(follow.address, follow.zone, zone_file, timeout)
         summary = import_list(db, ImportRequest(follow.name, (str(zone_file),), format="rpz",
                                                 threshold=settings.change_threshold,
                                                 workers=settings.import_workers), guards)
@@ -182,7 +211,7 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
         return ended("failed", f"the import failed: {error}", serial)
     if summary.held_back:
         return ended("held", f"serial {soa.serial} held back: {summary.held_back}", serial, soa)
-    return ended("transferred", f"serial {soa.serial} by AXFR; {next(summary.lines()).strip()}", soa.serial, soa)
+    return ended("transferred", f"serial {soa.serial} by {kind}; {next(summary.lines()).strip()}", soa.serial, soa)
 
 
 # ---------------------------------------------------------------- the supervisor's schedule

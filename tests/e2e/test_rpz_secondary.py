@@ -202,7 +202,7 @@ def test_a_fraudwall_follows_another_fraudwalls_list_from_the_start(two_fraudwal
 
 
 @needs_notify
-def test_a_block_on_the_primary_fraudwall_is_enforced_by_the_secondary_within_5_s(two_fraudwalls):
+def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5_s(two_fraudwalls):
     a_store, b = two_fraudwalls
     _wait_for("B follows A's zones", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
     assert _rcode(b.port, "www.example.org") == dns.rcode.NOERROR
@@ -210,6 +210,9 @@ def test_a_block_on_the_primary_fraudwall_is_enforced_by_the_secondary_within_5_
                    capture_output=True)
     _wait_for("B blocks www.example.org after `fraudwall block` on A",
               lambda: _rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
+    # A's own zone answers an IXFR with the difference: B applies it to its last copy.
+    assert "by IXFR;" in next(line for line in _lists(b.directory / "fraudwall.toml").splitlines()
+                              if line.startswith("a-manual follows"))
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
     _wait_for("B answers www.example.org again after `fraudwall unblock` on A",

@@ -24,7 +24,7 @@ from fraudwall.resolver.dns.stages.notify import NOTIFY, NotifyStage
 from fraudwall.resolver.observe.metrics import families, merge
 from fraudwall.resolver.xfr import secondary
 from fraudwall.resolver.xfr.client import (
-    AxfrReader, Framing, SoaTimers, TransferFailed, axfr_query, framed, read_soa, soa_query,
+    AxfrReader, Framing, IxfrReader, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa, soa_query,
 )
 from tests.blocklists.blocklist_helpers import fake_guards
 
@@ -128,6 +128,47 @@ def test_a_zone_past_the_record_limit_stops():
         reader.feed(_reply(request, _zone_records(1, ["a.example", "b.example"])))
 
 
+def _soa(serial: int) -> str:
+    return f"{ZONE}. 60 IN SOA {SOA_TEXT.format(serial=serial)}"
+
+
+def test_an_ixfr_query_carries_the_serial_held():
+    message = dns.message.from_wire(ixfr_query(11, ZONE, 41))
+    assert message.question[0].to_text() == f"{ZONE}. IN IXFR"
+    assert message.authority[0][0].serial == 41
+
+
+def test_an_ixfr_answered_with_the_soa_alone_is_current():
+    request = ixfr_query(11, ZONE, 4)
+    reader = IxfrReader(11, ZONE, 4)
+    assert reader.feed(_reply(request, [_soa(4)])) == []
+    assert reader.done and reader.current
+
+
+def test_an_ixfr_answered_with_the_whole_zone_is_read_as_an_axfr():
+    request = ixfr_query(11, ZONE, 4)
+    reader = IxfrReader(11, ZONE, 4)
+    lines = reader.feed(_reply(request, _zone_records(6, ["a.example.com"])))
+    assert reader.done and not reader.incremental and not reader.current
+    assert lines[0] == _soa(6) and f"a.example.com.{ZONE}. 60 IN CNAME ." in lines
+
+
+def test_ixfr_difference_sequences_are_applied_to_the_old_zone_file():
+    """RFC 1995 4: from 4 to 5 (b removed, c added), from 5 to 6 (c removed again, d added)."""
+    old = [_soa(4), f"a.example.com.{ZONE}. 60 IN CNAME .", f"b.example.com.{ZONE}. 60 IN CNAME ."]
+    records = [_soa(6),
+               _soa(4), f"b.example.com.{ZONE}. 60 IN CNAME .", _soa(5), f"c.example.com.{ZONE}. 60 IN CNAME .",
+               _soa(5), f"c.example.com.{ZONE}. 300 IN CNAME .", _soa(6), f"d.example.com.{ZONE}. 60 IN CNAME .",
+               _soa(6)]
+    request = ixfr_query(11, ZONE, 4)
+    reader = IxfrReader(11, ZONE, 4)
+    for start in range(0, len(records), 4):
+        assert reader.feed(_reply(request, records[start:start + 4])) == []
+    assert reader.done and reader.incremental and reader.soa.serial == 6
+    assert list(reader.apply(line + "\n" for line in old)) == [
+        _soa(6), f"a.example.com.{ZONE}. 60 IN CNAME .", f"d.example.com.{ZONE}. 60 IN CNAME ."]
+
+
 # ---------------------------------------------------------------- the config
 
 def test_follow_is_read_from_the_config_and_a_wrong_one_is_one_line():
@@ -151,6 +192,8 @@ class FakePrimary:
         self.zone = (1, ["evil-bank.example.com"])
         self.asked: list[str] = []
         self.reachable = True
+        self.ixfr = "whole"       # how an IXFR is answered: whole (the zone, AXFR style), diff, or an rcode
+        self.versions: dict[int, list[str]] = {}
 
     def connect(self, address, timeout):
         if not self.reachable:
@@ -172,14 +215,27 @@ class FakeConnection:
     def sendall(self, data: bytes) -> None:
         request = data[2:]
         qtype = dns.message.from_wire(request).question[0].rdtype
-        serial, names = self.primary.zone
+        primary = self.primary
+        serial, names = primary.zone
+        primary.versions[serial] = names
         records = _zone_records(serial, names)
         if qtype == 6:
-            self.primary.asked.append("SOA")
+            primary.asked.append("SOA")
             self.pending = framed(_reply(request, records[:1]))
-        else:
-            self.primary.asked.append("AXFR")
-            self.pending = b"".join(framed(_reply(request, records[i:i + 3])) for i in range(0, len(records), 3))
+            return
+        primary.asked.append("AXFR" if qtype == 252 else "IXFR")
+        if qtype == 251 and isinstance(primary.ixfr, int):
+            self.pending = framed(_reply(request, [], primary.ixfr))
+            return
+        if qtype == 251 and primary.ixfr == "diff":
+            held = dns.message.from_wire(request).authority[0][0].serial
+            before = primary.versions[held]
+            removed = [record for name in before if name not in names
+                       for record in (f"{name}.{ZONE}. 60 IN CNAME .", f"*.{name}.{ZONE}. 60 IN CNAME .")]
+            added = [record for name in names if name not in before
+                     for record in (f"{name}.{ZONE}. 60 IN CNAME .", f"*.{name}.{ZONE}. 60 IN CNAME .")]
+            records = [_soa(serial), _soa(held), *removed, _soa(serial), *added, _soa(serial)]
+        self.pending = b"".join(framed(_reply(request, records[i:i + 3])) for i in range(0, len(records), 3))
 
     def recv(self, size: int) -> bytes:
         data, self.pending = self.pending[:size], self.pending[size:]
@@ -224,6 +280,24 @@ def test_the_first_refresh_transfers_the_zone_into_the_list_and_an_unmoved_seria
     state = _refresh(db)
     assert (state.result, state.serial) == ("transferred", 2)
     assert "new-phish.example.net" in _names(db)
+
+
+def test_a_moved_serial_comes_by_ixfr_and_a_primary_without_ixfr_sends_the_whole_zone(tmp_path, primary):
+    db = tmp_path / "blocklists.db"
+    primary.ixfr = "diff"
+    primary.zone = (1, ["a.example.com", "b.example.com"])
+    _refresh(db)
+    primary.zone = (2, ["a.example.com", "c.example.com"])
+    state = _refresh(db)
+    assert state.result == "transferred" and state.detail.startswith("serial 2 by IXFR; ")
+    assert primary.asked[-2:] == ["SOA", "IXFR"]
+    assert _names(db) == {"a.example.com", "c.example.com"}
+
+    primary.ixfr = dns.rcode.NOTIMP
+    primary.zone = (3, ["d.example.com"])
+    state = _refresh(db)
+    assert state.detail.startswith("serial 3 by AXFR; ") and primary.asked[-3:] == ["SOA", "IXFR", "AXFR"]
+    assert _names(db) == {"d.example.com"}
 
 
 def test_a_serial_that_went_back_is_not_applied(tmp_path, primary):
