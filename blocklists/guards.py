@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import gt, itemgetter, methodcaller
@@ -82,7 +83,13 @@ class Guards:
         # For `check_many`: the names that trip a guard by being what they are, and the top-level labels
         # below which a wildcard rule makes two-label names suffixes (`ck` of `*.ck`).
         object.__setattr__(self, "_named", self.public_suffixes | self.protected.keys())
-        object.__setattr__(self, "_wildcard_tops", frozenset(parent for parent in wildcards if "." not in parent))
+        tops = sorted(parent for parent in wildcards if "." not in parent)
+        object.__setattr__(self, "_wildcard_tops", frozenset(tops))
+        # One scan of a batch's names (joined by newlines) tells whether any has three labels or more, or
+        # ends in such a top-level label; in most batches none does, and no name is looked at alone.
+        object.__setattr__(self, "_deep", re.compile(r"\.[^.\n]*\."))
+        object.__setattr__(self, "_wild_end", re.compile(r"\.(?:{})(?:\n|\Z)".format("|".join(map(re.escape, tops))))
+                           if tops else None)
 
     def check(self, name: str, mode: Mode) -> Guard | None:
         """The guard an entry that blocks `name` (with `mode`) trips, or None."""
@@ -106,8 +113,12 @@ class Guards:
         names of more labels are found by set and string scans at C speed and then go through `check`;
         the rest (nearly all of a fraud feed) are never walked one by one."""
         everything = range(len(names))
-        suspects = set(compress(everything, map(gt, map(methodcaller("count", "."), names), repeat(1))))
-        tops = self._wildcard_tops.intersection(map(itemgetter(2), map(methodcaller("rpartition", "."), names)))
+        joined = "\n".join(names)
+        suspects: set[int] = set()
+        if self._deep.search(joined):
+            suspects.update(compress(everything, map(gt, map(methodcaller("count", "."), names), repeat(1))))
+        tops = self._wild_end is not None and self._wild_end.search(joined) and self._wildcard_tops.intersection(
+            map(itemgetter(2), map(methodcaller("rpartition", "."), names)))
         if tops:
             endings = tuple("." + top for top in tops)
             suspects.update(compress(everything, map(methodcaller("endswith", endings), names)))
