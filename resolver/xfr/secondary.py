@@ -207,7 +207,7 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
                                                 workers=settings.import_workers), guards)
     except TransferFailed as error:
         return ended("failed", str(error), serial)
-    except (ImportFailed, store.StoreError, OSError) as error:
+    except (ImportFailed, store.StoreError, OSError, ValueError, sqlite3.Error) as error:
         return ended("failed", f"the import failed: {error}", serial)
     if summary.held_back:
         return ended("held", f"serial {soa.serial} held back: {summary.held_back}", serial, soa)
@@ -238,8 +238,13 @@ class Following:
         self.clock = clock
         self.follows = settings.follow
         self.due = {follow.name: 0.0 for follow in self.follows}
+        self.started: dict[str, float] = {}
         self.running: dict[str, subprocess.Popen] = {}
-        folder(db).mkdir(parents=True, exist_ok=True)
+        try:
+            folder(db).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            # The refreshes say it again, in `lists`; the workers' NOTIFY triggers have nowhere to go.
+            log.error("follow: %s: %s", folder(db), error.strerror or error)
 
     def tick(self) -> float:
         """Seconds until the next look (short: a NOTIFY's trigger may come any time)."""
@@ -251,23 +256,28 @@ class Following:
                 if process.poll() is None:
                     continue
                 del self.running[name]
-                self.due[name] = now + self._wait(name)
+                self.due[name] = now + self._wait(name, process.poll())
             trigger = trigger_path(self.db, name)
             if trigger.exists():
                 with contextlib.suppress(OSError):
                     trigger.unlink()
-                self.due[name] = now
+                # A flood of NOTIFYs (or of forged ones from the primary's address) starts a refresh
+                # every MIN_REFRESH seconds at most.
+                self.due[name] = min(self.due[name], max(now, self.started.get(name, 0.0) + MIN_REFRESH))
             if self.due[name] <= now:
                 self.due[name] = now + FIRST_RETRY
+                self.started[name] = now
                 self.running[name] = self._start(follow)
         wake = min((due for name, due in self.due.items() if name not in self.running), default=now + POLL_SECONDS)
         return max(0.0, min(POLL_SECONDS, wake - now))
 
-    def _wait(self, name: str) -> float:
+    def _wait(self, name: str, code: int | None) -> float:
         state = read_state(self.db, name)
         if state is None:
             return FIRST_RETRY
-        seconds = state.refresh if state.result in ("transferred", "current") else state.retry
+        # Exit code 0: the state is this refresh's and it succeeded; 1: it failed or was held
+        # back; anything else: it died before it could say (its state is an older one).
+        seconds = state.refresh if code == 0 and state.result in ("transferred", "current") else state.retry
         return float(min(MAX_REFRESH, max(MIN_REFRESH, seconds)))
 
     def _start(self, follow: Follow) -> subprocess.Popen:

@@ -361,13 +361,27 @@ def test_a_notify_trigger_starts_a_refresh_at_once_and_the_soa_refresh_the_next(
     secondary.write_state(db, "phish", secondary.FollowState(
         follow.primary, ZONE, 1, 3600, 600, 0.0, "transferred", "", {"transferred": 1}))
     started[0].code = 0
-    now[0] += 1
+    now[0] += secondary.MIN_REFRESH                     # the refresh took 2 s
     following.tick()
-    assert len(started) == 1 and following.due["phish"] == pytest.approx(101.0 + 3600)
+    assert len(started) == 1 and following.due["phish"] == pytest.approx(102.0 + 3600)
 
     secondary.trigger_path(db, "phish").touch()       # what the NOTIFY stage leaves
     following.tick()
     assert len(started) == 2 and not secondary.trigger_path(db, "phish").exists()
+
+    started[1].code = 0
+    now[0] += 0.5
+    secondary.trigger_path(db, "phish").touch()       # a flood of NOTIFYs: one refresh every 2 s at most
+    following.tick()
+    assert len(started) == 2
+    now[0] += secondary.MIN_REFRESH
+    following.tick()
+    assert len(started) == 3
+
+    started[2].code = -9                               # killed before it wrote its state: retry, not refresh
+    now[0] += 1
+    following.tick()
+    assert following.due["phish"] == pytest.approx(now[0] + 600)
 
     rows = merge([following.snapshot()]).counters[secondary.METRIC]
     assert rows == {("phish", "transferred"): 1}
