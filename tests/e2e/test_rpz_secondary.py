@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import dns.exception
@@ -105,15 +106,26 @@ zone:
     directory = tmp_path / "fraudwall"
     config = write_fraudwall_config(directory, [f"127.0.0.1:{nsd_port}"],
                                     keys={"blocklists": f'follow = ["phish={ZONE},127.0.0.1:{nsd_port}"]'})
-    argv = [fraudwall_binary(), "serve", "--config", str(config), "--listen", f"127.0.0.1:{fraudwall_port}"]
+    admin_port = free_port()
+    argv = [fraudwall_binary(), "serve", "--config", str(config), "--listen", f"127.0.0.1:{fraudwall_port}",
+            "--admin", f"127.0.0.1:{admin_port}"]
     try:
         fraudwall = Process("fraudwall", argv, fraudwall_port, directory, "icbc-tuikuan.example.com").start()
+        fraudwall.admin_port = admin_port
     except Exception:
         nsd.stop()
         raise
     yield nsd, zone_file, fraudwall, config
     fraudwall.stop()
     nsd.stop()
+
+
+def _metrics(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
 
 
 def _lists(config: Path) -> str:
@@ -127,6 +139,8 @@ def test_a_followed_zone_is_enforced_from_the_start(primary_and_secondary):
               lambda: _rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
     assert _rcode(fraudwall.port, ADDED) != dns.rcode.NXDOMAIN
     assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 1; last refresh " in _lists(config)
+    transferred = 'fraudwall_xfr_secondary_transfers_total{list="phish",result="transferred"} 1.0'
+    _wait_for("/metrics counts the transfer", lambda: transferred in _metrics(fraudwall.admin_port))
 
 
 @pytest.mark.parametrize("primary_and_secondary", [2], indirect=True)
