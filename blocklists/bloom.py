@@ -37,6 +37,9 @@ HEADER_SIZE = struct.calcsize(HEADER)
 HASH_SCHEME = "xxh3-64-km32"
 _LOW32 = (1 << 32) - 1
 ADD_BATCH = 65_536   # names whose positions are worked out together
+# Fewer names are added one by one: importing numpy (0.1 s, more with a cold page cache) would cost more
+# than it saves, and `serve` imports the small lists of its config at start.
+NUMPY_FROM = 20_000
 
 
 class CorruptFilter(ValueError):
@@ -128,6 +131,12 @@ class NameFilter:
         return (positions >> numpy.uint64(3)).astype(numpy.intp), (positions & numpy.uint64(7)).astype(numpy.uint8)
 
     def _add_batch(self, names: list[str]) -> int:
+        if len(names) < NUMPY_FROM:
+            bits, positions = self._bits, self.positions
+            for name in names:
+                for position in positions(name):
+                    bits[position] = 1
+            return len(names)
         import numpy
 
         bytes_at, within = self._positions(names)
@@ -149,15 +158,25 @@ class NameFilter:
     def fill_ratio(self) -> float:
         return self._bits.count(1) / max(self.bloom.num_bits, 1)
 
-    def save(self, path: Path) -> int:
-        """Write to `path` atomically (temp file, fsync, rename); the CRC-32 of the file."""
+    def save(self, path: Path, durable: bool = True) -> int:
+        """Write to `path` atomically (temp file, fsync, rename); the CRC-32 of what was written.
+
+        pybloom-live's file (`BloomFilter.tofile`: the header, then the bits), written here so that the CRC
+        comes from memory, not from reading tens of megabytes back. `durable` false skips the fsync: an
+        import worker's part filter is read back at once and deleted, and a crash fails the import anyway."""
+        bloom = self.bloom
+        header = struct.pack(HEADER, bloom.error_rate, bloom.num_slices, bloom.bits_per_slice, bloom.capacity,
+                             bloom.count)
+        bits = memoryview(self._bits)   # whole bytes: `new_filter` pads them, a loaded file has them
         temporary = path.with_name(path.name + ".tmp")
         with open(temporary, "wb") as stream:
-            self.bloom.tofile(stream)
+            stream.write(header)
+            stream.write(bits)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
-        return file_crc(path)
+        return zlib.crc32(bits, zlib.crc32(header))
 
     def close(self) -> None:
         keep, self._keep = self._keep, None
@@ -168,14 +187,6 @@ class NameFilter:
                 keep.close()
             except BufferError:
                 pass   # a bitarray still exports the buffer; the map goes with the last reference
-
-
-def file_crc(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 22):
-            crc = zlib.crc32(chunk, crc)
-    return crc
 
 
 def load(path: Path, expected_crc: int | None = None) -> NameFilter:

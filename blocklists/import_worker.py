@@ -362,7 +362,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
         result.names = writer.finish()
         result.duplicates += writer.staged - result.names
         bloom_path = job.path.with_suffix(".part.bloom")
-        name_filter.save(bloom_path)
+        name_filter.save(bloom_path, durable=False)
         result.bloom_path = str(bloom_path)
     except BaseException:
         writer.abandon()
