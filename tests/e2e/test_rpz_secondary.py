@@ -35,8 +35,8 @@ ADDED = "new-phish.example.net"
 
 def _zone_text(serial: int, names: tuple[str, ...], refresh: int = 3600) -> str:
     records = "".join(f"{name} CNAME .\n*.{name} CNAME .\n" for name in names)
-    return (f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA ns.example.org. hostmaster.example.org. {serial} {refresh} 600 86400 60\n"
-            f"@ IN NS ns.example.org.\n{records}")
+    soa = f"ns.example.org. hostmaster.example.org. {serial} {refresh} 600 86400 60"
+    return f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA {soa}\n@ IN NS ns.example.org.\n{records}"
 
 
 def _wait_for(what: str, check, seconds: float = SETTLE_SECONDS) -> None:

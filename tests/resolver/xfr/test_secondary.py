@@ -4,7 +4,6 @@ refresh applied to a store, the schedule, and the NOTIFY stage."""
 from __future__ import annotations
 
 import asyncio
-import struct
 
 import dns.message
 import dns.name
@@ -30,10 +29,6 @@ from tests.blocklists.blocklist_helpers import fake_guards
 
 ZONE = "phish.rpz.example.org"
 SOA_TEXT = "ns.example.org. hostmaster.example.org. {serial} 3600 600 86400 60"
-
-
-def _ident(request: bytes) -> int:
-    return struct.unpack_from("!H", request)[0]
 
 
 def _reply(request: bytes, records: list[str], rcode: int = dns.rcode.NOERROR) -> bytes:
@@ -174,7 +169,8 @@ def test_ixfr_difference_sequences_are_applied_to_the_old_zone_file():
 def test_follow_is_read_from_the_config_and_a_wrong_one_is_one_line():
     config = from_document({"blocklists": {"follow": [f"phish={ZONE}.,127.0.0.1:5353", "other=example.net,[::1]"]}},
                            "fraudwall.toml")
-    assert config.blocklists.follow == (Follow("phish", ZONE, "127.0.0.1:5353"), Follow("other", "example.net", "[::1]"))
+    assert config.blocklists.follow == (Follow("phish", ZONE, "127.0.0.1:5353"),
+                                        Follow("other", "example.net", "[::1]"))
     assert [follow.address for follow in config.blocklists.follow] == [("127.0.0.1", 5353), ("::1", 53)]
     with pytest.raises(ConfigError, match=r"^fraudwall.toml: \[blocklists\] follow: 'phish=x.example,primary': "
                                           r"primary: 'primary' is not ADDR\[:PORT\]"):
