@@ -65,6 +65,9 @@ class FollowState(NamedTuple):
     result: str               # one of RESULTS
     detail: str               # a line saying what happened
     counts: dict[str, int]    # refreshes by result since the list was first followed
+    # The serial of the last copy, follow/NAME.zone (an IXFR's base): ahead of `serial` when the
+    # import of a newer version was held back.
+    zone_serial: int | None = None
 
 
 def trigger_path(db: Path, name: str) -> Path:
@@ -178,30 +181,31 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
     counts = dict(before.counts) if before else {}
     refresh_s, retry_s = (before.refresh, before.retry) if before else (FIRST_RETRY, FIRST_RETRY)
     serial = before.serial if before else None
+    zone_file = folder(db) / f"{follow.name}.zone"
+    have = before.zone_serial if before is not None and serial is not None and zone_file.exists() else None
 
     def ended(result: str, detail: str, applied: int | None, soa: SoaTimers | None = None) -> FollowState:
         counts[result] = counts.get(result, 0) + 1
         timers = (soa.refresh, soa.retry) if soa else (refresh_s, retry_s)
-        return FollowState(follow.primary, follow.zone, applied, *timers, clock(), result, detail, counts)
+        return FollowState(follow.primary, follow.zone, applied, *timers, clock(), result, detail, counts, have)
 
     try:
         soa = query_soa(follow.address, follow.zone, timeout)
         if serial is not None and not newer(soa.serial, serial) and _has_list(db, follow.name):
             return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
         folder(db).mkdir(parents=True, exist_ok=True)
-        zone_file = folder(db) / f"{follow.name}.zone"
         kind = ""
-        if serial is not None and zone_file.exists():
+        if have is not None and have != soa.serial:
             try:
-                soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, serial)
+                soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, have)
             except TransferFailed as error:
                 # A primary without IXFR, or with a journal that lost our version: the whole zone.
-                log.info("follow %s: IXFR from %d failed (%s); asking for the whole zone", follow.name, serial, error)
-                kind = ""
-        if kind == "current":
-            return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
-        if not kind:
+                log.info("follow %s: IXFR from %d failed (%s); asking for the whole zone", follow.name, have, error)
+        if have is not None and kind in ("", "current") and have == soa.serial:
+            kind = "the copy at hand"    # transferred before, its import held back: tried again
+        elif kind in ("", "current"):
             soa, kind = transfer(follow.address, follow.zone, zone_file, timeout)
+        have = soa.serial
         summary = import_list(db, ImportRequest(follow.name, (str(zone_file),), format="rpz",
                                                 threshold=settings.change_threshold,
                                                 workers=settings.import_workers), guards)

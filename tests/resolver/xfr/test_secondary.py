@@ -190,6 +190,7 @@ class FakePrimary:
         self.reachable = True
         self.ixfr = "whole"       # how an IXFR is answered: whole (the zone, AXFR style), diff, or an rcode
         self.versions: dict[int, list[str]] = {}
+        self.ixfr_from: list[int] = []
 
     def connect(self, address, timeout):
         if not self.reachable:
@@ -225,6 +226,7 @@ class FakeConnection:
             return
         if qtype == 251 and primary.ixfr == "diff":
             held = dns.message.from_wire(request).authority[0][0].serial
+            primary.ixfr_from.append(held)
             before = primary.versions[held]
             removed = [record for name in before if name not in names
                        for record in (f"{name}.{ZONE}. 60 IN CNAME .", f"*.{name}.{ZONE}. 60 IN CNAME .")]
@@ -316,6 +318,23 @@ def test_a_zone_that_changes_too_much_is_held_back_as_an_import_is(tmp_path, pri
     assert (state.result, state.serial) == ("held", 1)
     assert "held back" in state.detail
     assert "name0.example.com" in _names(db)
+
+
+def test_a_held_copy_is_tried_again_and_the_next_ixfr_starts_from_it(tmp_path, primary):
+    db = tmp_path / "blocklists.db"
+    primary.ixfr = "diff"
+    first = [f"name{index}.example.com" for index in range(100)]
+    primary.zone = (1, first)
+    _refresh(db)
+    primary.zone = (2, [f"other{index}.example.net" for index in range(100)])
+    assert _refresh(db).result == "held"
+    asked = len(primary.asked)
+    state = _refresh(db)                    # the primary is still at 2: its copy is imported again
+    assert (state.result, state.serial, primary.asked[asked:]) == ("held", 1, ["SOA"])
+    primary.zone = (3, [*first, "new.example.com"])
+    state = _refresh(db)
+    assert (state.result, state.serial, primary.ixfr_from[-1]) == ("transferred", 3, 2)
+    assert _names(db) == {*first, "new.example.com"}
 
 
 def test_a_zone_naming_a_popular_site_leaves_it_in_quarantine(tmp_path, primary):
