@@ -58,13 +58,21 @@ def fraud_names(count: int, seed: int) -> Iterator[str]:
         yield name
 
 
-def generate(path: Path, count: int) -> None:
+def generate(path: Path, count: int, shape: str = "counter") -> None:
+    """The feed of `count` names: `counter` names (above), or `random` ones (`import_command.py`'s), which
+    reach the store's B-tree in no order at all, as a real feed's do; the counter names mostly in order."""
     if path.exists():
         return
+    if shape == "random":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from import_command import random_names
+        names: Iterator[str] = random_names(count)
+    else:
+        names = fraud_names(count, SEED)
     temporary = path.with_suffix(".tmp")
     with open(temporary, "w") as stream:
         batch = []
-        for name in fraud_names(count, SEED):
+        for name in names:
             batch.append(name)
             if len(batch) == 100_000:
                 stream.write("\n".join(batch) + "\n")
@@ -195,6 +203,9 @@ def main() -> int:
     parser.add_argument("--lookups", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for each step")
     parser.add_argument("--keep", action="store_true", help="keep the stores (they are large)")
+    parser.add_argument("--shape", choices=("counter", "random"), default="counter",
+                        help="counter: brand-word names with a counter (the results so far); random: random"
+                             " fraud-like names, as `import_command.py` makes (they cost the import more)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--feed", help=argparse.SUPPRESS)
@@ -214,9 +225,9 @@ def main() -> int:
         return 1
     results = []
     for count in sizes:
-        feed = OUT / f"domains-{count}.txt"
+        feed = OUT / (f"domains-{count}.txt" if args.shape == "counter" else f"random-{count}.txt")
         started = time.perf_counter()
-        generate(feed, count)
+        generate(feed, count, args.shape)
         print(f"{count}: feed ready ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         result = run_size(count, feed, args.workers, args.lookups, args.timeout)
         print(json.dumps(result), file=sys.stderr)
