@@ -231,3 +231,23 @@ def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5
                    capture_output=True)
     _wait_for("B answers www.example.org again after `fraudwall unblock` on A",
               lambda: _rcode(b.port, "www.example.org") == dns.rcode.NOERROR, seconds=5.0)
+
+
+def _manual_line(b: Process) -> str:
+    lines = _lists(b.directory / "fraudwall.toml").splitlines()
+    return next((line for line in lines if line.startswith("a-manual follows")), "")
+
+
+def test_a_restarted_follower_catches_up_by_ixfr(two_fraudwalls):
+    a_store, b = two_fraudwalls
+    _wait_for("B has A's own zone", lambda: "transferred" in _manual_line(b))
+    b.terminate()
+    subprocess.run([fraudwall_binary(), "block", "--db", str(a_store), "www.example.org"], check=True,
+                   capture_output=True)
+    again = Process(b.name, b.argv, b.port, b.directory, b.probe_name).start()
+    try:
+        _wait_for("B, started again, blocks what A blocked meanwhile",
+                  lambda: _rcode(again.port, "www.example.org") == dns.rcode.NXDOMAIN)
+        assert "by IXFR;" in _manual_line(again)
+    finally:
+        again.stop()
