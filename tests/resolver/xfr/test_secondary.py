@@ -25,7 +25,7 @@ from fraudwall.resolver.xfr import secondary
 from fraudwall.resolver.xfr.client import (
     AxfrReader, Framing, IxfrReader, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa, soa_query,
 )
-from tests.blocklists.blocklist_helpers import fake_guards
+from tests.blocklists.blocklist_helpers import cli, fake_guards
 
 ZONE = "phish.rpz.example.org"
 SOA_TEXT = "ns.example.org. hostmaster.example.org. {serial} 3600 600 86400 60"
@@ -352,6 +352,21 @@ def test_an_unreachable_primary_is_a_failure_and_keeps_the_list(tmp_path, primar
     assert (state.result, state.serial) == ("failed", 1)
     assert state.detail == "cannot connect to 192.0.2.53 port 53: Connection refused"
     assert "evil-bank.example.com" in _names(db)
+
+
+def test_lists_shows_each_followed_list_its_primary_serial_and_last_refresh(tmp_path, primary, capsys):
+    db = tmp_path / "blocklists.db"
+    _refresh(db)
+    primary.reachable = False
+    _refresh(db)
+    follows = (Follow("phish", ZONE, "192.0.2.53"), Follow("later", "later.example.net", "192.0.2.54:5353"))
+    config = from_document({"blocklists": {"db": str(db), "follow": [
+        f"{follow.name}={follow.zone},{follow.primary}" for follow in follows]}}, "t")
+    assert cli("lists", "--db", db, config=config) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2].startswith(f"phish follows {ZONE}. at 192.0.2.53: serial 1; last refresh ")
+    assert out[-2].endswith(" failed: cannot connect to 192.0.2.53 port 53: Connection refused")
+    assert out[-1] == "later follows later.example.net. at 192.0.2.54:5353: no transfer yet (`serve` refreshes it)"
 
 
 # ---------------------------------------------------------------- the schedule and /metrics
