@@ -47,7 +47,7 @@ import pytest
 from fraudwall.resolver.dns.codec import Malformed, read_query
 from tests.conftest import peers_required
 from tests.e2e.peers import Process, answers, fraudwall_binary, free_port
-from tests.test_docs import PRODUCTION_STATE, Runner, fraudwall_argv
+from tests.test_docs import PRODUCTION_CONFIG, PRODUCTION_STATE, Runner, fraudwall_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "lab-network.md"
@@ -281,6 +281,20 @@ class Lab:
         connect_catalogue(state / "blocklists.db").close()
         QueryLog(state / "querylog.db").connection.close()
 
+    def transferred(self, host: str, command: str) -> None:
+        """What a refresh of a followed list leaves in the follow folder: the primary's zone, which
+        is what `fraudwall export --format rpz` writes on the primary (one renderer for both)."""
+        from fraudwall.blocklists.settings import Follow
+
+        follow_dir = self.runners[host].directory / "var" / "follow"
+        follow_dir.mkdir(exist_ok=True)
+        document = host_configs()[host]
+        for follow in map(Follow.from_text, document["blocklists"]["follow"]):
+            primary = next(name for name, config in host_configs().items()
+                           if config.get("xfr", {}).get("listen") == follow.primary)
+            self.runners[primary].run(f"fraudwall export --list {follow.zone.split('.')[0]} --format rpz "
+                                      f"--output {follow_dir / follow.name}.zone --config {PRODUCTION_CONFIG}", "")
+
     def path(self, word: str) -> str:
         if word.startswith("/opt/fraudwall/"):
             return str(ROOT / word.removeprefix("/opt/fraudwall/"))
@@ -292,6 +306,8 @@ class Lab:
         words = shlex.split(command)
         if fraudwall_argv(command) is not None:
             assert host in self.runners, f"{command}: a fraudwall line on {host}, which runs no fraudwall"
+            if "follow/" in command:
+                self.transferred(host, command)
             done = self.runners[host].run(command, comment)
             if done is not None:
                 self.outputs[host, command] = done.stdout
@@ -352,6 +368,7 @@ def test_the_shell_lines_run_as_written(tmp_path):
     assert "blocked www.paypa1-login.example.net by list manual: " in outputs["fraudwall-1"]
     assert "allowed: intranet-login.example.org" in outputs["fraudwall-1"]
     assert "lab-manual follows manual.rpz.fraudwall. at 10.20.0.11:5354: no transfer yet" in outputs["fraudwall-2"]
+    assert "list lab-manual (created): 2 names" in outputs["fraudwall-2"]   # the held zone, accepted
 
 
 # ---------------------------------------------------------------- the machines agree
@@ -467,9 +484,18 @@ def on_loopback(document: dict, host: str, ports: dict, home: Path) -> str:
     text = toml_text(document).replace(PRODUCTION_STATE, str(home))
     text = re.sub(r'"\[fd00:20::[0-9a-f]*\]:\d+",? ?', "", text)
     # its loopback listener too, the one the start-up probe asks
-    text = text.replace('"127.0.0.1:53"', f'"127.0.0.1:{ports.setdefault((host, "lo"), free_port())}"')
-    text = LAB_ADDRESS.sub(lambda m: f"127.0.0.{m[1]}:{ports.setdefault((m[1], m[2]), free_port())}", text)
+    text = text.replace('"127.0.0.1:53"', f'"127.0.0.1:{port_for(ports, (host, "lo"))}"')
+    text = LAB_ADDRESS.sub(lambda m: f"127.0.0.{m[1]}:{port_for(ports, (m[1], m[2]))}", text)
     return text.replace("10.20.0.", "127.0.0.")
+
+
+def port_for(ports: dict, key: tuple[str, str]) -> int:
+    """The free port standing for a lab port, one that no other lab port was given."""
+    while key not in ports:
+        port = free_port()
+        if port not in ports.values():
+            ports[key] = port
+    return ports[key]
 
 
 def rcode_of(address: str, port: int, name: str) -> int | None:
