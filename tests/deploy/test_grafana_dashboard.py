@@ -39,6 +39,7 @@ METRICS = {
     "fraudwall_ratelimit_clients": "gauge",
     "fraudwall_proxy_refused_total": "counter",
     "fraudwall_newly_observed_total": "counter",
+    "fraudwall_xfr_secondary_transfers_total": "counter",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}
