@@ -369,6 +369,10 @@ def test_the_shell_lines_run_as_written(tmp_path):
     assert "allowed: intranet-login.example.org" in outputs["fraudwall-1"]
     assert "lab-manual follows manual.rpz.fraudwall. at 10.20.0.11:5354: no transfer yet" in outputs["fraudwall-2"]
     assert "list lab-manual (created): 2 names" in outputs["fraudwall-2"]   # the held zone, accepted
+    # the client's CA line (not run here) installs the file under the name `ca init` gave it
+    client = next(block for block in GUIDE_BLOCKS if block.kind == "none" and "update-ca-certificates" in block.body)
+    target = re.search(r"^cp ca\.crt (\S+)$", client.body, re.M)[1]
+    assert f"cp ca.crt {target} " in outputs["fraudwall-1"], "the guide's client line differs from what ca init says"
 
 
 # ---------------------------------------------------------------- the machines agree
