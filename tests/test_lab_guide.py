@@ -76,8 +76,8 @@ HOST_ONLY = {
     "install": "creates the lab host's directories with the fraudwall user's ownership",
     "chown": "needs the fraudwall user of a lab host",
     "scp": "copies between lab hosts",
-    "dig": "asks a lab address",
-    "kdig": "asks a lab address",
+    "dig": "asks a lab address (a fraudwall host's: run against the hosts on loopback below)",
+    "kdig": "asks a lab address (a fraudwall host's: run against the hosts on loopback below)",
 }
 # How each checker is run on a file; the guide's shell line must say the same.
 CHECK_ARGS = {
@@ -542,7 +542,7 @@ def loopback_lab(tmp_path_factory):
                 xfr = ports["11", "5354"]
                 wait_for("fraudwall-1's transfer server answers",
                          lambda: answers("127.0.0.11", xfr, "manual.rpz.fraudwall."), 10)
-        yield {"configs": configs, "port": {"fraudwall-2": ports["12", "53"]}, "binary": binary}
+        yield {"configs": configs, "port": {"fraudwall-2": ports["12", "53"]}, "binary": binary, "ports": ports}
     finally:
         for process in reversed(started):
             try:
@@ -579,3 +579,41 @@ def test_a_later_block_on_fraudwall_1_reaches_fraudwall_2_by_notify(loopback_lab
                     loopback_lab["configs"]["fraudwall-1"]], check=True, capture_output=True, timeout=60)
     wait_for("fraudwall-2 blocks the new name (NOTIFY, then a transfer)",
              lambda: rcode_of("127.0.0.12", port, "paypa1-verify.example.net") == dns.rcode.NXDOMAIN, 10)
+
+
+@pytest.mark.e2e
+def test_the_guides_queries_to_the_fraudwall_hosts_get_what_their_comments_say(loopback_lab):
+    """Each dig/kdig line of the guide that asks a fraudwall host (10.20.0.11, 10.20.0.12), asked of
+    the hosts on loopback: the status and EDE its comment names. Lines asking dnsdist or Unbound
+    need those (and the internet) and stay with the lab."""
+    ports = loopback_lab["ports"]
+    asked = []
+    for block in file_blocks("shell"):
+        for command, comment in shell_commands(block):
+            words = shlex.split(command)
+            server = next((word[1:] for word in words if word.startswith("@")), "")
+            if words[0] not in ("dig", "kdig") or not re.fullmatch(r"10\.20\.0\.1[12]", server):
+                continue
+            program = checker(words[0])
+            last = server.rsplit(".", 1)[1]
+            lab_port = words[words.index("-p") + 1] if "-p" in words else "53"
+            argv = [word for index, word in enumerate(words)
+                    if word != "-p" and not (index and words[index - 1] == "-p") and not word.startswith("@")]
+            argv = [program, *argv[1:], f"@127.0.0.{last}", "-p", str(ports[last, lab_port]), "+timeout=2", "+retry=0"]
+            wait_for(f"{command}: {comment}", lambda: says(subprocess.run(argv, capture_output=True, text=True,
+                                                                         timeout=30).stdout, comment), 15)
+            asked.append(command)
+    assert len(asked) >= 2, asked
+
+
+def says(output: str, comment: str) -> bool:
+    """The output shows what the comment promises: a status (NXDOMAIN ...), an EDE code, an SOA."""
+    for status in re.findall(r"\b(NOERROR|NXDOMAIN|SERVFAIL|REFUSED)\b", comment):
+        if f"status: {status}" not in output:
+            return False
+    for code in re.findall(r"\bEDE (\d+)", comment):
+        if f"EDE: {code}" not in output:
+            return False
+    if "zone" in comment and not re.search(r"\sSOA\s", output):
+        return False
+    return True
