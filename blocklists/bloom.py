@@ -39,7 +39,7 @@ _LOW32 = (1 << 32) - 1
 ADD_BATCH = 65_536   # names whose positions are worked out together
 # Fewer names are added one by one: importing numpy (0.1 s, more with a cold page cache) would cost more
 # than it saves, and `serve` imports the small lists of its config at start.
-NUMPY_FROM = 20_000
+NUMPY_FROM = 2_000
 
 
 class CorruptFilter(ValueError):

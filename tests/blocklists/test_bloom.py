@@ -48,3 +48,16 @@ def test_a_damaged_file_is_refused(tmp_path, damage):
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptFilter):
         bloom.load(path, crc)
+
+
+def test_a_filter_built_a_few_names_at_a_time_is_the_one_built_at_once(tmp_path):
+    """Small batches are added without numpy, big ones with it: the same bits, the same file, the same counts."""
+    listed = names(30_000, 4)
+    few_at_a_time, at_once = NameFilter.empty(50_000, 0.001), NameFilter.empty(50_000, 0.001)
+    for start in range(0, len(listed), 500):
+        few_at_a_time.add_many(listed[start:start + 500])
+    at_once.add_many(iter(listed))
+    assert few_at_a_time.save(tmp_path / "a.bloom") == at_once.save(tmp_path / "b.bloom")
+    assert (tmp_path / "a.bloom").read_bytes() == (tmp_path / "b.bloom").read_bytes()
+    assert at_once.count_present(listed + names(1_000, 5)) == len(listed) + sum(
+        name in at_once for name in names(1_000, 5))
