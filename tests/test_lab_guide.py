@@ -616,4 +616,5 @@ def says(output: str, comment: str) -> bool:
             return False
     if "zone" in comment and not re.search(r"\sSOA\s", output):
         return False
-    return True
+    listed = re.search(r"listed in (\S+)", comment)
+    return listed is None or listed[0] in output
