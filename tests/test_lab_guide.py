@@ -45,7 +45,7 @@ import dns.rcode
 import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
-from tests.conftest import peers_required
+from tests.conftest import PACKAGES, peers_required
 from tests.e2e.peers import Process, answers, fraudwall_binary, free_port
 from tests.test_docs import PRODUCTION_CONFIG, PRODUCTION_STATE, Runner, fraudwall_argv
 
@@ -68,7 +68,7 @@ CHECKERS = {
     "promtool-rules": ("promtool", "prometheus"),
 }
 # Peers the Makefile installs for the tests: missing, they fail under FRAUDWALL_REQUIRE_PEERS=1.
-TEST_PEERS = {"unbound-checkconf", "dnsmasq", "dnsdist", "promtool"}
+TEST_PEERS = {"unbound-checkconf", "dnsmasq", "dnsdist", "promtool", "kdig", "dig"}
 # Shell lines that only a lab machine can run, and why they are not run here.
 HOST_ONLY = {
     "apt-get": "installs packages from the Debian mirrors",
@@ -138,7 +138,7 @@ def file_blocks(kind: str) -> list[Block]:
 
 def checker(kind_or_program: str) -> str:
     """The checking program's path; a skip naming it and its package when it is not installed here."""
-    program, package = CHECKERS.get(kind_or_program, (kind_or_program, kind_or_program))
+    program, package = CHECKERS.get(kind_or_program, (kind_or_program, PACKAGES.get(kind_or_program, "")))
     path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
     if path is None:
         message = f"{program} is not installed (Debian package {package}): its blocks of the guide are not checked"
@@ -157,13 +157,23 @@ def merged_config(block: Block) -> dict:
 
 
 def toml_text(document: dict) -> str:
-    """TOML for a config document (strings, numbers, booleans, lists of strings, tables of them)."""
+    """TOML for a config document: its sections, and arrays of tables ([[policy]]) as such."""
     out = []
-    for section, table in document.items():
-        out.append(f"[{section}]")
-        out.extend(f"{key} = {json.dumps(value)}" for key, value in table.items())
-        out.append("")
+    for section, tables in document.items():
+        for table in tables if isinstance(tables, list) else [tables]:
+            out.append(f"[[{section}]]" if isinstance(tables, list) else f"[{section}]")
+            out.extend(f"{key} = {toml_value(value)}" for key, value in table.items())
+            out.append("")
     return "\n".join(out)
+
+
+def toml_value(value: object) -> str:
+    """A value of a fraudwall config in TOML: JSON's strings, numbers, booleans and arrays are TOML's."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(toml_value, value)) + "]"
+    return json.dumps(value)
 
 
 def host_configs() -> dict[str, dict]:
