@@ -157,7 +157,11 @@ def _following(db, follows) -> list[str]:
             continue
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.at))
         serial = "none" if state.serial is None else state.serial
-        lines.append(f"{head}: serial {serial}; last refresh {when} {state.result}: {printable(state.detail)}")
+        transfer = ""
+        if state.result != "transferred" and state.transferred_at is not None:
+            transferred = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.transferred_at))
+            transfer = f"; last transfer {transferred}: {printable(state.transfer)}"
+        lines.append(f"{head}: serial {serial}{transfer}; last refresh {when} {state.result}: {printable(state.detail)}")
     return lines
 
 

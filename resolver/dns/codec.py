@@ -29,6 +29,7 @@ RA = 0x0080
 AD = 0x0020
 CD = 0x0010
 OPCODE_MASK = 0x7800
+OPCODE_NOTIFY = 4 << 11   # RFC 1996, in place in the header's flags
 EDNS_DO = 0x8000
 
 EDNS_SIZE = 1232          # what fraudwall advertises and the most it sends over UDP (DNS flag day 2020)
@@ -197,7 +198,8 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
     if flags & QR:
         # Answering a response invites reflection loops between resolvers.
         return Malformed(None, AnswerKind.FORMERR, "a response, not a query")
-    if flags & OPCODE_MASK:
+    opcode = flags & OPCODE_MASK
+    if opcode and opcode != OPCODE_NOTIFY:   # a NOTIFY goes on to the notify stage
         return Malformed(error_reply(ident, flags, Rcode.NOTIMP), AnswerKind.NOTIMP, "opcode is not QUERY")
     if qdcount != 1:
         return Malformed(error_reply(ident, flags, Rcode.FORMERR), AnswerKind.FORMERR,

@@ -68,6 +68,9 @@ class FollowState(NamedTuple):
     # The serial of the last copy, follow/NAME.zone (an IXFR's base): ahead of `serial` when the
     # import of a newer version was held back.
     zone_serial: int | None = None
+    # The last refresh that transferred: when, and what it said (a later "current" keeps it).
+    transferred_at: float | None = None
+    transfer: str = ""
 
 
 def trigger_path(db: Path, name: str) -> Path:
@@ -184,10 +187,15 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
     zone_file = folder(db) / f"{follow.name}.zone"
     have = before.zone_serial if before is not None and serial is not None and zone_file.exists() else None
 
+    last_transfer = (before.transferred_at, before.transfer) if before else (None, "")
+
     def ended(result: str, detail: str, applied: int | None, soa: SoaTimers | None = None) -> FollowState:
         counts[result] = counts.get(result, 0) + 1
         timers = (soa.refresh, soa.retry) if soa else (refresh_s, retry_s)
-        return FollowState(follow.primary, follow.zone, applied, *timers, clock(), result, detail, counts, have)
+        now = clock()
+        transferred = (now, detail) if result == "transferred" else last_transfer
+        return FollowState(follow.primary, follow.zone, applied, *timers, now, result, detail, counts, have,
+                           *transferred)
 
     try:
         soa = query_soa(follow.address, follow.zone, timeout)

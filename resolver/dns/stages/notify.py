@@ -17,14 +17,11 @@ from pathlib import Path
 from fraudwall.blocklists.settings import Follow, follow_folder
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
-from fraudwall.resolver.dns.codec import OPCODE_MASK, Query, make_reply
+from fraudwall.resolver.dns.codec import OPCODE_MASK, OPCODE_NOTIFY, Query, make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 from fraudwall.resolver.dns.stages.access import client_address
 
 log = logging.getLogger("fraudwall")
-
-NOTIFY = 4 << 11   # the opcode, in place in the header's flags
-
 
 class NotifyStage(Stage):
     def __init__(self, follows: tuple[Follow, ...] = (), db: Path | None = None) -> None:
@@ -34,7 +31,7 @@ class NotifyStage(Stage):
                        for follow in follows if db is not None}
 
     async def resolve(self, query: Query) -> Answer:
-        if query.flags & OPCODE_MASK != NOTIFY:   # one test for every ordinary query
+        if query.flags & OPCODE_MASK != OPCODE_NOTIFY:   # one test for every ordinary query
             return await self.next.resolve(query)
         followed = self._zones.get(query.qname)
         address = client_address(query.client)

@@ -64,7 +64,7 @@ def test_a_response_is_never_answered():
 
 def test_other_opcodes_get_notimp():
     message = dns.message.make_query("www.example.org", "A")
-    message.set_opcode(dns.opcode.NOTIFY)
+    message.set_opcode(dns.opcode.UPDATE)
     outcome = read_query(message.to_wire())
     assert outcome.kind is AnswerKind.NOTIMP
     reply = parse(outcome.reply)

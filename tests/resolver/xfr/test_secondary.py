@@ -19,7 +19,8 @@ from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage
 from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.dns.decision import question
-from fraudwall.resolver.dns.stages.notify import NOTIFY, NotifyStage
+from fraudwall.resolver.dns.codec import OPCODE_NOTIFY
+from fraudwall.resolver.dns.stages.notify import NotifyStage
 from fraudwall.resolver.observe.metrics import families, merge
 from fraudwall.resolver.xfr import secondary
 from fraudwall.resolver.xfr.client import (
@@ -364,7 +365,9 @@ def test_lists_shows_each_followed_list_its_primary_serial_and_last_refresh(tmp_
         f"{follow.name}={follow.zone},{follow.primary}" for follow in follows]}}, "t")
     assert cli("lists", "--db", db, config=config) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2].startswith(f"phish follows {ZONE}. at 192.0.2.53: serial 1; last refresh ")
+    # A failed refresh does not hide the transfer before it: the serial in force and where it came from.
+    assert out[-2].startswith(f"phish follows {ZONE}. at 192.0.2.53: serial 1; last transfer ")
+    assert ": serial 1 by AXFR; list phish (created)" in out[-2]
     assert out[-2].endswith(" failed: cannot connect to 192.0.2.53 port 53: Connection refused")
     assert out[-1] == "later follows later.example.net. at 192.0.2.54:5353: no transfer yet (`serve` refreshes it)"
 
@@ -432,7 +435,7 @@ def _run(stage: Stage, query):
 
 def _notify(client: str, zone: str = ZONE):
     query = question(zone, client, qtype=6)
-    return query._replace(flags=query.flags | NOTIFY)
+    return query._replace(flags=query.flags | OPCODE_NOTIFY)
 
 
 @pytest.fixture
