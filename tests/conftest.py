@@ -22,6 +22,7 @@ os.environ.pop("FRAUDWALL_STATE_DIR", None)
 PACKAGES = {
     "nsd": "nsd",
     "unbound": "unbound",
+    "named": "bind9",
     "dnsperf": "dnsperf",
     "kdig": "knot-dnsutils",
     "dig": "bind9-dnsutils",
