@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages the end-to-end tests and benchmarks talk to (real peers, real clients).
-TEST_DEBS := unbound nsd bind9 dnsmasq-base knot-dnsutils bind9-dnsutils dnsperf chromium fonts-wqy-microhei prometheus dnsdist systemd
+TEST_DEBS := unbound nsd bind9 dnsmasq-base knot-dnsutils bind9-dnsutils dnsperf chromium fonts-wqy-microhei prometheus dnsdist systemd kea-dhcp4-server nftables
 
 .PHONY: serve test venv test-env debs clean
 
