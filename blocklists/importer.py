@@ -338,7 +338,7 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
         _discard(jobs)
         raise ImportFailed(broken)
     entries_before = before.names + before.networks + before.urls if before is not None else 0
-    if before is not None and entries_before >= THRESHOLD_MINIMUM:
+    if before is not None:
         # Entries of the old list missing from the new, plus new ones, over the old count.
         removed = max(before.names - totals.seen_before, 0)
         added = max(totals.filtered - totals.duplicates - totals.seen_before, 0)
@@ -351,7 +351,7 @@ def _import_files(paths: StorePaths, connection, request: ImportRequest, local: 
         summary.removed, summary.added, summary.union = removed, added, entries_before + added
         summary.changed_share = change_share(entries_before, removed, added)
         threshold = request.threshold
-        if summary.changed_share > threshold and not request.force:
+        if summary.changed_share > threshold and not request.force and entries_before >= THRESHOLD_MINIMUM:
             summary.held_back = (
                 f"list {list_name}: this import would change {summary.changed_share:.0%} of the list"
                 f" ({removed} of its {entries_before} entries removed, {added} added; more than {threshold:.0%});"

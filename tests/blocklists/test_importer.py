@@ -215,3 +215,13 @@ def test_a_name_listed_twice_is_stored_once_from_its_first_line(tmp_path, monkey
     blocklist = StoreBlocklist(db)
     assert blocklist.explain("again.example.org").source.endswith("feed.txt:21")
     assert blocklist.match_name("x.twice.example.org").source.endswith("feed.txt:11")
+
+
+def test_a_small_lists_change_is_counted_too(tmp_path):
+    """Below the change threshold's minimum size a list is never held back, but the summary still says what changed."""
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "small", "a.example.org\nb.example.org\n")
+    summary = import_text(db, tmp_path, "small", "a.example.org\nc.example.org\nd.example.org\n")
+    assert not summary.held_back
+    assert (summary.removed, summary.added, summary.union) == (1, 2, 4)
+    assert any(line.startswith("  changed: 75% (1 entries removed, 2 added, of 4 old and new)") for line in summary.lines())
