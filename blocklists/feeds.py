@@ -9,9 +9,7 @@ the CPU; the conditional request makes an unchanged feed cost one round trip.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import os
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +19,7 @@ from pathlib import Path
 from fraudwall.blocklists import store
 from fraudwall.blocklists.settings import BlocklistSettings, Feed
 from fraudwall.blocklists.store import ListInfo
+from fraudwall.blocklists.background import yield_cpu
 
 log = logging.getLogger("fraudwall.blocklists")
 POLL_SECONDS = 5.0
@@ -114,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sinkhole", action="append", default=[])
     args = parser.parse_args(argv)
     # Background work: the resolver's workers, not this import, get the CPU first.
-    with contextlib.suppress(OSError):
-        os.nice(19)
+    yield_cpu()
     try:
         ipv4, ipv6 = (int(length) for length in args.broadest_prefix.split(","))
         guards = load_guards(args.platforms_file, args.popular_file, args.brands_file,

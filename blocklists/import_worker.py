@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fraudwall.blocklists import bloom, store
+from fraudwall.blocklists.background import yield_cpu
 from fraudwall.blocklists.bloom import CorruptFilter, NameFilter
 from fraudwall.blocklists.formats import (
     EXCERPT,
@@ -376,8 +377,7 @@ def build_segment(job: SegmentJob, progress: Callable[[int], None] = lambda _: N
 def run_worker(job: SegmentJob, counter, connection, parent: int) -> None:
     # Parsing is background work: on a small host it must not take the CPU from a `serve` answering
     # queries (a 1 M-name re-import at full priority left 3,191 of 56,613 queries unanswered).
-    with contextlib.suppress(OSError):
-        os.nice(19)
+    yield_cpu()
     store.temporary_files_in(job.path.parent)
     try:
         result = build_segment(job, lambda done: _add(counter, done), parent)

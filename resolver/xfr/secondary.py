@@ -40,6 +40,7 @@ from fraudwall.resolver.xfr.client import (
     AxfrReader, Framing, IxfrReader, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa, soa_query,
 )
 from fraudwall.resolver.xfr.messages import newer
+from fraudwall.blocklists.background import yield_cpu
 
 log = logging.getLogger("fraudwall.xfr")
 
@@ -320,8 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # Background work: the resolver's workers, not this transfer, get the CPU first.
-    with contextlib.suppress(OSError):
-        os.nice(19)
+    yield_cpu()
     given = json.loads(args.settings)
     db = Path(given["db"])
     follow = Follow(*given["follow"])
