@@ -33,6 +33,7 @@ from fraudwall.blocklists.verdict import Match
 from fraudwall.scoring.names import parents
 
 log = logging.getLogger("fraudwall.blocklists")
+_UNKNOWN = object()   # not in a verdict cache (None is a verdict: not listed)
 
 
 @dataclass
@@ -73,6 +74,11 @@ class StoreBlocklist:
         # The entries found at a set of names, whatever the query below them: every new subdomain of a
         # listed name (random labels, as phishing kits make) would otherwise go to SQLite each time.
         self._entries_at: OrderedDict[tuple[str, ...], list[Candidate]] = OrderedDict()
+        # A name the filter let through (or an operator's entry) -> the names at and above it that it let
+        # through: what a walk up from any new subdomain of it finds, without the filter.
+        self._maybe_above: dict[str, tuple[str, ...]] = {}
+        # (names the filter let through, lists) -> the verdict for every name strictly below all of them.
+        self._decided_below: dict[tuple, Match | None] = {}
         self._cache_size = cache_size
         self._statements: dict[int, str] = {}
         try:
@@ -87,18 +93,56 @@ class StoreBlocklist:
     def match_name(self, name: str, lists: frozenset[str] | None = None) -> Match | None:
         cache = self._cache
         key = name if lists is None else (lists, name)
-        try:
-            return cache[key]
-        except KeyError:
-            pass
+        result = cache.get(key, _UNKNOWN)   # a miss without raising: most new names miss
+        if result is not _UNKNOWN:
+            return result
         snapshot = self._snapshot
-        name_filter, local = snapshot.name_filter, snapshot.local
-        maybe = [candidate for candidate in parents(name) if candidate in local or candidate in name_filter]
-        result = self._exact(snapshot, name, maybe, lists) if maybe else None
+        name_filter, local, above = snapshot.name_filter, snapshot.local, self._maybe_above
+        maybe: list[str] = []
+        for candidate in parents(name):
+            known = above.get(candidate)
+            if known is not None:
+                # A listed name met before: the filter's answers for it and its parents are known.
+                maybe += known
+                break
+            if candidate in local or candidate in name_filter:
+                maybe.append(candidate)
+        if not maybe:
+            result = None
+        elif maybe[0] == name:
+            result = self._exact(snapshot, name, maybe, lists)
+        else:
+            result = self._below_all(snapshot, name, maybe, lists)
         if self._cache_size:
+            self._remember_above(maybe)
             if len(cache) >= self._cache_size:
                 cache.popitem(last=False)
             cache[key] = result
+        return result
+
+    def _remember_above(self, maybe: list[str]) -> None:
+        """Keep, for each name the filter let through, the ones at and above it: its next new subdomain
+        (random labels under a listed name, as phishing kits and floods make) skips their filter tests."""
+        above = self._maybe_above
+        for index in range(len(maybe) - 1, -1, -1):
+            if maybe[index] in above:
+                continue
+            if len(above) >= self._cache_size:
+                del above[next(iter(above))]   # first in, first out, one at a time
+            above[maybe[index]] = tuple(maybe[index:])
+
+    def _below_all(self, snapshot: _Snapshot, name: str, maybe: list[str],
+                   lists: frozenset[str] | None) -> Match | None:
+        """The deciding entry for a name strictly below every name in `maybe`: the same for all such names
+        (an exact entry never covers them, a subtree or `*.` entry always does), so decided once."""
+        key = (tuple(maybe), lists)
+        result = self._decided_below.get(key, _UNKNOWN)
+        if result is _UNKNOWN:
+            result = self._exact(snapshot, name, maybe, lists)
+            if self._cache_size:
+                if len(self._decided_below) >= self._cache_size:
+                    del self._decided_below[next(iter(self._decided_below))]
+                self._decided_below[key] = result
         return result
 
     def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
@@ -162,8 +206,8 @@ class StoreBlocklist:
     def forget(self) -> tuple[object, ...]:
         """Start afresh the verdicts and entries remembered from the lists before the current generation;
         the old ones are returned for the caller to drop off the event loop (see `discard`)."""
-        old = (self._cache, self._entries_at)
-        self._cache, self._entries_at = OrderedDict(), OrderedDict()
+        old = (self._cache, self._entries_at, self._maybe_above, self._decided_below)
+        self._cache, self._entries_at, self._maybe_above, self._decided_below = OrderedDict(), OrderedDict(), {}, {}
         return old
 
     def close(self) -> None:

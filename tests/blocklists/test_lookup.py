@@ -197,3 +197,33 @@ def test_a_policys_lists_choose_among_their_own_addresses_only(tmp_path):
     assert blocklist.match_address("100.128.0.9", frozenset({"bad-hosts"})).list == "bad-hosts"
     assert blocklist.match_address("100.128.0.9", frozenset({"phish"})) is None
     blocklist.close()
+"""For tests/blocklists/test_lookup.py: new subdomains of a listed name, after the listed parent is remembered."""
+
+from fraudwall.blocklists import store
+from fraudwall.blocklists.formats import Mode
+from fraudwall.blocklists.lookup import StoreBlocklist
+from fraudwall.blocklists.verdict import Action
+
+from .blocklist_helpers import import_text
+
+
+def test_new_subdomains_of_a_listed_name_keep_their_verdicts_once_the_parent_is_remembered(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("ok.bad.example.org", Mode.SUBTREE, Action.ALLOW, ""),
+                              ("exact.example.net", Mode.EXACT, Action.BLOCK, "")])
+    blocklist = StoreBlocklist(db)
+    blocklist.refresh()
+    for round in range(2):   # the second round walks from the remembered parents
+        for index in range(3):
+            assert blocklist.match_name(f"r{round}x{index}.bad.example.org").action is Action.BLOCK
+            assert blocklist.match_name(f"r{round}x{index}.ok.bad.example.org").action is Action.ALLOW
+            assert blocklist.match_name(f"r{round}x{index}.exact.example.net") is None   # exact: not below
+        assert blocklist.match_name("bad.example.org").action is Action.BLOCK
+        assert blocklist.match_name("exact.example.net").action is Action.BLOCK
+    assert blocklist.match_name("x.bad.example.org", frozenset({"other"})) is None   # another list's entry
+    store.set_manual(writer, [("deep.bad.example.org", Mode.SUBTREE, Action.ALLOW, "")])
+    blocklist.refresh()   # a new generation: nothing remembered from the old one decides
+    assert blocklist.match_name("y.deep.bad.example.org").action is Action.ALLOW
+    assert blocklist.match_name("y.bad.example.org").action is Action.BLOCK
