@@ -197,14 +197,6 @@ def test_a_policys_lists_choose_among_their_own_addresses_only(tmp_path):
     assert blocklist.match_address("100.128.0.9", frozenset({"bad-hosts"})).list == "bad-hosts"
     assert blocklist.match_address("100.128.0.9", frozenset({"phish"})) is None
     blocklist.close()
-"""For tests/blocklists/test_lookup.py: new subdomains of a listed name, after the listed parent is remembered."""
-
-from fraudwall.blocklists import store
-from fraudwall.blocklists.formats import Mode
-from fraudwall.blocklists.lookup import StoreBlocklist
-from fraudwall.blocklists.verdict import Action
-
-from .blocklist_helpers import import_text
 
 
 def test_new_subdomains_of_a_listed_name_keep_their_verdicts_once_the_parent_is_remembered(tmp_path):
