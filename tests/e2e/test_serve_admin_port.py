@@ -3,6 +3,7 @@ answered; a port the operator chose stops it with one line naming --admin."""
 
 import errno
 import socket
+import time
 
 import pytest
 from fraudwall.resolver.config import AdminSettings
@@ -41,9 +42,12 @@ def test_a_taken_default_metrics_port_is_a_warning_and_dns_is_answered(tmp_path,
     server = Process("fraudwall", [fraudwall_binary(), "serve", "--config", str(config)], port, tmp_path,
                      "icbc-tuikuan.example.com").start()   # answers the blocked demo name: serving
     try:
-        log = server.log()
-        assert f"fraudwall: warning: /metrics is off: the default {default} is taken" in log
-        assert "metrics: off (--admin ADDR:PORT" in log
+        # The banner is written by the worker once it serves: it may come a moment after the first answer.
+        deadline = time.monotonic() + 10
+        while "metrics: off (--admin ADDR:PORT" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
+        assert f"fraudwall: warning: /metrics is off: the default {default} is taken" in server.log()
     finally:
         assert server.terminate() == 0
 
