@@ -31,7 +31,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
 from tests.conftest import PACKAGES, peers_required
-from tests.e2e.peers import Process, answers, fraudwall_binary, free_port
+from tests.e2e.peers import Process, answers, fraudwall_binary, free_port, wait_for
 from tests.test_docs import PRODUCTION_CONFIG, PRODUCTION_STATE, Runner, fraudwall_argv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -528,12 +527,6 @@ def rcode_of(address: str, port: int, name: str) -> int | None:
         return None
 
 
-def wait_for(what: str, check, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
-        time.sleep(0.1)
-
 
 @pytest.fixture(scope="module")
 def loopback_lab(tmp_path_factory):
@@ -547,7 +540,7 @@ def loopback_lab(tmp_path_factory):
         configs[host] = directory / host / "fraudwall.toml"
         configs[host].write_text(on_loopback(document, host, ports, directory / host))
     binary = fraudwall_binary()
-    one, two = configs["fraudwall-1"], configs["fraudwall-2"]
+    one = configs["fraudwall-1"]
     subprocess.run([binary, "ca", "init", "--config", one], check=True, capture_output=True, timeout=60)
     shutil.copytree(directory / "fraudwall-1" / "ca", directory / "fraudwall-2" / "ca")   # the guide's scp
     subprocess.run([binary, "block", "paypa1-login.example.net", "--reason", "helpdesk ticket 42", "--config", one],

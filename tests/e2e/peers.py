@@ -298,3 +298,12 @@ def start_fraudwall(directory: Path, upstreams: list[str], *flags: str, probe_na
         argv += ["--upstream", upstream]
     argv += list(flags)
     return Process("fraudwall", argv, port, directory, probe_name).start()
+
+
+def wait_for(what: str, check, seconds: float = 10.0, every: float = 0.1):
+    """Ask `check()` until it returns something truthy, and return that; fails naming `what` past the deadline."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        time.sleep(every)
+    return value

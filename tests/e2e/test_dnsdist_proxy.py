@@ -24,7 +24,7 @@ import pytest
 
 from fraudwall.resolver.dns.codes import Transport
 from fraudwall.resolver.dns.proxy import build_header
-from tests.e2e.peers import fraudwall_binary, free_port, start_fraudwall
+from tests.e2e.peers import fraudwall_binary, free_port, start_fraudwall, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DNSDIST_CONF = ROOT / "deploy" / "dnsdist" / "dnsdist.conf"
@@ -33,12 +33,6 @@ DENIED = "127.0.0.4"          # [access] deny: refused, though dnsdist (allowed)
 BLOCKED = "safe-account.example.org"   # the demo list blocks its subdomains: logged without an upstream
 HEALTH = "icbc-tuikuan.example.com"    # dnsdist's health check name here (blocked, answered at once)
 
-
-def wait_for(what: str, condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.1)
 
 
 def dnsdist_config(directory: Path, backend_ports: list[int], port: int, console: int) -> Path:

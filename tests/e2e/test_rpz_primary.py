@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import dns.message
@@ -18,19 +17,12 @@ import dns.query
 import dns.rcode
 import pytest
 
-from tests.e2e.peers import Process, answers, fraudwall_binary, free_port, serve_expecting_failure
+from tests.e2e.peers import Process, answers, fraudwall_binary, free_port, serve_expecting_failure, wait_for
 
 pytestmark = pytest.mark.e2e
 
-SETTLE_SECONDS = 10.0
 PHISH = "evil-bank.example.com"
 
-
-def _wait_for(what: str, check, seconds: float = SETTLE_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
-        time.sleep(0.1)
 
 
 def _rcode(port: int, name: str) -> int | None:
@@ -55,7 +47,7 @@ def primary(start_own_fraudwall, nsd: Process, tmp_path: Path):
     server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
                                  extra=f'\n[xfr]\nnotify = ["127.0.0.1:{unbound_port}"]\n')
     # The transfer server is a process of its own, started beside the workers: wait for its SOA.
-    _wait_for("the transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
+    wait_for("the transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
     return server, store, xfr_port, unbound_port
 
 
@@ -113,15 +105,15 @@ def test_kdig_axfr_returns_the_list_as_an_rpz_zone(primary, require_binary):
 
 def test_unbound_follows_the_lists_and_a_live_block(primary, unbound):
     _, store, _, port = primary
-    _wait_for(f"Unbound answers NXDOMAIN for {PHISH}", lambda: _rcode(port, PHISH) == dns.rcode.NXDOMAIN)
+    wait_for(f"Unbound answers NXDOMAIN for {PHISH}", lambda: _rcode(port, PHISH) == dns.rcode.NXDOMAIN)
     assert _rcode(port, "www.example.org") == dns.rcode.NOERROR
     subprocess.run([fraudwall_binary(), "block", "--db", str(store), "www.example.org"], check=True,
                    capture_output=True)
-    _wait_for("Unbound blocks www.example.org after `fraudwall block`",
+    wait_for("Unbound blocks www.example.org after `fraudwall block`",
               lambda: _rcode(port, "www.example.org") == dns.rcode.NXDOMAIN)
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(store), "www.example.org"], check=True,
                    capture_output=True)
-    _wait_for("Unbound answers www.example.org again after `fraudwall unblock`",
+    wait_for("Unbound answers www.example.org again after `fraudwall unblock`",
               lambda: _rcode(port, "www.example.org") == dns.rcode.NOERROR)
 
 
@@ -145,9 +137,9 @@ def test_a_transfer_server_that_dies_is_started_again(primary):
     pid = _transfer_server_pid(server.pid)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    _wait_for("the transfer server stops answering",
+    wait_for("the transfer server stops answering",
               lambda: not answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
-    _wait_for("a new transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
+    wait_for("a new transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
     assert _transfer_server_pid(server.pid) not in (None, pid)
     assert _rcode(server.port, "www.example.org") == dns.rcode.NOERROR   # the workers served on throughout
 
@@ -166,10 +158,10 @@ def test_serve_with_a_taken_xfr_address_stops_with_one_line(tmp_path: Path):
 def test_sighup_moves_the_transfer_server_to_a_new_xfr_listen(start_own_fraudwall, nsd: Process, tmp_path: Path):
     first, second = free_port(), free_port()
     server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], extra=f'\n[xfr]\nlisten = "127.0.0.1:{first}"\n')
-    _wait_for("the transfer server answers", lambda: answers("127.0.0.1", first, "manual.rpz.fraudwall."))
+    wait_for("the transfer server answers", lambda: answers("127.0.0.1", first, "manual.rpz.fraudwall."))
     config = tmp_path / "fraudwall0" / "fraudwall.toml"
     config.write_text(config.read_text().replace(f"127.0.0.1:{first}", f"127.0.0.1:{second}"))
     server.signal(signal.SIGHUP)
-    _wait_for("the transfer server answers on the new address",
+    wait_for("the transfer server answers on the new address",
               lambda: answers("127.0.0.1", second, "manual.rpz.fraudwall."))
     assert not answers("127.0.0.1", first, "manual.rpz.fraudwall.")

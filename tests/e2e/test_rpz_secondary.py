@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -23,11 +22,10 @@ import dns.rcode
 import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
-from tests.e2e.peers import Process, fraudwall_binary, free_port, write_fraudwall_config
+from tests.e2e.peers import Process, fraudwall_binary, free_port, write_fraudwall_config, wait_for
 
 pytestmark = pytest.mark.e2e
 
-SETTLE_SECONDS = 10.0
 ZONE = "phish.rpz.example.org"
 FIRST = "evil-bank.example.com"
 ADDED = "new-phish.example.net"
@@ -38,12 +36,6 @@ def _zone_text(serial: int, names: tuple[str, ...], refresh: int = 3600) -> str:
     soa = f"ns.example.org. hostmaster.example.org. {serial} {refresh} 600 86400 60"
     return f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA {soa}\n@ IN NS ns.example.org.\n{records}"
 
-
-def _wait_for(what: str, check, seconds: float = SETTLE_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
-        time.sleep(0.1)
 
 
 def _rcode(port: int, name: str) -> int | None:
@@ -135,33 +127,33 @@ def _lists(config: Path) -> str:
 
 def test_a_followed_zone_is_enforced_from_the_start(primary_and_secondary):
     nsd, _, fraudwall, config = primary_and_secondary
-    _wait_for(f"{FIRST} blocked after the first transfer",
+    wait_for(f"{FIRST} blocked after the first transfer",
               lambda: _rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
     assert _rcode(fraudwall.port, ADDED) != dns.rcode.NXDOMAIN
     assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 1; last refresh " in _lists(config)
     transferred = 'fraudwall_xfr_secondary_transfers_total{list="phish",result="transferred"} 1.0'
-    _wait_for("/metrics counts the transfer", lambda: transferred in _metrics(fraudwall.admin_port))
+    wait_for("/metrics counts the transfer", lambda: transferred in _metrics(fraudwall.admin_port))
 
 
 @pytest.mark.parametrize("primary_and_secondary", [2], indirect=True)
 def test_a_change_on_the_primary_is_enforced_at_the_soa_refresh(primary_and_secondary):
     nsd, zone_file, fraudwall, config = primary_and_secondary
-    _wait_for("the first transfer", lambda: _rcode(fraudwall.port, FIRST) == dns.rcode.NXDOMAIN)
+    wait_for("the first transfer", lambda: _rcode(fraudwall.port, FIRST) == dns.rcode.NXDOMAIN)
     zone_file.write_text(_zone_text(2, (FIRST, ADDED), 2))
     nsd.signal(signal.SIGHUP)
-    _wait_for(f"{ADDED} blocked by the 2 s refresh", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
-    assert f"serial 2; last refresh " in _lists(config)
+    wait_for(f"{ADDED} blocked by the 2 s refresh", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
+    assert "serial 2;" in _lists(config)
 
 
 @needs_notify
 def test_a_change_on_the_primary_is_enforced_within_10_s_of_its_notify(primary_and_secondary):
     nsd, zone_file, fraudwall, config = primary_and_secondary
-    _wait_for(f"{FIRST} blocked after the first transfer",
+    wait_for(f"{FIRST} blocked after the first transfer",
               lambda: _rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
 
     zone_file.write_text(_zone_text(2, (FIRST, ADDED)))
     nsd.signal(signal.SIGHUP)   # NSD reads the changed file and notifies fraudwall's port
-    _wait_for(f"{ADDED} blocked after NSD's reload", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
+    wait_for(f"{ADDED} blocked after NSD's reload", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
     lists = _lists(config)
     assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 2;" in lists
     assert "transferred" in lists
@@ -212,24 +204,24 @@ def two_fraudwalls(nsd: Process, tmp_path: Path):
 
 def test_a_fraudwall_follows_another_fraudwalls_list_from_the_start(two_fraudwalls):
     _, b = two_fraudwalls
-    _wait_for(f"B blocks {FIRST}, a name of A's list", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    wait_for(f"B blocks {FIRST}, a name of A's list", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
 
 
 @needs_notify
 def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5_s(two_fraudwalls):
     a_store, b = two_fraudwalls
-    _wait_for("B follows A's zones", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    wait_for("B follows A's zones", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
     assert _rcode(b.port, "www.example.org") == dns.rcode.NOERROR
     subprocess.run([fraudwall_binary(), "block", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
-    _wait_for("B blocks www.example.org after `fraudwall block` on A",
+    wait_for("B blocks www.example.org after `fraudwall block` on A",
               lambda: _rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
     # A's own zone answers an IXFR with the difference: B applies it to its last copy.
     assert "by IXFR;" in next(line for line in _lists(b.directory / "fraudwall.toml").splitlines()
                               if line.startswith("a-manual follows"))
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
-    _wait_for("B answers www.example.org again after `fraudwall unblock` on A",
+    wait_for("B answers www.example.org again after `fraudwall unblock` on A",
               lambda: _rcode(b.port, "www.example.org") == dns.rcode.NOERROR, seconds=5.0)
 
 
@@ -240,13 +232,13 @@ def _manual_line(b: Process) -> str:
 
 def test_a_restarted_follower_catches_up_by_ixfr(two_fraudwalls):
     a_store, b = two_fraudwalls
-    _wait_for("B has A's own zone", lambda: "transferred" in _manual_line(b))
+    wait_for("B has A's own zone", lambda: "transferred" in _manual_line(b))
     b.terminate()
     subprocess.run([fraudwall_binary(), "block", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
     again = Process(b.name, b.argv, b.port, b.directory, b.probe_name).start()
     try:
-        _wait_for("B, started again, blocks what A blocked meanwhile",
+        wait_for("B, started again, blocks what A blocked meanwhile",
                   lambda: _rcode(again.port, "www.example.org") == dns.rcode.NXDOMAIN)
         assert "by IXFR;" in _manual_line(again)
     finally:
