@@ -48,7 +48,6 @@ import contextlib
 import cProfile
 import dataclasses
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +56,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from blocklist_scale import SEED, fraud_names
+from forward_cost import start_upstream as start_responder
 from harness import bench_lock
 
 from fraudwall.blocklists.guards import load_guards
@@ -103,33 +103,6 @@ ROWS = {
 SOA = (b"\x00" + RR_FIXED.pack(QType.SOA, 1, 300, 22) + b"\x00\x00"
        + (1).to_bytes(4, "big") + (3600).to_bytes(4, "big") + (900).to_bytes(4, "big")
        + (604800).to_bytes(4, "big") + (300).to_bytes(4, "big"))
-
-
-# --upstream process: forward_cost.py's responder, with the stand-in's SOA so that NXDOMAIN is cached.
-RESPONDER = r"""
-import socket, sys
-soa = bytes.fromhex(sys.argv[2])
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-sock.bind(("127.0.0.1", int(sys.argv[1])))
-print("ready", flush=True)
-while True:
-    data, client = sock.recvfrom(4096)
-    end = data.index(0, 12) + 5                       # the question: its name and type and class
-    flags = 0x8083 | (data[2] << 8 & 0x0100)          # QR, RA, NXDOMAIN, the query's RD
-    sock.sendto(data[:2] + flags.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x01\x00\x00" + data[12:end] + soa, client)
-"""
-
-
-def start_upstream() -> tuple[subprocess.Popen, int]:
-    for _ in range(20):
-        port = random.randint(20000, 60000)
-        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port), SOA.hex()], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        if process.stdout.readline().strip() == "ready":
-            return process, port
-        process.wait()
-    raise SystemExit("first_seen_cost: no free port for the upstream")
 
 
 class NxdomainUpstream(ReplySource):
@@ -346,7 +319,7 @@ def main() -> int:
     profile = cProfile.Profile() if args.profile else None
     lock = bench_lock("first_seen_cost.py") if args.lock else contextlib.nullcontext()
     results: dict[str, dict[str, tuple[int, float, int]]] = {}
-    responder, port = start_upstream() if args.upstream == "process" else (None, None)
+    responder, port = start_responder(SOA) if args.upstream == "process" else (None, None)
     with lock, tempfile.TemporaryDirectory(prefix="fraudwall-first-seen-") as directory, \
             contextlib.ExitStack() as stop:
         if responder is not None:

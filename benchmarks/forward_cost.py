@@ -38,9 +38,11 @@ from fraudwall.resolver.dns.quota import Quota
 from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 from fraudwall.resolver.server.upstream import Forwarder, UpstreamStage
 
-# The upstream: NXDOMAIN for every question, as fast as a plain Python socket loop can (~100 k/s).
+# The upstream: NXDOMAIN for every question, as fast as a plain Python socket loop can (~100 k/s); with
+# a second argument, that record (hex) as the answer's authority (an SOA, so NXDOMAIN is cached).
 RESPONDER = r"""
 import socket, sys
+authority = bytes.fromhex(sys.argv[2]) if len(sys.argv) > 2 else b""
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
 sock.bind(("127.0.0.1", int(sys.argv[1])))
@@ -49,7 +51,8 @@ while True:
     data, client = sock.recvfrom(4096)
     end = data.index(0, 12) + 5                       # the question: its name and type and class
     flags = 0x8083 | (data[2] << 8 & 0x0100)          # QR, RA, NXDOMAIN, the query's RD
-    sock.sendto(data[:2] + flags.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x00\x00\x00" + data[12:end], client)
+    counts = b"\x00\x01\x00\x00" + (b"\x00\x01" if authority else b"\x00\x00") + b"\x00\x00"
+    sock.sendto(data[:2] + flags.to_bytes(2, "big") + counts + data[12:end] + authority, client)
 """
 
 
@@ -59,15 +62,16 @@ def query_wire(index: int, ident: int) -> bytes:
     return ident.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + name + b"\x00\x01\x00\x01"
 
 
-def start_upstream() -> tuple[subprocess.Popen, int]:
+def start_upstream(authority: bytes = b"") -> tuple[subprocess.Popen, int]:
+    """The responder process on a free loopback port; `authority`: the record it adds to each answer."""
     for _ in range(20):
         port = random.randint(20000, 60000)
-        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port), *([authority.hex()] if authority else [])],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         if process.stdout.readline().strip() == "ready":
             return process, port
         process.wait()
-    raise SystemExit("forward_cost: no free port for the upstream")
+    raise SystemExit("no free port for the NXDOMAIN upstream")
 
 
 async def run(port: int, count: int, concurrency: int, outgoing_range: int,

@@ -45,18 +45,10 @@ def write_feed(path: Path, count: int) -> float:
     """The feed of `count` names at `path` (kept when it is there already); seconds it took."""
     if path.exists():
         return 0.0
+    from blocklist_scale import generate   # the one feed writer; it draws these names for shape "random"
+
     started = time.monotonic()
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w") as stream:
-        batch: list[str] = []
-        for name in random_names(count):
-            batch.append(name)
-            if len(batch) == 100_000:
-                stream.write("\n".join(batch) + "\n")
-                batch.clear()
-        if batch:
-            stream.write("\n".join(batch) + "\n")
-    temporary.rename(path)
+    generate(path, count, "random")
     return time.monotonic() - started
 
 
