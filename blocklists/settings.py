@@ -36,17 +36,22 @@ class Feed:
     @classmethod
     def from_text(cls, text: str) -> Feed:
         """The legacy form "NAME=URL,FORMAT,PERIOD"; ValueError quotes the text."""
-        name, sep, rest = text.partition("=")
-        parts = [part.strip() for part in rest.split(",")]
-        if not sep or not name.strip() or len(parts) != 3:
-            raise ValueError(f"feeds: {text!r} is not NAME=URL,FORMAT,PERIOD")
-        url, format, period = parts
+        name, (url, format, period) = _named_fields(text, "feeds", "NAME=URL,FORMAT,PERIOD")
         if not period.isdigit():
             raise ValueError(f"feeds: {text!r}: the period must be a number of seconds, at least 60")
         try:
-            return cls(name.strip(), url, format, int(period))
+            return cls(name, url, format, int(period))
         except ValueError as error:
             raise ValueError(f"feeds: {text!r}: {str(error).split(': ', 1)[1]}") from None
+
+
+def _named_fields(text: str, key: str, form: str) -> tuple[str, list[str]]:
+    """`NAME=A,B,...` as (NAME, [A, B, ...]) with as many fields as `form` has; ValueError names `key`."""
+    name, sep, rest = text.partition("=")
+    fields = [field.strip() for field in rest.split(",")]
+    if not sep or not name.strip() or len(fields) != form.count(",") + 1:
+        raise ValueError(f"{key}: {text!r} is not {form}")
+    return name.strip(), fields
 
 
 def follow_folder(db: Path) -> Path:
@@ -101,12 +106,9 @@ class Follow:
 
     @classmethod
     def from_text(cls, text: str) -> Follow:
-        name, sep, rest = text.partition("=")
-        parts = [part.strip() for part in rest.split(",")]
-        if not sep or not name.strip() or len(parts) != 2:
-            raise ValueError(f"follow: {text!r} is not NAME=ZONE,ADDR[:PORT]")
+        name, parts = _named_fields(text, "follow", "NAME=ZONE,ADDR[:PORT]")
         try:
-            return cls(name.strip(), *parts)
+            return cls(name, *parts)
         except ValueError as error:
             raise ValueError(f"follow: {text!r}: {error}") from None
 
