@@ -37,7 +37,9 @@ HOMOGLYPH_SHORT = 0.8
 HOMOGLYPH_LOOSE = 0.75     # b/d, c/e, n/m ... in ASCII under the brand's own suffix: warn
 TYPO_LONG_ABROAD = 0.75    # correos.es of correios.com.br: another country's own institution, or a look-alike: warn
 TLD_SWAP = 0.75            # icbc.top: the TLD decides between warn and block
-TLD_SWAP_ABROAD = 0.56     # airbnb.nl: a global brand's label under a country code: a hint (a ranked TLD warns)
+TLD_SWAP_ABROAD = 0.56     # office.co.uk: a brand that is an everyday word under a country code: a hint
+                           # (a ranked TLD warns). Any other brand's own country sites are its `domains`
+                           # (brands.toml), so its label under another country's code warns (airbnb.hk)
 COMBO = 0.9
 COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
 INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
@@ -75,12 +77,6 @@ def _typo_value(token: str, d: int) -> float:
     if d >= 2:
         return TYPO_TWO_EDITS
     return TYPO if len(token) >= 8 else TYPO_SHORT
-
-
-def _local_sites(brand: Brand) -> bool:
-    """Whether the brand runs a site of its own name under some country's code (airbnb.cn,
-    citibank.co.uk); short links and CDNs under one (db.tt, aka.ms) are no local site."""
-    return any(_country(d) and d.partition(".")[0].replace("-", "") in brand.tokens for d in brand.domains)
 
 
 def _country(suffix: str) -> str | None:
@@ -277,9 +273,9 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
     brand: Brand | None = index.token(plain)
     if brand is not None and plain == text:
         value, why = TLD_SWAP, ""
-        if (brand.group.value == "intl" and len(brand.domain.rpartition(".")[2]) > 2 and _country(suffix)
-                and _abroad(brand, suffix) and _local_sites(brand)):
-            value, why = TLD_SWAP_ABROAD, ", though it may be a local site of the brand's"
+        if plain in _EVERYDAY_TOKENS and _country(suffix):
+            # office.co.uk, visa.com.br: a word of that country's own sites, not only the brand's.
+            value, why = TLD_SWAP_ABROAD, ", though the word is in everyday use there"
         signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}{why}", brand.domain)
         return (signal,), (), True

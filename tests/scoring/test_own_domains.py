@@ -14,6 +14,11 @@ from fraudwall.scoring.score import Verdict
     "capitalone.ca",                   # a country site of the brand
     "barclaycard.de",
     "static.line-scdn.net",
+    "airbnb.com.hk",                   # country sites as the brand's own region selector links them
+    "airbnb.pt",
+    "citibank.pl",
+    "google.com.jm",                   # Google's list of the domains it serves search under
+    "amazon.co.za",
 ])
 def test_a_brand_s_own_domains_are_allowed_as_its_own(scorer, name):
     score = scorer.score(name)
@@ -37,8 +42,10 @@ def test_a_country_s_academic_and_government_second_levels_are_not_judged_for_sl
     assert scorer.score("paypa1.ac").verdict is Verdict.BLOCK        # the .ac TLD is anyone's
 
 
-def test_a_short_link_under_a_country_code_is_no_local_site(scorer):
-    # aka.ms and db.tt are the brands' own, but no country site: microsoft.tw is still a TLD swap that warns.
+def test_a_brand_s_name_under_a_country_code_it_does_not_list_warns(scorer):
+    # aka.ms and db.tt are the brands' own, but no country site: microsoft.tw is still a TLD swap that warns;
+    # so are brands with country sites elsewhere, under a code they do not list (airbnb.com.hk, not airbnb.hk).
     assert scorer.score("aka.ms").rule == "brand-domain"
-    for name in ("microsoft.tw", "dropbox.tw"):
-        assert scorer.score(name).verdict is Verdict.WARN, name
+    for name in ("microsoft.tw", "dropbox.tw", "fedex.tw", "airbnb.hk", "capitalone.hk", "fedex.com.cn"):
+        score = scorer.score(name)
+        assert score.verdict is Verdict.WARN and score.rule == "tld-swap", name

@@ -98,12 +98,15 @@ def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
 
 
 @pytest.mark.parametrize("label, suffix, warns", [
-    ("airbnb", "pt", False),          # an international brand with local sites elsewhere: maybe its own
-    ("citibank", "pl", False),
-    ("bankofamerica", "hk", True),    # no local sites anywhere
+    ("airbnb", "hk", True),           # Airbnb's Hong Kong site is airbnb.com.hk, not airbnb.hk
+    ("fedex", "tw", True),
+    ("capitalone", "hk", True),
+    ("bankofamerica", "hk", True),
     ("linkedin", "io", True),         # io is sold as a generic TLD
     ("icbc", "de", True),             # a Chinese brand
+    ("office", "co.uk", False),       # a brand that is an everyday word: that country's own shops use it
+    ("visa", "com.br", False),
 ])
-def test_a_brand_under_a_country_code_where_it_may_run_a_local_site_only_hints(index, label, suffix, warns):
+def test_a_brands_label_under_a_country_code_it_does_not_list_warns(index, label, suffix, warns):
     signal = domain_signals(index, label, suffix).signals[0]
     assert signal.rule is Rule.TLD_SWAP and (signal.value >= 0.6) is warns
