@@ -78,12 +78,16 @@ def _primary_address(text: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class Follow:
-    """A list kept a copy of a zone on a primary server by zone transfer (`[blocklists] follow`,
-    "NAME=ZONE,ADDR[:PORT]"). ValueError names what is wrong."""
+    """A list kept a copy of a zone on a primary server by zone transfer: a `[[lists]]` table with
+    `primary` (the documented spelling), or a `[blocklists] follow` string "NAME=ZONE,ADDR[:PORT][,KEY]".
+    `key` names a TSIG key of `keys_file` ([xfr] keys_file, filled in when the config is read) that
+    signs the questions and must sign the answers. ValueError names what is wrong."""
 
     name: str
     zone: str
     primary: str
+    key: str = ""
+    keys_file: str = ""
 
     def __post_init__(self) -> None:
         if self.name == MANUAL_LIST or not LIST_NAME.fullmatch(self.name):
@@ -99,6 +103,10 @@ class Follow:
         except ValueError:
             raise ValueError(f"primary: {self.primary!r} is not ADDR[:PORT] (an IP address; IPv6 as [ADDR]:PORT)"
                              ) from None
+        key = self.key.lower().rstrip(".")
+        if self.key and not LIST_NAME.fullmatch(key):
+            raise ValueError(f"key: {self.key!r} is not a key name")
+        object.__setattr__(self, "key", key)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -106,7 +114,8 @@ class Follow:
 
     @classmethod
     def from_text(cls, text: str) -> Follow:
-        name, parts = _named_fields(text, "follow", "NAME=ZONE,ADDR[:PORT]")
+        form = "NAME=ZONE,ADDR[:PORT],KEY" if text.count(",") == 2 else "NAME=ZONE,ADDR[:PORT]"
+        name, parts = _named_fields(text, "follow", form)
         try:
             return cls(name, *parts)
         except ValueError as error:
@@ -125,8 +134,9 @@ class BlocklistSettings:
     # Feeds that `serve` keeps fresh: the `[[lists]]` tables, and the strings of the legacy form
     # "NAME=URL,FORMAT,PERIOD" (PERIOD in seconds, >= 60), made Feed values here, once.
     feeds: tuple[Feed, ...] = ()
-    # Lists that are copies of a zone on a primary server, kept by zone transfer: strings
-    # "NAME=ZONE,ADDR[:PORT]", made Follow values here, once (resolver/xfr/secondary.py).
+    # Lists that are copies of a zone on a primary server, kept by zone transfer: the `[[lists]]`
+    # tables with a `primary`, and the strings "NAME=ZONE,ADDR[:PORT][,KEY]", made Follow values
+    # here, once (resolver/xfr/secondary.py).
     follow: tuple[Follow, ...] = ()
     # Share of a list (0-1) a re-import may change before it is held back until `--force`.
     change_threshold: float = 0.5

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fraudwall.blocklists.settings import BlocklistSettings, Feed
+from fraudwall.blocklists.settings import BlocklistSettings, Feed, Follow
 from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.dns.upstream_policy import Upstream
 from fraudwall.resolver.warning.settings import WarningSettings
+from fraudwall.resolver.xfr import keys as xfr_keys
 from fraudwall.scoring.names import InvalidName, normalise_name
 from fraudwall.scoring.settings import ScorerSettings
 
@@ -339,17 +340,29 @@ class XfrSettings:
     # Secondaries that may transfer the zones; everybody else is REFUSED.
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     suffix: str = XFR_SUFFIX
-    # Secondaries sent a NOTIFY (RFC 1996) when a zone's serial moves, e.g. ["192.0.2.53:53"].
+    # Secondaries sent a NOTIFY (RFC 1996) when a zone's serial moves, e.g. ["192.0.2.53:53"];
+    # "192.0.2.53:53 key NAME" signs it with a key of `keys_file`.
     notify: tuple[str, ...] = ()
+    # TSIG keys (RFC 8945) in BIND's `key "NAME" { algorithm hmac-sha256; secret "..."; };` form,
+    # as `tsig-keygen` prints them, in a file only its owner may read; "" for none. A signed
+    # request is answered signed; a followed list's `key` and a NOTIFY's key are named here.
+    keys_file: str = ""
+    # true: an AXFR or IXFR must be signed with a key of `keys_file` (and come from `allow`).
+    require_key: bool = False
 
     def __post_init__(self) -> None:
         _check_networks("allow", self.allow)
         for key, values in (("listen", (self.listen,) if self.listen else ()), ("notify", self.notify)):
             for value in values:
                 try:
-                    parse_hostport(value, 53)
+                    address, key_name = xfr_keys.with_key(value)
+                    parse_hostport(address, 53)
+                    if key_name and key != "notify":
+                        raise ValueError(f"{value!r}: only a NOTIFY target names a key")
                 except ValueError as error:
                     raise ValueError(f"{key}: {error}") from None
+        if self.require_key and not self.keys_file:
+            raise ValueError("require_key: true needs keys_file, the keys a transfer may be signed with")
         try:
             if normalise_name(self.suffix) != self.suffix.rstrip(".").lower() or "." not in self.suffix.strip("."):
                 raise InvalidName("not a domain name")
@@ -431,10 +444,12 @@ def from_document(document: dict, source: str, base: Path | None = None) -> Conf
     built: dict[str, object] = {}
     document = dict(document)
     policy_tables = document.pop("policy", [])
-    feeds = _feeds_from_lists(document.pop("lists", []), source)
-    if feeds:
+    feeds, follows = _from_lists(document.pop("lists", []), source)
+    if feeds or follows:
         blocklists = dict(document.get("blocklists", {}))
-        blocklists["feeds"] = [*blocklists.get("feeds", []), *feeds]
+        for key, tables in (("feeds", feeds), ("follow", follows)):
+            if tables:
+                blocklists[key] = [*blocklists.get(key, []), *tables]
         document["blocklists"] = blocklists
     for name, table in document.items():
         if name not in sections:
@@ -447,32 +462,74 @@ def from_document(document: dict, source: str, base: Path | None = None) -> Conf
     config = Config(**built, policy=_policies(policy_tables, source), source=source)
     if base is not None:
         config = _resolve_relative_files(config, base)
-    return config
+    return _with_xfr_keys(config, source)
 
 
-def _feeds_from_lists(lists: object, source: str) -> list[Feed]:
-    """`[[lists]]` tables (name, url, format, refresh seconds) as `[blocklists] feeds` entries."""
+FEED_KEYS = ("name", "url", "format", "refresh")
+FOLLOW_KEYS = ("name", "primary", "zone", "key")
+
+
+def _from_lists(lists: object, source: str) -> tuple[list[Feed], list[Follow]]:
+    """`[[lists]]` tables: a feed (name, url, format, refresh seconds) as a `[blocklists] feeds`
+    entry, a followed zone (name, primary, zone, key) as a `[blocklists] follow` entry."""
     if not isinstance(lists, list):
         raise ConfigError(f"{source}: lists must be written as [[lists]] tables")
-    feeds = []
+    feeds, follows = [], []
     for number, table in enumerate(lists, start=1):
         where = f"{source}: [[lists]] #{number}"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
-        unknown = set(table) - {"name", "url", "format", "refresh"}
+        if "url" in table and "primary" in table:
+            raise ConfigError(f"{where} primary: a list is downloaded (url) or followed (primary), not both")
+        known = FOLLOW_KEYS if "primary" in table else FEED_KEYS
+        unknown = set(table) - set(known)
         if unknown:
-            raise ConfigError(f"{where} unknown key {sorted(unknown)[0]!r} (known: format, name, refresh, url)")
-        for key in ("name", "url"):
-            if not isinstance(table.get(key), str) or not table[key]:
+            raise ConfigError(f"{where} unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+        for key in known:
+            if key in table and key != "refresh" and (not isinstance(table[key], str) or not table[key]):
+                raise ConfigError(f"{where} {key}: must be a string, not {table[key]!r}")
+        for key in known[:2] if "primary" in table else ("name", "url"):
+            if key not in table:
                 raise ConfigError(f"{where} {key}: a string is required")
-        refresh = table.get("refresh", 3600)
-        if not isinstance(refresh, int) or isinstance(refresh, bool):
-            raise ConfigError(f"{where} refresh: must be a number of seconds, not {refresh!r}")
         try:
+            if "primary" in table:
+                if "zone" not in table:
+                    raise ConfigError(f"{where} zone: a string is required (the zone to follow)")
+                follows.append(Follow(table["name"], table["zone"], table["primary"], table.get("key", "")))
+                continue
+            refresh = table.get("refresh", 3600)
+            if not isinstance(refresh, int) or isinstance(refresh, bool):
+                raise ConfigError(f"{where} refresh: must be a number of seconds, not {refresh!r}")
             feeds.append(Feed(table["name"], table["url"], table.get("format", "auto"), refresh))
         except ValueError as error:
             raise ConfigError(f"{where} {error}") from None
-    return feeds
+    return feeds, follows
+
+
+def _with_xfr_keys(config: Config, source: str) -> Config:
+    """The TSIG keys checked once, when the config is read: `[xfr] keys_file` readable by its owner
+    only and well formed, every key a followed list or a NOTIFY names in it; each followed list
+    told where its key lives (its refresh reads it there, not from a command line)."""
+    xfr, follows = config.xfr, config.blocklists.follow
+    named = [(f"list {follow.name!r} key", follow.key) for follow in follows if follow.key]
+    named += [(f"[xfr] notify {text!r}", xfr_keys.with_key(text)[1]) for text in xfr.notify
+              if xfr_keys.with_key(text)[1]]
+    if not xfr.keys_file:
+        if named:
+            where, key = named[0]
+            raise ConfigError(f"{source}: {where}: {key!r} needs [xfr] keys_file, the file that holds the key")
+        return config
+    try:
+        keys = xfr_keys.load(xfr.keys_file)
+    except xfr_keys.KeyFileError as error:
+        raise ConfigError(f"{source}: [xfr] keys_file: {error}") from None
+    for where, key in named:
+        if key not in keys:
+            raise ConfigError(f"{source}: {where}: no key {key!r} in {xfr.keys_file} "
+                              f"(it holds: {', '.join(sorted(keys)) or 'none'})")
+    follows = tuple(dataclasses.replace(follow, keys_file=xfr.keys_file) if follow.key else follow
+                    for follow in follows)
+    return dataclasses.replace(config, blocklists=dataclasses.replace(config.blocklists, follow=follows))
 
 
 def _policies(tables: object, source: str) -> tuple[PolicySettings, ...]:

@@ -180,4 +180,5 @@ def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:
         return ""
     return json.dumps({"db": str(resolve_db(config.blocklists.db)), "listen": xfr.listen, "allow": xfr.allow,
                        "suffix": xfr.suffix, "notify": xfr.notify, "metrics": str(snapshots.path),
+                       "keys_file": xfr.keys_file, "require_key": xfr.require_key,
                        "log_level": config.server.log_level})

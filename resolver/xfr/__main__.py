@@ -11,6 +11,7 @@ import signal
 import sys
 
 from fraudwall.blocklists.store import StoreError
+from fraudwall.resolver.xfr.keys import KeyFileError
 from fraudwall.resolver.xfr.server import Settings, TransferServer
 
 
@@ -21,7 +22,7 @@ def main(argv: list[str]) -> int:
     settings = Settings(**{key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()})
     try:
         server = TransferServer(settings)
-    except StoreError as error:
+    except (StoreError, KeyFileError) as error:
         logging.getLogger("fraudwall").error("xfr: %s", error)
         return 1
     return asyncio.run(_run(server))

@@ -3,7 +3,8 @@
 `soa_query` and `read_soa` tell whether the primary's serial moved; `axfr_query` asks for the whole
 zone (RFC 5936), and `AxfrReader` reads the stream of messages that answers it into zone-file lines
 (the subset `blocklists/formats/rpz.py` reads), until the SOA comes again. `Framing` cuts a TCP
-byte stream into messages (two octets of length before each, RFC 1035 4.2.2). The socket shell is
+byte stream into messages (two octets of length before each, RFC 1035 4.2.2). `Signing` signs the
+questions with a TSIG key and checks every message of the answers (RFC 8945). The socket shell is
 `secondary.py`. Every way a primary can fail or lie ends in one `TransferFailed` line.
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import struct
+import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from fraudwall.resolver.dns.codec import HEADER, OPCODE_MASK, QR, RR_FIXED, TYPE_CLASS, U32, encode_name, read_name
 from fraudwall.resolver.dns.codes import QType, Rcode
+from fraudwall.resolver.xfr import tsig
 
 IN = 1
 # Past this, a primary is sending something else than a policy zone: the transfer stops (the
@@ -118,6 +121,36 @@ class Framing:
             messages.append(bytes(self._buffer[2:2 + length]))
             del self._buffer[:2 + length]
         return messages
+
+
+class Signing:
+    """One exchange with a primary, signed with `key` (None: not signed, and answers taken as they
+    come): `request` signs the question, `reply` checks each message of the answer and gives it
+    without its TSIG, `finished` checks that the last one was signed (RFC 8945 5.3.1)."""
+
+    def __init__(self, key: tsig.Key | None, clock=time.time) -> None:
+        self.key = key
+        self.clock = clock
+        self.verifier: tsig.ReplyVerifier | None = None
+
+    def request(self, message: bytes) -> bytes:
+        if self.key is None:
+            return message
+        message, mac = tsig.sign(message, self.key, int(self.clock()))
+        self.verifier = tsig.ReplyVerifier(self.key, mac, self.clock)
+        return message
+
+    def reply(self, message: bytes) -> bytes:
+        if self.verifier is None:
+            return message
+        try:
+            return self.verifier.check(message)
+        except tsig.Failure as failure:
+            raise TransferFailed(f"TSIG: {failure}") from None
+
+    def finished(self) -> None:
+        if self.verifier is not None and not self.verifier.complete:
+            raise TransferFailed(f"TSIG: the answer's last message is not signed with key {self.key.name}")
 
 
 def framed(message: bytes) -> bytes:

@@ -6,11 +6,19 @@ the tests drive it with a fake. IXFR is answered from a journal of the operator'
 its blocks and allows change one entry at a time): the versions seen since the server started,
 diffed. A list's import replaces the whole list, so an IXFR of an imported list, or from a version
 the journal does not hold, gets the whole zone, as RFC 1995 4 allows.
+
+A request signed with a TSIG key (RFC 8945, `tsig.py`) is answered signed, every message of a
+transfer; one whose key is unknown, whose MAC does not verify or whose time is off gets NOTAUTH
+with the TSIG error (BADKEY, BADSIG unsigned; BADTIME signed, with our time). With `require_key`,
+an unsigned AXFR or IXFR is REFUSED, as NSD's `provide-xfr: ADDR KEY` and BIND's
+`allow-transfer { key NAME; }` do; SOA and NS queries are answered either way.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import struct
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Protocol
@@ -18,7 +26,7 @@ from typing import Protocol
 from fraudwall.blocklists.store import MANUAL_LIST, ListStream, StoreError
 from fraudwall.resolver.dns.codec import Malformed
 from fraudwall.resolver.dns.codes import QClass, QType, Rcode
-from fraudwall.resolver.xfr import messages, zones
+from fraudwall.resolver.xfr import messages, tsig, zones
 
 JOURNAL_VERSIONS = 16          # versions of the operator's zone kept for IXFR
 JOURNAL_RECORDS = 200_000      # a bigger operator's zone is sent whole: its versions would cost too much
@@ -30,8 +38,12 @@ class Catalogue(Protocol):
 
 
 class Primary:
-    def __init__(self, catalogue: Catalogue, suffix: str, allow: tuple[str, ...]) -> None:
+    def __init__(self, catalogue: Catalogue, suffix: str, allow: tuple[str, ...],
+                 keys: dict[str, tsig.Key] | None = None, require_key: bool = False, clock=time.time) -> None:
         self.catalogue = catalogue
+        self.keys = keys or {}
+        self.require_key = require_key
+        self.clock = clock
         self.suffix = suffix
         self.allow = tuple(ipaddress.ip_network(network, strict=False) for network in allow)
         self.serials: dict[str, int] = {}      # zone -> serial
@@ -73,7 +85,48 @@ class Primary:
     # ---- the wire
 
     def respond(self, data: bytes, client: str, tcp: bool = True) -> Iterator[bytes]:
-        """The messages that answer `data` from `client` (none: stay silent)."""
+        """The messages that answer `data` from `client` (none: stay silent), signed when it was."""
+        now = int(self.clock())
+        try:
+            data, signed = tsig.verify_request(data, self.keys, now)
+        except tsig.Failure as failure:
+            yield from self._tsig_refusal(failure, now)
+            return
+        replies = self._respond(data, client, tcp, signed is not None)
+        if signed is None:
+            yield from replies
+            return
+        # Every message signed: the first over the request's MAC, the others "timers only".
+        prior = b""
+        for number, reply in enumerate(replies):
+            if number == 0:
+                reply, prior = tsig.sign(reply, signed.key, now, request_mac=signed.mac)
+            else:
+                reply, prior = tsig.sign_next(reply, signed.key, int(self.clock()), prior)
+            yield reply
+
+    def _tsig_refusal(self, failure: tsig.Failure, now: int) -> Iterator[bytes]:
+        """NOTAUTH with the TSIG error (RFC 8945 5.2); silence for a TSIG record that cannot be read."""
+        request = messages.read_request(failure.body) if failure.body is not None else None
+        if request is None or isinstance(request, Malformed):
+            return
+        query = request.query
+        kind = {QType.AXFR: "axfr", QType.IXFR: "ixfr"}.get(query.qtype, "query")
+        if failure.error == tsig.FORMERR:
+            self.counts[(kind, "formerr")] += 1
+            yield messages.error(query, Rcode.FORMERR)
+            return
+        self.counts[(kind, tsig.TsigError(failure.error).name.lower())] += 1
+        reply = messages.error(query, messages.NOTAUTH)
+        if failure.error == tsig.TsigError.BADTIME:
+            # Signed (the client holds the key), its time that of the request, ours in Other Data.
+            yield tsig.sign(reply, failure.key, now, request_mac=failure.tsig.mac, error=failure.error,
+                            other=struct.pack("!HI", now >> 32, now & 0xFFFFFFFF),
+                            time_signed=failure.tsig.time_signed)[0]
+        else:
+            yield tsig.unsigned_error(reply, failure.tsig, failure.error)
+
+    def _respond(self, data: bytes, client: str, tcp: bool, signed: bool) -> Iterator[bytes]:
         request = messages.read_request(data)
         if isinstance(request, Malformed):
             if request.reply is not None:
@@ -88,6 +141,10 @@ class Primary:
         list_name = self.lists.get(zone)
         transfer = query.qtype in (QType.AXFR, QType.IXFR)
         kind = "axfr" if query.qtype == QType.AXFR else "ixfr" if query.qtype == QType.IXFR else "query"
+        if transfer and self.require_key and not signed:
+            self.counts[(kind, "unsigned")] += 1
+            yield messages.error(query, Rcode.REFUSED)
+            return
         if query.qclass != QClass.IN or zone not in self.serials or list_name is None:
             if transfer:
                 self.counts[(kind, "notauth")] += 1

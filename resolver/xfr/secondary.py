@@ -36,9 +36,12 @@ from typing import NamedTuple
 from fraudwall.blocklists import store
 from fraudwall.blocklists.settings import BlocklistSettings, Follow
 from fraudwall.blocklists.settings import follow_folder as folder
+from fraudwall.resolver.xfr import keys as xfr_keys
 from fraudwall.resolver.xfr.client import (
-    AxfrReader, Framing, IxfrReader, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa, soa_query,
+    AxfrReader, Framing, IxfrReader, Signing, SoaTimers, TransferFailed, axfr_query, framed, ixfr_query, read_soa,
+    soa_query,
 )
+from fraudwall.resolver.xfr.tsig import Key
 from fraudwall.resolver.xfr.messages import newer
 from fraudwall.blocklists.background import yield_cpu
 
@@ -106,9 +109,15 @@ def _connect(address: tuple[str, int], timeout: float) -> socket.socket:
         raise TransferFailed(f"cannot connect to {address[0]} port {address[1]}: {error.strerror or error}") from None
 
 
-def _messages(connection: socket.socket, request: bytes):
-    """The messages the primary sends back over this connection, as they come."""
-    connection.sendall(framed(request))
+def _messages(connection: socket.socket, request: bytes, signing: Signing):
+    """The messages the primary sends back over this connection, as they come (their TSIG checked
+    and taken off when `signing` has a key)."""
+    connection.sendall(framed(signing.request(request)))
+    for message in _received(connection):
+        yield signing.reply(message)
+
+
+def _received(connection: socket.socket):
     framing = Framing()
     while True:
         try:
@@ -120,16 +129,19 @@ def _messages(connection: socket.socket, request: bytes):
         yield from framing.feed(data)
 
 
-def query_soa(address: tuple[str, int], zone: str, timeout: float = TIMEOUT) -> SoaTimers:
+def query_soa(address: tuple[str, int], zone: str, timeout: float = TIMEOUT, key: Key | None = None) -> SoaTimers:
     ident = random.SystemRandom().randrange(0x10000)
+    signing = Signing(key)
     with _connect(address, timeout) as connection:
-        for message in _messages(connection, soa_query(ident, zone)):
-            return read_soa(message, ident, zone)
+        for message in _messages(connection, soa_query(ident, zone), signing):
+            soa = read_soa(message, ident, zone)
+            signing.finished()
+            return soa
     raise TransferFailed("no answer")   # pragma: no cover - _messages raises first
 
 
 def transfer(address: tuple[str, int], zone: str, target: Path, timeout: float = TIMEOUT,
-             serial: int | None = None) -> tuple[SoaTimers, str]:
+             serial: int | None = None, key: Key | None = None) -> tuple[SoaTimers, str]:
     """The zone into `target` as a zone file (replaced only once complete), and how it came: by IXFR
     from `serial` when given (`target` holds that version), else by AXFR; "IXFR", "AXFR" (also an
     IXFR answered with the whole zone) or "current" (nothing moved, `target` untouched)."""
@@ -141,13 +153,15 @@ def transfer(address: tuple[str, int], zone: str, target: Path, timeout: float =
         reader = IxfrReader(ident, zone, serial)
         request = ixfr_query(ident, zone, serial)
     temporary = target.with_suffix(".tmp")
+    signing = Signing(key)
     with _connect(address, timeout) as connection, open(temporary, "w", encoding="ascii") as out:
-        for message in _messages(connection, request):
+        for message in _messages(connection, request, signing):
             lines = reader.feed(message)
             if lines:
                 out.write("\n".join(lines) + "\n")
             if reader.done:
                 break
+        signing.finished()
         incremental = isinstance(reader, IxfrReader) and reader.incremental
         if incremental:
             with open(target, encoding="ascii") as old:
@@ -172,6 +186,20 @@ def _has_list(db: Path, name: str) -> bool:
             connection.close()
     except (store.StoreError, sqlite3.Error):
         return False
+
+
+def _key(follow: Follow) -> Key | None:
+    """The TSIG key the list names, read from its file again at each refresh (a key changed on disk
+    is taken without a restart); TransferFailed when it is gone."""
+    if not follow.key:
+        return None
+    try:
+        key = xfr_keys.load(follow.keys_file).get(follow.key)
+    except xfr_keys.KeyFileError as error:
+        raise TransferFailed(str(error)) from None
+    if key is None:
+        raise TransferFailed(f"no key {follow.key!r} in {follow.keys_file}")
+    return key
 
 
 def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeout: float = TIMEOUT,
@@ -199,21 +227,22 @@ def refresh(db: Path, follow: Follow, settings: BlocklistSettings, guards, timeo
                            *transferred)
 
     try:
-        soa = query_soa(follow.address, follow.zone, timeout)
+        key = _key(follow)
+        soa = query_soa(follow.address, follow.zone, timeout, key)
         if serial is not None and not newer(soa.serial, serial) and _has_list(db, follow.name):
             return ended("current", f"serial {soa.serial} is the one applied", serial, soa)
         folder(db).mkdir(parents=True, exist_ok=True)
         kind = ""
         if have is not None and have != soa.serial:
             try:
-                soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, have)
+                soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, have, key)
             except TransferFailed as error:
                 # A primary without IXFR, or with a journal that lost our version: the whole zone.
                 log.info("follow %s: IXFR from %d failed (%s); asking for the whole zone", follow.name, have, error)
         if have is not None and kind in ("", "current") and have == soa.serial:
             kind = "the copy at hand"    # transferred before, its import held back: tried again
         elif kind in ("", "current"):
-            soa, kind = transfer(follow.address, follow.zone, zone_file, timeout)
+            soa, kind = transfer(follow.address, follow.zone, zone_file, timeout, key=key)
         have = soa.serial
         summary = import_list(db, ImportRequest(follow.name, (str(zone_file),), format="rpz",
                                                 threshold=settings.change_threshold,
@@ -295,7 +324,7 @@ class Following:
 
     def _start(self, follow: Follow) -> subprocess.Popen:
         settings = self.settings
-        argument = json.dumps({"db": str(self.db), "follow": [follow.name, follow.zone, follow.primary],
+        argument = json.dumps({"db": str(self.db), "follow": [follow.name, follow.zone, follow.primary, follow.key, follow.keys_file],
                                "threshold": settings.change_threshold, "workers": settings.import_workers,
                                "guards": [settings.platforms_file, settings.popular_file, settings.brands_file,
                                           settings.broadest_ipv4_prefix, settings.broadest_ipv6_prefix],

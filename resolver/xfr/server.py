@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from fraudwall.resolver.addresses import parse_hostport
-from fraudwall.resolver.xfr import messages, zones
+from fraudwall.resolver.xfr import keys, messages, tsig, zones
 from fraudwall.resolver.xfr.catalogue import StoreCatalogue
 from fraudwall.resolver.xfr.notify import Notifier
 from fraudwall.resolver.xfr.primary import Primary
@@ -35,6 +35,8 @@ class Settings(NamedTuple):
     suffix: str
     notify: tuple[str, ...]
     metrics: str = ""         # the metrics snapshot folder ("": none)
+    keys_file: str = ""       # TSIG keys (keys.py); "": none
+    require_key: bool = False
 
 
 class TransferServer:
@@ -42,8 +44,12 @@ class TransferServer:
         self.settings = settings
         self.catalogue = StoreCatalogue(Path(settings.db))
         self.catalogue.changed()
-        self.primary = Primary(self.catalogue, settings.suffix, settings.allow)
-        self.notifier = Notifier(tuple(_target(text) for text in settings.notify))
+        self.keys = keys.load(settings.keys_file) if settings.keys_file else {}
+        self.primary = Primary(self.catalogue, settings.suffix, settings.allow, self.keys, settings.require_key)
+        targets = [keys.with_key(text) for text in settings.notify]
+        self.notifier = Notifier(tuple(_target(address) for address, _ in targets))
+        # The key each NOTIFY target's is signed with (BIND's `also-notify { ADDR key NAME; }`).
+        self.notify_keys = {_target(address): self.keys[name] for address, name in targets if name}
         self.connections = 0
         self.notify_sockets: dict[int, asyncio.DatagramTransport] = {}
 
@@ -96,7 +102,11 @@ class TransferServer:
                 transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
                     lambda: _NotifyReplies(self.notifier), local_addr=(source, 0), family=family)
                 self.notify_sockets[family] = transport
-            transport.sendto(messages.notify(send.ident, send.soa.zone, zones.soa_record(send.soa.serial)), send.target)
+            message = messages.notify(send.ident, send.soa.zone, zones.soa_record(send.soa.serial))
+            key = self.notify_keys.get(send.target)
+            if key is not None:
+                message = tsig.sign(message, key, int(time.time()))[0]
+            transport.sendto(message, send.target)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = writer.get_extra_info("peername")[0]

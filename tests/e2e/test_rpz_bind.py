@@ -21,6 +21,7 @@ import dns.rdatatype
 import pytest
 
 from tests.e2e.peers import ZONE_TEXT, Process, answers, fraudwall_binary, free_port, start_nsd
+from tests.e2e.rpz_peers import named_options, store_with_list
 
 pytestmark = pytest.mark.e2e
 
@@ -89,12 +90,8 @@ def upstream(nsd_binary: str, tmp_path: Path):
 def primary(start_own_fraudwall, upstream: Process, tmp_path: Path):
     """A fraudwall whose store holds the list `phish`, serving its zones on a free loopback port and
     sending NOTIFYs to the port BIND will listen on."""
-    store = tmp_path / "fraudwall0" / "store" / "blocklists.db"
-    store.parent.mkdir(parents=True)
-    feed = tmp_path / "phish.rpz"
-    feed.write_text(PHISH_FEED)
-    subprocess.run([fraudwall_binary(), "import", "--db", str(store), "--list", "phish", str(feed)],
-                   check=True, capture_output=True)
+    store = store_with_list(tmp_path / "fraudwall0" / "store" / "blocklists.db", "phish", tmp_path / "phish.rpz",
+                            PHISH_FEED)
     xfr_port, bind_port = free_port(), free_port()
     start_own_fraudwall([f"127.0.0.1:{upstream.port}"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
                         extra=f'\n[xfr]\nnotify = ["127.0.0.1:{bind_port}"]\n')
@@ -123,25 +120,13 @@ zone "{name}.rpz.fraudwall" {{
     # `manual` first: in RPZ the first zone that matches decides, and an operator's allow is to win
     # over a list's block. `min-update-interval 0`: BIND otherwise applies a new version of a policy
     # zone at most once a minute, however fast the transfer came.
-    config.write_text(f"""\
-options {{
-    directory "{directory}";
-    pid-file "{directory}/named.pid";
-    lock-file "{directory}/named.lock";
-    session-keyfile "{directory}/session.key";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    allow-query {{ 127.0.0.0/8; }};
+    config.write_text(named_options(directory, port, f"""\
     recursion yes;
     forwarders port {upstream.port} {{ 127.0.0.1; }};
     forward only;
-    dnssec-validation no;
-    notify no;
     max-cache-size 16m;
     response-policy {{ zone "manual.rpz.fraudwall"; zone "phish.rpz.fraudwall"; }} min-update-interval 0;
-}};
-controls {{ }};
-{zones}""")
+""") + zones)
     server = Process("named", [require_binary("named"), "-g", "-4", "-n", "1", "-c", str(config)], port, directory,
                      "example.org").start()
     _wait_for("BIND has loaded the list `phish` from fraudwall",

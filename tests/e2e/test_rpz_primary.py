@@ -18,31 +18,19 @@ import dns.rcode
 import pytest
 
 from tests.e2e.peers import Process, answers, fraudwall_binary, free_port, serve_expecting_failure, wait_for
+from tests.e2e.rpz_peers import rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 
 PHISH = "evil-bank.example.com"
 
 
-
-def _rcode(port: int, name: str) -> int | None:
-    try:
-        reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=1.0)
-    except (OSError, dns.exception.DNSException):
-        return None
-    return reply.rcode()
-
-
 @pytest.fixture
 def primary(start_own_fraudwall, nsd: Process, tmp_path: Path):
     """A fraudwall whose store holds the list `phish`, serving its zones on a free loopback port,
     and sending NOTIFYs to the port an Unbound will listen on."""
-    store = tmp_path / "fraudwall0" / "store" / "blocklists.db"
-    store.parent.mkdir(parents=True)
-    feed = tmp_path / "phish.txt"
-    feed.write_text(f"{PHISH}\nphish.example.net\n")
-    subprocess.run([fraudwall_binary(), "import", "--db", str(store), "--list", "phish", str(feed)],
-                   check=True, capture_output=True)
+    store = store_with_list(tmp_path / "fraudwall0" / "store" / "blocklists.db", "phish", tmp_path / "phish.txt",
+                            f"{PHISH}\nphish.example.net\n")
     xfr_port, unbound_port = free_port(), free_port()
     server = start_own_fraudwall([f"127.0.0.1:{nsd.port}"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
                                  extra=f'\n[xfr]\nnotify = ["127.0.0.1:{unbound_port}"]\n')
@@ -105,16 +93,16 @@ def test_kdig_axfr_returns_the_list_as_an_rpz_zone(primary, require_binary):
 
 def test_unbound_follows_the_lists_and_a_live_block(primary, unbound):
     _, store, _, port = primary
-    wait_for(f"Unbound answers NXDOMAIN for {PHISH}", lambda: _rcode(port, PHISH) == dns.rcode.NXDOMAIN)
-    assert _rcode(port, "www.example.org") == dns.rcode.NOERROR
+    wait_for(f"Unbound answers NXDOMAIN for {PHISH}", lambda: rcode(port, PHISH) == dns.rcode.NXDOMAIN)
+    assert rcode(port, "www.example.org") == dns.rcode.NOERROR
     subprocess.run([fraudwall_binary(), "block", "--db", str(store), "www.example.org"], check=True,
                    capture_output=True)
     wait_for("Unbound blocks www.example.org after `fraudwall block`",
-              lambda: _rcode(port, "www.example.org") == dns.rcode.NXDOMAIN)
+              lambda: rcode(port, "www.example.org") == dns.rcode.NXDOMAIN)
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(store), "www.example.org"], check=True,
                    capture_output=True)
     wait_for("Unbound answers www.example.org again after `fraudwall unblock`",
-              lambda: _rcode(port, "www.example.org") == dns.rcode.NOERROR)
+              lambda: rcode(port, "www.example.org") == dns.rcode.NOERROR)
 
 
 def _transfer_server_pid(supervisor: int) -> int | None:
@@ -141,7 +129,7 @@ def test_a_transfer_server_that_dies_is_started_again(primary):
               lambda: not answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
     wait_for("a new transfer server answers", lambda: answers("127.0.0.1", xfr_port, "phish.rpz.fraudwall."))
     assert _transfer_server_pid(server.pid) not in (None, pid)
-    assert _rcode(server.port, "www.example.org") == dns.rcode.NOERROR   # the workers served on throughout
+    assert rcode(server.port, "www.example.org") == dns.rcode.NOERROR   # the workers served on throughout
 
 
 def test_serve_with_a_taken_xfr_address_stops_with_one_line(tmp_path: Path):

@@ -23,6 +23,7 @@ import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
 from tests.e2e.peers import Process, fraudwall_binary, free_port, write_fraudwall_config, wait_for
+from tests.e2e.rpz_peers import nsd_config, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +37,6 @@ def _zone_text(serial: int, names: tuple[str, ...], refresh: int = 3600) -> str:
     soa = f"ns.example.org. hostmaster.example.org. {serial} {refresh} 600 86400 60"
     return f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA {soa}\n@ IN NS ns.example.org.\n{records}"
 
-
-
-def _rcode(port: int, name: str) -> int | None:
-    try:
-        reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=1.0)
-    except (OSError, dns.exception.DNSException):
-        return None
-    return reply.rcode()
 
 
 def _notify_message() -> dns.message.Message:
@@ -71,23 +64,7 @@ def primary_and_secondary(nsd_binary: str, tmp_path: Path, request):
     nsd_dir.mkdir()
     zone_file = nsd_dir / "rpz.zone"
     zone_file.write_text(_zone_text(1, (FIRST,), request.param))
-    (nsd_dir / "nsd.conf").write_text(f"""\
-server:
-    ip-address: 127.0.0.1@{nsd_port}
-    port: {nsd_port}
-    server-count: 1
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{nsd_dir}"
-    zonelistfile: "{nsd_dir}/zone.list"
-    xfrdfile: "{nsd_dir}/xfrd.state"
-    xfrdir: "{nsd_dir}"
-    pidfile: "{nsd_dir}/nsd.pid"
-    logfile: "{nsd_dir}/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
+    nsd_config(nsd_dir, nsd_port, f"""\
 zone:
     name: "{ZONE}"
     zonefile: "rpz.zone"
@@ -128,8 +105,8 @@ def _lists(config: Path) -> str:
 def test_a_followed_zone_is_enforced_from_the_start(primary_and_secondary):
     nsd, _, fraudwall, config = primary_and_secondary
     wait_for(f"{FIRST} blocked after the first transfer",
-              lambda: _rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
-    assert _rcode(fraudwall.port, ADDED) != dns.rcode.NXDOMAIN
+              lambda: rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
+    assert rcode(fraudwall.port, ADDED) != dns.rcode.NXDOMAIN
     assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 1; last refresh " in _lists(config)
     transferred = 'fraudwall_xfr_secondary_transfers_total{list="phish",result="transferred"} 1.0'
     wait_for("/metrics counts the transfer", lambda: transferred in _metrics(fraudwall.admin_port))
@@ -138,10 +115,10 @@ def test_a_followed_zone_is_enforced_from_the_start(primary_and_secondary):
 @pytest.mark.parametrize("primary_and_secondary", [2], indirect=True)
 def test_a_change_on_the_primary_is_enforced_at_the_soa_refresh(primary_and_secondary):
     nsd, zone_file, fraudwall, config = primary_and_secondary
-    wait_for("the first transfer", lambda: _rcode(fraudwall.port, FIRST) == dns.rcode.NXDOMAIN)
+    wait_for("the first transfer", lambda: rcode(fraudwall.port, FIRST) == dns.rcode.NXDOMAIN)
     zone_file.write_text(_zone_text(2, (FIRST, ADDED), 2))
     nsd.signal(signal.SIGHUP)
-    wait_for(f"{ADDED} blocked by the 2 s refresh", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
+    wait_for(f"{ADDED} blocked by the 2 s refresh", lambda: rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
     assert "serial 2;" in _lists(config)
 
 
@@ -149,11 +126,11 @@ def test_a_change_on_the_primary_is_enforced_at_the_soa_refresh(primary_and_seco
 def test_a_change_on_the_primary_is_enforced_within_10_s_of_its_notify(primary_and_secondary):
     nsd, zone_file, fraudwall, config = primary_and_secondary
     wait_for(f"{FIRST} blocked after the first transfer",
-              lambda: _rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
+              lambda: rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
 
     zone_file.write_text(_zone_text(2, (FIRST, ADDED)))
     nsd.signal(signal.SIGHUP)   # NSD reads the changed file and notifies fraudwall's port
-    wait_for(f"{ADDED} blocked after NSD's reload", lambda: _rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
+    wait_for(f"{ADDED} blocked after NSD's reload", lambda: rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
     lists = _lists(config)
     assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 2;" in lists
     assert "transferred" in lists
@@ -183,12 +160,7 @@ def two_fraudwalls(nsd: Process, tmp_path: Path):
     A's own blocks (the zone manual.rpz.fraudwall.)."""
     xfr_port, a_port, b_port = free_port(), free_port(), free_port()
     a_dir = tmp_path / "a"
-    a_store = a_dir / "store" / "blocklists.db"
-    a_store.parent.mkdir(parents=True)
-    feed = tmp_path / "phish.txt"
-    feed.write_text(f"{FIRST}\n")
-    subprocess.run([fraudwall_binary(), "import", "--db", str(a_store), "--list", "phish", str(feed)],
-                   check=True, capture_output=True)
+    a_store = store_with_list(a_dir / "store" / "blocklists.db", "phish", tmp_path / "phish.txt", f"{FIRST}\n")
     upstreams = [f"127.0.0.1:{nsd.port}"]
     started = [_serve(a_dir, a_port, upstreams, "--xfr-listen", f"127.0.0.1:{xfr_port}",
                       extra=f'\n[xfr]\nnotify = ["127.0.0.1:{b_port}"]\n')]
@@ -204,25 +176,25 @@ def two_fraudwalls(nsd: Process, tmp_path: Path):
 
 def test_a_fraudwall_follows_another_fraudwalls_list_from_the_start(two_fraudwalls):
     _, b = two_fraudwalls
-    wait_for(f"B blocks {FIRST}, a name of A's list", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    wait_for(f"B blocks {FIRST}, a name of A's list", lambda: rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
 
 
 @needs_notify
 def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5_s(two_fraudwalls):
     a_store, b = two_fraudwalls
-    wait_for("B follows A's zones", lambda: _rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
-    assert _rcode(b.port, "www.example.org") == dns.rcode.NOERROR
+    wait_for("B follows A's zones", lambda: rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    assert rcode(b.port, "www.example.org") == dns.rcode.NOERROR
     subprocess.run([fraudwall_binary(), "block", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
     wait_for("B blocks www.example.org after `fraudwall block` on A",
-              lambda: _rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
+              lambda: rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
     # A's own zone answers an IXFR with the difference: B applies it to its last copy.
     assert "by IXFR;" in next(line for line in _lists(b.directory / "fraudwall.toml").splitlines()
                               if line.startswith("a-manual follows"))
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
     wait_for("B answers www.example.org again after `fraudwall unblock` on A",
-              lambda: _rcode(b.port, "www.example.org") == dns.rcode.NOERROR, seconds=5.0)
+              lambda: rcode(b.port, "www.example.org") == dns.rcode.NOERROR, seconds=5.0)
 
 
 def _manual_line(b: Process) -> str:
@@ -239,7 +211,7 @@ def test_a_restarted_follower_catches_up_by_ixfr(two_fraudwalls):
     again = Process(b.name, b.argv, b.port, b.directory, b.probe_name).start()
     try:
         wait_for("B, started again, blocks what A blocked meanwhile",
-                  lambda: _rcode(again.port, "www.example.org") == dns.rcode.NXDOMAIN)
+                  lambda: rcode(again.port, "www.example.org") == dns.rcode.NXDOMAIN)
         assert "by IXFR;" in _manual_line(again)
     finally:
         again.stop()

@@ -1,0 +1,75 @@
+"""What the RPZ end-to-end tests share: a store holding one imported list, an NSD providing a policy
+zone, the options of a BIND in a temporary folder, and the rcode a server answers."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
+
+from tests.e2e.peers import fraudwall_binary
+
+
+def rcode(port: int, name: str, rdtype: str = "A") -> int | None:
+    """The rcode 127.0.0.1:`port` answers for `name`, None when no answer came."""
+    try:
+        reply = dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1", port=port, timeout=1.0)
+    except (OSError, dns.exception.DNSException):
+        return None
+    return reply.rcode()
+
+
+def store_with_list(store: Path, name: str, feed: Path, text: str) -> Path:
+    """A new store at `store` holding the list `name`, imported from `feed` written with `text`."""
+    store.parent.mkdir(parents=True)
+    feed.write_text(text)
+    subprocess.run([fraudwall_binary(), "import", "--db", str(store), "--list", name, str(feed)],
+                   check=True, capture_output=True)
+    return store
+
+
+def nsd_config(directory: Path, port: int, rest: str) -> Path:
+    """An nsd.conf in `directory` listening on 127.0.0.1:`port`, everything in that folder, with
+    `rest` (key: and zone: clauses) after its server: clause."""
+    config = directory / "nsd.conf"
+    config.write_text(f"""\
+server:
+    ip-address: 127.0.0.1@{port}
+    port: {port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "{directory}"
+    zonelistfile: "{directory}/zone.list"
+    xfrdfile: "{directory}/xfrd.state"
+    xfrdir: "{directory}"
+    pidfile: "{directory}/nsd.pid"
+    logfile: "{directory}/nsd.log"
+    verbosity: 2
+remote-control:
+    control-enable: no
+{rest}""")
+    return config
+
+
+def named_options(directory: Path, port: int, lines: str) -> str:
+    """BIND's options clause for a `named -g` in `directory` listening on 127.0.0.1:`port`; `lines`
+    inside it (recursion, forwarders, response-policy ...)."""
+    return f"""\
+options {{
+    directory "{directory}";
+    pid-file "{directory}/named.pid";
+    lock-file "{directory}/named.lock";
+    session-keyfile "{directory}/session.key";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    allow-query {{ 127.0.0.0/8; }};
+    dnssec-validation no;
+    notify no;
+{lines}}};
+controls {{ }};
+"""

@@ -1,0 +1,194 @@
+"""Zone transfers signed with TSIG (RFC 8945), with real peers both ways.
+
+A real BIND 9 is a TSIG-keyed secondary of fraudwall (`primaries port P { ADDR key NAME; }`),
+fraudwall requiring the key (`[xfr] require_key`) and signing its NOTIFYs (`notify = ["ADDR:PORT
+key NAME"]`, BIND's `allow-notify { key NAME; }`); fraudwall follows a zone that a real NSD provides
+only to the holder of a key (`provide-xfr: 127.0.0.1 NAME`), named by a `[[lists]]` table. With the
+wrong secret, the transfer is refused either way, and each side says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for
+from tests.e2e.rpz_peers import named_options, nsd_config, rcode, store_with_list
+
+pytestmark = pytest.mark.e2e
+
+KEY_NAME = "transfer-key"
+SECRET = base64.b64encode(bytes(range(32))).decode()
+WRONG = base64.b64encode(bytes(range(1, 33))).decode()
+LISTED = "evil-bank.example.com"
+
+
+def _key_statement(secret: str) -> str:
+    """What `tsig-keygen -a hmac-sha256 transfer-key` prints, with a fixed secret."""
+    return f'key "{KEY_NAME}" {{\n\talgorithm hmac-sha256;\n\tsecret "{secret}";\n}};\n'
+
+
+def _key_file(directory: Path, secret: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "xfr.key"
+    path.write_text(_key_statement(secret))
+    path.chmod(0o600)
+    return path
+
+
+def _soa_serial(port: int, zone: str) -> int | None:
+    try:
+        reply = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=1.0)
+    except (OSError, dns.exception.DNSException):
+        return None
+    if reply.rcode() != dns.rcode.NOERROR or not reply.answer:
+        return None
+    return reply.answer[0][0].serial
+
+
+def _lists(config: Path) -> str:
+    return subprocess.run([fraudwall_binary(), "lists", "--config", str(config)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+# ---------------------------------------------------------------- BIND, a secondary of fraudwall
+
+@pytest.fixture
+def primary(tmp_path: Path):
+    """A fraudwall serving its zones to the holder of the key only, and sending signed NOTIFYs to
+    the port BIND will listen on."""
+    directory = tmp_path / "fraudwall"
+    store = store_with_list(directory / "store" / "blocklists.db", "phish", tmp_path / "phish.txt", f"{LISTED}\n")
+    _key_file(directory, SECRET)
+    xfr_port, bind_port = free_port(), free_port()
+    server = start_fraudwall(directory, ["127.0.0.1:9"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
+                             extra=f'\n[xfr]\nkeys_file = "xfr.key"\nrequire_key = true\n'
+                                   f'notify = ["127.0.0.1:{bind_port} key {KEY_NAME}"]\n')
+    wait_for("fraudwall's transfer server answers", lambda: _soa_serial(xfr_port, "phish.rpz.fraudwall."))
+    yield store, xfr_port, bind_port, server
+    server.stop()
+
+
+def _start_bind(named: str, directory: Path, xfr_port: int, port: int, secret: str) -> Process:
+    """`named` in the foreground holding secondary copies of fraudwall's zones, fetched with the key."""
+    directory.mkdir()
+    config = directory / "named.conf"
+    zones = "".join(f"""
+zone "{name}.rpz.fraudwall" {{
+    type secondary;
+    primaries port {xfr_port} {{ 127.0.0.1 key "{KEY_NAME}"; }};
+    allow-notify {{ key "{KEY_NAME}"; }};
+}};
+""" for name in ("manual", "phish"))
+    config.write_text(_key_statement(secret) + named_options(directory, port, "    recursion no;\n") + zones)
+    return Process("named", [named, "-g", "-4", "-n", "1", "-c", str(config)], port, directory, "version.bind").start()
+
+
+def test_bind_transfers_fraudwalls_zones_with_the_key_and_takes_its_signed_notify(require_binary, primary,
+                                                                                  tmp_path: Path):
+    store, xfr_port, bind_port, _ = primary
+    bind = _start_bind(require_binary("named"), tmp_path / "named", xfr_port, bind_port, SECRET)
+    try:
+        wait_for("BIND holds phish.rpz.fraudwall. from fraudwall",
+                 lambda: _soa_serial(bind.port, "phish.rpz.fraudwall.") is not None)
+        reply = dns.query.udp(dns.message.make_query(f"{LISTED}.phish.rpz.fraudwall.", "CNAME"), "127.0.0.1",
+                              port=bind.port, timeout=1.0)
+        assert [rdata.to_text() for rrset in reply.answer for rdata in rrset] == ["."]
+        # The operator's zone may be at serial 0 (nothing blocked by hand yet).
+        wait_for("BIND holds manual.rpz.fraudwall.",
+                 lambda: _soa_serial(bind.port, "manual.rpz.fraudwall.") is not None)
+        before = _soa_serial(bind.port, "manual.rpz.fraudwall.")
+        subprocess.run([fraudwall_binary(), "block", "--db", str(store), "www.example.org"], check=True,
+                       capture_output=True)
+        # BIND's own refresh is 300 s away: only the signed NOTIFY brings the new serial this soon.
+        wait_for("BIND takes the new serial of manual.rpz.fraudwall. after fraudwall's signed NOTIFY",
+                 lambda: (_soa_serial(bind.port, "manual.rpz.fraudwall.") or 0) > before)
+        assert "refused notify" not in bind.log() and "tsig verify failure" not in bind.log(), bind.log()[-3000:]
+    finally:
+        bind.stop()
+
+
+def test_bind_with_the_wrong_secret_is_refused_the_transfer(require_binary, primary, tmp_path: Path):
+    _, xfr_port, bind_port, fraudwall = primary
+    bind = _start_bind(require_binary("named"), tmp_path / "named", xfr_port, bind_port, WRONG)
+    try:
+        # fraudwall answers BIND's signed SOA query NOTAUTH with BADSIG, unsigned: BIND never
+        # asks for the transfer. And BIND refuses fraudwall's NOTIFY, signed with the other secret.
+        wait_for("BIND logs the refused refresh of phish.rpz.fraudwall",
+                 lambda: "phish.rpz.fraudwall/IN: refresh: failure trying primary" in bind.log())
+        assert "tsig indicates error" in bind.log()
+        wait_for("BIND refuses fraudwall's NOTIFY signed with the other secret",
+                 lambda: "request has invalid signature: TSIG transfer-key: tsig verify failure (BADSIG)" in bind.log())
+        assert _soa_serial(bind.port, "phish.rpz.fraudwall.") is None
+    finally:
+        bind.stop()
+    # Without the key at all, a transfer is REFUSED ([xfr] require_key).
+    with pytest.raises(dns.exception.DNSException):
+        list(dns.query.xfr("127.0.0.1", "phish.rpz.fraudwall.", port=xfr_port, timeout=2.0))
+
+
+# ---------------------------------------------------------------- fraudwall, a secondary of NSD
+
+ZONE = "phish.rpz.example.org"
+
+
+@pytest.fixture
+def keyed_nsd(nsd_binary: str, tmp_path: Path) -> Process:
+    """An NSD providing a policy zone to the holder of the key only."""
+    port = free_port()
+    directory = tmp_path / "nsd"
+    directory.mkdir()
+    (directory / "rpz.zone").write_text(
+        f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 60\n"
+        f"@ IN NS ns.example.org.\n{LISTED} CNAME .\n")
+    nsd_config(directory, port, f"""\
+key:
+    name: "{KEY_NAME}"
+    algorithm: hmac-sha256
+    secret: "{SECRET}"
+zone:
+    name: "{ZONE}"
+    zonefile: "rpz.zone"
+    provide-xfr: 127.0.0.1 {KEY_NAME}
+""")
+    server = Process("nsd", [nsd_binary, "-d", "-c", str(directory / "nsd.conf")], port, directory, ZONE).start()
+    yield server
+    server.stop()
+
+
+def _follower(directory: Path, nsd_port: int, secret: str) -> Process:
+    _key_file(directory, secret)
+    lists = (f'\n[xfr]\nkeys_file = "xfr.key"\n\n[[lists]]\nname = "phish"\nprimary = "127.0.0.1:{nsd_port}"\n'
+             f'zone = "{ZONE}"\nkey = "{KEY_NAME}"\n')
+    return start_fraudwall(directory, ["127.0.0.1:9"], extra=lists)
+
+
+def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, tmp_path: Path):
+    follower = _follower(tmp_path / "fraudwall", keyed_nsd.port, SECRET)
+    try:
+        wait_for(f"{LISTED} blocked after a signed transfer from NSD",
+                 lambda: rcode(follower.port, LISTED) == dns.rcode.NXDOMAIN)
+        assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port}: serial 1;" in _lists(
+            follower.directory / "fraudwall.toml")
+    finally:
+        follower.stop()
+
+
+def test_fraudwall_with_the_wrong_secret_gets_nothing_from_nsd_and_says_so(keyed_nsd: Process, tmp_path: Path):
+    follower = _follower(tmp_path / "fraudwall", keyed_nsd.port, WRONG)
+    try:
+        config = follower.directory / "fraudwall.toml"
+        line = wait_for("lists shows the failed refresh",
+                        lambda: next((line for line in _lists(config).splitlines() if "failed" in line), None))
+        assert "TSIG" in line or "NOTAUTH" in line, line
+        assert "follow phish" in follower.log() and "TSIG" in follower.log()
+        assert rcode(follower.port, LISTED) != dns.rcode.NXDOMAIN
+    finally:
+        follower.stop()
