@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/resolver_qps.py --profile out.pstats   # fraudwall under cProfile, cached only
 
 One NSD serves a generated zone on 127.0.0.1 (pinned to core 1, with dnsperf). Unbound (a forwarder
-with one thread) and then `fraudwall serve` (one worker) run pinned to core 0, each through three
-workloads. Per workload and server:
+with one thread) and then `fraudwall serve` (one worker) run pinned to core 0, each through five
+workloads (cached, blocked, unique, unique-sub, mix). Per workload and server:
 
 * a throughput run: `dnsperf -l DURATION -c 4 -q 100` (at most 100 queries outstanding, so a
   server is measured at saturation without overflowing its socket buffer): QPS and lost queries;
@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import bench_lock, vm_rss_kib, work_directory  # noqa: E402 - after the path is set
+from harness import bench_lock, tree_schedstat, vm_rss_kib, work_directory  # noqa: E402 - after the path is set
 from blocklist_scale import fraud_names  # noqa: E402
 from results import write_section  # noqa: E402
 from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402
@@ -209,6 +209,7 @@ class Run:
     average_ms: float = 0.0
     rcodes: str = ""
     latencies_ms: list[float] = field(default_factory=list)
+    cpu_us: float = 0.0   # the server's CPU (all its processes and threads) per completed query
 
     def percentile(self, fraction: float) -> float:
         if not self.latencies_ms:
@@ -264,9 +265,12 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
         runs: dict[str, list[Run]] = {server: [] for server in processes}
         for attempt, throughput_file in enumerate(throughput_files):
             for server, process in processes.items():
-                runs[server].append(dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4",
-                                            "-q", "100", "-t", "2", "-Q", str(args.max_qps),
-                                            log=out / f"{server}-{workload}-throughput-{attempt}.txt"))
+                cpu_before = tree_schedstat(process.pid)[0]
+                run = dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4",
+                              "-q", "100", "-t", "2", "-Q", str(args.max_qps),
+                              log=out / f"{server}-{workload}-throughput-{attempt}.txt")
+                run.cpu_us = (tree_schedstat(process.pid)[0] - cpu_before) * 1e6 / max(run.completed, 1)
+                runs[server].append(run)
         for server, process in processes.items():
             # The best of the runs: a neighbour's burst only ever lowers a figure.
             throughput = max(runs[server], key=lambda run: run.qps)
@@ -278,7 +282,7 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
                                        throughput.sent / lines))
             print(f"  {server:9} {workload:8} {throughput.qps:9.0f} QPS  lost {throughput.lost}/{latency.lost}  "
                   f"p50 {latency.percentile(0.5):.3f} ms  p99 {latency.percentile(0.99):.3f} ms  "
-                  f"[{throughput.rcodes}]", flush=True)
+                  f"CPU {throughput.cpu_us:.1f} µs/query  [{throughput.rcodes}]", flush=True)
     return results
 
 
@@ -297,11 +301,13 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
         "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
+        "CPU: the server's CPU time (every process and thread, /proc schedstat) over the best throughput run, "
+        "per completed query: what a query costs it, whoever else shares the machine. "
         "`fraudwall` is the shipped default (scorer blocking, metrics counted, query log on); "
         "`-scorer-off` sets `[scorer] mode = \"off\"`, `-metrics-off` sets `[admin] listen = \"\"` (nothing counted).",
         "",
-        "| workload | server | QPS | ratio | lost (QPS run / latency run) | p50 ms | p99 ms | RSS MiB |",
-        "|---|---|---:|---:|---|---:|---:|---:|",
+        "| workload | server | QPS | ratio | CPU µs/query | lost (QPS run / latency run) | p50 ms | p99 ms | RSS MiB |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for workload in WORKLOADS:
         unbound = by_key.get(("unbound", workload))
@@ -310,7 +316,7 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
             if m is None:
                 continue
             ratio = f"{m.throughput.qps / unbound.throughput.qps:.2f}x" if unbound and server != "unbound" else ""
-            lines.append(f"| {workload} | {server} | {m.throughput.qps:,.0f} | {ratio} | "
+            lines.append(f"| {workload} | {server} | {m.throughput.qps:,.0f} | {ratio} | {m.throughput.cpu_us:.1f} | "
                          f"{m.throughput.lost} / {m.latency.lost} | {m.latency.percentile(0.5):.3f} | "
                          f"{m.latency.percentile(0.99):.3f} | {m.rss_kib / 1024:.1f} |")
     lines += ["", "Workloads: **cached**: 1000 distinct names of the NSD zone, warmed with one pass first; "

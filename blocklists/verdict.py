@@ -13,6 +13,10 @@ from typing import NamedTuple, Protocol
 class Action(enum.Enum):
     """What an entry asks the resolver to do with a matching query."""
 
+    # Identity hashing in C: Enum's own __hash__ is Python code, and a Match (which holds an Action)
+    # is hashed wherever decisions are kept by what decided them.
+    __hash__ = object.__hash__
+
     BLOCK = "block"        # sinkhole answer (the warning page's address)
     ALLOW = "allow"        # answer normally, even under a blocked parent
     NXDOMAIN = "nxdomain"  # RPZ `CNAME .`

@@ -7,6 +7,7 @@ from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.codes import AnswerKind, Trigger
 from fraudwall.resolver.observe.querylog import (
+    FOLD_AFTER,
     MAX_PENDING,
     LogEntry,
     QueryLog,
@@ -187,3 +188,26 @@ def test_a_flood_of_new_names_under_listed_names_keeps_each_rows_own_reason(tmp_
         [(f"x{index}.fraud.example.net", "listed in demo (x:1)", "demo") for index in range(3)]
         + [(f"x{index}.scam.example.org", "listed in phishing (p.txt:9)", "phishing") for index in range(3)]
         + [("paypa1.example", "scored 0.90: homoglyph of paypal.com", "homoglyph")])
+
+
+def test_a_random_subdomain_flood_is_folded_into_one_row_per_listed_entry(tmp_path):
+    recorder = QueryLogRecorder(clock=lambda: 100.0)
+    answer = BLOCKED
+    for index in range(FOLD_AFTER + 500):
+        recorder.observe(make_query(f"r{index}.fraud.example.net", client="192.0.2.7"), answer, 0.0)
+    recorder.observe(make_query("r1.fraud.example.net", client="192.0.2.7"), answer, 0.0)   # one seen before
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), answer, 0.0)      # the entry itself
+    recorder.observe(make_query("r9999.fraud.example.net", client="192.0.2.8"), answer, 0.0)  # another client
+    log = QueryLog(tmp_path / "q.db")
+    log.write(recorder.take(), now=100.0)
+    rows = {(row.client, row.name): row.count for row in log.read(0.0)}
+    assert rows.pop(("192.0.2.7", "*.fraud.example.net")) == 500
+    assert rows.pop(("192.0.2.7", "r1.fraud.example.net")) == 2
+    assert rows.pop(("192.0.2.7", "fraud.example.net")) == 1
+    assert rows.pop(("192.0.2.8", "r9999.fraud.example.net")) == 1
+    assert sorted(rows) == [("192.0.2.7", f"r{index}.fraud.example.net") for index in sorted(
+        set(range(FOLD_AFTER)) - {1}, key=lambda index: f"r{index}")]
+    # The next batch starts again: the first new names are rows of their own.
+    recorder.observe(make_query("next.fraud.example.net", client="192.0.2.7"), answer, 0.0)
+    assert [entry.name for entry in recorder.take()] == ["next.fraud.example.net"]
+    log.close()
