@@ -328,12 +328,19 @@ def make_current(connection: sqlite3.Connection, info: ListInfo) -> None:
     log_change(connection, "swap", info.name)
 
 
+SERIAL_BASE = "serial_base:"   # meta key + list name: the generations a list had before it was removed
+
+
 def drop_list(connection: sqlite3.Connection, info: ListInfo) -> None:
     """Forget a list: its catalogue row, its released and confirmed entries (call inside `writing`;
-    its files go with the next `remove_unreferenced`). Logged as a swap: readers reopen the lists."""
+    its files go with the next `remove_unreferenced`). Logged as a swap: readers reopen the lists.
+    Its generations are added to its serial base, so that a list of that name imported again
+    starts at generation 1 with a serial above every one it had (`serials`)."""
     for table in ("released", "confirmed"):
         connection.execute(f"DELETE FROM {table} WHERE list_id = ?", (info.id,))
     connection.execute("DELETE FROM lists WHERE id = ?", (info.id,))
+    key = SERIAL_BASE + info.name
+    set_meta(connection, key, int(meta(connection, key, 0)) + info.gen)
     log_change(connection, "swap", info.name)
 
 
@@ -526,9 +533,12 @@ def serials(connection: sqlite3.Connection) -> dict[str, int]:
     new one) times 65,536, plus the quarantine entries released since that import (`release` only adds
     them; the next import empties them). The operator's entries have no generation: theirs is the id of
     the newest change log entry about them or, once the log is pruned past it, the id before the log's
-    oldest entry, which is larger than any id pruned."""
+    oldest entry, which is larger than any id pruned. A list removed and imported again counts its
+    generations on from those it had (`drop_list`): a secondary holding its old zone takes the new one."""
     released = dict(connection.execute("SELECT list_id, count(*) FROM released GROUP BY list_id"))
-    numbers = {name: ((info.gen << 16) + min(released.get(info.id, 0), 0xFFFF)) & 0xFFFFFFFF
+    bases = {key[len(SERIAL_BASE):]: int(value) for key, value in connection.execute(
+        "SELECT key, value FROM meta WHERE key >= ? AND key < ?", (SERIAL_BASE, SERIAL_BASE[:-1] + ";"))}
+    numbers = {name: (((bases.get(name, 0) + info.gen) << 16) + min(released.get(info.id, 0), 0xFFFF)) & 0xFFFFFFFF
                for name, info in read_lists(connection).items()}
     newest, oldest = connection.execute(
         "SELECT (SELECT max(id) FROM changes WHERE list = ?), (SELECT coalesce(min(id), 1) FROM changes)",

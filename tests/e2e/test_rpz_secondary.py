@@ -215,3 +215,18 @@ def test_a_restarted_follower_catches_up_by_ixfr(two_fraudwalls):
         assert "by IXFR;" in _manual_line(again)
     finally:
         again.stop()
+
+
+def test_a_list_removed_and_imported_again_on_the_primary_reaches_the_secondary(two_fraudwalls, tmp_path: Path):
+    a_store, b = two_fraudwalls
+    wait_for("B follows A's list", lambda: rcode(b.port, FIRST) == dns.rcode.NXDOMAIN)
+    subprocess.run([fraudwall_binary(), "lists", "remove", "phish", "--db", str(a_store)], check=True,
+                   capture_output=True)
+    feed = tmp_path / "phish-again.txt"
+    feed.write_text(f"{ADDED}\n")
+    subprocess.run([fraudwall_binary(), "import", "--db", str(a_store), "--list", "phish", str(feed)],
+                   check=True, capture_output=True)
+    # The list starts again at generation 1 on A, but its serial is above the one B holds: B takes it.
+    wait_for(f"B blocks {ADDED}, the only name of A's new list",
+             lambda: rcode(b.port, ADDED) == dns.rcode.NXDOMAIN)
+    wait_for(f"B no longer blocks {FIRST}", lambda: rcode(b.port, FIRST) != dns.rcode.NXDOMAIN)

@@ -95,3 +95,21 @@ def test_a_released_quarantine_entry_moves_its_lists_serial(db: Path, tmp_path: 
         assert "mozilla.org" in {entry.name for entry in stream.names()}
     finally:
         stream.close()
+
+
+def test_a_list_removed_and_imported_again_starts_above_every_serial_it_had(db: Path, tmp_path: Path):
+    connection = store.connect_catalogue(db)
+    again = tmp_path / "again.txt"
+    again.write_text("bank.example.com\n")
+    subprocess.run([fraudwall_binary(), "import", "--db", str(db), "--list", "phish", "--force", str(again)],
+                   check=True, capture_output=True)
+    highest = store.serials(connection)["phish"]
+    for _ in range(2):
+        subprocess.run([fraudwall_binary(), "lists", "remove", "phish", "--db", str(db)], check=True,
+                       capture_output=True)
+        assert "phish" not in store.serials(connection)
+        subprocess.run([fraudwall_binary(), "import", "--db", str(db), "--list", "phish", str(again)],
+                       check=True, capture_output=True)
+        serial = store.serials(connection)["phish"]
+        assert serial > highest, "a secondary holding the old zone would take the new one for older"
+        highest = serial
