@@ -45,8 +45,10 @@ COMBO_NEAR = 0.75          # invoice + cloud: is that icloud?
 INSIDE_WITH_WORDS = 0.8    # googletraveladservices: a brand and a fraud word, not joined
 INSIDE = 0.5               # amazon1986.com: a brand, but also many fan sites
 PART = 0.6                 # apple-find.com: a brand and another word, joined by a hyphen: warn
+PART_NEAR = 0.75           # app-lnstagram.com: a brand misspelled next to another word: warn, a TLD or word blocks
 SUBDOMAIN_BRAND = 0.56    # apple.stackexchange.com exists too: the context decides (any ranked TLD warns)
 SUBDOMAIN_BRAND_SPELLED = 0.85   # paypal.com.account-verify.top
+SUBDOMAIN_SWAPPED = 0.65   # amaozn.example.com: two letters of a long brand swapped, in front: warn
 SUBDOMAIN_SHORT = 0.4
 SUBDOMAIN_NEAR_MIN = 6     # a subdomain label this long is also compared edit-wise with the brands
 SUBDOMAIN_SPLIT = 0.9      # ban.kcomm.com
@@ -202,10 +204,13 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
                            match.brand.domain), ())
     words = find_words(label) if with_words else ()
     if not words and "-" in label:
-        part = _brand_part(index, label)
-        if part is not None:
-            return (Signal(PART, Rule.COMBOSQUAT, f"brand '{part}' joined by a hyphen to other words",
-                           index.token(part).domain), ())
+        match = _brand_part(index, label)
+        if match is not None:
+            if not match.distance:
+                return (Signal(PART, Rule.COMBOSQUAT, f"brand '{match.token}' joined by a hyphen to other words",
+                               match.brand.domain), ())
+            return (Signal(PART_NEAR, Rule.COMBOSQUAT, f"look-alike of brand '{match.token}' joined by a hyphen "
+                           "to other words", match.brand.domain), ())
     # Not across a hyphen: urban-post is no anpost, amazon-jp-gift is amazon.
     for match in _inside(index, label) if inner else ():
         if words:
@@ -223,14 +228,30 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
     return None, words
 
 
-def _brand_part(index: BrandIndex, label: str) -> str | None:
+def _brand_part(index: BrandIndex, label: str) -> Match | None:
     """The brand token that is one of the hyphen-separated parts of `label` (`apple-locate`,
     `usps-kqz`): dnstwist's dictionary family with any word. Tokens of four letters or
-    more: the short ones (`jd`, `ups`) only with a fraud word, as everywhere."""
-    for part in label.split("-"):
-        if len(part) > SHORT_TOKEN and part not in _EVERYDAY_TOKENS and index.token(part) is not None:
-            return part
+    more: the short ones (`jd`, `ups`) only with a fraud word, as everywhere. Failing that, a
+    part of six letters or more that is a slip or a homoglyph of a brand (`app-lnstagram`,
+    distance 1 or more): nobody misspells a brand next to another word by chance."""
+    parts = label.split("-")
+    for part in parts:
+        if len(part) > SHORT_TOKEN and part not in _EVERYDAY_TOKENS and (brand := index.token(part)) is not None:
+            return Match(part, brand, 0)
+    for part in parts:
+        if len(part) >= SUBDOMAIN_NEAR_MIN and part.isalnum():
+            match = next(iter(index.same_skeleton(part)), None)
+            if match is not None and match.token not in _EVERYDAY_TOKENS:
+                return Match(match.token, match.brand, 1)
+            match = next(iter(index.near(part)), None)
+            if match is not None and classify(part, match.token) in _DELIBERATE_SLIPS:
+                return match
     return None
+
+
+# Slips that seldom make another word: a letter replaced, flipped or added at the end
+# often does (doujin of douyin, finance of binance, amazons), so those are left out.
+_DELIBERATE_SLIPS = frozenset({Edit.TRANSPOSITION, Edit.OMISSION, Edit.INSERTION, Edit.REPETITION})
 
 
 # Tokens that are everyday words too, and so compound parts of honest names
@@ -312,7 +333,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
         words += find_words(sub)
         if signals or (address and sub.isdigit()):
             continue
-        spelled = position + 1 < len(labels) and labels[position + 1] in _SUFFIX_LIKE
+        after = labels[position + 1] if position + 1 < len(labels) else ""
         for part in dict.fromkeys((sub, *sub.split("-"))):
             brand = index.token(part)
             match = Match(part, brand, 0) if brand else None
@@ -324,7 +345,11 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
             if match is None:
                 continue
             value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
-                     else SUBDOMAIN_BRAND_SPELLED if spelled else SUBDOMAIN_BRAND)
+                     else SUBDOMAIN_BRAND_SPELLED if _spelled_on(match.brand, after) else SUBDOMAIN_BRAND)
+            if value == SUBDOMAIN_BRAND and match.distance and classify(part, match.token) is Edit.TRANSPOSITION:
+                # amaozn.example.com: two letters swapped is a slip no honest host name makes of a long
+                # brand; a letter replaced is often a word (finance of binance, telegraf of telegram).
+                value = SUBDOMAIN_SWAPPED
             what = f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'"
             signals.append(Signal(value, Rule.BRAND_SUBDOMAIN, f"{what} in subdomain "
                                   f"of an unrelated domain {registrable}", match.brand.domain))
@@ -336,6 +361,15 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                                       match.brand.domain))
                 break
     return tuple(signals), tuple(words)
+
+
+def _spelled_on(brand: Brand, after: str) -> bool:
+    """Whether the label after a brand in front spells a domain ending: `paypal.com.x.top`, or glued to
+    more (`allegro.pl-x.example.eu`, `paypal.com-x.example.net`) where the ending is one of the brand's."""
+    if after in _SUFFIX_LIKE:
+        return True
+    head = after.partition("-")[0]
+    return head != after and (head in _SUFFIX_LIKE or any(d.endswith("." + head) for d in brand.domains))
 
 
 def _group(found: list[tuple[str, str]], keys: frozenset[str] | None, rule: Rule, lead: str,

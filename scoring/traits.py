@@ -33,7 +33,10 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "lab
 # and taxes (amende, impots), crypto drains (presale, unstake, staking), the
 # offers, points and discounts of the Brazilian and Spanish shop and bank lures
 # (oferta, pontos, desconto, banca, cliente, empresas), the pay-later and aid
-# lures of Indonesia (paylater, subsidi, bansos).
+# lures of Indonesia (paylater, subsidi, bansos). The unpaid-toll texts (FBI IC3's
+# warning of April 2024: paytoll), the "new payee added, cancel it" texts of UK
+# bank fraud (UK Finance's annual fraud report: payee, payees), a notification, a
+# delivery to reschedule.
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
     "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
@@ -42,6 +45,7 @@ LURE_WORDS = frozenset({
     "bantuan", "resmi", "hadiah", "undian", "pagamento", "fatura", "facture", "amende",
     "impots", "presale", "unstake", "staking", "oferta", "banca", "cliente", "empresas",
     "desconto", "pontos", "paylater", "subsidi", "bansos", "crypto",
+    "paytoll", "payee", "payees", "notification", "reschedule",
 })
 _LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5
