@@ -24,7 +24,7 @@ def run_eagerly(coro: Coroutine[Any, Any, Any], on_result: Callable[..., None],
     except Exception as error:  # noqa: BLE001 - the caller decides how a failed query is answered
         on_error(*context, error)
         return
-    task = asyncio.ensure_future(_resume(coro, waiting))
+    task = asyncio.get_running_loop().create_task(_resume(coro, waiting))
     tasks.add(task)
     task.add_done_callback(lambda done: _deliver(done, coro, on_result, on_error, tasks, context))
 

@@ -18,9 +18,10 @@ import socket
 
 from fraudwall.resolver.dns.codes import Transport
 from fraudwall.resolver.dns.handler import QueryHandler
-from fraudwall.resolver.dns.proxy import ProxyGate
+from fraudwall.resolver.dns.proxy import SIGNATURE, ProxyGate
 from fraudwall.resolver.server.listeners import udp_socket
 
+_UDP = Transport.UDP        # bound once: a member look-up is a descriptor call per datagram
 BATCH = 64                  # datagrams read per wake-up, so TCP and timers still get their turn
 MAX_DATAGRAM = 65535
 
@@ -63,7 +64,10 @@ class UdpServer:
         view = self._view
         handle = self.handler.handle
         send = self._send
-        carried = self.proxy.datagram
+        gate = self.proxy
+        # With no trusted balancer, only a datagram that starts like a PROXY header is the gate's to
+        # refuse; every other one goes straight to the handler, as sent.
+        reads_headers = gate.reads_headers
         for _ in range(BATCH):
             try:
                 size, addr = receive(buffer)
@@ -71,10 +75,15 @@ class UdpServer:
                 return
             except OSError:
                 continue  # an ICMP error for an earlier answer; the next datagram is what counts
-            message = carried(view[:size].tobytes(), addr[0])
-            if message is None:
-                continue  # a header refused (counted by the gate)
-            handle(message[0], message[1], Transport.UDP, lambda wire, addr=addr: send(wire, addr))
+            data = view[:size].tobytes()
+            if reads_headers or data.startswith(SIGNATURE):
+                message = gate.datagram(data, addr[0])
+                if message is None:
+                    continue  # a header refused (counted by the gate)
+                data, client = message
+            else:
+                client = addr[0]
+            handle(data, client, _UDP, lambda wire, addr=addr: send(wire, addr))
 
     def _send(self, wire: bytes, addr: tuple) -> None:
         try:
