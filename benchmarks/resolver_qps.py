@@ -114,7 +114,7 @@ def mix_queries(count: int, seed: int, miss_tag: str) -> list[str]:
 
 # ---------------------------------------------------------------- servers
 
-def unbound_config(directory: Path, port: int, upstream_port: int, listed: list[str]) -> Path:
+def unbound_config(directory: Path, port: int, upstream_port: int, listed: list[str], threads: int = 1) -> Path:
     local = []
     for name in listed:
         # `redirect` answers the name and every name below it with the local data, as fraudwall's subtree match.
@@ -127,8 +127,8 @@ server:
     interface: 127.0.0.1
     port: {port}
     do-ip6: no
-    num-threads: 1
-    so-reuseport: no
+    num-threads: {threads}
+    so-reuseport: {"yes" if threads > 1 else "no"}
     do-daemonize: no
     chroot: ""
     username: ""
@@ -163,7 +163,7 @@ FRAUDWALL_VARIANTS = {
 
 
 def fraudwall_config(path: Path, port: int, upstream_port: int, db: Path, files: list[Path], admin: str = "",
-                     extra: str = "") -> Path:
+                     extra: str = "", workers: int = 1) -> Path:
     """A one-worker config on 127.0.0.1:`port` forwarding to the NSD, with its own store `db` (`files`
     imported into it); `admin` is the /metrics address ("" counts nothing); `extra` more sections."""
     path.write_text(f"""\
@@ -172,7 +172,7 @@ listen = "{admin}"
 
 [server]
 listen = ["127.0.0.1:{port}"]
-workers = 1
+workers = {workers}
 log_level = "warning"
 
 [access]
@@ -218,8 +218,8 @@ class Run:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def dnsperf(port: int, datafile: Path, *options: str, log: Path) -> Run:
-    command = ["taskset", "-c", CLIENT_CORE, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(datafile),
+def dnsperf(port: int, datafile: Path, *options: str, log: Path, cores: str = CLIENT_CORE) -> Run:
+    command = ["taskset", "-c", cores, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(datafile),
                *options]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     log.write_text(result.stdout + result.stderr)
@@ -259,7 +259,9 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
     the shared machine (a neighbour's burst, a warming cache) falls on all of them alike."""
     for server, process in processes.items():
         # One pass over the cached names so that the cached workload (and the mix's 80 %) are hits.
-        dnsperf(process.port, warm, "-n", "1", "-c", "4", "-q", "50", log=out / f"{server}-warm.txt")
+        # With workers, each client port reaches one of them (SO_REUSEPORT): more ports, more passes.
+        dnsperf(process.port, warm, "-n", str(2 * args.workers - 1), "-c", str(4 ** args.workers), "-q", "50",
+                log=out / f"{server}-warm.txt", cores=args.client_cores)
     results = []
     for workload, (throughput_files, latency_file) in workloads.items():
         runs: dict[str, list[Run]] = {server: [] for server in processes}
@@ -267,8 +269,9 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
             for server, process in processes.items():
                 cpu_before = tree_schedstat(process.pid)[0]
                 run = dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4",
-                              "-q", "100", "-t", "2", "-Q", str(args.max_qps),
-                              log=out / f"{server}-{workload}-throughput-{attempt}.txt")
+                              "-q", str(100 * args.workers), "-t", "2", "-Q", str(args.max_qps),
+                              "-T", str(args.workers), log=out / f"{server}-{workload}-throughput-{attempt}.txt",
+                              cores=args.client_cores)
                 run.cpu_us = (tree_schedstat(process.pid)[0] - cpu_before) * 1e6 / max(run.completed, 1)
                 runs[server].append(run)
         for server, process in processes.items():
@@ -276,7 +279,7 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
             throughput = max(runs[server], key=lambda run: run.qps)
             latency = dnsperf(process.port, latency_file, "-l", str(args.latency_duration), "-Q",
                               str(args.latency_qps), "-c", "4", "-t", "2", "-v",
-                              log=out / f"{server}-{workload}-latency.txt")
+                              log=out / f"{server}-{workload}-latency.txt", cores=args.client_cores)
             lines = sum(1 for _ in open(throughput_files[0]))
             results.append(Measurement(server, workload, throughput, latency, vm_rss_kib(process.pid),
                                        throughput.sent / lines))
@@ -295,9 +298,15 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         "",
         f"Command: `{command}`",
         "",
-        f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
-        f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q 100` "
-        "(saturation, at most 100 outstanding), the servers taking turns run by run. "
+        (f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
+         if args.workers == 1 else
+         f"**{args.workers} workers** (Unbound: num-threads {args.workers}, so-reuseport), dnsperf with "
+         f"{args.workers} threads and {100 * args.workers} outstanding; server, dnsperf and NSD share cores "
+         f"{args.server_cores}, so on a machine of {os.cpu_count()} cores the client and the upstream take "
+         "their CPU from the servers: the figures say how the servers share a busy machine, not what "
+         f"{args.workers} free cores give. ")
+        + f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q {100 * args.workers}` "
+        f"(saturation, at most {100 * args.workers} outstanding), the servers taking turns run by run. "
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
         "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
@@ -336,7 +345,7 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         if fraudwall and unbound:
             ratio = fraudwall.throughput.qps / unbound.throughput.qps
             target.append(f"{workload} >= {bound}x: {'met' if ratio >= bound else 'NOT met'} ({ratio:.2f}x)")
-    if target:
+    if target and args.workers == 1:
         lines.append("Issue 14's targets, the shipped defaults against Unbound, one worker and one thread: "
                      + "; ".join(target) + ".")
     costs = []
@@ -395,11 +404,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", default="cached,blocked,unique,unique-sub,mix", help="comma-separated")
     parser.add_argument("--listed", type=int, default=100_000,
                         help="names in the list both servers hold (the blocked workloads' and fraud-like fillers)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="fraudwall workers and Unbound threads (default 1; 2 shares the cores with dnsperf and NSD)")
     parser.add_argument("--profile", metavar="PSTATS",
                         help="run only fraudwall under cProfile (cached workload), save PSTATS, print the top 15")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--keep", metavar="DIR", help="keep the dnsperf outputs and configs in DIR")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers: at least 1")
+    if args.workers == 1:
+        args.server_cores, args.client_cores = SERVER_CORE, CLIENT_CORE
+    else:
+        args.server_cores = args.client_cores = f"0-{(os.cpu_count() or 1) - 1}"
     if args.profile:
         args.servers, args.workloads, args.no_write = "fraudwall", "cached", True
     for binary in ("nsd", "unbound", "dnsperf", "taskset"):
@@ -419,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results, args, command, started)
     print("\n" + text)
     if not args.no_write:
-        write_section('resolver', 'Resolver QPS (`benchmarks/resolver_qps.py`)', text)
+        if args.workers == 1:
+            write_section("resolver", "Resolver QPS (`benchmarks/resolver_qps.py`)", text)
+        else:
+            write_section(f"resolver-{args.workers}-workers",
+                          f"Resolver QPS with {args.workers} workers (`benchmarks/resolver_qps.py --workers {args.workers}`)", text)
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 
@@ -460,8 +481,9 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
     blocklist = work / "blocklist.txt"
     blocklist.write_text("\n".join(listed) + "\n")
 
-    pin = ("taskset", "-c", SERVER_CORE)
-    nsd = start_nsd(require("nsd"), work / "nsd", zone_text(), ZONE, ipv6=False, prefix=("taskset", "-c", CLIENT_CORE))
+    pin = ("taskset", "-c", args.server_cores)
+    nsd = start_nsd(require("nsd"), work / "nsd", zone_text(), ZONE, ipv6=False,
+                    prefix=("taskset", "-c", args.client_cores))
     processes: dict[str, Process] = {}
     try:
         for server in args.servers.split(","):
@@ -469,15 +491,15 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
             directory = work / server
             directory.mkdir(exist_ok=True)
             if server == "unbound":
-                config = unbound_config(directory, port, nsd.port, listed)
+                config = unbound_config(directory, port, nsd.port, listed, args.workers)
                 argv = [*pin, require("unbound"), "-d", "-c", str(config)]
             else:
                 admin = "" if server == "fraudwall-metrics-off" else f"127.0.0.1:{free_port()}"
                 config = fraudwall_config(directory / f"{server}.toml", port, nsd.port, directory / "blocklists.db",
-                                          [blocklist], admin, FRAUDWALL_VARIANTS[server])
+                                          [blocklist], admin, FRAUDWALL_VARIANTS[server], args.workers)
                 argv = [*pin, *fraudwall_argv(config, port, args.profile)]
             processes[server] = Process(server, argv, port, directory, blocked_names()[0]).start()
-            print(f"{server} pid {processes[server].pid} on 127.0.0.1:{port} (core {SERVER_CORE})", flush=True)
+            print(f"{server} pid {processes[server].pid} on 127.0.0.1:{port} (cores {args.server_cores})", flush=True)
         return measure(processes, workloads, args, out, inputs["cached"][0][0])
     finally:
         for server, process in processes.items():
