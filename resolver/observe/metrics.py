@@ -98,6 +98,15 @@ SPECS = (
                "Refreshes of a list that follows a primary's zone ([blocklists] follow), by list and result: "
                "transferred (a new serial applied), current (the serial had not moved), held (the import was "
                "held back by a guard), failed (the primary or the import failed).", ("list", "result")),
+    MetricSpec("fraudwall_xfr_transfers", "counter",
+               "Questions to the zone transfer server ([xfr] listen), by kind (axfr, ixfr, query: SOA or NS; "
+               "refused: from outside [xfr] allow) and result: full (the whole zone sent), incremental (an IXFR "
+               "difference), current (the secondary had the serial), notauth (a zone not served), unsigned (no "
+               "TSIG under require_key), badkey, badsig, badtime, badtrunc, formerr (TSIG failures), refused.",
+               ("kind", "result")),
+    MetricSpec("fraudwall_xfr_notifies", "counter",
+               "NOTIFY messages the zone transfer server sent to [xfr] notify, by result: sent (each try), "
+               "acknowledged (a secondary answered), failed (given up after the last try).", ("result",)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

@@ -1,13 +1,15 @@
 """The transfer server's sockets: TCP for SOA, AXFR and IXFR, UDP for SOA and the secondaries'
 NOTIFY replies. Only moves bytes; `Primary` and `Notifier` decide. It runs in a process of its own,
 started by the supervisor (`__main__.py`): a transfer of millions of names never takes a
-query worker's CPU, nor the supervisor's.
+query worker's CPU, nor the supervisor's. Its counts reach /metrics as a worker's do: a snapshot
+in the metrics folder (worker-xfr.json), which a transfer server started again counts on from.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import socket
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from fraudwall.resolver.addresses import parse_hostport
+from fraudwall.resolver.observe.metrics import SnapshotFolder
 from fraudwall.resolver.xfr import keys, messages, tsig, zones
 from fraudwall.resolver.xfr.catalogue import StoreCatalogue
 from fraudwall.resolver.xfr.notify import Notifier
@@ -26,6 +29,9 @@ POLL_SECONDS = 0.5            # how often the catalogue's version is looked at (
 IDLE_SECONDS = 30.0           # a connection with no new question this long is closed
 WRITE_SECONDS = 60.0          # a secondary that reads nothing of a message this long is dropped
 MAX_CONNECTIONS = 32          # transfers at once; more are closed at once (a secondary retries)
+SNAPSHOT_NAME = "xfr"         # worker-xfr.json in the metrics folder
+TRANSFERS, NOTIFIES = "fraudwall_xfr_transfers", "fraudwall_xfr_notifies"
+NOTIFY_RESULTS = ("sent", "acknowledged", "failed")
 
 
 class Settings(NamedTuple):
@@ -52,6 +58,10 @@ class TransferServer:
         self.notify_keys = {_target(address): self.keys[name] for address, name in targets if name}
         self.connections = 0
         self.notify_sockets: dict[int, asyncio.DatagramTransport] = {}
+        self.snapshots = SnapshotFolder(settings.metrics) if settings.metrics else None
+        self._written: dict | None = None
+        if self.snapshots is not None:
+            _count_on(self.snapshots, self.primary, self.notifier)
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -66,6 +76,7 @@ class TransferServer:
             while not stop.is_set():
                 self._poll()
                 await self._send_notifies(host)
+                self._write_snapshot()
                 wake = self.notifier.wake_at()
                 wait = POLL_SECONDS if wake is None else max(0.0, min(POLL_SECONDS, wake - time.monotonic()))
                 try:
@@ -78,6 +89,17 @@ class TransferServer:
             for transport in self.notify_sockets.values():
                 transport.close()
             self.catalogue.close()
+
+    def _write_snapshot(self) -> None:
+        if self.snapshots is None:
+            return
+        snapshot = counters(self.primary, self.notifier)
+        if snapshot != self._written:
+            try:
+                self.snapshots.write(SNAPSHOT_NAME, snapshot)
+                self._written = snapshot
+            except OSError as error:
+                log.warning("xfr: the metrics snapshot not written: %s", error.strerror or error)
 
     def _poll(self) -> None:
         try:
@@ -153,6 +175,30 @@ class _NotifyReplies(asyncio.DatagramProtocol):
         reply = messages.notify_reply(data)
         if reply is not None:
             self.notifier.answered((str(ipaddress.ip_address(addr[0])), addr[1]), reply[0])
+
+
+def counters(primary: Primary, notifier: Notifier) -> dict:
+    """The snapshot of TRANSFERS and NOTIFIES ([[labels], count] rows, as `Counters.snapshot`)."""
+    notifies = dict(zip(NOTIFY_RESULTS, (notifier.sent, notifier.acknowledged, notifier.failed)))
+    return {"counters": {
+        TRANSFERS: [[list(labels), count] for labels, count in sorted(primary.counts.items())],
+        NOTIFIES: [[[result], count] for result, count in notifies.items() if count]}}
+
+
+def _count_on(snapshots: SnapshotFolder, primary: Primary, notifier: Notifier) -> None:
+    """Start from the counts a transfer server of this `serve` left (it died, or SIGHUP moved it):
+    a counter that went back would read as a reset to Prometheus."""
+    path = snapshots.path / f"worker-{SNAPSHOT_NAME}.json"
+    try:
+        rows = json.loads(path.read_text())["counters"]
+        for labels, count in rows.get(TRANSFERS, []):
+            primary.counts[tuple(labels)] += int(count)
+        before = {labels[0]: int(count) for labels, count in rows.get(NOTIFIES, [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return   # none yet (or unreadable): from zero
+    notifier.sent += before.get("sent", 0)
+    notifier.acknowledged += before.get("acknowledged", 0)
+    notifier.failed += before.get("failed", 0)
 
 
 def _target(text: str) -> tuple[str, int]:

@@ -1,9 +1,10 @@
 """What the RPZ end-to-end tests share: a store holding one imported list, an NSD providing a policy
-zone, the options of a BIND in a temporary folder, and the rcode a server answers."""
+zone, the options of a BIND in a temporary folder, the rcode a server answers, and /metrics."""
 
 from __future__ import annotations
 
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import dns.exception
@@ -20,6 +21,21 @@ def rcode(port: int, name: str, rdtype: str = "A") -> int | None:
     except (OSError, dns.exception.DNSException):
         return None
     return reply.rcode()
+
+
+def metrics(port: int) -> str:
+    """What the admin listener on 127.0.0.1:`port` serves on /metrics ("" when it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def lists(config: Path) -> str:
+    """What `fraudwall lists` prints with this config (a followed list's line ends it)."""
+    return subprocess.run([fraudwall_binary(), "lists", "--config", str(config)], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def store_with_list(store: Path, name: str, feed: Path, text: str) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import dns.exception
@@ -23,7 +22,7 @@ import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
 from tests.e2e.peers import Process, fraudwall_binary, free_port, write_fraudwall_config, wait_for
-from tests.e2e.rpz_peers import nsd_config, rcode, store_with_list
+from tests.e2e.rpz_peers import lists, metrics, nsd_config, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 
@@ -89,27 +88,14 @@ zone:
     nsd.stop()
 
 
-def _metrics(port: int) -> str:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            return response.read().decode()
-    except OSError:
-        return ""
-
-
-def _lists(config: Path) -> str:
-    return subprocess.run([fraudwall_binary(), "lists", "--config", str(config)], capture_output=True, text=True,
-                          check=True).stdout
-
-
 def test_a_followed_zone_is_enforced_from_the_start(primary_and_secondary):
     nsd, _, fraudwall, config = primary_and_secondary
     wait_for(f"{FIRST} blocked after the first transfer",
               lambda: rcode(fraudwall.port, f"www.{FIRST}") == dns.rcode.NXDOMAIN)
     assert rcode(fraudwall.port, ADDED) != dns.rcode.NXDOMAIN
-    assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 1; last refresh " in _lists(config)
+    assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 1; last refresh " in lists(config)
     transferred = 'fraudwall_xfr_secondary_transfers_total{list="phish",result="transferred"} 1.0'
-    wait_for("/metrics counts the transfer", lambda: transferred in _metrics(fraudwall.admin_port))
+    wait_for("/metrics counts the transfer", lambda: transferred in metrics(fraudwall.admin_port))
 
 
 @pytest.mark.parametrize("primary_and_secondary", [2], indirect=True)
@@ -119,7 +105,7 @@ def test_a_change_on_the_primary_is_enforced_at_the_soa_refresh(primary_and_seco
     zone_file.write_text(_zone_text(2, (FIRST, ADDED), 2))
     nsd.signal(signal.SIGHUP)
     wait_for(f"{ADDED} blocked by the 2 s refresh", lambda: rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
-    assert "serial 2;" in _lists(config)
+    assert "serial 2;" in lists(config)
 
 
 @needs_notify
@@ -131,9 +117,9 @@ def test_a_change_on_the_primary_is_enforced_within_10_s_of_its_notify(primary_a
     zone_file.write_text(_zone_text(2, (FIRST, ADDED)))
     nsd.signal(signal.SIGHUP)   # NSD reads the changed file and notifies fraudwall's port
     wait_for(f"{ADDED} blocked after NSD's reload", lambda: rcode(fraudwall.port, ADDED) == dns.rcode.NXDOMAIN)
-    lists = _lists(config)
-    assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 2;" in lists
-    assert "transferred" in lists
+    listed = lists(config)
+    assert f"phish follows {ZONE}. at 127.0.0.1:{nsd.port}: serial 2;" in listed
+    assert "transferred" in listed
 
 
 @needs_notify
@@ -189,7 +175,7 @@ def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5
     wait_for("B blocks www.example.org after `fraudwall block` on A",
               lambda: rcode(b.port, "www.example.org") == dns.rcode.NXDOMAIN, seconds=5.0)
     # A's own zone answers an IXFR with the difference: B applies it to its last copy.
-    assert "by IXFR;" in next(line for line in _lists(b.directory / "fraudwall.toml").splitlines()
+    assert "by IXFR;" in next(line for line in lists(b.directory / "fraudwall.toml").splitlines()
                               if line.startswith("a-manual follows"))
     subprocess.run([fraudwall_binary(), "unblock", "--db", str(a_store), "www.example.org"], check=True,
                    capture_output=True)
@@ -198,7 +184,7 @@ def test_a_block_on_the_primary_fraudwall_reaches_the_secondary_by_ixfr_within_5
 
 
 def _manual_line(b: Process) -> str:
-    lines = _lists(b.directory / "fraudwall.toml").splitlines()
+    lines = lists(b.directory / "fraudwall.toml").splitlines()
     return next((line for line in lines if line.startswith("a-manual follows")), "")
 
 

@@ -20,7 +20,7 @@ import dns.rcode
 import pytest
 
 from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for
-from tests.e2e.rpz_peers import named_options, nsd_config, rcode, store_with_list
+from tests.e2e.rpz_peers import lists, metrics, named_options, nsd_config, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +53,6 @@ def _soa_serial(port: int, zone: str) -> int | None:
     return reply.answer[0][0].serial
 
 
-def _lists(config: Path) -> str:
-    return subprocess.run([fraudwall_binary(), "lists", "--config", str(config)], capture_output=True, text=True,
-                          check=True).stdout
-
-
 # ---------------------------------------------------------------- BIND, a secondary of fraudwall
 
 @pytest.fixture
@@ -67,11 +62,13 @@ def primary(tmp_path: Path):
     directory = tmp_path / "fraudwall"
     store = store_with_list(directory / "store" / "blocklists.db", "phish", tmp_path / "phish.txt", f"{LISTED}\n")
     _key_file(directory, SECRET)
-    xfr_port, bind_port = free_port(), free_port()
+    xfr_port, bind_port, admin_port = free_port(), free_port(), free_port()
     server = start_fraudwall(directory, ["127.0.0.1:9"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
+                             "--admin", f"127.0.0.1:{admin_port}",
                              extra=f'\n[xfr]\nkeys_file = "xfr.key"\nrequire_key = true\n'
                                    f'notify = ["127.0.0.1:{bind_port} key {KEY_NAME}"]\n')
     wait_for("fraudwall's transfer server answers", lambda: _soa_serial(xfr_port, "phish.rpz.fraudwall."))
+    server.admin_port = admin_port
     yield store, xfr_port, bind_port, server
     server.stop()
 
@@ -93,7 +90,7 @@ zone "{name}.rpz.fraudwall" {{
 
 def test_bind_transfers_fraudwalls_zones_with_the_key_and_takes_its_signed_notify(require_binary, primary,
                                                                                   tmp_path: Path):
-    store, xfr_port, bind_port, _ = primary
+    store, xfr_port, bind_port, fraudwall = primary
     bind = _start_bind(require_binary("named"), tmp_path / "named", xfr_port, bind_port, SECRET)
     try:
         wait_for("BIND holds phish.rpz.fraudwall. from fraudwall",
@@ -111,6 +108,11 @@ def test_bind_transfers_fraudwalls_zones_with_the_key_and_takes_its_signed_notif
         wait_for("BIND takes the new serial of manual.rpz.fraudwall. after fraudwall's signed NOTIFY",
                  lambda: (_soa_serial(bind.port, "manual.rpz.fraudwall.") or 0) > before)
         assert "refused notify" not in bind.log() and "tsig verify failure" not in bind.log(), bind.log()[-3000:]
+        # /metrics counts what the transfer server answered and the NOTIFYs BIND acknowledged.
+        wait_for("/metrics counts the transfers and the NOTIFYs", lambda: all(
+            line in metrics(fraudwall.admin_port) for line in (
+                'fraudwall_xfr_transfers_total{kind="axfr",result="full"}',
+                'fraudwall_xfr_notifies_total{result="acknowledged"}')))
     finally:
         bind.stop()
 
@@ -127,6 +129,8 @@ def test_bind_with_the_wrong_secret_is_refused_the_transfer(require_binary, prim
         wait_for("BIND refuses fraudwall's NOTIFY signed with the other secret",
                  lambda: "request has invalid signature: TSIG transfer-key: tsig verify failure (BADSIG)" in bind.log())
         assert _soa_serial(bind.port, "phish.rpz.fraudwall.") is None
+        wait_for("/metrics counts the SOA queries refused BADSIG",
+                 lambda: 'fraudwall_xfr_transfers_total{kind="query",result="badsig"}' in metrics(fraudwall.admin_port))
     finally:
         bind.stop()
     # Without the key at all, a transfer is REFUSED ([xfr] require_key).
@@ -165,9 +169,9 @@ zone:
 
 def _follower(directory: Path, nsd_port: int, secret: str) -> Process:
     _key_file(directory, secret)
-    lists = (f'\n[xfr]\nkeys_file = "xfr.key"\n\n[[lists]]\nname = "phish"\nprimary = "127.0.0.1:{nsd_port}"\n'
+    tables = (f'\n[xfr]\nkeys_file = "xfr.key"\n\n[[lists]]\nname = "phish"\nprimary = "127.0.0.1:{nsd_port}"\n'
              f'zone = "{ZONE}"\nkey = "{KEY_NAME}"\n')
-    return start_fraudwall(directory, ["127.0.0.1:9"], extra=lists)
+    return start_fraudwall(directory, ["127.0.0.1:9"], extra=tables)
 
 
 def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, tmp_path: Path):
@@ -175,7 +179,7 @@ def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, 
     try:
         wait_for(f"{LISTED} blocked after a signed transfer from NSD",
                  lambda: rcode(follower.port, LISTED) == dns.rcode.NXDOMAIN)
-        assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port}: serial 1;" in _lists(
+        assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port}: serial 1;" in lists(
             follower.directory / "fraudwall.toml")
     finally:
         follower.stop()
@@ -186,7 +190,7 @@ def test_fraudwall_with_the_wrong_secret_gets_nothing_from_nsd_and_says_so(keyed
     try:
         config = follower.directory / "fraudwall.toml"
         line = wait_for("lists shows the failed refresh",
-                        lambda: next((line for line in _lists(config).splitlines() if "failed" in line), None))
+                        lambda: next((line for line in lists(config).splitlines() if "failed" in line), None))
         assert "TSIG" in line or "NOTAUTH" in line, line
         assert "follow phish" in follower.log() and "TSIG" in follower.log()
         assert rcode(follower.port, LISTED) != dns.rcode.NXDOMAIN
