@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from fraudwall.scoring.brands import Brand, load_brands
+from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
 from fraudwall.scoring.names import normalise_name, parents, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
@@ -37,6 +38,7 @@ class Scorer:
         self._owner = self.index.owner
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
         self._suffixes = public_suffixes()
+        self._is_suffix = self._suffixes.is_public_suffix
         analyse = functools.partial(domain_signals, self.index)
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
@@ -98,9 +100,25 @@ class Scorer:
             return list(domain.signals), domain, [], domain.words, name, suffix
         signals = list(domain.signals)
         subdomain = sub.split(".")
-        sub_signals, sub_words = subdomain_signals(self.index, subdomain, label, registrable)
+        on_platform = self._on_platform(subdomain, registrable) if self._is_suffix(registrable) else None
+        sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable)
         signals += sub_signals
         return signals, domain, subdomain, domain.words + sub_words, name, suffix
+
+    def _on_platform(self, subdomain: list[str], platform: str):
+        """The brand signals of the customer's label on a platform where customers name their sites (a rule
+        of the public suffix list's private section: github.io, netlify.app, duckdns.org), and the fraud words
+        no brand explains; None when that label holds no look-alike.
+
+        `paypa1.netlify.app` and `paypal-login.github.io` are judged as those labels are under a TLD. Not
+        the brand's exact name (a TLD swap): companies keep their own pages there (`google.github.io`), so
+        that stays the weaker brand-in-a-subdomain hint."""
+        customer = self._domain_part(subdomain[-1], platform)
+        signals = [s._replace(reason=f"{s.reason}, on {platform}, where anyone names a site")
+                   for s in customer.signals if s.rule is not Rule.TLD_SWAP]
+        if not signals:
+            return None
+        return signals, customer.words + tuple(w for sub in subdomain[:-1] for w in find_words(sub))
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""

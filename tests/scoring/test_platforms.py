@@ -1,0 +1,27 @@
+"""On a platform where customers name their sites (the public suffix list's private section), the
+customer's label is judged as a registrable label is. Names made up for the test."""
+
+import pytest
+
+from fraudwall.scoring.score import Verdict
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("paypal-login.github.io", "combosquat"),
+    ("paypa1.netlify.app", "homoglyph"),
+    ("secure.paypal-login.web.app", "combosquat"),
+])
+def test_a_look_alike_as_the_customers_label_on_a_platform_blocks(scorer, name, rule):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.BLOCK and score.rule == rule, score
+    assert "where anyone names a site" in score.reasons[0]
+
+
+def test_a_slip_of_a_brand_on_a_dynamic_dns_name_warns(scorer):
+    assert scorer.score("amaozn.duckdns.org").verdict is not Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", ["google.github.io", "microsoft.github.io", "mybank.github.io"])
+def test_a_brands_own_pages_on_a_platform_are_not_flagged(scorer, name):
+    # Companies keep their project pages under their own name there: the exact name stays a hint.
+    assert scorer.score(name).verdict is Verdict.ALLOW
