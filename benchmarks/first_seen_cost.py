@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """First-seen cost: CPU microseconds a query costs the resolver when its name is new, in-process.
 
-    .venv/bin/python benchmarks/first_seen_cost.py                    # ~2 minutes
+    .venv/bin/python benchmarks/first_seen_cost.py                    # ~2 minutes; writes RESULTS.md
     .venv/bin/python benchmarks/first_seen_cost.py --count 5000 --repeat 1 --rows defaults
     .venv/bin/python benchmarks/first_seen_cost.py --upstream process --workloads unique,unique-sld
     .venv/bin/python benchmarks/first_seen_cost.py --profile /tmp/first.pstats --rows defaults
 
 What it runs: the worker's own `Resolver` (server/worker.py), built from the bundled default config
-as `serve` ships it (scorer mode block, the query log on, /metrics on, the rate limit and the access
-stage as shipped), over a store in a temporary directory holding the demo list and `--listed` fraud-like
+as `serve` ships it (scorer mode block, newly observed domains on, the query log on, /metrics on, the
+rate limit and the access stage as shipped), over a store in a temporary directory holding the demo list and `--listed` fraud-like
 names (blocklist_scale.py's). Datagrams go into `QueryHandler.handle` as the UDP server hands them
 over, from 127.0.0.1, with EDNS as browsers' stub resolvers send it; no sockets. The upstream is a
 stand-in at the end of the chain in place of the upstream stage: it answers every question NXDOMAIN
@@ -29,15 +29,18 @@ Workloads, `--count` queries each after a warm-up of `--count / 10` that is not 
   cached      one name asked again and again (answered from the cache, then replayed)
   blocked     one listed name asked again and again
 
-Rows: the shipped defaults, then the scorer, the query log and /metrics switched off one at a time,
-then all three: the difference to the first row is what that part costs. The figure is this
+Rows: the shipped defaults, then the scorer, newly observed domains (`[nod]`), the query log and
+/metrics switched off one at a time, then all four: the difference to the first row is what that part
+costs. The figure is this
 process's CPU time (user + system, all threads, `time.process_time`) over the counted queries,
 divided by them, the least of `--repeat` runs (each on a fresh resolver and names of its own);
 every query's answer is checked (kind and rcode), so a fast wrong answer shows.
 
-Bounded: every workload stops at `--seconds` of wall time and says how far it got. Writes nothing
-outside its temporary directory; does not take /tmp/fraudwall-bench.lock (CPU time, not wall time,
-is the figure, and a shared machine changes it less), unless `--lock`.
+Bounded: every workload stops at `--seconds` of wall time and says how far it got. Prints its table
+and writes it to the `first-seen` section of benchmarks/RESULTS.md (with the command, the machine and
+its load), unless `--no-write`; nothing else outside its temporary directory. Does not take
+/tmp/fraudwall-bench.lock (CPU time, not wall time, is the figure, and a shared machine changes it
+less), unless `--lock`.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ import asyncio
 import contextlib
 import cProfile
 import dataclasses
+import os
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -58,10 +63,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from blocklist_scale import SEED, fraud_names
 from forward_cost import start_upstream as start_responder
 from harness import bench_lock
+from section import Occasion, begin, opening, publish
 
 from fraudwall.blocklists.guards import load_guards
 from fraudwall.blocklists.importer import ImportRequest, import_list
 from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.blocklists.seen import open_seen, seen_path
 from fraudwall.resolver.config import Config, load
 from fraudwall.resolver.dns.answer import Answer, Reply
 from fraudwall.resolver.dns.chain import ReplySource, Stage
@@ -92,12 +99,32 @@ TLDS = ("com", "net", "org", "io", "de", "cn", "info", "app")
 EXPECTED = {"unique": ("answered", 3), "unique-sld": ("answered", 3), "subdomain": ("blocked", 0),
             "cached": ("cached", 3), "blocked": ("blocked", 0)}
 WORKLOADS = tuple(EXPECTED)
+WORKLOAD_SAID = {
+    "unique": "a new name under one zone each query, forwarded (NXDOMAIN)",
+    "unique-sld": "a new registrable domain each query (three ordinary words), forwarded: the scorer and newly "
+                  "observed domains see each for the first time",
+    "subdomain": "a new label under a listed name (the sinkhole answer)",
+    "cached": "one name again and again (from the cache)",
+    "blocked": "one listed name again and again",
+}
 ROWS = {
     "defaults": {},
     "scorer off": {"scorer": {"mode": "off"}},
+    "nod off": {"nod": {"enabled": False}},
     "query log off": {"querylog": {"enabled": False}},
     "metrics off": {"admin": {"listen": ""}},
-    "all three off": {"scorer": {"mode": "off"}, "querylog": {"enabled": False}, "admin": {"listen": ""}},
+    "all off": {"scorer": {"mode": "off"}, "nod": {"enabled": False}, "querylog": {"enabled": False},
+                "admin": {"listen": ""}},
+}
+# What each row's parts are, for the RESULTS.md section.
+PARTS = {
+    "defaults": "the bundled config as shipped: scorer mode block, newly observed domains on (warn at 0.3), "
+                "query log on, /metrics counted, rate limit and access as shipped",
+    "scorer off": '`[scorer] mode = "off"`',
+    "nod off": "`[nod] enabled = false`",
+    "query log off": "`[querylog] enabled = false`",
+    "metrics off": '`[admin] listen = ""` (nothing counted)',
+    "all off": "the four above together",
 }
 # The stand-in upstream's SOA: owner the root, TTL and MINIMUM 300 (negative answers are cached).
 SOA = (b"\x00" + RR_FIXED.pack(QType.SOA, 1, 300, 22) + b"\x00\x00"
@@ -161,6 +188,14 @@ class Bench:
     querylog: QueryLog | None
     upstream: NxdomainUpstream | None
 
+    def close(self) -> None:
+        if self.querylog is not None:
+            self.querylog.close()
+        if self.resolver.nod is not None:
+            self.resolver.nod.seen.close()
+        self.resolver.forwarder.close()
+        self.resolver.blocklist.close()
+
 
 def build(config: Config, work: Path, row_index: int, port: int | None = None) -> Bench:
     """What `Worker.start` builds; without `port`, with the stand-in upstream in place of the upstream stage."""
@@ -172,7 +207,11 @@ def build(config: Config, work: Path, row_index: int, port: int | None = None) -
                             config.querylog.max_rows, config.querylog.pseudonymise)
         recorder = QueryLogRecorder(config.querylog.log_all)
         observers.append(recorder.observe)
-    resolver = Resolver(config, blocklist, (Upstream("127.0.0.1", port or 9),), tuple(observers))
+    # The memory of domains asked for, beside the store, as the worker opens it: shared by the runs, like
+    # a server's file that has seen earlier traffic.
+    seen = open_seen(seen_path(config.nod.path, config.blocklists.db), config.nod.size, config.nod.days) \
+        if config.nod.enabled else None
+    resolver = Resolver(config, blocklist, (Upstream("127.0.0.1", port or 9),), tuple(observers), seen)
     upstream = None
     if port is None:
         upstream = NxdomainUpstream()
@@ -271,10 +310,7 @@ async def measure(config: Config, work: Path, row_index: int, workload: str, cou
             wrong += done - bench.upstream.calls   # each unique name must reach the upstream
         return done, cpu, wrong
     finally:
-        if bench.querylog is not None:
-            bench.querylog.close()
-        bench.resolver.forwarder.close()
-        bench.resolver.blocklist.close()
+        bench.close()
 
 
 def make_store(work: Path, listed: int) -> tuple[Path, list[str]]:
@@ -286,7 +322,7 @@ def make_store(work: Path, listed: int) -> tuple[Path, list[str]]:
     return db, names
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=20_000, help="queries counted per workload (default 20000)")
     parser.add_argument("--listed", type=int, default=100_000, help="listed names in the store (default 100000)")
@@ -307,7 +343,9 @@ def main() -> int:
                         help="forwarded queries in flight with --upstream process (default 64)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the counted queries of every run into FILE")
     parser.add_argument("--lock", action="store_true", help="take /tmp/fraudwall-bench.lock first")
-    args = parser.parse_args()
+    parser.add_argument("--no-write", action="store_true",
+                        help="print the table, leave RESULTS.md alone (so does --profile: its figures are cProfile's)")
+    args = parser.parse_args(argv)
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
     workloads = [workload.strip() for workload in args.workloads.split(",") if workload.strip()]
     for row in rows:
@@ -325,6 +363,7 @@ def main() -> int:
         if responder is not None:
             stop.callback(responder.wait)
             stop.callback(responder.kill)
+        occasion = begin("first_seen_cost", argv)
         work = Path(directory)
         begun = time.perf_counter()
         db, listed = make_store(work, args.listed)
@@ -346,16 +385,51 @@ def main() -> int:
                 done, cpu, wrong = result
                 print(f"  {row:14} {workload:11} {cpu / max(done, 1) * 1e6:7.1f} CPU µs/query "
                       f"({done:,} queries{', %d WRONG' % wrong if wrong else ''})", flush=True)
+        end_load = os.getloadavg()[0]
     if profile is not None:
         profile.dump_stats(args.profile)
     print()
     print(table(results, workloads))
-    print(f"\nCPU µs per query (user + system, time.process_time), {args.count:,} queries per cell after a warm-up, "
-          f"least of {args.repeat} runs; "
-          f"{args.listed:,} listed names, subdomains of {args.parents:,} of them; upstream: "
-          f"{'an in-process NXDOMAIN stand-in' if port is None else 'the forwarder to an NXDOMAIN responder process, %d in flight' % args.concurrency}; "
-          f"{LOOP}.\ncommand: {' '.join(sys.argv)}")
+    print(f"\n{measured(args, port is None)}\ncommand: {occasion.command}")
+    publish("first-seen", "First-seen cost (`benchmarks/first_seen_cost.py`)",
+            report(results, workloads, args, port is None, occasion, end_load), args.no_write or bool(args.profile))
     return 1 if any(wrong for row in results.values() for _, _, wrong in row.values()) else 0
+
+
+def measured(args: argparse.Namespace, stand_in: bool) -> str:
+    """What the figures are, in one sentence (printed under the table and in the section)."""
+    upstream = ("an in-process NXDOMAIN stand-in" if stand_in
+                else f"the forwarder to an NXDOMAIN responder process, {args.concurrency} in flight")
+    return (f"CPU µs per query (user + system, time.process_time), {args.count:,} queries per cell after a warm-up, "
+            f"least of {args.repeat} runs; {args.listed:,} listed names, subdomains of {args.parents:,} of them; "
+            f"upstream: {upstream}; {LOOP}.")
+
+
+def report(results: dict[str, dict[str, tuple[int, float, int]]], workloads: list[str], args: argparse.Namespace,
+           stand_in: bool, occasion: Occasion, end_load: float) -> str:
+    """The `first-seen` section of RESULTS.md: the machine, the command, the table and what limits it."""
+    wrong = sum(cell[2] for cells in results.values() for cell in cells.values())
+    lines = [
+        *opening(occasion, [LOOP, f"SQLite {sqlite3.sqlite_version}"], end_load),
+        measured(args, stand_in) + " Every answer is checked (kind and rcode); a cell that stopped at `--seconds` "
+        "or got wrong answers shows how many queries it counted and how many were wrong.",
+        "",
+        table(results, workloads),
+        "",
+        "Rows (the difference to the first row is what that part costs): "
+        + "; ".join(f"**{row}**: {PARTS[row]}" for row in results) + ".",
+        "Workloads: " + "; ".join(f"**{workload}**: {WORKLOAD_SAID[workload]}" for workload in workloads) + ".",
+        "What limits the figure: the query path's Python on one core of this CPU, in one process and thread. "
+        "Datagrams go into `QueryHandler.handle` without sockets, so a server's UDP receive and send come on top "
+        "(resolver_qps.py's CPU µs/query counts them); "
+        + ("the upstream is a stand-in that answers at once, so a forwarded query's own sockets and futures are "
+           "forward_cost.py's figure; " if stand_in else
+           "the responder's CPU is its own process's, not counted, and it shares the machine's cores; ")
+        + f"the query log's batch is written every {args.flush:,} queries and counted. CPU time moves less than "
+        "wall time with other load, but a shared core's caches and clock still move it: the least of the runs "
+        "counts." + (f" **{wrong} wrong answers.**" if wrong else ""),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def table(results: dict[str, dict[str, tuple[int, float, int]]], workloads: list[str]) -> str:
