@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Forwarding cost: CPU microseconds one forwarded query costs the resolver process, in-process.
 
-    .venv/bin/python benchmarks/forward_cost.py                        # 20,000 unique names, 64 at a time
-    .venv/bin/python benchmarks/forward_cost.py --count 5000 --no-uvloop
+    .venv/bin/python benchmarks/forward_cost.py                        # 20,000 unique names, 64 at a time; writes RESULTS.md
+    .venv/bin/python benchmarks/forward_cost.py --count 2000 --no-write   # quick look
+    .venv/bin/python benchmarks/forward_cost.py --count 5000 --no-uvloop --outgoing-range 0
 
 What it runs: the upstream stage as the worker builds it (`UpstreamStage` over a `Forwarder`, shipped
 [upstream] defaults) resolving `--count` names never asked before (`q<N>.forward-cost.example`, so no
@@ -13,23 +14,28 @@ is this process's CPU time (user + system, `time.process_time`) over the run div
 what a socket per try, the future and timer per try, the scan of the reply and the render cost
 together. A warm-up of `--concurrency` queries comes first and is not counted.
 
-`--outgoing-range 0` gives every try a fresh socket, as forwarding did before the pool: the two
-figures side by side, run after run, compare the pool with a socket per try on the same machine.
+Two rows: the shipped `[upstream] outgoing_range` (a pool of UDP sockets), then 0, a fresh socket per
+try as forwarding did before the pool: side by side, run after run, on the same machine. With
+`--outgoing-range N` only that one.
 
-Bounded: at most `--seconds` (60) of wall time; the run stops there and says how far it got. Takes
-/tmp/fraudwall-bench.lock, so it never overlaps another benchmark. Writes nothing but its output.
+Bounded: at most `--seconds` (60) of wall time a row; a row stops there and says how far it got.
+Takes /tmp/fraudwall-bench.lock, so it never overlaps another benchmark. Prints its figures and
+writes them to the `forward-cost` section of benchmarks/RESULTS.md (with the command, the machine
+and its load), unless `--no-write`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import subprocess
 import sys
 import time
 
 from harness import bench_lock
+from section import Occasion, begin, opening, publish
 
 from fraudwall.resolver.dns.codec import read_query
 from fraudwall.resolver.dns.codes import AnswerKind
@@ -106,40 +112,86 @@ async def run(port: int, count: int, concurrency: int, outgoing_range: int,
     return answered, failed, cpu, wall
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=20_000, help="queries counted (default 20000)")
     parser.add_argument("--concurrency", type=int, default=64, help="queries in flight (default 64)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="wall-time bound (default 60)")
-    parser.add_argument("--outgoing-range", type=int, default=UpstreamSettings.outgoing_range,
-                        help="[upstream] outgoing_range: UDP sockets kept open (default as shipped; "
-                             "0: a fresh socket per try, as before the pool)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall-time bound a row (default 60)")
+    parser.add_argument("--outgoing-range", type=int,
+                        help="[upstream] outgoing_range: UDP sockets kept open; only this row (default: the "
+                             f"shipped {UpstreamSettings.outgoing_range}, then 0: a fresh socket per try, as "
+                             "before the pool)")
     parser.add_argument("--no-uvloop", action="store_true", help="the standard asyncio loop")
-    args = parser.parse_args()
+    parser.add_argument("--no-write", action="store_true", help="print the figures, leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    ranges = ([args.outgoing_range] if args.outgoing_range is not None
+              else [UpstreamSettings.outgoing_range, 0])
+    if args.no_uvloop:
+        loop_name, run_loop = "asyncio", asyncio.run
+    else:
+        import uvloop
+        loop_name, run_loop = f"uvloop {uvloop.__version__}", uvloop.run
+    rows = []
     with bench_lock("forward_cost.py"):
+        occasion = begin("forward_cost", argv)
         process, port = start_upstream()
         try:
-            deadline = time.monotonic() + args.seconds
-            if args.no_uvloop:
-                loop_name = "asyncio"
-                result = asyncio.run(run(port, args.count, args.concurrency, args.outgoing_range, deadline))
-            else:
-                import uvloop
-                loop_name = f"uvloop {uvloop.__version__}"
-                result = uvloop.run(run(port, args.count, args.concurrency, args.outgoing_range, deadline))
+            for outgoing_range in ranges:
+                deadline = time.monotonic() + args.seconds
+                result = run_loop(run(port, args.count, args.concurrency, outgoing_range, deadline))
+                rows.append((outgoing_range, *result))
+                said(loop_name, outgoing_range, args, *result)
         finally:
             process.kill()
             process.wait()
-    answered, failed, cpu, wall = result
+        end_load = os.getloadavg()[0]
+    publish("forward-cost", "Forwarding cost (`benchmarks/forward_cost.py`)",
+            report(rows, args, loop_name, occasion, end_load), args.no_write)
+    return 0 if all(answered + failed and not failed for _, answered, failed, _, _ in rows) else 1
+
+
+def said(loop_name: str, outgoing_range: int, args: argparse.Namespace, answered: int, failed: int, cpu: float,
+         wall: float) -> None:
+    """One row's figures, printed as the run goes."""
     done = answered + failed
-    print(f"forward_cost: {loop_name}, outgoing_range {args.outgoing_range}, {done:,} unique names forwarded "
+    print(f"forward_cost: {loop_name}, outgoing_range {outgoing_range}, {done:,} unique names forwarded "
           f"({failed} failed), {args.concurrency} in flight")
     if done < args.count:
         print(f"forward_cost: stopped at the {args.seconds:g} s bound after {done:,} of {args.count:,}")
     if done:
         print(f"forward_cost: {cpu / done * 1e6:.1f} CPU µs per forwarded query "
               f"({done / wall:,.0f} queries/s wall, {cpu:.2f} CPU-s in {wall:.2f} s)")
-    return 0 if done and not failed else 1
+
+
+def report(rows: list[tuple[int, int, int, float, float]], args: argparse.Namespace, loop_name: str,
+           occasion: Occasion, end_load: float) -> str:
+    """The `forward-cost` section of RESULTS.md."""
+    shipped = UpstreamSettings.outgoing_range
+    lines = [
+        *opening(occasion, [loop_name], end_load),
+        f"The upstream stage as the worker builds it (`UpstreamStage` over a `Forwarder`, `[upstream]` as shipped "
+        f"but for the row's `outgoing_range`) forwarding {args.count:,} names never asked before, "
+        f"{args.concurrency} in flight, after an uncounted warm-up of {args.concurrency}, to an NXDOMAIN "
+        "responder process on 127.0.0.1. CPU µs per query: this process's CPU time (user + system, "
+        "`time.process_time`) over the counted queries, divided by them.",
+        "",
+        "| parts | outgoing_range | forwarded | failed | CPU µs/query | queries/s wall | CPU s | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for outgoing_range, answered, failed, cpu, wall in rows:
+        done = answered + failed
+        parts = ("shipped defaults (a pool of sockets)" if outgoing_range == shipped else
+                 "a fresh socket per try" if outgoing_range == 0 else f"`outgoing_range = {outgoing_range}`")
+        short = f" (stopped at {args.seconds:g} s)" if done < args.count else ""
+        figure = f"{cpu / done * 1e6:.1f}" if done else "-"
+        lines.append(f"| {parts} | {outgoing_range} | {done:,}{short} | {failed} | {figure} | "
+                     f"{done / wall if wall else 0:,.0f} | {cpu:.2f} | {wall:.2f} |")
+    lines += ["", "What limits the figure: the forwarder's Python on one core of this CPU (a socket send and "
+              "receive, a future and a timer per try, the reply's scan). The responder is a plain Python socket "
+              "loop (about 100 k answers/s) in another process on the same cores; its CPU is not counted, but "
+              "while it runs it can hold the core this process would use, so queries/s wall is the machine's and "
+              "CPU µs/query the figure to compare."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
