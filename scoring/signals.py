@@ -141,7 +141,9 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
     # plain typo when folding did not bring it closer.
     abroad_signal: tuple[Signal, ...] = ()
     for match in index.near(folded, folded=True, loose=idn):
-        if not _digits_kept(plain, match.token):
+        if not _digits_kept(plain, match.token) or (match.distance > 1 and not idn and plain[:3] != match.token[:3]):
+            # Two edits that rewrite a long brand's start make another name sharing its end (hiexpress,
+            # flixpress of aliexpress): people read a name from its start.
             continue
         value, abroad = _typo_value(match.token, match.distance), ""
         if value < TYPO and (country := _abroad(match.brand, suffix)):

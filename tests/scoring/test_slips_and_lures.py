@@ -57,3 +57,13 @@ def test_toll_and_payee_lures_are_reasons(scorer, name, word):
 def test_brands_the_phishing_reports_name_are_protected(scorer, lookalike, own):
     assert scorer.score(lookalike).verdict is not Verdict.ALLOW
     assert scorer.score(own).rule == "brand-domain"
+
+
+@pytest.mark.parametrize("name, flagged", [
+    ("aliexpresrt.com", True),        # two slips, the start kept
+    ("kurnoekoyamato.co.jp", True),
+    ("hiexpress.com", False),         # the start rewritten: another name that ends in 'express'
+    ("flixpress.com", False),
+])
+def test_two_edits_of_a_long_brand_count_only_where_its_start_is_kept(scorer, name, flagged):
+    assert (scorer.score(name).verdict is not Verdict.ALLOW) is flagged
