@@ -75,6 +75,16 @@ def fraudwall_commit() -> str:
     return f"fraudwall {commit}" + (" with uncommitted changes" if changed else "")
 
 
+def filesystem(path: Path) -> str:
+    """The type of the filesystem `path` is on (ext4, xfs, tmpfs, overlayfs ...): a store's disk is part of
+    what an import or a cold start measures."""
+    try:
+        said = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "a filesystem of unknown type"
+    return said.stdout.strip() or "a filesystem of unknown type"
+
+
 def opening(occasion: Occasion, versions: Iterable[str] = (), end_load: float | None = None) -> list[str]:
     """The section's first lines: 'Measured DATE on N cores (...); load ...', then the command."""
     end = os.getloadavg()[0] if end_load is None else end_load
