@@ -28,6 +28,7 @@ KEY_NAME = "transfer-key"
 SECRET = base64.b64encode(bytes(range(32))).decode()
 WRONG = base64.b64encode(bytes(range(1, 33))).decode()
 LISTED = "evil-bank.example.com"
+FILLER = 20_000
 
 
 def _key_statement(secret: str) -> str:
@@ -60,7 +61,9 @@ def primary(tmp_path: Path):
     """A fraudwall serving its zones to the holder of the key only, and sending signed NOTIFYs to
     the port BIND will listen on."""
     directory = tmp_path / "fraudwall"
-    store = store_with_list(directory / "store" / "blocklists.db", "phish", tmp_path / "phish.txt", f"{LISTED}\n")
+    # Enough names for a transfer of many messages, each signed and checked by BIND.
+    names = f"{LISTED}\n" + "".join(f"filler-{number}.example.net\n" for number in range(FILLER))
+    store = store_with_list(directory / "store" / "blocklists.db", "phish", tmp_path / "phish.txt", names)
     _key_file(directory, SECRET)
     xfr_port, bind_port, admin_port = free_port(), free_port(), free_port()
     server = start_fraudwall(directory, ["127.0.0.1:9"], "--xfr-listen", f"127.0.0.1:{xfr_port}",
@@ -98,6 +101,9 @@ def test_bind_transfers_fraudwalls_zones_with_the_key_and_takes_its_signed_notif
         reply = dns.query.udp(dns.message.make_query(f"{LISTED}.phish.rpz.fraudwall.", "CNAME"), "127.0.0.1",
                               port=bind.port, timeout=1.0)
         assert [rdata.to_text() for rrset in reply.answer for rdata in rrset] == ["."]
+        last = dns.query.udp(dns.message.make_query(f"filler-{FILLER - 1}.example.net.phish.rpz.fraudwall.", "CNAME"),
+                             "127.0.0.1", port=bind.port, timeout=1.0)
+        assert last.answer, "BIND holds the zone's last message too"
         # The operator's zone may be at serial 0 (nothing blocked by hand yet).
         wait_for("BIND holds manual.rpz.fraudwall.",
                  lambda: _soa_serial(bind.port, "manual.rpz.fraudwall.") is not None)
@@ -151,7 +157,9 @@ def keyed_nsd(nsd_binary: str, tmp_path: Path) -> Process:
     directory.mkdir()
     (directory / "rpz.zone").write_text(
         f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 60\n"
-        f"@ IN NS ns.example.org.\n{LISTED} CNAME .\n")
+        f"@ IN NS ns.example.org.\n{LISTED} CNAME .\n"
+        # Enough names for a transfer of many messages: NSD signs only some of them (RFC 8945 5.3.1).
+        + "".join(f"filler-{number}.example.net CNAME .\n" for number in range(FILLER)))
     nsd_config(directory, port, f"""\
 key:
     name: "{KEY_NAME}"
@@ -181,6 +189,7 @@ def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, 
                  lambda: rcode(follower.port, LISTED) == dns.rcode.NXDOMAIN)
         assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port}: serial 1;" in lists(
             follower.directory / "fraudwall.toml")
+        assert rcode(follower.port, f"filler-{FILLER - 1}.example.net") == dns.rcode.NXDOMAIN
     finally:
         follower.stop()
 
