@@ -23,7 +23,9 @@ __all__ = ["FRAUD_WORDS", "Split", "find_words", "has_words", "split_words", "wo
 # words of the same language: acesso/acceso/accesso (accessories), conta
 # (contact, contabil), konto (kontor). And a government's own abbreviation
 # (gov, gouv, gob, govt) in a name outside a government's suffix: the fine,
-# the tax refund and the toll are sent in its name.
+# the tax refund and the toll are sent in its name. The Chinese ones also in
+# Hanzi, as an internationalised name spells them (客服 kefu, 退款 tuikuan ...):
+# two characters say as much as five Latin letters, so they count inside a label.
 FRAUD_WORDS = frozenset({
     "account", "accounts", "activate", "alert", "auth", "authorize", "billing", "bonus",
     "claim", "confirm", "customer", "gift", "helpdesk", "invoice", "limited", "login",
@@ -41,6 +43,9 @@ FRAUD_WORDS = frozenset({
     "reembolso", "remboursement", "rimborso", "cuenta", "compte", "pemulihan",
     "atendimento", "bestaetigen", "konfirmasi", "kakunin", "aktivasi",
     "gov", "gouv", "gob", "govt",
+    "客服", "退款", "贷款", "中奖", "安全", "冻结", "解冻", "理赔", "补偿", "补贴", "福利", "红包",
+    "奖励", "礼品", "退费", "退税", "验证", "注销", "认证", "审核", "发票", "积分", "兑换", "领取",
+    "奖金", "官方", "账户", "登录",
 })
 
 
@@ -76,7 +81,8 @@ _LEADING = re.compile(rf"^(?:(?:{_ALTERNATION})-*)+")
 _TRAILING = re.compile(rf"(?:-*(?:{_ALTERNATION}))+$")
 _ANYWHERE = re.compile(_ALTERNATION)
 _SEPARATORS = re.compile(r"[-.]+")
-# Words short enough to sit by chance inside others (the "id" of "android").
+# Words short enough to sit by chance inside others (the "id" of "android"); Hanzi words count
+# inside a label whatever their length (a label of Chinese is written without spaces or hyphens).
 _MIN_INNER = 5
 
 
@@ -117,5 +123,5 @@ def find_words(text: str) -> tuple[str, ...]:
         if part in FRAUD_WORDS:
             found.append(part)
         else:
-            found += [w for w in _ANYWHERE.findall(part) if len(w) >= _MIN_INNER]
+            found += [w for w in _ANYWHERE.findall(part) if len(w) >= _MIN_INNER or not w.isascii()]
     return tuple(dict.fromkeys(found))

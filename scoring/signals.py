@@ -284,7 +284,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
     traits = list(tld_trait(suffix))
     if any_word:
-        traits += [("lure", w) for w in lure_words(label)]
+        traits += [("lure", w) for w in lure_words(text)]
     traits += label_shape(label)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))

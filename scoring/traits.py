@@ -36,7 +36,7 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "lab
 # lures of Indonesia (paylater, subsidi, bansos). The unpaid-toll texts (FBI IC3's
 # warning of April 2024: paytoll), the "new payee added, cancel it" texts of UK
 # bank fraud (UK Finance's annual fraud report: payee, payees), a notification, a
-# delivery to reschedule.
+# delivery to reschedule. In Hanzi, a wallet and an official site (钱包, 官网).
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
     "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
@@ -46,6 +46,7 @@ LURE_WORDS = frozenset({
     "impots", "presale", "unstake", "staking", "oferta", "banca", "cliente", "empresas",
     "desconto", "pontos", "paylater", "subsidi", "bansos", "crypto",
     "paytoll", "payee", "payees", "notification", "reschedule",
+    "钱包", "官网",
 })
 _LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5
@@ -124,7 +125,7 @@ def lure_words(text: str) -> tuple[str, ...]:
         if part in LURE_WORDS:
             found.append(part)
         else:
-            found += [w for w in _LURE.findall(part) if len(w) >= _LURE_MIN_INNER]
+            found += [w for w in _LURE.findall(part) if len(w) >= _LURE_MIN_INNER or not w.isascii()]
     return tuple(dict.fromkeys(found))
 
 

@@ -67,3 +67,12 @@ def test_brands_the_phishing_reports_name_are_protected(scorer, lookalike, own):
 ])
 def test_two_edits_of_a_long_brand_count_only_where_its_start_is_kept(scorer, name, flagged):
     assert (scorer.score(name).verdict is not Verdict.ALLOW) is flagged
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("淘宝客服.top", "fraud word '客服'"),          # an internationalised name: the words in Hanzi count
+    ("冷钱包.top", "lure word '钱包'"),
+])
+def test_chinese_fraud_and_lure_words_in_hanzi_count(scorer, name, reason):
+    score = scorer.score(name)
+    assert score.verdict is not Verdict.ALLOW and reason in score.reasons, score
