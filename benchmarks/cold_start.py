@@ -1,6 +1,7 @@
 """Seconds from `fraudwall serve` starting to its first correct blocked answer, on a big store, page cache cold.
 
-    .venv/bin/python benchmarks/cold_start.py                      # 25 M names: ~2 min for the feed, ~2 min to import
+    .venv/bin/python benchmarks/cold_start.py                      # 25 M names: ~2 min for the feed, ~2 min to import; writes RESULTS.md
+    .venv/bin/python benchmarks/cold_start.py --names 200000 --rounds 1 --no-write   # quick look
     .venv/bin/python benchmarks/cold_start.py --names 1000000 --rounds 5
     .venv/bin/python benchmarks/cold_start.py --dir /tmp/h7 --rounds 3 --keep   # reuse the feed and store next time
 
@@ -14,7 +15,8 @@ imports (from a bytecode cache under --dir, as an installed fraudwall has one), 
 the first lookups. An uncounted start comes first, also from a cold cache (round 0: it writes that
 bytecode cache and imports the config's demo list into a store that lacks it, as the first start after
 an import does, once); a last round runs with the cache warm, for comparison. Every step is
-bounded by --timeout.
+bounded by --timeout. The table goes to the `cold-start` section of benchmarks/RESULTS.md (with the
+command, the machine, its load and the store's filesystem), unless `--no-write`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,6 +39,7 @@ import dns.rdatatype
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from import_command import ROOT, import_feed, write_feed  # noqa: E402
+from section import Occasion, begin, filesystem, opening, publish  # noqa: E402
 
 SINKHOLE = "0.0.0.0"
 
@@ -151,14 +156,19 @@ def one_round(directory: Path, db: Path, name: str, cold: bool, timeout: float) 
     return ("cold" if dropped else "warm"), seconds
 
 
-def main() -> int:
+NOT_COUNTED = "not counted: writes the bytecode cache, imports the demo list if the store lacks it"
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--names", type=int, default=25_000_000, help="names in the store (default 25 M)")
     parser.add_argument("--dir", default="/tmp/fraudwall-cold-start", help="where the feed and store go")
     parser.add_argument("--rounds", type=int, default=3, help="cold starts (then one warm)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for each step")
     parser.add_argument("--keep", action="store_true", help="keep the feed and the store for the next run")
-    args = parser.parse_args()
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    occasion = begin("cold_start", argv)
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)
     if shutil.disk_usage(directory).free < args.names * 150:
@@ -177,12 +187,47 @@ def main() -> int:
     print(f"{'round':>5} {'cache':>5} {'first blocked answer s':>22} {'load':>5}")
     for index, cache, seconds, load in rows:
         print(f"{index:>5} {cache:>5} {'none' if seconds is None else f'{seconds:.2f}':>22} {load:>5.1f}"
-              + ("   not counted: writes the bytecode cache, imports the demo list if the store lacks it"
-                 if index == 0 else ""))
+              + (f"   {NOT_COUNTED}" if index == 0 else ""))
+    where = filesystem(directory)
     if not args.keep:
         shutil.rmtree(directory / f"store-{args.names}", ignore_errors=True)
         feed.unlink(missing_ok=True)
+    publish("cold-start", "Cold start: the first blocked answer (`benchmarks/cold_start.py`)",
+            report(rows, args.names, where, occasion, os.getloadavg()[0]), args.no_write)
     return 0 if all(seconds is not None for _, _, seconds, _ in rows[1:]) else 1
+
+
+def report(rows: list[tuple[int, str, float | None, float]], names: int, where: str, occasion: Occasion,
+           end_load: float) -> str:
+    """The `cold-start` section of RESULTS.md: the printed table, the median of the cold rounds, what limits it."""
+    counted = [seconds for index, cache, seconds, _ in rows if index and cache == "cold" and seconds is not None]
+    dropped = any(cache == "cold" for _, cache, _, _ in rows)
+    lines = [
+        *opening(occasion, [f"SQLite {sqlite3.sqlite_version}"], end_load),
+        f"`fraudwall serve` on a store of {names:,} random fraud-like names (import_command.py's, imported with "
+        f"`fraudwall import`) on {where}: one worker, the upstream a closed loopback port (a blocked name never "
+        'goes there), `[admin] listen = ""` (no /metrics listener), the rest as shipped (scorer mode block, newly '
+        "observed domains on, query log on). Seconds from spawning the command to the first reply holding the "
+        "sinkhole address for an A query sent every 5 ms for a listed name (a new one each round). "
+        + ("Each cold round drops the page cache first (`sync; echo 3 > /proc/sys/vm/drop_caches`); the last "
+           "round keeps it warm." if dropped else
+           "**The page cache was not dropped** (not run as root): every round is warm, and the figure is not a "
+           "cold start's."),
+        "",
+        "| round | page cache | first blocked answer s | load after |",
+        "|---:|---|---:|---:|",
+        *(f"| {index} | {cache}{'' if index else f' ({NOT_COUNTED})'} | "
+          f"{'none' if seconds is None else f'{seconds:.2f}'} | {load:.2f} |" for index, cache, seconds, load in rows),
+        "",
+        (f"Cold rounds counted: {len(counted)}, median {statistics.median(counted):.2f} s, worst {max(counted):.2f} s."
+         if counted else "No cold round counted."),
+        "What limits the figure: the Python start and fraudwall's imports (from a bytecode cache), then, with the "
+        "page cache cold, the disk: the store's pages each first lookup needs are read from it, so a slower disk "
+        "or a busy one moves the cold rounds and not the warm one.",
+    ]
+    if any(seconds is None for index, _, seconds, _ in rows if index):
+        lines.append("**A round got no blocked answer in time.**")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
