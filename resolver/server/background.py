@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -174,11 +175,17 @@ class Background:
 
 
 def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:
-    """The transfer server's settings as its one argument; "" when `[xfr] listen` is not set."""
+    """The transfer server's settings as its one argument; "" when `[xfr] listen` is not set. The
+    key file's modification time is part of it: a SIGHUP after a key was changed (a rotation)
+    starts the transfer server again, with the new keys."""
     xfr = config.xfr
     if not xfr.listen:
         return ""
+    try:
+        keys_version = os.stat(xfr.keys_file).st_mtime_ns if xfr.keys_file else 0
+    except OSError:
+        keys_version = 0   # gone since the config was read: the transfer server says so when it starts
     return json.dumps({"db": str(resolve_db(config.blocklists.db)), "listen": xfr.listen, "allow": xfr.allow,
                        "suffix": xfr.suffix, "notify": xfr.notify, "metrics": str(snapshots.path),
-                       "keys_file": xfr.keys_file, "require_key": xfr.require_key,
+                       "keys_file": xfr.keys_file, "require_key": xfr.require_key, "keys_version": keys_version,
                        "log_level": config.server.log_level})

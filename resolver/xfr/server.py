@@ -43,6 +43,7 @@ class Settings(NamedTuple):
     metrics: str = ""         # the metrics snapshot folder ("": none)
     keys_file: str = ""       # TSIG keys (keys.py); "": none
     require_key: bool = False
+    keys_version: int = 0     # the key file's mtime: only there to tell the supervisor it changed
 
 
 class TransferServer:

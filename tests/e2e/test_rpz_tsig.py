@@ -10,6 +10,8 @@ wrong secret, the transfer is refused either way, and each side says so.
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
+import dns.tsigkeyring
 import pytest
 
 from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for
@@ -205,3 +208,22 @@ def test_fraudwall_with_the_wrong_secret_gets_nothing_from_nsd_and_says_so(keyed
         assert rcode(follower.port, LISTED) != dns.rcode.NXDOMAIN
     finally:
         follower.stop()
+
+
+def _signed_soa_answered(port: int, secret: str) -> bool:
+    """Whether the transfer server answers a SOA query signed with `secret` (a reply signed in turn)."""
+    query = dns.message.make_query("phish.rpz.fraudwall.", "SOA")
+    query.use_tsig(dns.tsigkeyring.from_text({f"{KEY_NAME}.": ("hmac-sha256", secret)}), keyname=f"{KEY_NAME}.")
+    try:
+        return dns.query.tcp(query, "127.0.0.1", port=port, timeout=2.0).rcode() == dns.rcode.NOERROR
+    except (OSError, dns.exception.DNSException):
+        return False
+
+
+def test_a_key_changed_in_the_key_file_takes_effect_at_sighup(primary):
+    _, xfr_port, _, fraudwall = primary
+    assert _signed_soa_answered(xfr_port, SECRET) and not _signed_soa_answered(xfr_port, WRONG)
+    _key_file(fraudwall.directory, WRONG)     # the key rotated: same name, a new secret
+    os.kill(fraudwall.pid, signal.SIGHUP)
+    wait_for("the transfer server takes the new secret", lambda: _signed_soa_answered(xfr_port, WRONG))
+    assert not _signed_soa_answered(xfr_port, SECRET)
