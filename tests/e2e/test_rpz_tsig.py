@@ -182,7 +182,10 @@ def _follower(directory: Path, nsd_port: int, secret: str) -> Process:
     _key_file(directory, secret)
     tables = (f'\n[xfr]\nkeys_file = "xfr.key"\n\n[[lists]]\nname = "phish"\nprimary = "127.0.0.1:{nsd_port}"\n'
              f'zone = "{ZONE}"\nkey = "{KEY_NAME}"\n')
-    return start_fraudwall(directory, ["127.0.0.1:9"], extra=tables)
+    admin_port = free_port()
+    follower = start_fraudwall(directory, ["127.0.0.1:9"], "--admin", f"127.0.0.1:{admin_port}", extra=tables)
+    follower.admin_port = admin_port
+    return follower
 
 
 def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, tmp_path: Path):
@@ -205,6 +208,8 @@ def test_fraudwall_with_the_wrong_secret_gets_nothing_from_nsd_and_says_so(keyed
                         lambda: next((line for line in lists(config).splitlines() if "failed" in line), None))
         assert "TSIG" in line or "NOTAUTH" in line, line
         assert "follow phish" in follower.log() and "TSIG" in follower.log()
+        failed = 'fraudwall_xfr_secondary_transfers_total{list="phish",result="failed"}'
+        wait_for("/metrics counts the failed refresh", lambda: failed in metrics(follower.admin_port))
         assert rcode(follower.port, LISTED) != dns.rcode.NXDOMAIN
     finally:
         follower.stop()
