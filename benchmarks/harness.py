@@ -38,8 +38,10 @@ def lock_inherited() -> bool:
 @contextlib.contextmanager
 def bench_lock(script: str) -> Iterator[None]:
     """Hold /tmp/fraudwall-bench.lock (or the one `flock(1)` passed down) so that no two benchmarks run at once."""
+    # Asked before the file is opened here: that descriptor would be found and taken for flock(1)'s.
+    inherited = lock_inherited()
     with open(LOCK, "a") as lock:
-        if not lock_inherited():
+        if not inherited:
             print(f"{script}: waiting for {LOCK} ...", flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
