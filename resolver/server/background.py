@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -41,8 +42,12 @@ XFR_RESTART_SECONDS = 5.0      # a transfer server that died is started again th
 class Background:
     """The supervisor's background work for `config`; `tick()` from its loop, `close()` when it exits."""
 
-    def __init__(self, config: Config, snapshots: SnapshotFolder) -> None:
+    def __init__(self, config: Config, snapshots: SnapshotFolder,
+                 xfr_sockets: tuple[str, socket.socket, socket.socket] | None = None) -> None:
         self.snapshots = snapshots
+        # `[xfr] listen` and its (TCP, UDP) sockets, bound by `serve` before it became `[server] user`
+        # (xfr.server.bind): the transfer server inherits them while the config keeps that address.
+        self.xfr_sockets = xfr_sockets
         self.fork_guard: AbstractContextManager = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,7 +83,7 @@ class Background:
             if config.querylog.enabled:
                 self.watcher = AtRiskWatcher(str(log_path(config.querylog.path, settings.db)), atrisk.distinct_names,
                                              atrisk.window_hours * 3600, atrisk.after_warning, atrisk.webhook)
-        argument = _xfr_argument(config, self.snapshots)
+        argument = _xfr_argument(config, self.snapshots, self._inherited(config))
         if argument != self._xfr_argument:
             self._stop_xfr()
             self._xfr_argument, self._xfr_due = argument, 0.0
@@ -115,12 +120,19 @@ class Background:
             return 5.0
         return wait
 
+    def _inherited(self, config: Config) -> tuple[int, ...]:
+        """The descriptors the transfer server inherits: those bound at start, while `[xfr] listen`
+        is still their address (a SIGHUP that moves it has the transfer server bind the new one)."""
+        if self.xfr_sockets is None or self.xfr_sockets[0] != config.xfr.listen:
+            return ()
+        return tuple(sock.fileno() for sock in self.xfr_sockets[1:])
+
     def _start_xfr(self) -> None:
         if not self._xfr_argument:
             return
         # A fresh interpreter, not a fork: it shares no lock and no thread with this process.
         self.xfr = subprocess.Popen([sys.executable, "-m", "fraudwall.resolver.xfr", self._xfr_argument],
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=subprocess.DEVNULL, pass_fds=json.loads(self._xfr_argument)["fds"])
 
     def _tick_xfr(self) -> float | None:
         if self.xfr is None:
@@ -168,13 +180,16 @@ class Background:
     def close(self) -> None:
         self._stop.set()
         self._stop_xfr()
+        if self.xfr_sockets is not None:
+            for sock in self.xfr_sockets[1:]:
+                sock.close()
         if self.feeds is not None:
             self.feeds.close()
         if self.following is not None:
             self.following.close()
 
 
-def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:
+def _xfr_argument(config: Config, snapshots: SnapshotFolder, fds: tuple[int, ...] = ()) -> str:
     """The transfer server's settings as its one argument; "" when `[xfr] listen` is not set. The
     key file's modification time is part of it: a SIGHUP after a key was changed (a rotation)
     starts the transfer server again, with the new keys."""
@@ -188,4 +203,4 @@ def _xfr_argument(config: Config, snapshots: SnapshotFolder) -> str:
     return json.dumps({"db": str(resolve_db(config.blocklists.db)), "listen": xfr.listen, "allow": xfr.allow,
                        "suffix": xfr.suffix, "notify": xfr.notify, "metrics": str(snapshots.path),
                        "keys_file": xfr.keys_file, "require_key": xfr.require_key, "keys_version": keys_version,
-                       "log_level": config.server.log_level})
+                       "fds": fds, "log_level": config.server.log_level})

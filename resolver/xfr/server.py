@@ -44,6 +44,9 @@ class Settings(NamedTuple):
     keys_file: str = ""       # TSIG keys (keys.py); "": none
     require_key: bool = False
     keys_version: int = 0     # the key file's mtime: only there to tell the supervisor it changed
+    # (TCP, UDP) descriptors of `listen`, bound by the supervisor before it gave up root (a port
+    # below 1024) and inherited; (): bind `listen` here.
+    fds: tuple[int, ...] = ()
 
 
 class TransferServer:
@@ -55,7 +58,7 @@ class TransferServer:
         self.primary = Primary(self.catalogue, settings.suffix, settings.allow, self.keys, settings.require_key)
         targets = [keys.with_key(text) for text in settings.notify]
         self.notifier = Notifier(tuple(_target(address) for address, _ in targets))
-        # The key each NOTIFY target's is signed with (BIND's `also-notify { ADDR key NAME; }`).
+        # The key a NOTIFY target's messages are signed with (BIND's `also-notify { ADDR key NAME; }`).
         self.notify_keys = {_target(address): self.keys[name] for address, name in targets if name}
         self.connections = 0
         self.notify_sockets: dict[int, asyncio.DatagramTransport] = {}
@@ -67,8 +70,13 @@ class TransferServer:
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         host, port = parse_hostport(self.settings.listen, 53)
-        server = await asyncio.start_server(self._connection, host, port, reuse_address=True)
-        udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        if self.settings.fds:
+            tcp_socket, udp_socket = (socket.socket(fileno=fd) for fd in self.settings.fds)
+            server = await asyncio.start_server(self._connection, sock=tcp_socket)
+            udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=udp_socket)
+        else:
+            server = await asyncio.start_server(self._connection, host, port, reuse_address=True)
+            udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
         log.info("xfr: serving %d zones under %s. on %s (TCP and UDP)", len(self.primary.serials),
                  self.settings.suffix, self.settings.listen)
         for soa in (zones.Soa(zone, serial) for zone, serial in self.primary.serials.items()):
@@ -200,6 +208,20 @@ def _count_on(snapshots: SnapshotFolder, primary: Primary, notifier: Notifier) -
     notifier.sent += before.get("sent", 0)
     notifier.acknowledged += before.get("acknowledged", 0)
     notifier.failed += before.get("failed", 0)
+
+
+def bind(listen: str) -> tuple[socket.socket, socket.socket]:
+    """(TCP, UDP) sockets on `listen`, for a supervisor to bind while it may (a port below 1024
+    needs root) and hand to the transfer server (`Settings.fds`); OSError when it is taken."""
+    from fraudwall.resolver.server.listeners import tcp_socket, udp_socket
+
+    host, port = parse_hostport(listen, 53)
+    tcp = tcp_socket(host, port, MAX_CONNECTIONS)
+    try:
+        return tcp, udp_socket(host, port)
+    except OSError:
+        tcp.close()
+        raise
 
 
 def _target(text: str) -> tuple[str, int]:
