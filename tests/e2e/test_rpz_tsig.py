@@ -22,7 +22,7 @@ import dns.rcode
 import dns.tsigkeyring
 import pytest
 
-from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for
+from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for, write_fraudwall_config
 from tests.e2e.rpz_peers import lists, metrics, named_options, nsd_config, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
@@ -232,3 +232,16 @@ def test_a_key_changed_in_the_key_file_takes_effect_at_sighup(primary):
     os.kill(fraudwall.pid, signal.SIGHUP)
     wait_for("the transfer server takes the new secret", lambda: _signed_soa_answered(xfr_port, WRONG))
     assert not _signed_soa_answered(xfr_port, SECRET)
+
+
+def test_serve_refuses_a_key_file_others_may_read_with_one_line_naming_it(tmp_path: Path):
+    directory = tmp_path / "fraudwall"
+    _key_file(directory, SECRET).chmod(0o644)
+    config = write_fraudwall_config(directory, ["127.0.0.1:9"],
+                                    extra=f'\n[xfr]\nlisten = "127.0.0.1:{free_port()}"\nkeys_file = "xfr.key"\n')
+    done = subprocess.run([fraudwall_binary(), "serve", "--config", str(config), "--listen", f"127.0.0.1:{free_port()}"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"fraudwall: config error: {config}: [xfr] keys_file: {directory / 'xfr.key'}: the TSIG keys are readable by "
+        f"others (mode 0644): chmod 600 {directory / 'xfr.key'}"], done.stderr
