@@ -22,7 +22,8 @@ from fraudwall.scoring.tld import tld_tier, tld_trait
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "context_signals", "domain_signals", "host_traits", "subdomain_signals"]
+__all__ = ["DomainPart", "context_signals", "domain_signals", "host_traits", "subdomain_signals",
+           "written_address"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -329,8 +330,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                               f"{_of(match)} split by a dot", match.brand.domain))
         break
     words: list[str] = []
-    # An address written as labels (192.0.2.189.example.net) holds numbers, not a brand's (189).
-    address = sum(label.isdigit() for label in labels) >= 3
+    address = written_address(labels)
     for position, sub in enumerate(labels):
         words += find_words(sub)
         if signals or (address and sub.isdigit()):
@@ -363,6 +363,11 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
                                       match.brand.domain))
                 break
     return tuple(signals), tuple(words)
+
+
+def written_address(labels: list[str]) -> bool:
+    """Whether `labels` spell an address (192.0.2.189.example.net): numbers, not a brand's (189)."""
+    return sum(label.isdigit() for label in labels) >= 3
 
 
 def _spelled_on(brand: Brand, after: str) -> bool:

@@ -25,3 +25,8 @@ def test_a_slip_of_a_brand_on_a_dynamic_dns_name_warns(scorer):
 def test_a_brands_own_pages_on_a_platform_are_not_flagged(scorer, name):
     # Companies keep their project pages under their own name there: the exact name stays a hint.
     assert scorer.score(name).verdict is Verdict.ALLOW
+
+
+def test_an_address_written_as_labels_on_a_platform_holds_no_brand_number(scorer):
+    # 139 is one stroke from China Telecom's 189, but here it is the last number of an address.
+    assert scorer.score("130.50.49.139.trafficmanager.net").verdict is Verdict.ALLOW
