@@ -74,8 +74,9 @@ class StoreBlocklist:
         # The entries found at a set of names, whatever the query below them: every new subdomain of a
         # listed name (random labels, as phishing kits make) would otherwise go to SQLite each time.
         self._entries_at: OrderedDict[tuple[str, ...], list[Candidate]] = OrderedDict()
-        # A name the filter let through (or an operator's entry) -> the names at and above it that it let
-        # through: what a walk up from any new subdomain of it finds, without the filter.
+        # A parent walked before -> the names at and above it that the filter let through (or an operator's
+        # entry holds), often none: what a walk up from any new name below it finds, without the filter.
+        # Most new names are new labels under a few domains (CDN hashes, telemetry, random subdomains).
         self._maybe_above: dict[str, tuple[str, ...]] = {}
         # (names the filter let through, lists) -> the verdict for every name strictly below all of them.
         self._decided_below: dict[tuple, Match | None] = {}
@@ -98,15 +99,21 @@ class StoreBlocklist:
             return result
         snapshot = self._snapshot
         name_filter, local, above = snapshot.name_filter, snapshot.local, self._maybe_above
+        walked: list[str] = []
         maybe: list[str] = []
+        known: tuple[str, ...] = ()
         for candidate in parents(name):
             known = above.get(candidate)
             if known is not None:
-                # A listed name met before: the filter's answers for it and its parents are known.
-                maybe += known
+                # A parent met before: the filter's answers for it and the names above it are known.
                 break
+            walked.append(candidate)
             if candidate in local or candidate in name_filter:
                 maybe.append(candidate)
+        else:
+            known = ()
+        if known:
+            maybe += known
         if not maybe:
             result = None
         elif maybe[0] == name:
@@ -114,22 +121,34 @@ class StoreBlocklist:
         else:
             result = self._below_all(snapshot, name, maybe, lists)
         if self._cache_size:
-            self._remember_above(maybe)
+            self._remember_above(walked, maybe, known)
             if len(cache) >= self._cache_size:
                 cache.popitem(last=False)
             cache[key] = result
         return result
 
-    def _remember_above(self, maybe: list[str]) -> None:
-        """Keep, for each name the filter let through, the ones at and above it: its next new subdomain
-        (random labels under a listed name, as phishing kits and floods make) skips their filter tests."""
+    def _remember_above(self, walked: list[str], maybe: list[str], known: tuple[str, ...]) -> None:
+        """Keep, for each parent walked (the name itself left out: a name asked once would push the
+        domains out), the names at and above it the filter let through (`maybe`, in walking order,
+        ending with `known`, what was known above the walk): the next new name below it skips their tests."""
         above = self._maybe_above
-        for index in range(len(maybe) - 1, -1, -1):
-            if maybe[index] in above:
+        holding = known
+        passed = len(maybe) - len(known) - 1     # the last of `maybe` this walk found itself
+        for index in range(len(walked) - 1, 0, -1):
+            candidate = walked[index]
+            if passed >= 0 and maybe[passed] == candidate:
+                holding = (candidate, *holding)
+                passed -= 1
+            if candidate in above:
                 continue
             if len(above) >= self._cache_size:
                 del above[next(iter(above))]   # first in, first out, one at a time
-            above[maybe[index]] = tuple(maybe[index:])
+            above[candidate] = holding
+        if passed >= 0 and walked and maybe[passed] == walked[0] and walked[0] not in above:
+            # A listed name asked itself: its subdomains (a phishing kit's random labels) start from it.
+            if len(above) >= self._cache_size:
+                del above[next(iter(above))]
+            above[walked[0]] = (walked[0], *holding)
 
     def _below_all(self, snapshot: _Snapshot, name: str, maybe: list[str],
                    lists: frozenset[str] | None) -> Match | None:

@@ -219,3 +219,42 @@ def test_new_subdomains_of_a_listed_name_keep_their_verdicts_once_the_parent_is_
     blocklist.refresh()   # a new generation: nothing remembered from the old one decides
     assert blocklist.match_name("y.deep.bad.example.org").action is Action.ALLOW
     assert blocklist.match_name("y.bad.example.org").action is Action.BLOCK
+
+
+class CountingFilter:
+    """The snapshot's filter, counting the names it is asked about."""
+
+    def __init__(self, name_filter):
+        self.name_filter = name_filter
+        self.asked: list[str] = []
+
+    def __contains__(self, name):
+        self.asked.append(name)
+        return name in self.name_filter
+
+    def close(self):
+        self.name_filter.close()
+
+
+def test_new_names_under_a_domain_walked_before_test_only_their_own_name(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    counting = blocklist._snapshot.name_filter = CountingFilter(blocklist._snapshot.name_filter)
+    assert blocklist.match_name("a1.cdn.example.net") is None
+    assert blocklist.match_name("x.a1.bad.example.org").action is Action.BLOCK
+    assert counting.asked == ["a1.cdn.example.net", "cdn.example.net", "example.net", "net",
+                              "x.a1.bad.example.org", "a1.bad.example.org", "bad.example.org", "example.org", "org"]
+    counting.asked.clear()
+    for index in range(2, 6):   # CDN hashes, telemetry, random labels under a domain seen before
+        assert blocklist.match_name(f"a{index}.cdn.example.net") is None
+        assert blocklist.match_name(f"x.a{index}.bad.example.org").action is Action.BLOCK
+    assert counting.asked == [name for index in range(2, 6) for name in
+                              (f"a{index}.cdn.example.net", f"x.a{index}.bad.example.org", f"a{index}.bad.example.org")]
+    # A block of the domain walked before is a new generation: what was remembered no longer decides.
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("cdn.example.net", Mode.SUBTREE, Action.BLOCK, "test")])
+    blocklist.refresh()
+    assert blocklist.match_name("a9.cdn.example.net").list == "manual"
+    assert blocklist.match_name("a9.example.net") is None
+    blocklist.close()
