@@ -40,6 +40,8 @@ METRICS = {
     "fraudwall_proxy_refused_total": "counter",
     "fraudwall_newly_observed_total": "counter",
     "fraudwall_xfr_secondary_transfers_total": "counter",
+    "fraudwall_xfr_transfers_total": "counter",
+    "fraudwall_xfr_notifies_total": "counter",
 }
 SERIES = {name for name, kind in METRICS.items() if kind != "histogram"} | {
     f"{name}{suffix}" for name, kind in METRICS.items() if kind == "histogram" for suffix in ("_bucket", "_sum", "_count")}
