@@ -106,11 +106,69 @@ def test_import_command_shows_wall_cpu_and_peak_memory():
     assert "a fresh store on ext4" in text and "The store: 2,500 MB." in text
 
 
+def cold_round(index, cache, seconds, qps=None, passes=1.0, rcodes="NOERROR 1000 (100.00%)"):
+    measured = cold_start.Throughput(qps, 3, 42.0, rcodes, passes) if qps is not None else None
+    return cold_start.Round(index, cache, seconds, 0.1, measured)
+
+
 def test_cold_start_counts_the_cold_rounds_and_says_when_the_cache_was_not_dropped():
-    cold = [(0, "cold", 2.5, 0.1), (1, "cold", 0.9, 0.1), (2, "cold", 0.7, 0.1), (3, "cold", None, 0.1),
-            (4, "warm", 0.4, 0.1)]
-    text = cold_start.report(cold, 25_000_000, "ext4", QUIET, 0.1)
-    assert "Cold rounds counted: 2, median 0.80 s, worst 0.90 s." in text
-    assert "| 0 | cold (not counted:" in text and "**A round got no blocked answer in time.**" in text
-    warm = cold_start.report([(0, "warm", 1.0, 0.1), (1, "warm", 0.5, 0.1)], 1000, "ext4", QUIET, 0.1)
-    assert "**The page cache was not dropped**" in warm and "No cold round counted." in warm
+    cold = cold_start.Series(25_000_000, (cold_round(0, "cold", 2.5), cold_round(1, "cold", 0.9),
+                                          cold_round(2, "cold", 0.7), cold_round(3, "cold", None),
+                                          cold_round(4, "warm", 0.4)))
+    text = cold_start.report([cold], 0, "ext4", QUIET, 0.1)
+    assert "25,000,000 names: cold rounds counted 2, first answer median 0.80 s, worst 0.90 s." in text
+    assert "| 25,000,000 | 0 | cold (not counted:" in text and "**A round got no blocked answer in time.**" in text
+    assert "No QPS runs (`--qps-seconds 0`)." in text and "no ratio" not in text
+    warm = cold_start.report([cold_start.Series(1000, (cold_round(0, "warm", 1.0), cold_round(1, "warm", 0.5)))],
+                             0, "ext4", QUIET, 0.1)
+    assert "**The page cache was not dropped**" in warm and "1,000 names: no cold round counted." in warm
+
+
+def test_cold_start_sets_the_big_stores_cold_qps_against_the_small_ones():
+    big = cold_start.Series(25_000_000, (cold_round(0, "cold", 3.0), cold_round(1, "cold", 1.2, 30_000.0),
+                                         cold_round(2, "cold", 1.1, 50_000.0), cold_round(3, "warm", 0.6, 90_000.0)))
+    small = cold_start.Series(1_000_000, (cold_round(0, "cold", 1.0), cold_round(1, "cold", 0.8, 78_000.0),
+                                          cold_round(2, "cold", 0.7, 82_000.0), cold_round(3, "warm", 0.5, 95_000.0)))
+    text = cold_start.report([big, small], 5, "ext4", QUIET, 0.1)
+    assert "`dnsperf -l 5 -c 4 -q 100`" in text
+    assert "| 25,000,000 | 1 | cold | 1.20 | 30,000 | 3 | 42.0 | 0.10 |" in text
+    assert "| 1,000,000 | 0 | cold (not counted:" in text and "| - | - | - |" in text
+    assert "25,000,000 names: cold rounds counted 2, first answer median 1.15 s, worst 1.20 s; " \
+           "cold QPS median 40,000, lowest 30,000." in text
+    assert "Cold QPS, 25,000,000 names / 1,000,000 names: 0.50x (40,000 / 80,000 QPS, medians of the cold " \
+           "rounds); issue 14's target (25 M against 1 M) >= 0.5x: met." in text
+    slow = cold_start.Series(25_000_000, (cold_round(0, "cold", 3.0), cold_round(1, "cold", 3.5, 1_800.0)))
+    assert "0.02x (1,800 / 80,000 QPS" in cold_start.report([slow, small], 5, "ext4", QUIET, 0.1)
+    assert "NOT met." in cold_start.printed([slow, small]).splitlines()[-1]
+
+
+def test_cold_start_says_when_names_repeated_or_were_not_blocked():
+    big = cold_start.Series(300_000, (cold_round(0, "cold", 1.0), cold_round(1, "cold", 0.9, 20_000.0, passes=1.4)))
+    forwarded = "NOERROR 90 (90.00%), SERVFAIL 10 (10.00%)"
+    small = cold_start.Series(100_000, (cold_round(0, "cold", 1.0), cold_round(1, "cold", 0.8, 40_000.0, rcodes=forwarded)))
+    text = cold_start.report([big, small], 2, "ext4", QUIET, 0.1)
+    assert "**A round's names ran out before dnsperf stopped**" in text
+    assert "**Some answers were not NOERROR**" in text
+    alone = cold_start.report([cold_start.Series(300_000, (cold_round(0, "cold", 1.0), cold_round(1, "cold", 0.9)))],
+                              2, "ext4", QUIET, 0.1)
+    assert "**A round got no QPS figure**" in alone and "Cold QPS," not in alone
+
+
+def test_cold_start_asks_each_listed_name_once_per_run(tmp_path):
+    feed = tmp_path / "feed.txt"
+    feed.write_text("".join(f"name{number}-fraud.top\n" for number in range(1000)) + "name7-fraud.top\n")
+    probes = ["name1-fraud.top", "name2-fraud.top"]
+    files = cold_start.query_files(tmp_path, feed, 1000, 2, 1, probes)
+    for path in files:
+        lines = path.read_text().splitlines()
+        assert len(lines) == 998 and len(set(lines)) == 998 and all(line.endswith(" A") for line in lines)
+        assert not {f"{probe} A" for probe in probes} & set(lines)
+    assert cold_start.query_files(tmp_path, feed, 1000, 2, 1, probes)[0].read_text() == files[0].read_text()
+
+
+@pytest.mark.parametrize("arguments, said", [(["--qps-seconds", "500"], "--qps-seconds: 0 to 100, not 500"),
+                                             (["--names", "1000", "--compare-names", "1000"], "--compare-names:")])
+def test_cold_start_refuses_a_bad_option_in_one_line(arguments, said, capsys):
+    with pytest.raises(SystemExit) as done:
+        cold_start.main(arguments)
+    assert done.value.code == 2 and said in capsys.readouterr().err
