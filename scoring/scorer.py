@@ -10,8 +10,8 @@ from fraudwall.scoring.index import BrandIndex
 from fraudwall.scoring.names import normalise_name, parents, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.signals import (DomainPart, context_signals, domain_signals, subdomain_signals,
-                                       written_address)
+from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals,
+                                       subdomain_signals, written_address)
 
 __all__ = ["Scorer"]
 
@@ -113,13 +113,15 @@ class Scorer:
 
         `paypa1.netlify.app` and `paypal-login.github.io` are judged as those labels are under a TLD. Not
         the brand's exact name (a TLD swap): companies keep their own pages there (`google.github.io`), so
-        that stays the weaker brand-in-a-subdomain hint."""
+        that stays the weaker brand-in-a-subdomain hint; nor a letter replaced (`telegraf.github.io`):
+        customers pick names by the million there, and such a slip is mostly a word."""
         if written_address(subdomain):
             return None
-        customer = self._domain_part(subdomain[-1], platform)
+        label = subdomain[-1]
+        customer = self._domain_part(label, platform)
         signals = [s._replace(reason=f"{s.reason}, on {platform}, where anyone names a site")
                    for s in customer.signals if s.rule is not Rule.TLD_SWAP]
-        if not signals:
+        if not signals or (signals[0].rule is Rule.TYPOSQUAT and not deliberate_slip(self.index, label)):
             return None
         return signals, customer.words + tuple(w for sub in subdomain[:-1] for w in find_words(sub))
 

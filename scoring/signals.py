@@ -22,8 +22,8 @@ from fraudwall.scoring.tld import tld_tier, tld_trait
 from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "context_signals", "domain_signals", "host_traits", "subdomain_signals",
-           "written_address"]
+__all__ = ["DomainPart", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
+           "subdomain_signals", "written_address"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -255,6 +255,17 @@ def _brand_part(index: BrandIndex, label: str) -> Match | None:
 # Slips that seldom make another word: a letter replaced, flipped or added at the end
 # often does (doujin of douyin, finance of binance, amazons), so those are left out.
 _DELIBERATE_SLIPS = frozenset({Edit.TRANSPOSITION, Edit.OMISSION, Edit.INSERTION, Edit.REPETITION})
+
+
+def deliberate_slip(index: BrandIndex, label: str) -> bool:
+    """Whether `label`, a typo of a brand, is one of the slips that seldom make a word, or the brand
+    hyphenated (`pay-pal`): where names are picked by the million (a platform's customers), a letter
+    replaced is mostly a word (`telegraf`, `finance`)."""
+    plain = label.replace("-", "")
+    if index.token(plain) is not None:
+        return True
+    match = next(iter(index.near(plain)), None)
+    return match is not None and classify(plain, match.token) in _DELIBERATE_SLIPS
 
 
 # Tokens that are everyday words too, and so compound parts of honest names
