@@ -246,8 +246,8 @@ def _brand_part(index: BrandIndex, label: str) -> Match | None:
             match = next(iter(index.same_skeleton(part)), None)
             if match is not None and match.token not in _EVERYDAY_TOKENS:
                 return Match(match.token, match.brand, 1)
-            match = next(iter(index.near(part)), None)
-            if match is not None and classify(part, match.token) in _DELIBERATE_SLIPS:
+            match = _deliberate_near(index, part)
+            if match is not None:
                 return match
     return None
 
@@ -262,10 +262,13 @@ def deliberate_slip(index: BrandIndex, label: str) -> bool:
     hyphenated (`pay-pal`): where names are picked by the million (a platform's customers), a letter
     replaced is mostly a word (`telegraf`, `finance`)."""
     plain = label.replace("-", "")
-    if index.token(plain) is not None:
-        return True
-    match = next(iter(index.near(plain)), None)
-    return match is not None and classify(plain, match.token) in _DELIBERATE_SLIPS
+    return index.token(plain) is not None or _deliberate_near(index, plain) is not None
+
+
+def _deliberate_near(index: BrandIndex, text: str) -> Match | None:
+    """The nearest brand `text` is a slip of, when the slip is one that seldom makes a word."""
+    match = next(iter(index.near(text)), None)
+    return match if match is not None and classify(text, match.token) in _DELIBERATE_SLIPS else None
 
 
 # Tokens that are everyday words too, and so compound parts of honest names
@@ -382,8 +385,8 @@ def written_address(labels: list[str]) -> bool:
 
 
 def _spelled_on(brand: Brand, after: str) -> bool:
-    """Whether the label after a brand in front spells a domain ending: `paypal.com.x.top`, or glued to
-    more (`allegro.pl-x.example.eu`, `paypal.com-x.example.net`) where the ending is one of the brand's."""
+    """Whether the label after a brand in front spells a domain ending: `paypal.com.x.top`, or one glued
+    to more (`allegro.pl-x.example.eu`, `paypal.com-x.example.net`): com, net, org ... or the brand's own."""
     if after in _SUFFIX_LIKE:
         return True
     head = after.partition("-")[0]
