@@ -381,6 +381,8 @@ def _scan(data: bytes) -> Scan:
         if rtype == _OPT:
             if index < ancount + nscount:
                 raise ValueError("OPT record outside the additional section")   # RFC 6891 6.1.1
+            if opt_span is not None:
+                raise ValueError("more than one OPT record")   # RFC 6891 6.1.1: malformed
             opt_span = (start, offset)
             opt_is_last = index == total - 1
             continue

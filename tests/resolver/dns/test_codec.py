@@ -205,6 +205,14 @@ def test_strip_opt_removes_the_upstreams_opt():
     assert reply.edns == -1 and reply.answer[0][0].address == "192.0.2.1"
 
 
+def test_an_upstream_reply_with_two_opt_records_is_not_read():
+    query = make_query(use_edns=0)
+    wire = upstream_reply(query, "www.example.org. 300 A 192.0.2.1")
+    opt = wire[scan_reply(wire).opt_span[0]:scan_reply(wire).opt_span[1]]
+    doubled = wire[:10] + struct.pack("!H", struct.unpack_from("!H", wire, 10)[0] + 1) + wire[12:] + opt
+    assert scan_reply(doubled) is None   # RFC 6891 6.1.1: one OPT at most; the forwarder tries elsewhere
+
+
 def test_for_client_sets_id_case_and_recursion_flags():
     query = make_query("WWW.example.org")
     upstream = dns.message.from_wire(upstream_reply(make_query("www.example.org"), "www.example.org. 300 A 192.0.2.1"))
