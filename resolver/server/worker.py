@@ -55,6 +55,8 @@ from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 from fraudwall.resolver.warning.certificates import CAError
 from fraudwall.resolver.warning.reports import store_path_of
 from fraudwall.resolver.warning.server import start_servers as start_warning_servers
+from fraudwall.resolver.xfr.server import bind as bind_xfr
+from fraudwall.resolver.xfr.server import bind_error as xfr_bind_error
 
 try:
     # Imported by the supervisor, before it becomes `[server] user`, who may not read the files it comes from.
@@ -397,6 +399,16 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
     except ListenError as error:
         log.error("%s", error)
         return 1
+    xfr_sockets = None
+    if config.xfr.listen:
+        # Bound here, while this process may (a port below 1024 needs root): the transfer server,
+        # started as `[server] user`, inherits them (background.py).
+        try:
+            xfr_sockets = (config.xfr.listen, *bind_xfr(config.xfr.listen))
+        except OSError as error:
+            print(f"fraudwall: error: {xfr_bind_error(config.xfr.listen, error)}", file=sys.stderr)
+            listeners.close()
+            return 2
     try:
         # The package-data machinery is loaded as root: where the Python install is not readable by
         # the service user (a pyenv under /root), locating the bundled demo list afterwards fails.
@@ -411,9 +423,11 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
     except (ValueError, OSError, sqlite3.Error) as error:
         log.error("%s", error)
         listeners.close()
+        for sock in (xfr_sockets or ())[1:]:
+            sock.close()
         return 1
     # The feed schedule and the at-risk watcher: once per host, in this process, never in a worker.
-    background = Background(config, snapshots)
+    background = Background(config, snapshots, xfr_sockets)
 
     def reread_for_all() -> tuple[Config, tuple[Upstream, ...]] | None:
         reread_settings = reread_config(reread or (lambda: config), config)

@@ -224,5 +224,11 @@ def bind(listen: str) -> tuple[socket.socket, socket.socket]:
         raise
 
 
+def bind_error(listen: str, error: OSError) -> str:
+    """The one line `serve` stops with when `listen` cannot be bound (exit 2)."""
+    return (f"--xfr-listen {listen}: cannot serve zone transfers there: {error.strerror or error} "
+            f"(choose another ADDR:PORT)")
+
+
 def _target(text: str) -> tuple[str, int]:
     return parse_hostport(text, 53)
