@@ -17,7 +17,6 @@ an unsigned AXFR or IXFR is REFUSED, as NSD's `provide-xfr: ADDR KEY` and BIND's
 from __future__ import annotations
 
 import ipaddress
-import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -117,14 +116,7 @@ class Primary:
             yield messages.error(query, Rcode.FORMERR)
             return
         self.counts[(kind, tsig.TsigError(failure.error).name.lower())] += 1
-        reply = messages.error(query, messages.NOTAUTH)
-        if failure.error == tsig.TsigError.BADTIME:
-            # Signed (the client holds the key), its time that of the request, ours in Other Data.
-            yield tsig.sign(reply, failure.key, now, request_mac=failure.tsig.mac, error=failure.error,
-                            other=struct.pack("!HI", now >> 32, now & 0xFFFFFFFF),
-                            time_signed=failure.tsig.time_signed)[0]
-        else:
-            yield tsig.unsigned_error(reply, failure.tsig, failure.error)
+        yield tsig.refusal(messages.error(query, messages.NOTAUTH), failure, now)
 
     def _respond(self, data: bytes, client: str, tcp: bool, signed: bool) -> Iterator[bytes]:
         request = messages.read_request(data)

@@ -182,6 +182,16 @@ def unsigned_error(message: bytes, tsig: Tsig, error: int) -> bytes:
     return _append(message, tsig._replace(mac=b"", original_id=ident, error=error, other=b""))
 
 
+def refusal(reply: bytes, failure: Failure, now: int) -> bytes:
+    """`reply` (NOTAUTH, the request's question echoed) with the TSIG that tells `failure` (RFC 8945
+    5.2): BADTIME signed, the request's time kept and ours in Other Data (the client holds the key);
+    BADKEY, BADSIG, BADTRUNC unsigned. Not for FORMERR: that answer carries no TSIG."""
+    if failure.error == TsigError.BADTIME:
+        return sign(reply, failure.key, now, request_mac=failure.tsig.mac, error=failure.error,
+                    other=struct.pack("!HI", now >> 32, now & 0xFFFFFFFF), time_signed=failure.tsig.time_signed)[0]
+    return unsigned_error(reply, failure.tsig, failure.error)
+
+
 def _check_mac_size(tsig: Tsig) -> None:
     full = ALGORITHMS[tsig.algorithm]().digest_size
     if len(tsig.mac) > full or len(tsig.mac) < max(10, full // 2):

@@ -3,8 +3,9 @@
 A real BIND 9 is a TSIG-keyed secondary of fraudwall (`primaries port P { ADDR key NAME; }`),
 fraudwall requiring the key (`[xfr] require_key`) and signing its NOTIFYs (`notify = ["ADDR:PORT
 key NAME"]`, BIND's `allow-notify { key NAME; }`); fraudwall follows a zone that a real NSD provides
-only to the holder of a key (`provide-xfr: 127.0.0.1 NAME`), named by a `[[lists]]` table. With the
-wrong secret, the transfer is refused either way, and each side says so.
+only to the holder of a key (`provide-xfr: 127.0.0.1 NAME`), named by a `[[lists]]` table, and takes
+NSD's NOTIFY signed with that key (`notify: ADDR@PORT NAME`), answering it signed. With the wrong
+secret, the transfer is refused either way, and each side says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import dns.exception
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.tsigkeyring
@@ -152,17 +154,18 @@ def test_bind_with_the_wrong_secret_is_refused_the_transfer(require_binary, prim
 ZONE = "phish.rpz.example.org"
 
 
-@pytest.fixture
-def keyed_nsd(nsd_binary: str, tmp_path: Path) -> Process:
-    """An NSD providing a policy zone to the holder of the key only."""
+def _zone_text(serial: int, *listed: str) -> str:
+    return (f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA ns.example.org. hostmaster.example.org. {serial} 3600 600 86400 60\n"
+            f"@ IN NS ns.example.org.\n" + "".join(f"{name} CNAME .\n" for name in listed)
+            # Enough names for a transfer of many messages: NSD signs only some of them (RFC 8945 5.3.1).
+            + "".join(f"filler-{number}.example.net CNAME .\n" for number in range(FILLER)))
+
+
+def _start_keyed_nsd(nsd_binary: str, directory: Path, notify: str = "") -> Process:
+    """An NSD providing a policy zone to the holder of the key only; `notify` is its notify: line."""
     port = free_port()
-    directory = tmp_path / "nsd"
     directory.mkdir()
-    (directory / "rpz.zone").write_text(
-        f"$ORIGIN {ZONE}.\n$TTL 60\n@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 60\n"
-        f"@ IN NS ns.example.org.\n{LISTED} CNAME .\n"
-        # Enough names for a transfer of many messages: NSD signs only some of them (RFC 8945 5.3.1).
-        + "".join(f"filler-{number}.example.net CNAME .\n" for number in range(FILLER)))
+    (directory / "rpz.zone").write_text(_zone_text(1, LISTED))
     nsd_config(directory, port, f"""\
 key:
     name: "{KEY_NAME}"
@@ -172,18 +175,30 @@ zone:
     name: "{ZONE}"
     zonefile: "rpz.zone"
     provide-xfr: 127.0.0.1 {KEY_NAME}
-""")
-    server = Process("nsd", [nsd_binary, "-d", "-c", str(directory / "nsd.conf")], port, directory, ZONE).start()
+{notify}""")
+    return Process("nsd", [nsd_binary, "-d", "-c", str(directory / "nsd.conf")], port, directory, ZONE).start()
+
+
+@pytest.fixture
+def keyed_nsd(nsd_binary: str, tmp_path: Path) -> Process:
+    server = _start_keyed_nsd(nsd_binary, tmp_path / "nsd")
     yield server
     server.stop()
 
 
-def _follower(directory: Path, nsd_port: int, secret: str) -> Process:
+def _follower(directory: Path, nsd_port: int, secret: str, port: int | None = None) -> Process:
+    """A fraudwall following NSD's zone with the key (on `port` when given: NSD's NOTIFYs go there)."""
     _key_file(directory, secret)
     tables = (f'\n[xfr]\nkeys_file = "xfr.key"\n\n[[lists]]\nname = "phish"\nprimary = "127.0.0.1:{nsd_port}"\n'
              f'zone = "{ZONE}"\nkey = "{KEY_NAME}"\n')
     admin_port = free_port()
-    follower = start_fraudwall(directory, ["127.0.0.1:9"], "--admin", f"127.0.0.1:{admin_port}", extra=tables)
+    if port is None:
+        follower = start_fraudwall(directory, ["127.0.0.1:9"], "--admin", f"127.0.0.1:{admin_port}", extra=tables)
+    else:
+        config = write_fraudwall_config(directory, ["127.0.0.1:9"], extra=tables)
+        follower = Process("fraudwall", [fraudwall_binary(), "serve", "--config", str(config), "--listen",
+                                         f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}"],
+                           port, directory, "icbc-tuikuan.example.com").start()
     follower.admin_port = admin_port
     return follower
 
@@ -198,6 +213,39 @@ def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, 
         assert rcode(follower.port, f"filler-{FILLER - 1}.example.net") == dns.rcode.NXDOMAIN
     finally:
         follower.stop()
+
+
+def test_nsds_signed_notify_brings_a_change_within_10_s_and_nsd_takes_the_signed_reply(nsd_binary: str,
+                                                                                       tmp_path: Path):
+    port = free_port()
+    nsd = _start_keyed_nsd(nsd_binary, tmp_path / "nsd", f"    notify: 127.0.0.1@{port} {KEY_NAME}\n")
+    try:
+        follower = _follower(tmp_path / "fraudwall", nsd.port, SECRET, port)
+    except Exception:
+        nsd.stop()
+        raise
+    try:
+        wait_for(f"{LISTED} blocked after a signed transfer from NSD",
+                 lambda: rcode(follower.port, LISTED) == dns.rcode.NXDOMAIN)
+        added = "added-bank.example.com"
+        (nsd.directory / "rpz.zone").write_text(_zone_text(2, LISTED, added))
+        # The zone's refresh is an hour away: only NSD's NOTIFY, signed and taken, brings it this soon.
+        nsd.signal(signal.SIGHUP)
+        wait_for(f"{added} blocked after NSD's signed NOTIFY", lambda: rcode(follower.port, added) == dns.rcode.NXDOMAIN)
+        assert "serial 2;" in lists(follower.directory / "fraudwall.toml")
+        # The reply to a signed NOTIFY is signed over its MAC (dnspython checks it as BIND does);
+        # from the primary's address, an unsigned NOTIFY is refused.
+        notify = dns.message.make_query(f"{ZONE}.", "SOA")
+        notify.set_opcode(dns.opcode.NOTIFY)
+        notify.use_tsig(dns.tsigkeyring.from_text({f"{KEY_NAME}.": ("hmac-sha256", SECRET)}), keyname=f"{KEY_NAME}.")
+        reply = dns.query.udp(notify, "127.0.0.1", port=follower.port, timeout=2.0)
+        assert reply.rcode() == dns.rcode.NOERROR and reply.had_tsig
+        unsigned = dns.message.make_query(f"{ZONE}.", "SOA")
+        unsigned.set_opcode(dns.opcode.NOTIFY)
+        assert dns.query.udp(unsigned, "127.0.0.1", port=follower.port, timeout=2.0).rcode() == dns.rcode.REFUSED
+    finally:
+        follower.stop()
+        nsd.stop()
 
 
 def test_fraudwall_with_the_wrong_secret_gets_nothing_from_nsd_and_says_so(keyed_nsd: Process, tmp_path: Path):
