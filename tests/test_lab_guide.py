@@ -31,6 +31,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,11 +158,23 @@ def nft_works(nft: str) -> bool:
 
 
 def merged_config(block: Block) -> dict:
-    """deploy/config/fraudwall.toml with the guide's keys set over it, section by section."""
+    """deploy/config/fraudwall.toml with the guide's keys set over it, section by section (an array
+    of tables, [[lists]], as the guide writes it)."""
     document = tomllib.loads(DEPLOY_CONFIG.read_text())
     for section, table in tomllib.loads(block.body).items():
-        document[section] = {**document.get(section, {}), **table}
+        document[section] = table if isinstance(table, list) else {**document.get(section, {}), **table}
     return document
+
+
+def follows_of(document: dict) -> tuple:
+    """The lists a host's config follows, as fraudwall reads them: `[[lists]]` tables with a
+    `primary` or `[blocklists] follow` strings, either spelling."""
+    from fraudwall.resolver.config import load
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "fraudwall.toml"
+        path.write_text(toml_text(document))
+        return load(path).blocklists.follow
 
 
 def toml_text(document: dict) -> str:
@@ -302,12 +315,9 @@ class Lab:
     def transferred(self, host: str, command: str) -> None:
         """What a refresh of a followed list leaves in the follow folder: the primary's zone, which
         is what `fraudwall export --format rpz` writes on the primary (one renderer for both)."""
-        from fraudwall.blocklists.settings import Follow
-
         follow_dir = self.runners[host].directory / "var" / "follow"
         follow_dir.mkdir(exist_ok=True)
-        document = host_configs()[host]
-        for follow in map(Follow.from_text, document["blocklists"]["follow"]):
+        for follow in follows_of(host_configs()[host]):
             primary = next(name for name, config in host_configs().items()
                            if config.get("xfr", {}).get("listen") == follow.primary)
             self.runners[primary].run(f"fraudwall export --list {follow.zone.split('.')[0]} --format rpz "
@@ -428,14 +438,12 @@ def test_the_machines_of_the_guide_agree_with_each_other():
     assert f"access-control: {lab_address(two['server']['listen'][0])}/32 allow" in unbound
     # fraudwall-2 follows fraudwall-1's manual zone: at its transfer server, which allows it and notifies
     # it on its DNS port; fraudwall-2 publishes nothing
-    from fraudwall.blocklists.settings import Follow
-
-    follows = [Follow.from_text(text) for text in two["blocklists"]["follow"]]
+    follows = follows_of(two)
     assert [(follow.zone, follow.primary) for follow in follows] == [("manual.rpz.fraudwall", one["xfr"]["listen"])]
     address_two = str(lab_address(two["server"]["listen"][0]))
     assert inside(address_two, one["xfr"]["allow"])
     assert one["xfr"]["notify"] == [f"{address_two}:53"] and f"{address_two}:53" in two["server"]["listen"]
-    assert "xfr" not in two and "follow" not in one.get("blocklists", {})
+    assert "xfr" not in two and not follows_of(one)
     assert two["blocklists"]["feeds"] == one["blocklists"]["feeds"], "each host imports the same feeds"
     # DHCP hands out dnsdist, and only dnsdist
     dnsmasq = file_blocks("dnsmasq")[0].body
@@ -499,7 +507,8 @@ def on_loopback(document: dict, host: str, ports: dict, home: Path) -> str:
     """A host's config as the guide sets it, run on this machine: each lab address 10.20.0.N on
     127.0.0.N and each of its ports on a free one, the IPv6 listeners left out, no feeds (no
     internet here), a dead upstream (the names asked are blocked ones), one worker, the state in `home`."""
-    document = {section: dict(table) for section, table in document.items()}
+    document = {section: dict(table) if isinstance(table, dict) else [dict(item) for item in table]
+                for section, table in document.items()}
     document["blocklists"]["feeds"] = []
     document["upstream"]["servers"] = ["127.0.0.1:9"]
     document["server"]["workers"] = 1      # two cores here, shared by both hosts and the tests
