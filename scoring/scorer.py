@@ -41,6 +41,8 @@ class Scorer:
         self._suffixes = public_suffixes()
         self._is_suffix = self._suffixes.is_public_suffix
         analyse = functools.partial(domain_signals, self.index)
+        # The labels read in front of domains (signals.subdomain_signals); None: each read afresh.
+        self._readings: dict | None = {} if cache_size else None
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
             self._domain_part = functools.lru_cache(maxsize=cache_size)(analyse)
@@ -52,6 +54,8 @@ class Scorer:
         for cached in (self.score, self._domain_part):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
+        if self._readings is not None:
+            self._readings.clear()
 
     def score_uncached(self, name: str) -> Score:
         """The Score of `name`; InvalidName (a ValueError) when it is not a domain name."""
@@ -102,7 +106,8 @@ class Scorer:
         signals = list(domain.signals)
         subdomain = sub.split(".")
         on_platform = self._on_platform(subdomain, registrable) if self._is_suffix(registrable) else None
-        sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable)
+        sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable,
+                                                                 self._readings)
         signals += sub_signals
         return signals, domain, subdomain, domain.words + sub_words, name, suffix
 

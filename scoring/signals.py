@@ -329,54 +329,91 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
     return (), words, False
 
 
+# Labels read in front of a domain kept, at most this many, by each scorer (`readings`).
+READINGS = 65_536
+
+
 def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
-                      ) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
-    """Brands and fraud words in the labels in front of an unrelated registrable domain."""
+                      readings: dict | None = None) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
+    """Brands and fraud words in the labels in front of an unrelated registrable domain.
+
+    `readings`: what a label said before, kept by the label and what follows it. Host names repeat
+    their labels (www, api, cdn, the domain in front of which a CDN hash changes) and reading one is
+    a dozen look-ups and a regular expression; new names under a known domain then read only their
+    new label."""
     while labels and labels[0] in _FIRST_LABELS:
         labels = labels[1:]
     if not labels:
         return (), ()
+    if readings is None:
+        readings = {}
     signals: list[Signal] = []
     # ban.kcomm.com: the brand split by a dot
-    joined = labels[-1] + label
-    for match in (*((Match(joined, b, 0),) if (b := index.token(joined)) else ()), *index.near(joined)):
-        signals.append(Signal(SUBDOMAIN_SPLIT, Rule.TYPOSQUAT, f"'{labels[-1]}.{label}' is "
-                              f"{_of(match)} split by a dot", match.brand.domain))
-        break
+    key = (labels[-1], label, None)
+    split = readings.get(key, _UNREAD)
+    if split is _UNREAD:
+        split = _remember(readings, key, _split_signal(index, labels[-1], label))
+    if split is not None:
+        signals.append(split)
     words: list[str] = []
     address = written_address(labels)
     for position, sub in enumerate(labels):
-        words += find_words(sub)
-        if signals or (address and sub.isdigit()):
-            continue
         after = labels[position + 1] if position + 1 < len(labels) else ""
-        for part in dict.fromkeys((sub, *sub.split("-"))):
-            brand = index.token(part)
-            match = Match(part, brand, 0) if brand else None
-            if match is None and len(part) > SHORT_TOKEN:
-                match = next(iter(index.same_skeleton(decode_label(part))), None)
-            if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
-                # amaozn.example.top: a slip of a long brand in front, as in the domain itself
-                match = next(iter(index.near(part)), None)
-            if match is None:
-                continue
-            value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
-                     else SUBDOMAIN_BRAND_SPELLED if _spelled_on(match.brand, after) else SUBDOMAIN_BRAND)
-            if value == SUBDOMAIN_BRAND and match.distance and classify(part, match.token) is Edit.TRANSPOSITION:
-                # amaozn.example.com: two letters swapped is a slip no honest host name makes of a long
-                # brand; a letter replaced is often a word (finance of binance, telegraf of telegram).
-                value = SUBDOMAIN_SWAPPED
-            what = f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'"
-            signals.append(Signal(value, Rule.BRAND_SUBDOMAIN, f"{what} in subdomain "
-                                  f"of an unrelated domain {registrable}", match.brand.domain))
-            break
-        else:
-            for match in _inside(index, sub):
-                signals.append(Signal(INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside "
-                                      f"subdomain of an unrelated domain {registrable}",
-                                      match.brand.domain))
-                break
+        key = (sub, after)
+        reading = readings.get(key)
+        if reading is None:
+            reading = _remember(readings, key, _read_label(index, sub, after))
+        words += reading[0]
+        if signals or (address and sub.isdigit()) or reading[1] is None:
+            continue
+        value, rule, lead, domain = reading[1]
+        signals.append(Signal(value, rule, f"{lead} subdomain of an unrelated domain {registrable}", domain))
     return tuple(signals), tuple(words)
+
+
+_UNREAD = object()
+
+
+def _remember(readings: dict, key: tuple, reading):
+    if len(readings) >= READINGS:
+        del readings[next(iter(readings))]   # first in, first out, one at a time: never a stall
+    readings[key] = reading
+    return reading
+
+
+def _split_signal(index: BrandIndex, last: str, label: str) -> Signal | None:
+    joined = last + label
+    for match in (*((Match(joined, b, 0),) if (b := index.token(joined)) else ()), *index.near(joined)):
+        return Signal(SUBDOMAIN_SPLIT, Rule.TYPOSQUAT, f"'{last}.{label}' is {_of(match)} split by a dot",
+                      match.brand.domain)
+    return None
+
+
+def _read_label(index: BrandIndex, sub: str, after: str) -> tuple[tuple[str, ...], tuple | None]:
+    """The words in `sub`, and the brand it shows as (value, rule, what is said before "subdomain of
+    an unrelated domain ...", the brand's domain), or None; `after` is the label that follows it."""
+    words = find_words(sub)
+    for part in dict.fromkeys((sub, *sub.split("-"))):
+        brand = index.token(part)
+        match = Match(part, brand, 0) if brand else None
+        if match is None and len(part) > SHORT_TOKEN:
+            match = next(iter(index.same_skeleton(decode_label(part))), None)
+        if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
+            # amaozn.example.top: a slip of a long brand in front, as in the domain itself
+            match = next(iter(index.near(part)), None)
+        if match is None:
+            continue
+        value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
+                 else SUBDOMAIN_BRAND_SPELLED if _spelled_on(match.brand, after) else SUBDOMAIN_BRAND)
+        if value == SUBDOMAIN_BRAND and match.distance and classify(part, match.token) is Edit.TRANSPOSITION:
+            # amaozn.example.com: two letters swapped is a slip no honest host name makes of a long
+            # brand; a letter replaced is often a word (finance of binance, telegraf of telegram).
+            value = SUBDOMAIN_SWAPPED
+        what = f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'"
+        return words, (value, Rule.BRAND_SUBDOMAIN, f"{what} in", match.brand.domain)
+    for match in _inside(index, sub):
+        return words, (INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside", match.brand.domain)
+    return words, None
 
 
 def written_address(labels: list[str]) -> bool:
