@@ -112,3 +112,18 @@ def test_a_local_brands_look_alike_beats_a_foreign_brands(index, label, brand):
 def test_a_brands_label_under_a_country_code_it_does_not_list_warns(index, label, suffix, warns):
     signal = domain_signals(index, label, suffix).signals[0]
     assert signal.rule is Rule.TLD_SWAP and (signal.value >= 0.6) is warns
+
+
+def test_labels_read_before_say_the_same_under_another_domain_and_before_another_label(index):
+    readings: dict = {}
+    cases = [(["paypal", "com", "login"], "example", "example.top"),   # spelled: paypal then com
+             (["paypal", "login"], "example", "example.top"),          # the same label before another
+             (["paypal", "com", "login"], "other", "other.xyz"),       # the same labels, another domain
+             (["ban"], "kcomm", "kcomm.com"), (["ban"], "kcomm", "kcomm.net"),
+             (["a1b2c3", "cdn"], "example", "example.org"), (["www", "secure-amaozn"], "shop", "shop.top")]
+    for labels, label, registrable in cases + cases:
+        assert subdomain_signals(index, labels, label, registrable, readings) == \
+            subdomain_signals(index, labels, label, registrable)
+    remembered = subdomain_signals(index, ["paypal", "com", "login"], "other", "other.xyz", readings)[0]
+    assert "other.xyz" in remembered[0].reason and remembered[0].value > \
+        subdomain_signals(index, ["paypal", "login"], "other", "other.xyz", readings)[0][0].value
