@@ -145,13 +145,16 @@ def run_lists(args: argparse.Namespace) -> int:
 
 
 def _following(db, follows) -> list[str]:
-    """A line per followed list ([blocklists] follow): its primary, the serial applied, the last refresh."""
+    """A line per followed list ([[lists]] with a primary): its primary (and the TSIG key it is
+    asked with, as BIND writes `ADDR key NAME`), the serial applied, the last refresh."""
     from fraudwall.resolver.xfr.secondary import read_state
 
     lines = []
     for follow in follows:
         state = read_state(db, follow.name)
         head = f"{follow.name} follows {follow.zone}. at {follow.primary}"
+        if follow.key:
+            head += f" key {follow.key}"
         if state is None or (state.primary, state.zone) != (follow.primary, follow.zone):
             lines.append(f"{head}: no transfer yet (`serve` refreshes it)")
             continue

@@ -208,7 +208,7 @@ def test_fraudwall_follows_a_zone_nsd_gives_only_to_the_key(keyed_nsd: Process, 
     try:
         wait_for(f"{LISTED} blocked after a signed transfer from NSD",
                  lambda: rcode(follower.port, LISTED) == dns.rcode.NXDOMAIN)
-        assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port}: serial 1;" in lists(
+        assert f"phish follows {ZONE}. at 127.0.0.1:{keyed_nsd.port} key {KEY_NAME}: serial 1;" in lists(
             follower.directory / "fraudwall.toml")
         assert rcode(follower.port, f"filler-{FILLER - 1}.example.net") == dns.rcode.NXDOMAIN
     finally:
