@@ -37,8 +37,8 @@ class Next(Stage):
         return Answer(AnswerKind.RESOLVED, None, Trigger.UPSTREAM)
 
 
-def _keyring(secret: str = SECRET, name: str = KEY) -> dict:
-    return dns.tsigkeyring.from_text({f"{name}.": ("hmac-sha256", secret)})
+def _keyring() -> dict:
+    return dns.tsigkeyring.from_text({f"{KEY}.": ("hmac-sha256", SECRET)})
 
 
 def _key_file(tmp_path, secret: str = SECRET):
@@ -68,8 +68,9 @@ def _key(secret: str = SECRET, name: str = KEY) -> tsig.Key:
     return tsig.Key(name, "hmac-sha256", base64.b64decode(secret))
 
 
-def _signed_notify(key: tsig.Key | None, signed_at: int = NOW, edns: bool = False) -> bytes:
-    request = dns.message.make_query(ZONE, dns.rdatatype.SOA, use_edns=0 if edns else None)
+def _signed_notify(key: tsig.Key | None, signed_at: int = NOW) -> bytes:
+    """A NOTIFY as NSD and BIND send it (no EDNS), signed with `key` at `signed_at` (None: unsigned)."""
+    request = dns.message.make_query(ZONE, dns.rdatatype.SOA)
     request.set_opcode(dns.opcode.NOTIFY)
     wire = request.to_wire()
     return wire if key is None else tsig.sign(wire, key, signed_at)[0]
