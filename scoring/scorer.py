@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
@@ -42,7 +43,7 @@ class Scorer:
         self._is_suffix = self._suffixes.is_public_suffix
         analyse = functools.partial(domain_signals, self.index)
         # The labels read in front of domains (signals.subdomain_signals); None: each read afresh.
-        self._readings: dict | None = {} if cache_size else None
+        self._readings: OrderedDict | None = OrderedDict() if cache_size else None
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
             self._domain_part = functools.lru_cache(maxsize=cache_size)(analyse)

@@ -10,6 +10,7 @@ adds them up.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import NamedTuple
 
 from fraudwall.scoring.brands import Brand
@@ -334,7 +335,7 @@ READINGS = 65_536
 
 
 def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
-                      readings: dict | None = None) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
+                      readings: OrderedDict | None = None) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
     """Brands and fraud words in the labels in front of an unrelated registrable domain.
 
     `readings`: what a label said before, kept by the label and what follows it. Host names repeat
@@ -346,7 +347,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if not labels:
         return (), ()
     if readings is None:
-        readings = {}
+        readings = OrderedDict()
     signals: list[Signal] = []
     # ban.kcomm.com: the brand split by a dot
     key = (labels[-1], label, None)
@@ -362,7 +363,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
         key = (sub, after)
         reading = readings.get(key)
         if reading is None:
-            reading = _remember(readings, key, _read_label(index, sub, after))
+            reading = _remember(readings, key, _read_label(index, sub, after, readings))
         words += reading[0]
         if signals or (address and sub.isdigit()) or reading[1] is None:
             continue
@@ -376,9 +377,25 @@ _UNREAD = object()
 
 def _remember(readings: dict, key: tuple, reading):
     if len(readings) >= READINGS:
-        del readings[next(iter(readings))]   # first in, first out, one at a time: never a stall
+        # First in, first out, one at a time: never a stall. An OrderedDict's: a dict's first key,
+        # found again and again past the slots its deletions left, cost 27 µs a time once full.
+        readings.popitem(last=False)
     readings[key] = reading
     return reading
+
+
+def _brand_shown(index: BrandIndex, part: str) -> Match | None:
+    """The brand a part of a label in front of a domain is, reads as, or slips from; None."""
+    brand = index.token(part)
+    if brand:
+        return Match(part, brand, 0)
+    match = None
+    if len(part) > SHORT_TOKEN:
+        match = next(iter(index.same_skeleton(decode_label(part))), None)
+    if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
+        # amaozn.example.top: a slip of a long brand in front, as in the domain itself
+        match = next(iter(index.near(part)), None)
+    return match
 
 
 def _split_signal(index: BrandIndex, last: str, label: str) -> Signal | None:
@@ -389,18 +406,17 @@ def _split_signal(index: BrandIndex, last: str, label: str) -> Signal | None:
     return None
 
 
-def _read_label(index: BrandIndex, sub: str, after: str) -> tuple[tuple[str, ...], tuple | None]:
+def _read_label(index: BrandIndex, sub: str, after: str, readings: dict) -> tuple[tuple[str, ...], tuple | None]:
     """The words in `sub`, and the brand it shows as (value, rule, what is said before "subdomain of
-    an unrelated domain ...", the brand's domain), or None; `after` is the label that follows it."""
+    an unrelated domain ...", the brand's domain), or None; `after` is the label that follows it.
+    The brand a hyphenated part shows is kept in `readings` too: machine-made labels recombine a few
+    words with counters (img-cdn-17, edge-eu-3)."""
     words = find_words(sub)
     for part in dict.fromkeys((sub, *sub.split("-"))):
-        brand = index.token(part)
-        match = Match(part, brand, 0) if brand else None
-        if match is None and len(part) > SHORT_TOKEN:
-            match = next(iter(index.same_skeleton(decode_label(part))), None)
-        if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
-            # amaozn.example.top: a slip of a long brand in front, as in the domain itself
-            match = next(iter(index.near(part)), None)
+        key = (part,)
+        match = readings.get(key, _UNREAD)
+        if match is _UNREAD:
+            match = _remember(readings, key, _brand_shown(index, part))
         if match is None:
             continue
         value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN

@@ -1,5 +1,7 @@
 """Each signal on its own, through the functions the Scorer combines."""
 
+from collections import OrderedDict
+
 import pytest
 
 from fraudwall.scoring.brands import load_brands
@@ -115,7 +117,7 @@ def test_a_brands_label_under_a_country_code_it_does_not_list_warns(index, label
 
 
 def test_labels_read_before_say_the_same_under_another_domain_and_before_another_label(index):
-    readings: dict = {}
+    readings: OrderedDict = OrderedDict()
     cases = [(["paypal", "com", "login"], "example", "example.top"),   # spelled: paypal then com
              (["paypal", "login"], "example", "example.top"),          # the same label before another
              (["paypal", "com", "login"], "other", "other.xyz"),       # the same labels, another domain
