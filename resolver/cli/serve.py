@@ -125,13 +125,13 @@ def xfr_unavailable(config: Config) -> str:
     if not config.xfr.listen:
         return ""
     from fraudwall.resolver.server.listeners import tcp_socket
+    from fraudwall.resolver.xfr.server import bind_error
 
     host, port = parse_hostport(config.xfr.listen, 53)
     try:
-        tcp_socket(host, port, 1).close()   # let go at once: the transfer server binds it a moment later
+        tcp_socket(host, port, 1).close()   # let go at once: serve binds it for good once it has its listeners
     except OSError as error:
-        return (f"--xfr-listen {config.xfr.listen}: cannot serve zone transfers there: "
-                f"{error.strerror or error} (choose another ADDR:PORT)")
+        return bind_error(config.xfr.listen, error)
     return ""
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
+import tempfile
+from pathlib import Path
 
 import pytest
 from fraudwall.resolver.config import Config, ConfigError, UpstreamSettings
@@ -315,3 +318,21 @@ def test_becoming_the_user_one_already_is_does_nothing(monkeypatch):
         monkeypatch.setattr(os, call, lambda *args, call=call: pytest.fail(f"{call} called"))
     check_can_become("nobody")
     become("nobody")   # systemd's User=nobody: its filter would refuse the set*id calls
+
+
+def test_a_user_who_could_not_read_the_code_it_would_run_is_refused_before_anything_starts(monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("only root can switch to [server] user")
+    closed = Path(tempfile.mkdtemp(prefix="fraudwall-closed-", dir="/tmp"))   # /tmp: open to everyone
+    try:
+        (closed / "lib").mkdir()
+        closed.chmod(0o700)
+        monkeypatch.setattr("fraudwall.resolver.server.privileges.running_from",
+                            lambda: (("the installed packages", str(closed / "lib")),))
+        with pytest.raises(ConfigError, match=rf"\[server\] user: 'nobody' cannot reach the installed packages "
+                                              rf"\({closed / 'lib'}\): {closed} is closed to it"):
+            check_can_become("nobody")
+        closed.chmod(0o755)
+        check_can_become("nobody")
+    finally:
+        shutil.rmtree(closed)
