@@ -133,7 +133,7 @@ class _Port:
     waiting on it (its ID, question and future)."""
 
     __slots__ = ("sock", "fd", "family", "peer", "pooled", "tries_left", "renew_at", "broken",
-                 "reply", "ident", "question", "serial")
+                 "reply", "ident", "question", "serial", "sent")
 
     def __init__(self, family: int, pooled: int, tries: int, renew_at: float) -> None:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -149,6 +149,7 @@ class _Port:
         self.ident = b""
         self.question = b""
         self.serial = 0               # tries it has carried: which one a deadline is for
+        self.sent = 0                 # the serial of the last try sent: an error before it is the last one's
 
 
 class OutgoingPorts:
@@ -176,6 +177,7 @@ class OutgoingPorts:
         self._kept: dict[int, int] = {}  # pooled sockets open, busy or free, by family
         self._deadlines: collections.deque[tuple[float, _Port, int]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._outbox: list[tuple[_Port, int, bytes]] = []   # tries to send at the end of this turn
         self._buffer = bytearray(65535)
         self._view = memoryview(self._buffer)
 
@@ -210,27 +212,38 @@ class OutgoingPorts:
             self._readable(port)      # what the last upstream sent meanwhile goes, unread
         return port
 
-    def send(self, server: Upstream, loop: asyncio.AbstractEventLoop, message: bytes) -> _Port:
-        """The socket that sent `message` to `server`, to `wait` on and give back; OSError when it could not be sent."""
-        port = self.take(server, loop)
-        try:
-            port.sock.send(message)
-            return port
-        except OSError:
-            port.broken = True
-            self.give_back(port)
-            if not port.pooled:
-                raise
-        # An ICMP error that reached a kept socket after its last try and was not read yet is
-        # reported by the next send: it is about that try, not this one. Once more, from a fresh socket.
-        port = self.take(server, loop)
-        try:
-            port.sock.send(message)
-        except OSError:
-            port.broken = True
-            self.give_back(port)
-            raise
-        return port
+    def post(self, port: _Port, message: bytes) -> None:
+        """Send `message` from `port` for the try `wait` just started, at the end of this turn of the
+        loop, with every other try started in it. A burst of sends finds the upstream awake; one send
+        at a time wakes it each time, and on a virtual machine the wake-up is most of a send's CPU
+        (16 µs against 5 here). A send that fails fails the try (UpstreamError)."""
+        self._outbox.append((port, port.serial, message))
+        if len(self._outbox) == 1:
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        for port, serial, message in outbox:
+            reply = port.reply
+            if port.serial != serial or reply is None or reply.done():
+                continue   # the try ended before its turn (cancelled, the worker stopping)
+            try:
+                port.sock.send(message)
+                port.sent = serial
+                continue
+            except OSError as error:
+                if not port.pooled:
+                    port.broken = True
+                    reply.set_exception(UpstreamError(f"UDP error: {error}"))
+                    continue
+            # An ICMP error that reached a kept socket after its last try and was not read yet is
+            # reported by the next send, which clears it: it is about that try, not this one. Once more.
+            try:
+                port.sock.send(message)
+                port.sent = serial
+            except OSError as error:
+                port.broken = True
+                reply.set_exception(UpstreamError(f"UDP error: {error}"))
 
     def wait(self, port: _Port, ident: bytes, question: bytes) -> asyncio.Future:
         """The reply to the try just sent from `port`, with `ident` and `question`; TimeoutError
@@ -282,6 +295,7 @@ class OutgoingPorts:
             self._timer.cancel()
             self._timer = None
         self._deadlines.clear()
+        self._outbox = []   # a flush owed by a loop that is gone would never run
         for free in self._free.values():
             for port in free:
                 self._close(port)
@@ -326,7 +340,8 @@ class OutgoingPorts:
                 return
             except OSError as error:  # ICMP port unreachable: the upstream is not there
                 reply = port.reply
-                if reply is not None and not reply.done():
+                # Before the try is sent (it waits for the end of the turn), the error is the last try's.
+                if reply is not None and not reply.done() and port.sent == port.serial:
                     port.broken = True
                     reply.set_exception(UpstreamError(f"UDP error: {error}"))
                 return   # between tries: about a try that is over; reading it cleared it
@@ -433,9 +448,11 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         message, question = self._message(query)
         ports = self.ports
-        port = ports.send(server, loop, message)
+        port = ports.take(server, loop)
+        reply = ports.wait(port, message[:2], question)
+        ports.post(port, message)
         try:
-            return await ports.wait(port, message[:2], question)
+            return await reply
         finally:
             port.reply = None
             ports.give_back(port)
