@@ -26,3 +26,34 @@ def yield_cpu() -> None:
     with contextlib.suppress(OSError):
         with open("/proc/self/autogroup", "w") as autogroup:
             autogroup.write(str(NICENESS))
+
+
+WARM_CHUNK = 1 << 20
+
+
+def warm_page_cache(files: list, stop) -> int:
+    """Read `files` through once, at background priority, so that the kernel's page cache holds them:
+    bytes read. After a reboot a 25 M-name store is cold, and a name asked for the first time costs a
+    disk read per B-tree page (~140 µs against ~30 warm, a 12 M-name segment here); read in order, the
+    whole segment takes a second per 500 MB. posix_fadvise(WILLNEED) returns at once but fills far less.
+    Runs on a thread of the supervisor (`stop`, a threading.Event, ends it early): only that thread is
+    lowered (setpriority on its own thread id), and the workers share the pages the kernel keeps."""
+    import threading
+
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    buffer = bytearray(WARM_CHUNK)
+    read = 0
+    for path in files:
+        try:
+            with open(path, "rb", buffering=0) as stream:
+                while not stop.is_set():
+                    size = stream.readinto(buffer)
+                    if not size:
+                        break
+                    read += size
+        except OSError:
+            continue   # replaced by an import meanwhile: its new files were written through the cache
+        if stop.is_set():
+            break
+    return read

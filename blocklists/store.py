@@ -358,6 +358,24 @@ def segment_paths(paths: StorePaths, info: ListInfo) -> list[Path]:
     return [paths.segment(info.name, info.gen, index) for index in range(info.segments)]
 
 
+def lookup_files(db: Path) -> list[Path]:
+    """The files a lookup reads, as the catalogue names them now: every list's segments (what a
+    name the filter lets through is looked up in). [] when there is no store yet."""
+    paths = StorePaths(Path(db))
+    if not paths.db.exists():
+        return []
+    try:
+        connection = connect_catalogue_readonly(paths.db)
+    except StoreError:
+        return []
+    try:
+        return [path for info in read_lists(connection).values() for path in segment_paths(paths, info)]
+    except sqlite3.Error:
+        return []
+    finally:
+        connection.close()
+
+
 def remove_unreferenced(paths: StorePaths, connection: sqlite3.Connection) -> None:
     """Drop the files of finished or crashed imports (call with the writer lock held).
 

@@ -24,8 +24,9 @@ import threading
 import time
 from contextlib import AbstractContextManager
 
+from fraudwall.blocklists.background import warm_page_cache
 from fraudwall.blocklists.feeds import FeedScheduler
-from fraudwall.blocklists.store import resolve_db
+from fraudwall.blocklists.store import lookup_files, resolve_db
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.observe.atrisk import AtRiskWatcher
 from fraudwall.resolver.observe.metrics import Counters, SnapshotFolder
@@ -60,6 +61,11 @@ class Background:
         self._xfr_argument = ""
         self._xfr_due = 0.0
         self.configure(config)
+        self._warming: threading.Thread | None = None
+        if config.blocklists.store:
+            self._warming = threading.Thread(target=self._warm, args=(resolve_db(config.blocklists.db),),
+                                             name="fraudwall-warm", daemon=True)
+            self._warming.start()
 
     def configure(self, config: Config) -> None:
         """Start with `config`, or take a reloaded one: imports under way go on, the schedule is new."""
@@ -160,6 +166,15 @@ class Background:
                 self.xfr.kill()
                 self.xfr.wait()
             self.xfr = None
+
+    def _warm(self, db) -> None:
+        """The store's segments read once into the page cache at start (blocklists/background.py)."""
+        started = time.monotonic()
+        files = lookup_files(db)
+        read = warm_page_cache(files, self._stop)
+        if read:
+            log.info("read %d MB of the store's %d segment files into the page cache in %.1f s",
+                     read >> 20, len(files), time.monotonic() - started)
 
     def _watch(self) -> None:
         while not self._stop.is_set():

@@ -25,3 +25,22 @@ def test_a_background_process_leaves_the_resolvers_session_share_at_background_p
     assert session != os.getsid(0)            # a session of its own: its own share of the CPU ...
     assert nice == NICENESS
     assert autogroup.strip().endswith(f"nice {NICENESS}")   # ... and that share is a background one
+
+
+def test_the_store_s_segments_are_read_through_once_at_start_and_a_stop_ends_it(tmp_path):
+    import threading
+
+    from fraudwall.blocklists.background import WARM_CHUNK, warm_page_cache
+    from fraudwall.blocklists.store import lookup_files
+
+    from .blocklist_helpers import import_text
+
+    db = tmp_path / "b.db"
+    assert lookup_files(db) == []   # no store yet: nothing to read
+    import_text(db, tmp_path, "feed", "".join(f"n{index}.example.org\n" for index in range(5000)))
+    files = lookup_files(db)
+    assert files and all(path.exists() and path.name.startswith("seg-feed-") for path in files)
+    assert warm_page_cache(files, threading.Event()) == sum(path.stat().st_size for path in files)
+    stopped = threading.Event()
+    stopped.set()
+    assert warm_page_cache(files + [tmp_path / "gone.db"], stopped) <= WARM_CHUNK
