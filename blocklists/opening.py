@@ -58,14 +58,30 @@ def seed(db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) 
 
     `sinkhole`: the addresses blocked names are answered with, never blocked themselves.
     """
-    connection = store.connect_catalogue(db)
+    missing = files_to_seed(db, settings)
+    if missing:
+        _import_files(db, settings, sinkhole, missing)
+
+
+def files_to_seed(db: Path, settings: BlocklistSettings) -> list:
+    """The `files` that opening the store would import now (all of them when there is no store yet),
+    read without writing: `serve` asks before it gives up root."""
+    if not settings.store or not settings.files:
+        return []
+    if not Path(db).exists():
+        return list(settings.files)
+    try:
+        connection = store.connect_catalogue_readonly(Path(db))
+    except store.StoreError:
+        return list(settings.files)
     try:
         present = store.read_lists(connection)
     finally:
         connection.close()
-    missing = [file for file in settings.files if _stale(file, present)]
-    if not missing:
-        return
+    return [file for file in settings.files if _stale(file, present)]
+
+
+def _import_files(db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...], missing: list) -> None:
     from fraudwall.blocklists.guards import settings_guards
     from fraudwall.blocklists.importer import ImportFailed, ImportRequest, import_list
 

@@ -15,16 +15,17 @@ from fraudwall.resolver.config import ConfigError
 UMASK = 0o027
 
 
-def check_can_become(user: str) -> None:
-    """ConfigError, before anything is bound, when this process cannot switch to `user`, or `user`
-    could not go on running it: a module imported after the switch, or the transfer server started
-    as it, must be readable by it (a Python under /root is not)."""
+def check_can_become(user: str, starts_python: bool = False) -> None:
+    """ConfigError, before anything is bound, when this process cannot switch to `user`, or, when the
+    service will start Python as `user` (`starts_python`: the transfer server, a feed's or a followed
+    zone's import, an import of `files` at start), when `user` could not read it (a Python under
+    /root). The workers are forked with what is loaded already; those others load it anew."""
     if not user:
         return
     account = pwd.getpwnam(user)   # the config checked that the user exists
     if os.geteuid() not in (0, account.pw_uid):
         raise ConfigError(f"[server] user: only root can switch to {user!r} (running as uid {os.geteuid()})")
-    if os.geteuid() == account.pw_uid:
+    if os.geteuid() == account.pw_uid or not starts_python:
         return   # already it (systemd's User=): what it runs it could read to start
     groups = set(os.getgrouplist(user, account.pw_gid))
     for what, path in running_from():

@@ -15,7 +15,8 @@ from typing import Callable, Iterable
 
 from fraudwall.blocklists.lookup import StoreBlocklist
 from fraudwall.blocklists.memory import demo_list_path
-from fraudwall.blocklists.opening import open_blocklist
+from fraudwall.blocklists.opening import files_to_seed, open_blocklist
+from fraudwall.blocklists.store import resolve_db
 from fraudwall.blocklists.seen import SeenDomains, SeenError, open_seen, seen_path
 from fraudwall.blocklists.verdict import Blocklist
 from fraudwall.resolver.dns.stages.access import AccessStage
@@ -392,7 +393,10 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
     workers one at a time. Even one worker runs in a process of its own: a crash costs a restart, not DNS.
     """
     os.umask(UMASK)
-    check_can_become(config.server.user)
+    settings = config.blocklists
+    check_can_become(config.server.user, bool(
+        config.xfr.listen or settings.parsed_feeds() or settings.follow
+        or files_to_seed(resolve_db(settings.db), settings)))
     upstreams = upstream_servers(config.upstream, config.server.listen)
     try:
         listeners = Listeners.bind(config)
