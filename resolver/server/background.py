@@ -61,10 +61,15 @@ class Background:
         self._xfr_argument = ""
         self._xfr_due = 0.0
         self.configure(config)
+        self._store = resolve_db(config.blocklists.db) if config.blocklists.store else None
         self._warming: threading.Thread | None = None
-        if config.blocklists.store:
-            self._warming = threading.Thread(target=self._warm, args=(resolve_db(config.blocklists.db),),
-                                             name="fraudwall-warm", daemon=True)
+
+    def serving(self) -> None:
+        """The first worker serves: now read the store's segments into the page cache (once). Not
+        sooner: the worker's own start (modules, the filter) would queue behind gigabytes of reads."""
+        if self._store is not None and self._warming is None:
+            self._warming = threading.Thread(target=self._warm, args=(self._store,), name="fraudwall-warm",
+                                             daemon=True)
             self._warming.start()
 
     def configure(self, config: Config) -> None:

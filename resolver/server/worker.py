@@ -443,7 +443,8 @@ def serve(config: Config, reread: Callable[[], Config] | None = None) -> int:
         config.server.workers, (config, upstreams),
         run_worker=lambda slot, settings, ready: _run_worker(*settings, listeners, slot, snapshots, ready),
         reread=reread_for_all, snapshots=snapshots, grace=config.server.shutdown_grace,
-        announce=lambda: _announce(config, upstreams), tick=background.tick, fork_guard=background.fork_guard)
+        announce=lambda: (_announce(config, upstreams), background.serving()), tick=background.tick,
+        fork_guard=background.fork_guard)
     try:
         return processes.run()
     finally:
