@@ -58,6 +58,7 @@ def seed(db: Path, settings: BlocklistSettings, sinkhole: tuple[str, ...] = ()) 
 
     `sinkhole`: the addresses blocked names are answered with, never blocked themselves.
     """
+    store.connect_catalogue(db).close()   # made when missing: a store with no list yet opens too
     missing = files_to_seed(db, settings)
     if missing:
         _import_files(db, settings, sinkhole, missing)
