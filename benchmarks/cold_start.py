@@ -50,7 +50,7 @@ import dns.message
 import dns.rdatatype
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import bench_lock, process_tree, tree_schedstat  # noqa: E402
+from harness import bench_lock, tree_schedstat, tree_threads  # noqa: E402
 from import_command import ROOT, import_feed, write_feed  # noqa: E402
 from resolver_qps import CLIENT_CORE, SERVER_CORE, dnsperf, require  # noqa: E402
 from section import Occasion, begin, filesystem, opening, publish  # noqa: E402
@@ -231,16 +231,11 @@ def pin(pid: int, core: str) -> None:
     """Every thread of `pid`'s process tree onto `core`; what they start later inherits it. Done once the
     server answered, so the start itself runs as a user's does, and the QPS run as resolver_qps's: the
     server on one core, dnsperf on the other."""
-    for member in process_tree(pid):
+    for thread in tree_threads(pid):
         try:
-            tasks = os.listdir(f"/proc/{member}/task")
+            os.sched_setaffinity(thread, {int(core)})
         except OSError:
-            continue
-        for task in tasks:
-            try:
-                os.sched_setaffinity(int(task), {int(core)})
-            except OSError:
-                pass   # it ended meanwhile
+            pass   # it ended meanwhile
 
 
 def throughput(pid: int, port: int, queries: Path, seconds: int, log: Path) -> Throughput | None:

@@ -105,20 +105,25 @@ def tree_schedstat(pid: int) -> tuple[float, float]:
     process tree (/proc/PID/task/TID/schedstat): on a shared machine the second says how much of a
     latency was the machine's."""
     on_cpu = waiting = 0
+    for thread in tree_threads(pid):
+        try:
+            with open(f"/proc/{thread}/schedstat") as stat:
+                running, queued, _ = stat.read().split()
+        except (OSError, ValueError):
+            continue
+        on_cpu += int(running)
+        waiting += int(queued)
+    return on_cpu / 1e9, waiting / 1e9
+
+
+def tree_threads(pid: int) -> Iterator[int]:
+    """The thread ids of every process of `pid`'s tree (each has its /proc/TID as a process has)."""
     for member in process_tree(pid):
         try:
             tasks = os.listdir(f"/proc/{member}/task")
         except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{member}/task/{task}/schedstat") as stat:
-                    running, queued, _ = stat.read().split()
-            except (OSError, ValueError):
-                continue
-            on_cpu += int(running)
-            waiting += int(queued)
-    return on_cpu / 1e9, waiting / 1e9
+            continue   # it ended meanwhile
+        yield from map(int, tasks)
 
 
 @contextlib.contextmanager
