@@ -160,11 +160,20 @@ def start_nsd(nsd: str, directory: Path, zone_text: str = ZONE_TEXT, zone: str =
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     (directory / f"{zone}.zone").write_text(zone_text)
+    server = (f"    ip-address: ::1@{port}\n" if ipv6 else "") + \
+        f"    hide-version: {'yes' if hide_version else 'no'}\n    rrl-ratelimit: 0\n"
+    config = nsd_config(directory, port, f'zone:\n    name: "{zone}"\n    zonefile: "{zone}.zone"\n',
+                        server=server, verbosity=1)
+    return Process("nsd", [*prefix, nsd, "-d", "-c", str(config)], port, directory, zone).start()
+
+
+def nsd_config(directory: Path, port: int, rest: str, server: str = "", verbosity: int = 2) -> Path:
+    """An nsd.conf in `directory` listening on 127.0.0.1:`port`, everything in that folder; `server`:
+    more lines of its server: clause, `rest` (key: and zone: clauses) after it."""
     config = directory / "nsd.conf"
-    ipv6_line = f"\n    ip-address: ::1@{port}" if ipv6 else ""
     config.write_text(f"""\
 server:
-    ip-address: 127.0.0.1@{port}{ipv6_line}
+    ip-address: 127.0.0.1@{port}
     port: {port}
     server-count: 1
     username: ""
@@ -176,16 +185,11 @@ server:
     xfrdir: "{directory}"
     pidfile: "{directory}/nsd.pid"
     logfile: "{directory}/nsd.log"
-    verbosity: 1
-    hide-version: {"yes" if hide_version else "no"}
-    rrl-ratelimit: 0
-remote-control:
+    verbosity: {verbosity}
+{server}remote-control:
     control-enable: no
-zone:
-    name: "{zone}"
-    zonefile: "{zone}.zone"
-""")
-    return Process("nsd", [*prefix, nsd, "-d", "-c", str(config)], port, directory, zone).start()
+{rest}""")
+    return config
 
 
 def fraudwall_binary() -> str:

@@ -47,31 +47,6 @@ def store_with_list(store: Path, name: str, feed: Path, text: str) -> Path:
     return store
 
 
-def nsd_config(directory: Path, port: int, rest: str) -> Path:
-    """An nsd.conf in `directory` listening on 127.0.0.1:`port`, everything in that folder, with
-    `rest` (key: and zone: clauses) after its server: clause."""
-    config = directory / "nsd.conf"
-    config.write_text(f"""\
-server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    server-count: 1
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{directory}"
-    zonelistfile: "{directory}/zone.list"
-    xfrdfile: "{directory}/xfrd.state"
-    xfrdir: "{directory}"
-    pidfile: "{directory}/nsd.pid"
-    logfile: "{directory}/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
-{rest}""")
-    return config
-
-
 def named_options(directory: Path, port: int, lines: str) -> str:
     """BIND's options clause for a `named -g` in `directory` listening on 127.0.0.1:`port`; `lines`
     inside it (recursion, forwarders, response-policy ...)."""

@@ -21,8 +21,8 @@ import dns.rcode
 import pytest
 
 from fraudwall.resolver.dns.codec import Malformed, read_query
-from tests.e2e.peers import Process, fraudwall_binary, free_port, write_fraudwall_config, wait_for
-from tests.e2e.rpz_peers import lists, metrics, nsd_config, rcode, store_with_list
+from tests.e2e.peers import Process, fraudwall_binary, free_port, nsd_config, write_fraudwall_config, wait_for
+from tests.e2e.rpz_peers import lists, metrics, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 

@@ -24,8 +24,8 @@ import dns.rcode
 import dns.tsigkeyring
 import pytest
 
-from tests.e2e.peers import Process, fraudwall_binary, free_port, start_fraudwall, wait_for, write_fraudwall_config
-from tests.e2e.rpz_peers import lists, metrics, named_options, nsd_config, rcode, store_with_list
+from tests.e2e.peers import Process, fraudwall_binary, free_port, nsd_config, start_fraudwall, wait_for, write_fraudwall_config
+from tests.e2e.rpz_peers import lists, metrics, named_options, rcode, store_with_list
 
 pytestmark = pytest.mark.e2e
 

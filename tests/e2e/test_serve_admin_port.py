@@ -3,12 +3,11 @@ answered; a port the operator chose stops it with one line naming --admin."""
 
 import errno
 import socket
-import time
 
 import pytest
 from fraudwall.resolver.config import AdminSettings
 
-from tests.e2e.peers import Process, fraudwall_binary, free_port, serve_expecting_failure
+from tests.e2e.peers import Process, fraudwall_binary, free_port, serve_expecting_failure, wait_for
 
 
 @pytest.fixture
@@ -43,10 +42,7 @@ def test_a_taken_default_metrics_port_is_a_warning_and_dns_is_answered(tmp_path,
                      "icbc-tuikuan.example.com").start()   # answers the blocked demo name: serving
     try:
         # The banner is written by the worker once it serves: it may come a moment after the first answer.
-        deadline = time.monotonic() + 10
-        while "metrics: off (--admin ADDR:PORT" not in server.log():
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        wait_for("the worker's banner", lambda: "metrics: off (--admin ADDR:PORT" in server.log())
         assert f"fraudwall: warning: /metrics is off: the default {default} is taken" in server.log()
     finally:
         assert server.terminate() == 0
