@@ -17,6 +17,7 @@ import first_seen_cost  # noqa: E402
 import forward_cost  # noqa: E402
 import import_command  # noqa: E402
 import nod_cost  # noqa: E402
+import score_stdin  # noqa: E402
 import section  # noqa: E402
 from section import Occasion  # noqa: E402
 
@@ -58,7 +59,7 @@ def test_no_write_leaves_the_file_alone(tmp_path):
     assert results.read_text() == OTHER_SECTION
 
 
-@pytest.mark.parametrize("module", [first_seen_cost, forward_cost, nod_cost, import_command, cold_start])
+@pytest.mark.parametrize("module", [first_seen_cost, forward_cost, nod_cost, import_command, cold_start, score_stdin])
 def test_every_cost_benchmark_offers_no_write(module, capsys):
     with pytest.raises(SystemExit) as done:
         module.main(["--help"])
