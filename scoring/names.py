@@ -9,8 +9,8 @@ so that the blocklists and the resolver can use it without importing upwards.
   through IDNA 2008 with the UTS 46 mapping (the `idna` package), as browsers do: `ß` stays
   `ß` (`xn--fa-hia.de`), where Python's IDNA 2003 codec would make it `fass.de`.
 * `parents`: the name and each name above it, the one walk every lookup by subtree uses.
-* `public_suffixes()`: the public suffix list tldextract bundles, through one extractor and
-  its public API (never fetched, nothing written): the registrable domain for the scorer,
+* `public_suffixes()`: the public suffix list tldextract bundles, read from its file (never
+  fetched, nothing written) and split as tldextract splits: the registrable domain for the scorer,
   "is this a public suffix" (ICANN's and the private section's) for the blocklists' guards.
 """
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+import importlib.util
+from pathlib import Path
 import re
 from typing import NamedTuple
 
@@ -143,55 +145,52 @@ class Parts(NamedTuple):
 
 
 class PublicSuffixes:
-    """The public suffix list, through one tldextract extractor and its public API.
+    """The public suffix list tldextract bundles, read from its snapshot file, never fetched.
 
-    `split` splits a name at its ICANN suffix, as `extract_str` does with the private
+    `split` splits a name at its ICANN suffix, as tldextract's `extract_str` does with the private
     section left out: `login.github.io` is the domain `github` under `io`, so a look-alike
     on a platform is judged against the platform. `is_public_suffix` counts both sections:
     no feed entry may block `github.io` as a subtree, nor `com`.
 
-    `split` looks the usual name up itself, in a few set lookups, and hands the odd cases to
-    tldextract: an internationalised label where the suffix may be (`xn--p1ai`, matched in Unicode there), names under a
-    wildcard or exception rule (`*.ck`, `!www.ck`, `*.kawasaki.jp`), names under no suffix.
+    `split` looks the usual name up in a few set lookups, and walks the list's rules label by
+    label, as tldextract does, for the odd ones: an internationalised label where the suffix may
+    be (`xn--p1ai`, matched in Unicode), names under a wildcard or exception rule (`*.ck`, `!www.ck`,
+    `*.kawasaki.jp`), names under no suffix. tldextract itself is imported only for a name
+    `normalise_name` would not return (its URL parsing, bound to no bundled file), or when its
+    snapshot file is gone: importing it brings requests along, and building its extractor walks
+    every rule, a third of a second before the first name; the list is the same.
     """
 
     def __init__(self) -> None:
-        # Imported here: tldextract brings requests along (a quarter of a second), and most users
-        # of this module (the feed parsers, the config, `fraudwall check`) need no suffix list.
-        import tldextract
-
-        self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
-                                              include_psl_private_domains=True)
+        icann, private = _sections()
+        self._icann_rules = icann
         # Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the
         # store spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix.
         # Plus the private section's rules for platforms the bundled list lacks (not in `split`: ICANN only).
-        self.rules = frozenset(_ascii_rule(rule) for rule in self._extract.tlds) | _customer_suffixes()
+        self.rules = frozenset(_ascii_rule(rule) for rule in (*icann, *private)) | _customer_suffixes()
 
     @functools.cached_property
-    def _icann(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-        """`split`'s tables, from the ICANN section's rules; made at the first split (the guards need none)."""
-        icann = [rule for rule in self._extract.tlds if "." not in rule or self._is_icann(rule)]
+    def _icann(self) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict]:
+        """`split`'s tables, from the ICANN section's rules; made at the first split (the guards need none):
+        the rules, where a wildcard or exception rule applies, the ends of longer rules, and the rules
+        as a tree of labels from the right (None: a rule ends here) for the odd names."""
+        icann = self._icann_rules
         suffixes = frozenset(r for r in icann if not r.startswith(("*", "!")))
-        # Where a wildcard or exception rule applies, tldextract decides.
+        # Where a wildcard or exception rule applies, the tree decides.
         wild = frozenset(r.partition(".")[2] for r in icann if r.startswith(("*", "!")))
         # The ends of longer rules (`uk` of `co.uk`): past one that is not, no rule can match.
         tails = set()
+        tree: dict = {}
         for rule in icann:
             rest = rule.lstrip("*!.")
             while "." in rest:
                 rest = rest.partition(".")[2]
                 tails.add(rest)
-        return suffixes, wild, frozenset(tails)
-
-    def _is_icann(self, rule: str) -> bool:
-        """Whether `rule` is in the ICANN section: the split without the private section still finds it."""
-        if rule.startswith("!"):
-            name, suffix = rule[1:], rule.partition(".")[2]
-        elif rule.startswith("*."):
-            name = suffix = "0" + rule[1:]
-        else:
-            name = suffix = rule
-        return self._extract.extract_str(name, include_psl_private_domains=False).suffix == suffix
+            node = tree
+            for label in reversed(rule.split(".")):
+                node = node.setdefault(label, {})
+            node[None] = True
+        return suffixes, wild, frozenset(tails), tree
 
     def is_public_suffix(self, name: str) -> bool:
         """`name` (normalised) is a suffix of either section: `com`, `co.uk`, `github.io`."""
@@ -199,7 +198,7 @@ class PublicSuffixes:
 
     def split(self, name: str) -> Parts:
         """`name` (normalised) at its ICANN suffix, as `extract_str` would split it."""
-        suffixes, wild, tails = self._icann
+        suffixes, wild, tails, _ = self._icann
         head, dot, last = name.rpartition(".")
         if dot and last in suffixes and last not in tails and last not in wild:
             # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
@@ -212,25 +211,95 @@ class PublicSuffixes:
         for k in range(1, n + 1):
             label = labels[n - k]
             if label.startswith("xn--"):
-                # Where a punycode label could be part of the suffix, tldextract matches it in Unicode
+                # Where a punycode label could be part of the suffix, the list is matched in Unicode
                 # (公司.cn); in front of the suffix, as in most IDN look-alikes, it is a label like any.
-                return self._slow(name)
+                return self._walked(name)
             candidate = f"{label}.{candidate}" if candidate else label
             if candidate in wild:
-                return self._slow(name)
+                return self._walked(name)
             if candidate in suffixes:
                 best = k
             if candidate not in tails:
                 break
         if best == 0:
-            return self._slow(name)     # no suffix, or an IP address: rare
+            return self._walked(name)     # no suffix, or an IP address: rare
         if best == n:
             return Parts("", "", name)
         return Parts(".".join(labels[:n - best - 1]), labels[n - best - 1], ".".join(labels[n - best:]))
 
-    def _slow(self, name: str) -> Parts:
-        parts = self._extract.extract_str(name, include_psl_private_domains=False)
+    def _walked(self, name: str) -> Parts:
+        """The split of an odd name: the ICANN rules walked label by label from the right, each label
+        in Unicode, as tldextract's `extract_str` walks them (a wildcard takes one label more, its
+        exception one less); a name under no rule is all domain."""
+        if _ASCII_NAME.fullmatch(name) is None:
+            return self._extracted(name)
+        labels = name.split(".")
+        node = self._icann[3]
+        n = start = at = len(labels)
+        for label in reversed(labels):
+            key = _unicode_label(label)
+            below = node.get(key)
+            if below is not None:
+                at -= 1
+                node = below
+                if None in node:
+                    start = at
+                continue
+            if "*" in node:
+                start = at if "!" + key in node else at - 1
+            break
+        if start == n:
+            return Parts(".".join(labels[:-1]), labels[-1], "")
+        return Parts(".".join(labels[:start - 1]) if start >= 2 else "", labels[start - 1] if start else "",
+                     ".".join(labels[start:]))
+
+    def _extracted(self, name: str) -> Parts:
+        """tldextract's split of a text that is no normalised name (an address, a URL, upper case)."""
+        parts = self._extractor.extract_str(name, include_psl_private_domains=False)
         return Parts(parts.subdomain, parts.domain, parts.suffix)
+
+    @functools.cached_property
+    def _extractor(self):
+        return _extractor()
+
+
+def _unicode_label(label: str) -> str:
+    """A label as the suffix list writes it: lower case, punycode decoded (IDNA 2008) where it decodes."""
+    label = label.lower()
+    if label.startswith("xn--"):
+        try:
+            return idna.decode(label)
+        except (UnicodeError, IndexError):
+            pass
+    return label
+
+
+# How the list separates its sections, and what a rule is: as tldextract reads its snapshot.
+_PRIVATE_SECTION = "// ===BEGIN PRIVATE DOMAINS==="
+_RULE = re.compile(r"^([.*!]*\w\S*)", re.MULTILINE)
+
+
+def _sections() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The rules of the ICANN section and of the private section, as the bundled list writes them.
+
+    Read from tldextract's snapshot file, found without importing tldextract; when the file is gone
+    (another version of tldextract), through its extractor's public API."""
+    spec = importlib.util.find_spec("tldextract")
+    snapshot = Path(spec.origin).with_name(".tld_set_snapshot") if spec is not None and spec.origin else None
+    if snapshot is not None and snapshot.is_file():
+        icann, _, private = snapshot.read_text(encoding="utf-8").partition(_PRIVATE_SECTION)
+        return tuple(_RULE.findall(icann)), tuple(_RULE.findall(private))
+    everything = set(_extractor().tlds)
+    icann_only = _extractor(private=False).tlds
+    return tuple(icann_only), tuple(everything.difference(icann_only))
+
+
+def _extractor(private: bool = True):
+    """A tldextract extractor of the bundled snapshot: never fetched, nothing written."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
+                                 include_psl_private_domains=private)
 
 
 def _customer_suffixes() -> frozenset[str]:

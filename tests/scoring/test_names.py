@@ -89,6 +89,42 @@ def test_splits_at_the_icann_suffix_as_tldextract_does(name):
     assert tuple(public_suffixes().split(name)) == (parts.subdomain, parts.domain, parts.suffix)
 
 
+def test_reads_the_two_sections_tldextract_reads():
+    icann = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None).tlds
+    both = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True).tlds
+    suffixes = PublicSuffixes()
+    assert set(suffixes._icann_rules) == set(icann)
+    assert {rule for rule in both if rule.isascii()} <= suffixes.rules
+
+
+def test_splits_every_rule_of_the_list_as_tldextract_does():
+    # Each rule of either section, bare and with one and two labels in front, in the spelling the
+    # scorer sees (punycode): the wildcards, the exceptions, the Unicode rules, the private ones.
+    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None).extract_str
+    suffixes = PublicSuffixes()
+    names = set()
+    for rule in tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True).tlds:
+        bare = rule.replace("*", "x").lstrip("!")
+        for name in (bare, f"example.{bare}", f"www.xn--80ak6aa92e.{bare}", f"a.{bare}.example"):
+            try:
+                names.add(normalise_name(name))
+            except InvalidName:
+                continue
+    assert len(names) > 30_000
+    wrong = [(name, suffixes.split(name)) for name in sorted(names) if suffixes.split(name) != _parts(extract(name))]
+    assert wrong == []
+
+
+def test_a_text_that_is_no_name_is_split_as_tldextract_splits_it():
+    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None).extract_str
+    for text in ("WWW.Example.CO.UK", "192.0.2.1", "example.com.", "http://user@www.example.org:8080/x"):
+        assert public_suffixes().split(text) == _parts(extract(text))
+
+
+def _parts(extracted) -> tuple[str, str, str]:
+    return extracted.subdomain, extracted.domain, extracted.suffix
+
+
 @pytest.mark.parametrize("name, suffix", [
     ("com", True), ("co.uk", True), ("github.io", True), ("blogspot.com", True),   # both sections
     ("x.ck", True), ("www.ck", False),                                              # wildcard, exception
