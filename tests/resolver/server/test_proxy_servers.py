@@ -7,12 +7,16 @@ import asyncio
 import contextlib
 import socket
 
+import pytest
+
 from fraudwall.resolver.dns.codes import Transport
 from fraudwall.resolver.dns.proxy import ProxyGate, Refusal, build_header, local_header
 from fraudwall.resolver.server.tcp import TcpConnections, TcpServer
 from fraudwall.resolver.server.udp import UdpServer
 
 from tests.resolver.server.test_tcp import closed_within
+
+pytestmark = pytest.mark.usefixtures("datagram_io")
 
 BALANCER = "127.0.0.1"          # the trusted sender (dnsdist)
 STRANGER = "127.0.0.2"          # anyone else on the network

@@ -7,6 +7,7 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.resolver.config import AccessSettings, Config, UpstreamSettings
 from fraudwall.resolver.server.worker import Resolver
@@ -15,6 +16,8 @@ from fraudwall.resolver.server.udp import UdpServer
 from fraudwall.resolver.dns.upstream_policy import Upstream
 
 from tests.resolver.fake_upstream import FakeUpstream
+
+pytestmark = pytest.mark.usefixtures("datagram_io")
 
 RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"],
            "mail.example.org": ["mail.example.org. 300 A 192.0.2.2"]}
