@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fraudwall.scoring.names import InvalidName
 from fraudwall.scoring.score import Score, Verdict
-from fraudwall.scoring.scorer import Scorer
+from fraudwall.scoring.scorer import RESTRICTED_LABELS, RESTRICTED_SECOND_LEVEL, Scorer
 from fraudwall.scoring.signals import host_traits
 from fraudwall.scoring.traits import ALONE_CAP, UNMEASURED, UNMEASURED_CAP, WEIGHTS
 
@@ -171,7 +171,11 @@ def features(scorer: Scorer, name: str) -> tuple[float, tuple[str, ...]] | None:
         return None
     if isinstance(evidence, Score):
         return None
-    signals, domain, subdomain, words, host, _ = evidence
+    signals, domain, subdomain, words, host, suffix = evidence
+    labels = suffix.split(".")
+    if ((not RESTRICTED_LABELS.isdisjoint(labels) or not RESTRICTED_SECOND_LEVEL.isdisjoint(labels[:-1]))
+            and not any((signal.brand or "").endswith("." + suffix) for signal in signals)):
+        return None     # gov.cn, ac.uk ...: the scorer allows it whatever the weights (Scorer.score_normalised)
     doubt = 1.0
     for signal in signals:
         doubt *= 1.0 - signal.value

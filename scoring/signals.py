@@ -20,7 +20,7 @@ from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import WEIGHTS, host_structure, ip_like, label_shape, lure_words
+from fraudwall.scoring.traits import WEIGHTS, credential_step, host_structure, ip_like, label_shape, lure_words
 from fraudwall.scoring.typo import Edit, classify, distance
 
 __all__ = ["DomainPart", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
@@ -302,6 +302,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
     traits += label_shape(label)
+    if not found:
+        traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
     return DomainPart(signals, words, found, tuple(traits))

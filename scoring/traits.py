@@ -22,7 +22,7 @@ import re
 
 from fraudwall.scoring.combo import word_pattern
 
-__all__ = ["LURE_WORDS", "WEIGHTS", "entropy", "host_structure", "ip_like", "label_shape", "lure_words"]
+__all__ = ["LURE_WORDS", "WEIGHTS", "credential_step", "entropy", "host_structure", "ip_like", "label_shape", "lure_words"]
 
 # Words of the usual lures that are also everyday web words, so weaker than
 # FRAUD_WORDS and never used to tie a brand to a name: parcel and toll scams,
@@ -51,6 +51,32 @@ LURE_WORDS = frozenset({
 _LURE = re.compile(word_pattern(LURE_WORDS))
 _LURE_MIN_INNER = 5
 
+# The sign-in step itself: log in, sign in, password, verify, authenticate or authorise, confirm,
+# reset, suspended. An honest service keeps that step under its own domain (login.example.com,
+# example.com/signin) and never registers a domain named for it; a registrable label that names it
+# was made to take a password (credential theft is most of what APWG's and Interisle's reports
+# count). combo.FRAUD_WORDS holds these among demands that honest sites' names use every day
+# (service, support, security, update, account); this trait is what the sign-in words say beyond
+# those, and only in the registrable label: in front of a domain (login.example.com) they are the
+# honest way. Not inside words that hold them (blog-in, design-ing, authentic, authority, preset).
+_CREDENTIAL = re.compile(r"(?<!b)log-?[io]n(?!g)|(?<!de)sign-?[io]n(?!g)|password|passwd|passcode|verif"
+                         r"|authentica[tc]|authentif|authori[sz]|(?:^|-)auth(?:-|[0-9]|$)|confirm|suspend"
+                         r"|(?<!p)reset|webscr")
+_CREDENTIAL_HINT = re.compile("log|sign|pass|verif|auth|confirm|suspend|reset|webscr")   # the cheap test first
+
+# Letter pairs hardly any word holds: those in 10 or fewer of the 234,450 words of Webster's Second
+# International (the web2 list Unix systems ship as /usr/share/dict/web2), less those that pinyin writes
+# within a syllable or where two syllables meet (zh, qi, xu, ngq, nx ...), so Chinese names spelled in
+# pinyin do not count. A person's name for a site is words, a brand, initials or pinyin; letters typed
+# at random or drawn by a script (the DGA detectors' n-gram test) put such pairs together. Labels of 5+
+# letters only: shorter ones are initials (jsc, fxg).
+_RARE_PAIR = re.compile("|".join("""
+    bq bx bz cb cf cg cj cw cx dq dx fc fj fk fq fx fz hj hq hx hz jb jc jd jf jg jh jj jk jl jm jn jp jq
+    jr js jt jw jx jy jz kq kx kz lj lq lx mj mq mx mz pq px pz qb qc qd qf qg qh qj qk ql qm qn qp qq qr
+    qs qt qw qx qy qz sx tq tx wj wq wx xd xg xj xk xn xq xr xx xz yj yq yy zc zf zg zj zk zm zn zp zq zr
+    zs zt zw zx""".split()))
+_RARE_PAIR_MIN_LETTERS = 5
+
 # (key) -> noisy-or value. See the module docstring for where they come from.
 WEIGHTS: dict[str, float] = {
     "tld-high": 0.55,          # top, xyz, icu, cfd, sbs, tk ... (tld.py)
@@ -73,6 +99,8 @@ WEIGHTS: dict[str, float] = {
     "random": 0.2,             # high character entropy
     "hex": 0.45,               # a hash-like string of hex digits
     "suffix-dash": 0.1,        # com-xxx: a suffix glued to the label
+    "rare-letters": 0.0,       # a letter pair hardly any word holds (qp, zx, wq)
+    "word-credential": 0.0,    # the label names the sign-in step (login, verify, password)
     "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.25,           # 1-2-3-4: an address in a name
     "deep": 0.25,              # 3+ labels in front of the registrable domain
@@ -96,7 +124,11 @@ _FIVE_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{5}")   # the cheap test f
 _DIGIT_LETTER_MIX = re.compile(r"[a-z][0-9]+[a-z]|[0-9][a-z]+[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{4,}")
 _END_DIGITS = re.compile(r"[a-z]{3}[0-9]{1,3}$")
-_SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$")
+# com-xxx, xxx-com, and a country's domain ending spelled with hyphens (amazon-co-jp-x): the
+# second levels under which the big country sites are (co.jp, com.br, gov.uk ...).
+_SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$"
+                          r"|(?:^|-)(?:co-(?:jp|uk|kr|nz|za|id|in|th|il)|com-(?:br|au|mx|ar|tr|cn|hk|tw|sg|my|ph"
+                          r"|co|pe|vn|pk|ng|eg|sa)|gov-(?:uk|au|br|in))(?:-|$)")
 _IP_LIKE = re.compile(r"(?:^|[^0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?:$|[^0-9])")
 _SPELLED = frozenset({"com", "net", "org", "gov", "edu", "co"})
 _FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2", "mail", "webmail"})
@@ -165,6 +197,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-run", "a run of 4+ digits next to letters"))
         elif letters[-1] <= "9" and _END_DIGITS.search(letters):
             found.append(("end-digits", "a word with a number after it"))
+    if len(alpha) >= _RARE_PAIR_MIN_LETTERS and (pair := _RARE_PAIR.search(label)):
+        found.append(("rare-letters", f"letters no word puts together ({pair.group()!r})"))
     if len(alpha) >= 6:
         if hyphens:
             # Words joined by hyphens are judged one by one: abbreviations (tp-link, btc-box)
@@ -184,6 +218,17 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             if bits > 3.6:
                 found.append(("random", f"random-looking (entropy {bits:.1f} bits)"))
     return found
+
+
+def credential_step(label: str) -> list[tuple[str, str]]:
+    """The trait of a registrable label that names the sign-in step (`_CREDENTIAL`): [] or one.
+
+    Only where no brand is found: next to a brand, the brand signal counts the word already."""
+    credential = _CREDENTIAL_HINT.search(label) and _CREDENTIAL.search(label)
+    if not credential:
+        return []
+    return [("word-credential", f"{credential.group().strip('-')!r} names the sign-in step, which honest "
+                                "sites keep under their own domain")]
 
 
 def _machine_made(label: str) -> bool:
