@@ -68,8 +68,8 @@ _CREDENTIAL_HINT = re.compile("log|sign|pass|verif|auth|confirm|suspend|reset|we
 # International (the web2 list Unix systems ship as /usr/share/dict/web2), less those that pinyin writes
 # within a syllable or where two syllables meet (zh, qi, xu, ngq, nx ...), so Chinese names spelled in
 # pinyin do not count. A person's name for a site is words, a brand, initials or pinyin; letters typed
-# at random or drawn by a script (the DGA detectors' n-gram test) put such pairs together. Labels of 5+
-# letters only: shorter ones are initials (jsc, fxg).
+# at random or drawn by a script (the DGA detectors' n-gram test) put such pairs together. In parts of
+# 5+ characters only: shorter ones are initials or a country's code (jsc, fxg, jp).
 _RARE_PAIR = re.compile("|".join("""
     bq bx bz cb cf cg cj cw cx dq dx fc fj fk fq fx fz hj hq hx hz jb jc jd jf jg jh jj jk jl jm jn jp jq
     jr js jt jw jx jy jz kq kx kz lj lq lx mj mq mx mz pq px pz qb qc qd qf qg qh qj qk ql qm qn qp qq qr
@@ -98,9 +98,9 @@ WEIGHTS: dict[str, float] = {
     "unpronounceable": 0.35,   # a consonant run, or hardly a vowel
     "random": 0.2,             # high character entropy
     "hex": 0.45,               # a hash-like string of hex digits
-    "suffix-dash": 0.1,        # com-xxx: a suffix glued to the label
-    "rare-letters": 0.0,       # a letter pair hardly any word holds (qp, zx, wq)
-    "word-credential": 0.0,    # the label names the sign-in step (login, verify, password)
+    "suffix-dash": 0.15,       # com-xxx, amazon-co-jp: a domain ending glued to the label
+    "rare-letters": 0.1,       # a letter pair hardly any word holds (qp, zx, wq)
+    "word-credential": 0.3,    # the label names the sign-in step (login, verify, password)
     "spelled-domain": 0.25,    # x.com.y.top: a domain spelled out in front of another
     "ip-like": 0.25,           # 1-2-3-4: an address in a name
     "deep": 0.25,              # 3+ labels in front of the registrable domain
@@ -197,8 +197,8 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             found.append(("digit-run", "a run of 4+ digits next to letters"))
         elif letters[-1] <= "9" and _END_DIGITS.search(letters):
             found.append(("end-digits", "a word with a number after it"))
-    if len(alpha) >= _RARE_PAIR_MIN_LETTERS and (pair := _RARE_PAIR.search(label)):
-        found.append(("rare-letters", f"letters no word puts together ({pair.group()!r})"))
+    if len(alpha) >= _RARE_PAIR_MIN_LETTERS and (pair := _rare_pair(label)):
+        found.append(("rare-letters", f"letters no word puts together ({pair!r})"))
     if len(alpha) >= 6:
         if hyphens:
             # Words joined by hyphens are judged one by one: abbreviations (tp-link, btc-box)
@@ -218,6 +218,16 @@ def label_shape(label: str) -> list[tuple[str, str]]:
             if bits > 3.6:
                 found.append(("random", f"random-looking (entropy {bits:.1f} bits)"))
     return found
+
+
+def _rare_pair(label: str) -> str:
+    """The first rare letter pair (`_RARE_PAIR`) in a part of `label` of 5 or more characters; "" if none."""
+    if not _RARE_PAIR.search(label):
+        return ""       # the usual case, one pass
+    for part in label.split("-"):
+        if len(part) >= _RARE_PAIR_MIN_LETTERS and (pair := _RARE_PAIR.search(part)):
+            return pair.group()
+    return ""
 
 
 def credential_step(label: str) -> list[tuple[str, str]]:

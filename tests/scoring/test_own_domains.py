@@ -19,6 +19,8 @@ from fraudwall.scoring.score import Verdict
     "citibank.pl",
     "google.com.jm",                   # Google's list of the domains it serves search under
     "amazon.co.za",
+    "365online.com",                   # Bank of Ireland's online banking
+    "bbva.mx",
 ])
 def test_a_brand_s_own_domains_are_allowed_as_its_own(scorer, name):
     score = scorer.score(name)

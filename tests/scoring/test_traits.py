@@ -3,7 +3,8 @@
 import pytest
 
 from fraudwall.scoring.score import Verdict
-from fraudwall.scoring.traits import ALONE_CAP, WEIGHTS, entropy, host_structure, ip_like, label_shape, lure_words
+from fraudwall.scoring.traits import (ALONE_CAP, WEIGHTS, credential_step, entropy, host_structure, ip_like,
+                                      label_shape, lure_words)
 
 
 def keys(found):
@@ -104,3 +105,37 @@ def test_hyphenated_words_are_judged_one_by_one():
     assert "unpronounceable" not in keys(label_shape("tp-link-store"))     # an abbreviation, then words
     assert "random" not in keys(label_shape("perfect-english-grammar"))    # a phrase: many letters, no string
     assert "random" in keys(label_shape("shop-x7kq2vbn9wz4jhmf"))
+
+
+def test_a_registrable_label_that_names_the_sign_in_step_says_so():
+    for label in ("secure-login", "examplebankverify", "auth-center", "password-reset", "authorisemypayment"):
+        assert keys(credential_step(label)) == {"word-credential"}, label
+    # Words that hold the letters are not the step: a blog index, design, authentic, authority, presets.
+    for label in ("blogindex", "designing", "authentic", "authority", "presets", "signing"):
+        assert credential_step(label) == [], label
+
+
+def test_the_sign_in_step_counts_in_the_registrable_label_only_and_once(scorer):
+    # Named for the sign-in step: a fraud word, the step, a hyphen: a warning.
+    score = scorer.score("examplebank-login.com")
+    assert score.verdict is Verdict.WARN and any("sign-in step" in r for r in score.reasons), score
+    # In front of a domain, the honest way to put it.
+    assert scorer.score("login.example.com").verdict is Verdict.ALLOW
+    # Next to a brand, the brand signal counts the word already.
+    assert not any("sign-in step" in r for r in scorer.score("paypal-login.com").reasons)
+
+
+def test_letter_pairs_no_word_writes():
+    assert "rare-letters" in keys(label_shape("qxvtrdo"))
+    assert "rare-letters" in keys(label_shape("shop-aqzwpo"))
+    # Words, and Chinese names in pinyin, whose syllables meet as no English word's do (gz, nj, zh).
+    for label in ("guangzhou", "xinjiang", "zhongguo", "xinhuanet", "wikipedia", "stackoverflow", "pizza"):
+        assert "rare-letters" not in keys(label_shape(label)), label
+    # Short parts are initials or a country's code.
+    assert "rare-letters" not in keys(label_shape("example-co-jp"))
+
+
+def test_a_country_s_domain_ending_spelled_with_hyphens():
+    assert "suffix-dash" in keys(label_shape("examplestore-co-jp"))
+    assert "suffix-dash" in keys(label_shape("secure-com-br-x7"))
+    assert "suffix-dash" not in keys(label_shape("coffee-co-op"))
