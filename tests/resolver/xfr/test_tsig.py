@@ -22,11 +22,18 @@ from fraudwall.resolver.xfr.primary import Primary
 from tests.resolver.xfr.test_primary import SUFFIX, FakeCatalogue
 
 SECRET = "dO8RrYBbCJzXjEeDD+QwLN+g9E2WIevtnGrs5zgnu5Q="
-NOW = int(time.time())    # dnspython checks the time against its own clock
 KEY = tsig.Key("transfer-key", "hmac-sha256", base64.b64decode(SECRET))
 KEYS = {KEY.name: KEY}
 RING = dns.tsigkeyring.from_text({"transfer-key.": ("hmac-sha256", SECRET)})
 WRONG_RING = dns.tsigkeyring.from_text({"transfer-key.": ("hmac-sha256", base64.b64encode(b"x" * 32).decode())})
+
+
+@pytest.fixture
+def now() -> int:
+    """Our side's clock: this test's start. dnspython signs and checks against its own clock, so not
+    the time the module was imported, minutes earlier in a whole run."""
+    return int(time.time())
+
 
 
 def _signed_query(name="phish.rpz.fraudwall.", rdtype="AXFR", ring=RING, algorithm="hmac-sha256", fudge=300):
@@ -52,9 +59,9 @@ def test_a_request_signed_by_dnspython_verifies_and_gives_the_message_back_unsig
     assert body == dns.message.make_query("phish.rpz.fraudwall.", "AXFR", id=query.id).to_wire()
 
 
-def test_an_unsigned_request_is_passed_as_it_is():
+def test_an_unsigned_request_is_passed_as_it_is(now):
     wire = dns.message.make_query("phish.rpz.fraudwall.", "AXFR").to_wire()
-    assert tsig.verify_request(wire, KEYS, NOW) == (wire, None)
+    assert tsig.verify_request(wire, KEYS, now) == (wire, None)
 
 
 def test_an_unknown_key_a_wrong_secret_and_a_stale_time_are_told_apart():
@@ -74,24 +81,24 @@ def test_an_unknown_key_a_wrong_secret_and_a_stale_time_are_told_apart():
     assert late.value.error == tsig.TsigError.BADTIME and late.value.key == KEY
 
 
-def test_a_truncated_mac_is_badtrunc_and_a_too_short_one_formerr():
+def test_a_truncated_mac_is_badtrunc_and_a_too_short_one_formerr(now):
     message = _reply_body(7)
-    signed, mac = tsig.sign(message, KEY, NOW)
+    signed, mac = tsig.sign(message, KEY, now)
     body, record = tsig.split(signed)
 
     def with_mac(size: int) -> bytes:
         return tsig._append(body, record._replace(mac=mac[:size]))
 
     with pytest.raises(tsig.Failure) as truncated:
-        tsig.verify_request(with_mac(16), KEYS, NOW)       # half of SHA-256's 32 octets: allowed by the RFC, not here
+        tsig.verify_request(with_mac(16), KEYS, now)       # half of SHA-256's 32 octets: allowed by the RFC, not here
     assert truncated.value.error == tsig.TsigError.BADTRUNC
     with pytest.raises(tsig.Failure) as short:
-        tsig.verify_request(with_mac(9), KEYS, NOW)        # under max(10, 16): never a MAC
+        tsig.verify_request(with_mac(9), KEYS, now)        # under max(10, 16): never a MAC
     assert short.value.error == tsig.FORMERR
 
 
-def test_a_tsig_that_is_not_the_last_record_is_formerr():
-    signed, _ = tsig.sign(_reply_body(7), KEY, NOW)
+def test_a_tsig_that_is_not_the_last_record_is_formerr(now):
+    signed, _ = tsig.sign(_reply_body(7), KEY, now)
     ident, flags, qd, an, ns, ar = HEADER.unpack_from(signed)
     opt = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
     with pytest.raises(tsig.Failure) as error:
@@ -99,11 +106,11 @@ def test_a_tsig_that_is_not_the_last_record_is_formerr():
     assert error.value.error == tsig.FORMERR
 
 
-def test_every_message_of_a_transfer_we_sign_verifies_in_dnspython_unsigned_ones_between_too():
+def test_every_message_of_a_transfer_we_sign_verifies_in_dnspython_unsigned_ones_between_too(now):
     request = _signed_query()
-    first, mac = tsig.sign(_reply_body(request.id), KEY, NOW, request_mac=request.mac)
+    first, mac = tsig.sign(_reply_body(request.id), KEY, now, request_mac=request.mac)
     middle = _reply_body(request.id)                          # sent unsigned: covered by the next MAC
-    last, _ = tsig.sign_next(_reply_body(request.id), KEY, NOW, mac, unsigned=middle)
+    last, _ = tsig.sign_next(_reply_body(request.id), KEY, now, mac, unsigned=middle)
     context = None
     for number, wire in enumerate((first, middle, last)):
         message = dns.message.from_wire(wire, keyring=RING, request_mac=request.mac if number == 0 else b"",
@@ -111,14 +118,14 @@ def test_every_message_of_a_transfer_we_sign_verifies_in_dnspython_unsigned_ones
         context = message.tsig_ctx
     assert message.had_tsig
     # The same three, which dnspython took, pass our client's check too.
-    verifier = tsig.ReplyVerifier(KEY, request.mac, lambda: NOW)
+    verifier = tsig.ReplyVerifier(KEY, request.mac, lambda: now)
     assert [verifier.check(wire) for wire in (first, middle, last)][1] == middle
     assert verifier.complete
 
 
-def test_a_reply_dnspython_signs_passes_our_client_check():
+def test_a_reply_dnspython_signs_passes_our_client_check(now):
     query = dns.message.make_query("phish.rpz.fraudwall.", "SOA")
-    signing = Signing(KEY, clock=lambda: NOW)
+    signing = Signing(KEY, clock=lambda: now)
     wire = signing.request(query.to_wire())
     request = dns.message.from_wire(wire, keyring=RING)     # dnspython verifies our request ...
     reply = dns.message.make_response(request)
@@ -129,23 +136,23 @@ def test_a_reply_dnspython_signs_passes_our_client_check():
     signing.finished()
 
 
-def test_the_client_refuses_an_unsigned_a_badly_signed_or_a_server_error_reply():
+def test_the_client_refuses_an_unsigned_a_badly_signed_or_a_server_error_reply(now):
     for reply in (lambda request: _reply_body(request.id),
-                  lambda request: tsig.sign(_reply_body(request.id), KEY._replace(secret=b"x" * 32), NOW,
+                  lambda request: tsig.sign(_reply_body(request.id), KEY._replace(secret=b"x" * 32), now,
                                             request_mac=request.mac)[0],
                   lambda request: tsig.unsigned_error(_reply_body(request.id), tsig.split(request.to_wire())[1],
                                                       tsig.TsigError.BADSIG)):
-        signing = Signing(KEY, clock=lambda: NOW)
+        signing = Signing(KEY, clock=lambda: now)
         request = dns.message.from_wire(signing.request(_reply_body(1)[:2] + b"\0\0" + _reply_body(1)[4:]),
                                         keyring=RING)
         with pytest.raises(TransferFailed, match="TSIG: "):
             signing.reply(reply(request))
 
 
-def test_a_transfer_ending_on_an_unsigned_message_or_100_unsigned_in_a_row_fails():
-    signing = Signing(KEY, clock=lambda: NOW)
+def test_a_transfer_ending_on_an_unsigned_message_or_100_unsigned_in_a_row_fails(now):
+    signing = Signing(KEY, clock=lambda: now)
     request = dns.message.from_wire(signing.request(_reply_body(3)), keyring=RING)
-    first, _ = tsig.sign(_reply_body(request.id), KEY, NOW, request_mac=request.mac)
+    first, _ = tsig.sign(_reply_body(request.id), KEY, now, request_mac=request.mac)
     signing.reply(first)
     signing.reply(_reply_body(request.id))
     with pytest.raises(TransferFailed, match="last message is not signed"):
