@@ -36,7 +36,10 @@ __all__ = ["LURE_WORDS", "WEIGHTS", "credential_step", "entropy", "host_structur
 # lures of Indonesia (paylater, subsidi, bansos). The unpaid-toll texts (FBI IC3's
 # warning of April 2024: paytoll), the "new payee added, cancel it" texts of UK
 # bank fraud (UK Finance's annual fraud report: payee, payees), a notification, a
-# delivery to reschedule. In Hanzi, a wallet and an official site (钱包, 官网).
+# delivery to reschedule. The "was this you? cancel it" texts of the same bank fraud and
+# a payment or parcel pending (cancel, cancellation, pending); Turkey's card-fee refund texts
+# (aidat iadesi) and applications (basvuru), which its banks' association warns of. In Hanzi, a
+# wallet and an official site (钱包, 官网).
 LURE_WORDS = frozenset({
     "track", "tracking", "parcel", "package", "delivery", "deliver", "toll", "appeal",
     "protect", "token", "official", "policy", "webmail", "ledger", "dapp",
@@ -46,6 +49,7 @@ LURE_WORDS = frozenset({
     "impots", "presale", "unstake", "staking", "oferta", "banca", "cliente", "empresas",
     "desconto", "pontos", "paylater", "subsidi", "bansos", "crypto",
     "paytoll", "payee", "payees", "notification", "reschedule",
+    "cancel", "cancellation", "pending", "aidat", "iadesi", "basvuru",
     "钱包", "官网",
 })
 _LURE = re.compile(word_pattern(LURE_WORDS))
