@@ -9,6 +9,7 @@ wins over a stale one; only a failure to get any answer lets the stale one out.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections import OrderedDict
 from typing import Callable
@@ -44,19 +45,19 @@ def lifetime(scan: Scan | None, kind: AnswerKind, settings: CacheSettings) -> in
     return 0
 
 
-class _Entry:
-    __slots__ = ("body", "ttls", "stored", "expires", "kind", "patched_age", "patched", "recheck_at")
-
-    def __init__(self, body: bytes, ttls: tuple[tuple[int, int], ...], stored: float, keep: int,
-                 kind: AnswerKind) -> None:
-        self.body = body
-        self.ttls = ttls
-        self.stored = stored
-        self.expires = stored + keep
-        self.kind = kind
-        self.patched_age = -1  # the first hit writes the TTLs, capped or counted down
-        self.patched = body
-        self.recheck_at = 0.0  # expired and its refresh failed: served stale until then without asking
+# An entry is a plain tuple of bytes and numbers, not an object: the collector stops tracking such a
+# tuple at its first collection, so the cache's answers are never walked again. As objects, the
+# answers to 100,000 names asked once (benchmarks/first_seen_cost.py's unique names, in process, on
+# a shared machine) made two collections of the middle generation of 26-66 ms, each a stall for
+# every query waiting, and full collections grow with the cache; as tuples, one of 12 ms.
+# Nothing in it may be a container the collector tracks, or the tuple stays tracked: the TTLs are
+# packed into bytes, an offset and a value each (`_TTL_FIELD`).
+# Fields: the reply body, its TTL offsets and values, when stored, when it expires, whether it is an
+# upstream's answer (else a SERVFAIL kept), the age its TTLs were last counted down to, the body so
+# counted down, and until when a failed refresh is not tried again (serve-stale).
+_TTL_FIELD = struct.Struct("=HI")
+_BODY, _TTLS, _STORED, _EXPIRES, _IS_RESOLVED, _PATCHED_AGE, _PATCHED, _RECHECK_AT = range(8)
+Entry = tuple
 
 
 class AnswerCache:
@@ -68,7 +69,7 @@ class AnswerCache:
     def __init__(self, size: int, stale_for: int = 0) -> None:
         self.size = size
         self.stale_for = stale_for
-        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self.stale_answers = 0
@@ -78,26 +79,28 @@ class AnswerCache:
 
     def get(self, key: bytes, now: float) -> tuple[bytes, AnswerKind, float] | None:
         """The reply body with its TTLs counted down, its kind, and when its TTLs next change."""
-        entry = self._entries.get(key)
+        entries = self._entries
+        entry = entries.get(key)
         if entry is None:
             self.misses += 1
             return None
-        if now >= entry.expires:
-            if now >= entry.expires + self.stale_for or entry.kind is not _RESOLVED:
-                del self._entries[key]  # kept for serve-stale otherwise: only an upstream's answer is
+        expires = entry[_EXPIRES]
+        if now >= expires:
+            if now >= expires + self.stale_for or not entry[_IS_RESOLVED]:
+                del entries[key]  # kept for serve-stale otherwise: only an upstream's answer is
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end(key)
-        age = int(now - entry.stored)
-        if age != entry.patched_age:
+        entries.move_to_end(key)
+        stored = entry[_STORED]
+        age = int(now - stored)
+        if age != entry[_PATCHED_AGE]:
             # Rewritten once a second at most: hits within the same second share the bytes.
-            patched = bytearray(entry.body)
-            for offset, ttl in entry.ttls:
+            patched = bytearray(entry[_BODY])
+            for offset, ttl in _TTL_FIELD.iter_unpack(entry[_TTLS]):
                 U32.pack_into(patched, offset, ttl - age if ttl > age else 0)
-            entry.patched = bytes(patched)
-            entry.patched_age = age
-        return entry.patched, entry.kind, min(entry.stored + age + 1, entry.expires)
+            entry = entries[key] = (*entry[:_PATCHED_AGE], age, bytes(patched), entry[_RECHECK_AT])
+        return entry[_PATCHED], _RESOLVED if entry[_IS_RESOLVED] else _SERVFAIL, min(stored + age + 1, expires)
 
     def stale(self, key: bytes, now: float, hold_back: bool = False) -> bytes | None:
         """The expired answer for `key` with TTLs of STALE_TTL, while it may be served stale; else None.
@@ -106,21 +109,21 @@ class AnswerCache:
         without a new try.
         """
         entry = self._entries.get(key)
-        if (entry is None or entry.kind is not _RESOLVED or now < entry.expires
-                or now >= entry.expires + self.stale_for):
+        if (entry is None or not entry[_IS_RESOLVED] or now < entry[_EXPIRES]
+                or now >= entry[_EXPIRES] + self.stale_for):
             return None
         if hold_back:
-            entry.recheck_at = now + STALE_RECHECK
+            self._entries[key] = (*entry[:_RECHECK_AT], now + STALE_RECHECK)
         self.stale_answers += 1
-        patched = bytearray(entry.body)
-        for offset, _ in entry.ttls:
+        patched = bytearray(entry[_BODY])
+        for offset, _ in _TTL_FIELD.iter_unpack(entry[_TTLS]):
             U32.pack_into(patched, offset, STALE_TTL)
         return bytes(patched)
 
     def held_back(self, key: bytes, now: float) -> bytes | None:
         """The stale answer for `key` while a failed refresh holds the next try back; else None."""
         entry = self._entries.get(key)
-        if entry is None or now >= entry.recheck_at:
+        if entry is None or now >= entry[_RECHECK_AT]:
             return None
         return self.stale(key, now)
 
@@ -136,11 +139,12 @@ class AnswerCache:
         entries = self._entries
         if key in entries:
             del entries[key]   # a new entry goes last: the most recently used
-        entries[key] = _Entry(body, ttls, now, keep, kind)
+        fields = b"".join([_TTL_FIELD.pack(offset, ttl) for offset, ttl in ttls])
+        entries[key] = (body, fields, now, now + keep, kind is _RESOLVED, -1, body, 0.0)
         while len(entries) > self.size:
             entries.popitem(last=False)
 
-    def clear(self) -> OrderedDict[bytes, _Entry]:
+    def clear(self) -> OrderedDict[bytes, Entry]:
         """Start empty; the old entries are returned, for the caller to drop where a stall costs nothing."""
         old, self._entries = self._entries, OrderedDict()
         return old

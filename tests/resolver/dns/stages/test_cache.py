@@ -1,8 +1,10 @@
 """The cache stage: hits without upstream, TTL countdown, negative and SERVFAIL caching, LRU bound."""
 
+import gc
+
 import dns.rcode
 from fraudwall.resolver.dns.answer import Answer, Reply
-from fraudwall.resolver.dns.stages.cache import CacheStage, lifetime
+from fraudwall.resolver.dns.stages.cache import AnswerCache, CacheStage, lifetime
 from fraudwall.resolver.dns.chain import ReplySource, link
 from fraudwall.resolver.dns.codec import make_reply, scan_reply
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode, Rcode, Transport, Trigger
@@ -260,3 +262,19 @@ def test_an_overloaded_servfail_is_not_kept():
     assert run(chain.resolve(make_query())).kind is AnswerKind.OVERLOADED
     chain.next = upstream
     assert run(chain.resolve(make_query())).kind is AnswerKind.RESOLVED   # one client's flood: nobody else's SERVFAIL
+
+
+def test_cached_answers_give_the_garbage_collector_nothing_to_walk():
+    # A collection walks every object it tracks: were each cached answer one, a cache of names asked
+    # once would make the collections that stall every waiting query grow with it.
+    cache = AnswerCache(size=20_000)
+    reply = make_reply(make_query("www.example.org"), Rcode.NOERROR)
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    for number in range(20_000):
+        cache.put(b"key-%d" % number, reply, ((12, 300), (20, 60)), 300, AnswerKind.RESOLVED, 1000.0)
+    assert cache.get(b"key-7", 1001.5)[1] is AnswerKind.RESOLVED     # a hit counts TTLs down: a new entry
+    assert cache.stale(b"key-8", 1400.0) is None                        # expired, not kept stale
+    gc.collect()
+    assert len(gc.get_objects()) - tracked_before < 100
+    assert len(cache) == 20_000
