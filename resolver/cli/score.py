@@ -146,6 +146,9 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     if not args.names and not args.stdin:
         print("fraudwall score: give names, or --stdin", file=sys.stderr)
         return 2
+    # The scorer's tables are tens of thousands of containers made at once, all kept: with Python's
+    # threshold the collector walked them again and again while they were built.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     try:
         scorer = Scorer(_settings(args))
     except BrandsError as error:
@@ -154,7 +157,6 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     # What is built so far (imports, the brand index, the suffix list) lives as long as the run:
     # left out of the collector's walks, and of the pages a forked pool process would copy.
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     encode = _encoder()
     names = _names(args, stdin)
     workers = _workers(stdin, stdout) if workers is None else workers
