@@ -7,7 +7,7 @@ and 122-124 k with `recvmmsg`/`sendmmsg` for up to 64 at once, on one core of th
 
 The standard library's socket module has neither call: `BatchedDatagrams` reaches Linux's through
 ctypes (part of Python; nothing to compile). Where libc has no `recvmmsg` (not Linux), ctypes cannot
-load it, or the kernel refuses it (ENOSYS in some sandboxes), `PlainDatagrams` does the same work
+load it, or the kernel refuses it (ENOSYS or EPERM in some sandboxes), `PlainDatagrams` does the same work
 one datagram a call; `datagrams_for` picks. Both hand over the same things in the same order.
 
 A datagram of any size up to UDP's 65,507 bytes arrives whole: each of the `BATCH` receive slots is
@@ -243,9 +243,13 @@ def datagrams_for(sock: socket.socket, batched: bool = True) -> Datagrams:
     calls = _load_calls() if batched else None
     if calls is None:
         return PlainDatagrams(sock)
-    # Ask the kernel once, peeking so that no datagram is taken: a sandbox may refuse the call itself.
+    # Ask the kernel once for each call, peeking so that no datagram is taken and sending none: a
+    # sandbox may refuse the calls themselves, and then every batch would fail.
     header = (_MMsgHdr * 1)()
-    if calls[0](sock.fileno(), ctypes.addressof(header), 1, MSG_DONTWAIT | MSG_PEEK, None) < 0 \
-            and ctypes.get_errno() == errno.ENOSYS:
+    receive, send = calls
+    if receive(sock.fileno(), ctypes.addressof(header), 1, MSG_DONTWAIT | MSG_PEEK, None) < 0 \
+            and ctypes.get_errno() not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
+        return PlainDatagrams(sock)
+    if send(sock.fileno(), ctypes.addressof(header), 0, 0) < 0:
         return PlainDatagrams(sock)
     return BatchedDatagrams(sock, calls)

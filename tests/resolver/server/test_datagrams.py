@@ -3,11 +3,14 @@ and answers either way, on real loopback sockets."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import select
 import socket
 
 import pytest
 
+from fraudwall.resolver.server import datagrams as datagrams_module
 from fraudwall.resolver.server.datagrams import BATCH, BatchedDatagrams, PlainDatagrams, datagrams_for
 from fraudwall.resolver.server.listeners import udp_socket
 
@@ -33,6 +36,23 @@ def test_linux_gets_the_batched_calls_and_plain_is_there_when_asked_for():
     with udp_socket("127.0.0.1", 0) as sock:
         assert type(datagrams_for(sock)) is BatchedDatagrams
         assert type(datagrams_for(sock, batched=False)) is PlainDatagrams
+
+
+@pytest.mark.parametrize("calls", ["missing", "ENOSYS", "EPERM"])
+def test_a_system_without_the_batched_calls_or_refusing_them_moves_datagrams_one_at_a_time(monkeypatch, calls):
+    def refused(*arguments):
+        ctypes.set_errno(getattr(errno, calls))
+        return -1
+
+    monkeypatch.setattr(datagrams_module, "_load_calls", lambda: None if calls == "missing" else (refused, refused))
+    with udp_socket("127.0.0.1", 0) as server, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        datagrams = datagrams_for(server)
+        client.sendto(b"query", server.getsockname())
+        [(data, sender, peer)] = receive_all(datagrams, server, 1)
+        assert (data, sender) == (b"query", "127.0.0.1")
+        assert datagrams.send([(b"answer", peer)]) == 0
+        client.settimeout(5)
+        assert client.recv(100) == b"answer"
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
