@@ -20,7 +20,8 @@ from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import WEIGHTS, credential_step, host_structure, ip_like, label_shape, lure_words
+from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, credential_step, host_structure, ip_like, label_shape,
+                                      lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
 __all__ = ["DomainPart", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
@@ -499,6 +500,8 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
     if serving and not branded and not words and not lures:
         return [t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)]
     if subdomain:
+        if named_in_front(subdomain):
+            found = [t for t in found if t[0] != SIGN_IN]       # traits.named_in_front says why
         found += host_structure(list(subdomain), len(host))
         keys: set[str] = set()
         found = [t for t in found if not (t[0] in keys or keys.add(t[0]))]   # each trait once

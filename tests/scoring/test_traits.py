@@ -119,8 +119,13 @@ def test_the_sign_in_step_counts_in_the_registrable_label_only_and_once(scorer):
     # Named for the sign-in step: a fraud word, the step, a hyphen: a warning.
     score = scorer.score("examplebank-login.com")
     assert score.verdict is Verdict.WARN and any("sign-in step" in r for r in score.reasons), score
-    # In front of a domain, the honest way to put it.
+    # In front of a domain, the honest way to put it; and a host named in front of a domain named for the
+    # step is how the services that sign people in run (secure.<payment gateway>): the step is not counted.
     assert scorer.score("login.example.com").verdict is Verdict.ALLOW
+    assert scorer.score("www.examplebank-login.com").verdict is Verdict.WARN
+    assert any("sign-in step" in r for r in scorer.score("exampleauthorize.net").reasons)
+    gateway = scorer.score("secure.exampleauthorize.net")
+    assert gateway.verdict is Verdict.ALLOW and not any("sign-in step" in r for r in gateway.reasons), gateway
     # Next to a brand, the brand signal counts the word already.
     assert not any("sign-in step" in r for r in scorer.score("paypal-login.com").reasons)
 
