@@ -174,16 +174,17 @@ class _NearTable:
             if length < 4:
                 continue        # forms this short are never near anything (max_distance 0)
             for form, token in by_length[length]:
-                if max_distance(token) == 0:
+                budget = max_distance(token)
+                if budget == 0:
                     continue
-                entry = (form, token, order)
+                entry = (form, token, budget, order)
                 order += 1
                 for n in (length - 1, length, length + 1):     # the lengths of texts one edit away
                     heads, tails = one.setdefault(n, ({}, {}))
                     shorter = min(n, length)
                     heads.setdefault(form[:shorter // 2], []).append(entry)
                     tails.setdefault(form[length - (shorter - shorter // 2 - 1):], []).append(entry)
-                if max_distance(token) >= 2:
+                if budget >= 2:
                     for n in range(length - 2, length + 3):      # the lengths two edits away
                         heads, tails = two.setdefault(n, ({}, {}))
                         heads.setdefault(form[:3], []).append(entry)
@@ -193,21 +194,34 @@ class _NearTable:
 
     def near(self, text: str) -> list[tuple[str, int]]:
         """(token, distance) of the tokens within their edit budget of `text`, nearest first."""
-        found: dict[str, tuple[int, int, int, int]] = {}
         length = len(text)
+        candidates: list[tuple[str, str, int, int]] = []
         tables = self._one.get(length)
         if tables is not None:
             heads, tails = tables
             # The shorter string is the text (forms as long or longer) or one shorter than it.
             head, shorter_head = length // 2, (length - 1) // 2
             tail, shorter_tail = length - head - 1, length - shorter_head - 2
-            _check(text, found, heads.get(text[:head]), tails.get(text[length - tail:]),
-                   shorter_head != head and heads.get(text[:shorter_head]),
-                   shorter_tail != tail and tails.get(text[length - shorter_tail:]))
+            for entries in (heads.get(text[:head]), tails.get(text[length - tail:]),
+                            shorter_head != head and heads.get(text[:shorter_head]),
+                            shorter_tail != tail and tails.get(text[length - shorter_tail:])):
+                if entries:
+                    candidates += entries
         tables = self._two.get(length)
         if tables is not None:
             heads, tails = tables
-            _check(text, found, heads.get(text[:3]), tails.get(text[-3:]))
+            for entries in (heads.get(text[:3]), tails.get(text[-3:])):
+                if entries:
+                    candidates += entries
+        if not candidates:
+            return []       # the usual answer: no brand files anything under this text's head or tail
+        # A token may be filed under several of the keys looked up: checked once, wherever it was found.
+        found: dict[str, tuple[int, int, int, int]] = {}
+        for form, token, budget, order in candidates:
+            if token not in found:
+                d = _OSA(text, form, score_cutoff=2)
+                if 0 < d <= budget:
+                    found[token] = (d, -len(token), len(form), order)
         if not found:
             return []
         return [(token, key[0]) for token, key in sorted(found.items(), key=lambda item: item[1])]
@@ -216,14 +230,3 @@ class _NearTable:
 def _frozen(tables: dict[int, tuple[dict, dict]]) -> dict[int, tuple[dict, dict]]:
     return {n: ({k: tuple(v) for k, v in heads.items()}, {k: tuple(v) for k, v in tails.items()})
             for n, (heads, tails) in tables.items()}
-
-
-def _check(text: str, found: dict[str, tuple[int, int, int, int]], *candidates) -> None:
-    """Adds to `found` the candidates within their token's edit budget of `text`."""
-    for entries in candidates:
-        if entries:
-            for form, token, order in entries:
-                if token not in found:
-                    d = _OSA(text, form, score_cutoff=2)
-                    if 0 < d <= max_distance(token):
-                        found[token] = (d, -len(token), len(form), order)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.names import normalise_name, parents, public_suffixes
+from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
 from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals,
@@ -133,10 +133,12 @@ class Scorer:
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""
-        for above in parents(name):
-            if len(above) <= len(registrable):
-                return None
-            owner = self._owner(above)
+        # `name` and its parents longer than `registrable`, as `parents` walks them, without the list.
+        end = len(name) - len(registrable) - 1
+        start = 0
+        while start <= end:
+            owner = self._owner(name[start:])
             if owner is not None:
                 return owner
+            start = name.index(".", start) + 1
         return None

@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator, TextIO
 from fraudwall.blocklists.printable import printable_json
 from fraudwall.scoring.brands import BrandsError
 from fraudwall.scoring.names import InvalidName, normalise_name
-from fraudwall.scoring.score import Score
+from fraudwall.scoring.score import Rule, Score, Verdict
 from fraudwall.scoring.scorer import Scorer
 from fraudwall.scoring.settings import ScorerSettings
 
@@ -110,10 +110,15 @@ def _line(name: str, score: Score, encode: Callable[[object], str]) -> str:
     in a long run): strings and the float as json's encoder writes them, with its own functions."""
     if type(score.value) is not float:
         return encode(_record(name, score))
-    quote, brand = encode_basestring, score.brand
+    quote, brand, rule = encode_basestring, score.brand, score.rule
     return (f'{{"name": {quote(name)}, "score": {float.__repr__(score.value)}, '
-            f'"verdict": {quote(score.verdict.value)}, "brand": {"null" if brand is None else quote(brand)}, '
-            f'"reasons": [{", ".join(map(quote, score.reasons))}], "rule": {quote(score.rule)}}}')
+            f'"verdict": {_VERDICTS[score.verdict]}, "brand": {"null" if brand is None else quote(brand)}, '
+            f'"reasons": [{", ".join(map(quote, score.reasons))}], "rule": {_RULES.get(rule) or quote(rule)}}}')
+
+
+# The verdicts and rules as JSON writes them: a closed set, written once rather than for every line.
+_VERDICTS = {verdict: encode_basestring(verdict.value) for verdict in Verdict}
+_RULES = {rule.value: encode_basestring(rule.value) for rule in Rule}
 
 
 def _encoder() -> Callable[[object], str]:
