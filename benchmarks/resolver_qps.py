@@ -156,7 +156,9 @@ TARGETS = {"cached": 0.8, "blocked": 0.8, "unique": 0.6, "unique-sub": 0.5, "mix
 
 # fraudwall's own UDP server answering every query at once (benchmarks/udp_floor.py): the most a Python
 # server can do here, whatever its handler does; its rcodes are NOERROR with no data, whatever is asked.
+# `-plain` moves one datagram a system call, as on a system without recvmmsg/sendmmsg: what batching gives.
 FLOOR = "udp-floor"
+FLOORS = {FLOOR: (), f"{FLOOR}-plain": ("--plain",)}
 
 # fraudwall as shipped, and with one part switched off, to measure what that part costs.
 FRAUDWALL_VARIANTS = {
@@ -320,19 +322,20 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         "`-scorer-off` sets `[scorer] mode = \"off\"`, `-metrics-off` sets `[admin] listen = \"\"` (nothing counted); "
         f"`{FLOOR}` is fraudwall's UDP server with a handler that answers every datagram at once (no parse, no "
         "chain, no observers; `benchmarks/udp_floor.py`): the most any Python server gets from this machine's "
-        "system calls and event loop, its ratio in parentheses.",
+        f"system calls and event loop, its ratio in parentheses; `{FLOOR}-plain` is the same with one "
+        "`recvfrom`/`sendto` a datagram instead of batches (`recvmmsg`/`sendmmsg`), as on a system without them.",
         "",
         "| workload | server | QPS | ratio | CPU µs/query | lost (QPS run / latency run) | p50 ms | p99 ms | RSS MiB |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for workload in WORKLOADS:
         unbound = by_key.get(("unbound", workload))
-        for server in ("unbound", *FRAUDWALL_VARIANTS, FLOOR):
+        for server in ("unbound", *FRAUDWALL_VARIANTS, *FLOORS):
             m = by_key.get((server, workload))
             if m is None:
                 continue
             ratio = f"{m.throughput.qps / unbound.throughput.qps:.2f}x" if unbound and server != "unbound" else ""
-            if server == FLOOR:
+            if server in FLOORS:
                 ratio = f"({ratio})" if ratio else ""
             lines.append(f"| {workload} | {server} | {m.throughput.qps:,.0f} | {ratio} | {m.throughput.cpu_us:.1f} | "
                          f"{m.throughput.lost} / {m.latency.lost} | {m.latency.percentile(0.5):.3f} | "
@@ -409,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-duration", type=int, default=5, help="seconds per latency run (default 5)")
     parser.add_argument("--servers", default="unbound,fraudwall,fraudwall-scorer-off,fraudwall-metrics-off",
                         help="comma-separated, in order: unbound, fraudwall variants "
-                             f"({', '.join(FRAUDWALL_VARIANTS)}) and {FLOOR} (fraudwall's UDP server alone)")
+                             f"({', '.join(FRAUDWALL_VARIANTS)}), {FLOOR} (fraudwall's UDP server alone) and "
+                             f"{FLOOR}-plain (the same, one system call a datagram)")
     parser.add_argument("--workloads", default="cached,blocked,unique,unique-sub,mix", help="comma-separated")
     parser.add_argument("--listed", type=int, default=100_000,
                         help="names in the list both servers hold (the blocked workloads' and fraud-like fillers)")
@@ -420,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--keep", metavar="DIR", help="keep the dnsperf outputs and configs in DIR")
     args = parser.parse_args(argv)
-    unknown = set(args.servers.split(",")) - {"unbound", FLOOR, *FRAUDWALL_VARIANTS}
+    unknown = set(args.servers.split(",")) - {"unbound", *FLOORS, *FRAUDWALL_VARIANTS}
     if unknown:
         parser.error(f"--servers: no server {', '.join(sorted(unknown))}")
     if args.workers < 1:
@@ -505,8 +509,8 @@ def run_all(args: argparse.Namespace, work: Path) -> list[Measurement]:
             if server == "unbound":
                 config = unbound_config(directory, port, nsd.port, listed, args.workers)
                 argv = [*pin, require("unbound"), "-d", "-c", str(config)]
-            elif server == FLOOR:
-                argv = [*pin, sys.executable, str(ROOT / "benchmarks" / "udp_floor.py"), str(port)]
+            elif server in FLOORS:
+                argv = [*pin, sys.executable, str(ROOT / "benchmarks" / "udp_floor.py"), str(port), *FLOORS[server]]
             else:
                 admin = "" if server == "fraudwall-metrics-off" else f"127.0.0.1:{free_port()}"
                 config = fraudwall_config(directory / f"{server}.toml", port, nsd.port, directory / "blocklists.db",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The floor under every answer fraudwall gives over UDP: its own UDP server, nothing behind it.
 
-    .venv/bin/python benchmarks/udp_floor.py PORT
+    .venv/bin/python benchmarks/udp_floor.py PORT            # datagrams moved in batches where the system can
+    .venv/bin/python benchmarks/udp_floor.py PORT --plain    # one recvfrom/sendto a datagram, as without recvmmsg
 
 fraudwall's UDP server (resolver/server/udp.py) on 127.0.0.1:PORT, under uvloop as `serve` runs it,
 with the interpreter settled as a worker's (resolver/server/interpreter.py), and a handler that answers
@@ -38,8 +39,8 @@ class AnswerAtOnce:
             send(data[:2] + bytes((data[2] | 0x80, (data[3] | 0x80) & 0xF0)) + data[4:])
 
 
-async def serve(port: int) -> None:
-    server = UdpServer.bind(AnswerAtOnce(), "127.0.0.1", port)   # type: ignore[arg-type]
+async def serve(port: int, batched: bool) -> None:
+    server = UdpServer.bind(AnswerAtOnce(), "127.0.0.1", port, batched=batched)   # type: ignore[arg-type]
     server.start()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -52,12 +53,14 @@ async def serve(port: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    plain = "--plain" in argv
+    argv = [argument for argument in argv if argument != "--plain"]
     if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: udp_floor.py PORT", file=sys.stderr)
+        print("usage: udp_floor.py PORT [--plain]", file=sys.stderr)
         return 2
     settle()
     runner = asyncio.run if uvloop is None else uvloop.run
-    runner(serve(int(argv[0])))
+    runner(serve(int(argv[0]), not plain))
     return 0
 
 
