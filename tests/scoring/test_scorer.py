@@ -18,6 +18,18 @@ def test_brands_own_domains_are_allowed(scorer, name):
     assert score.verdict is Verdict.ALLOW and score.rule == "brand-domain"
 
 
+@pytest.mark.parametrize("name", ["amazon.com.be", "www.amazon.com.be", "a.b.amazon.com.be"])
+def test_a_brand_domain_the_suffix_list_splits_further_is_allowed_with_the_names_below_it(scorer, name):
+    # The list makes com.be the registrable domain: the brand's own domain is found above it.
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "brand-domain" and score.brand == "amazon.com"
+
+
+def test_a_brand_domain_in_front_of_another_is_not_its_own(scorer):
+    assert scorer.score("amazon.com.be.example.net").verdict is Verdict.BLOCK
+    assert scorer.score("x.com.be").rule != "brand-domain"
+
+
 def test_every_shipped_brand_domain_is_allowed(scorer):
     for brand in load_brands():
         for domain in brand.domains:
