@@ -33,7 +33,7 @@ class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
     __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_near", "_folded_near",
-                 "_loose_near", "_inner", "_inner_gate", "_labels", "_variants", "gate")
+                 "_loose_near", "_inner", "_inner_starts", "_labels", "_variants", "gate")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -72,8 +72,8 @@ class BrandIndex:
         self._folded_near = _NearTable(folded_by_length)
         self._loose_near = _NearTable(loose_by_length)
         self._inner = {k: tuple(v) for k, v in inner.items()}
-        # One pass over a text says whether any long token can start in it: most say no.
-        self._inner_gate = re.compile(word_pattern(self._inner) or "(?!)")
+        # One pass over a text finds where a long token can start (a lookahead: overlapping starts too).
+        self._inner_starts = re.compile(f"(?=({word_pattern(self._inner) or '(?!)'}))").finditer
         # And whether any word a signal looks for is in it at all: fraud words, lure
         # words, the start of a long token, a word of serving infrastructure (infrastructure.py).
         # `gate(text)` None: none of them is.
@@ -133,12 +133,11 @@ class BrandIndex:
 
     def inside(self, text: str) -> tuple[Match, ...]:
         """Long tokens that appear in `text`, longest first (`amazon` in `amazon-jp-gift`)."""
-        if not self._inner_gate.search(text):
-            return ()
         found = {}
         inner = self._inner
-        for i in range(len(text) - MIN_INNER_TOKEN + 1):
-            for token in inner.get(text[i:i + MIN_INNER_TOKEN], ()):
+        for start in self._inner_starts(text):
+            i = start.start()
+            for token in inner[start.group(1)]:
                 if text.startswith(token, i):
                     found[token] = Match(token, self._tokens[token], 0)
         if not found:

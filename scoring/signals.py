@@ -321,13 +321,12 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
         signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}{why}", brand.domain)
         return (signal,), (), True
-    with_words = any_word and has_words(text)
     signals = _lookalike(index, text, suffix, plain, brand)
     if signals:
-        return signals, find_words(text) if with_words else (), True
+        return signals, find_words(text) if any_word else (), True     # find_words: () without a fraud word
     if not any_word and "-" not in text:
         return (), (), False        # no word, no long token, no hyphenated part: no combosquat
-    combo, words = _combo(index, text, with_words, any_word)
+    combo, words = _combo(index, text, any_word and has_words(text), any_word)
     if combo is not None:
         return (combo,), (), True
     return (), words, False
@@ -360,7 +359,6 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if split is not None:
         signals.append(split)
     words: list[str] = []
-    address = written_address(labels)
     for position, sub in enumerate(labels):
         after = labels[position + 1] if position + 1 < len(labels) else ""
         key = (sub, after)
@@ -368,7 +366,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
         if reading is None:
             reading = _remember(readings, key, _read_label(index, sub, after, readings))
         words += reading[0]
-        if signals or (address and sub.isdigit()) or reading[1] is None:
+        if signals or reading[1] is None or (sub.isdigit() and written_address(labels)):
             continue
         value, rule, lead, domain = reading[1]
         signals.append(Signal(value, rule, f"{lead} subdomain of an unrelated domain {registrable}", domain))
