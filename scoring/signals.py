@@ -478,9 +478,10 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
     lures = []
     serving = ""
     for trait in domain_traits:
-        if trait[0] == "lure":
+        key = trait[0]
+        if key == "lure":
             lures.append(trait[1])
-        elif trait[0] == INFRASTRUCTURE:
+        elif key == INFRASTRUCTURE:
             serving = trait[1]
         else:
             found.append(trait)
@@ -529,17 +530,18 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
         if key == INFRASTRUCTURE:
             signals.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
             continue
-        if not WEIGHTS[key]:
+        weight = WEIGHTS[key]
+        if not weight:
             continue        # fitted to nothing: not a reason
         kind = _KIND[key]
         if kind is _SHAPE:
-            shape_doubt *= 1.0 - WEIGHTS[key]
+            shape_doubt *= 1.0 - weight
             shape.append(reason)
         elif kind is _STRUCTURE:
-            structure_doubt *= 1.0 - WEIGHTS[key]
+            structure_doubt *= 1.0 - weight
             structure.append(reason)
         else:
-            signals.append(Signal(WEIGHTS[key], kind, reason))
+            signals.append(Signal(weight, kind, reason))
     if shape:
         signals.append(Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)))
     if structure:
