@@ -18,8 +18,9 @@ or this script's with `--upstream process`: the worker's own upstream stage then
 process on 127.0.0.1 (a random port in 20000-60000; NXDOMAIN with an SOA at once), `--concurrency`
 queries in flight, and the figure is the whole forwarded query's CPU in this process (the responder's
 is its own). The collector and the GIL are tuned as a worker's (`interpreter.settle`), under uvloop
-when it is installed, as `serve` runs. The query log's batch is taken and written to a SQLite file in the temporary directory every
-`--flush` queries (what the worker does once a second, on its log thread): that CPU is counted too.
+when it is installed, as `serve` runs. Every `--flush` queries the replays counted are reported to the
+observers and the query log's batch is taken and written to a SQLite file in the temporary directory
+(what the worker does once a second, the write on its log thread): that CPU is counted too.
 
 Workloads, `--count` queries each after a warm-up of `--count / 10` that is not counted:
   unique      names never asked before, under one zone (`miss-<row>-<N>.bench.example.org`, as
@@ -260,9 +261,11 @@ async def run_queries(bench: Bench, wires: list[bytes], flush: int, deadline: fl
                 break
             handle(wire, CLIENT, udp, send)
             issued += 1
+        handler.report_replays()   # as the worker does every second, before it writes the log
         if recorder is not None and recorder.pending:
             querylog.write(recorder.take())
     await wait_until(0)
+    handler.report_replays()
     if bench.upstream is not None and handler.pending:
         raise SystemExit("first_seen_cost: a query waited for something; the stand-in upstream answers at once")
     return answered
@@ -293,8 +296,8 @@ async def measure(config: Config, work: Path, row_index: int, workload: str, cou
         seen = [0, 0]
         kinds: dict[str, int] = {}
 
-        def tally(query, answer, spent):
-            kinds[answer.kind.value] = kinds.get(answer.kind.value, 0) + 1
+        def tally(query, answer, spent, count=1):
+            kinds[answer.kind.value] = kinds.get(answer.kind.value, 0) + count
 
         handler = bench.resolver.handler
         handler.observers = (*handler.observers, tally)

@@ -3,6 +3,13 @@
 The UDP and TCP servers call `handle` with a `send` callback, as hypercorn's servers do.
 Observers (metrics, the query log) see every answer after it is sent. A UDP datagram whose
 bytes were answered before, by an answer that still holds, gets the kept reply (replay.py).
+
+A replay is told to the observers in bulk: its client's replays of the same reply are counted,
+and `report_replays` (the worker calls it every second, before it writes the query log and the
+metrics) hands each on once with its count. Observing each one cost a blocked replay more than
+the rest of its answer (1.7 of 2.9 µs in process). Only replays faster than `TALLY_UNDER` are
+counted so: a slower one (a collection, a busy machine) is observed at once with its own time,
+so /metrics' duration histogram, whose first bucket is TALLY_UNDER, stays exact.
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ from fraudwall.resolver.dns.replay import ReplayMemo
 log = logging.getLogger(__name__)
 
 Send = Callable[[bytes], None]
-Observer = Callable[[Query, Answer, float], None]
+# observe(query, answer, seconds) for one answer; observe(query, answer, seconds, count) for `count`
+# replays alike, `seconds` their time together (`report_replays`).
+Observer = Callable[..., None]
 MalformedObserver = Callable[[AnswerKind, Transport], None]
 # Enum members bound once: `Transport.UDP` is a descriptor call (~0.1 us) on every query.
 _UDP = Transport.UDP
+TALLY_UNDER = 0.0001   # seconds: replays this fast are counted, not observed one by one
+TALLY_MAX = 65_536     # (client, reply) pairs counted at most; past it they are reported at once
 
 
 class QueryHandler:
@@ -40,17 +51,30 @@ class QueryHandler:
         self.clock = clock
         self.pending: set[asyncio.Task] = set()
         self.known_questions: dict[bytes, tuple] = {}
+        # (client, reply tail) -> [the replay, how many times, their seconds together], until reported
+        self._replayed: dict[tuple[str, bytes], list] = {}
 
     def handle(self, data: bytes, client: str, transport: Transport, send: Send) -> None:
         started = self.clock()
         if transport is _UDP:
             replay = self.replays.get(data, client, started)
             if replay is not None:
-                send(data[:2] + replay.tail)
+                tail = replay.tail
+                send(data[:2] + tail)
                 if self.observers:
                     seconds = self.clock() - started
-                    for observe in self.observers:
-                        observe(replay.query, replay.answer, seconds)
+                    if seconds < TALLY_UNDER:
+                        tallied = self._replayed.get((client, tail))
+                        if tallied is None:
+                            if len(self._replayed) >= TALLY_MAX:
+                                self.report_replays()   # many clients replayed to (spoofed, say): kept bounded
+                            self._replayed[(client, tail)] = [replay, 1, seconds]
+                        else:
+                            tallied[1] += 1
+                            tallied[2] += seconds
+                    else:
+                        for observe in self.observers:
+                            observe(replay.query, replay.answer, seconds)
                 return
         query = read_query(data, client, transport, self.known_questions)
         if type(query) is Malformed:
@@ -74,6 +98,15 @@ class QueryHandler:
             seconds = self.clock() - started
             for observe in self.observers:
                 observe(query, answer, seconds)
+
+    def report_replays(self) -> None:
+        """Hand the replays counted since the last call to the observers: each client's replays of
+        one reply once, with their count and their time together."""
+        replayed, self._replayed = self._replayed, {}
+        observers = self.observers
+        for replay, count, seconds in replayed.values():
+            for observe in observers:
+                observe(replay.query, replay.answer, seconds, count)
 
     def _fail(self, query: Query, send: Send, started: float, error: BaseException) -> None:
         log.error("query %s %s from %s failed: %r", query.qname, query.qtype, query.client, error,

@@ -149,23 +149,24 @@ class Counters:
         self._duration = duration
         self._duration_counts = duration.counts
 
-    def observe_answer(self, query: Query, answer: Answer, seconds: float) -> None:
-        """The handler's observer: called once for every answered (or dropped) query."""
+    def observe_answer(self, query: Query, answer: Answer, seconds: float, count: int = 1) -> None:
+        """The handler's observer: called for every answered (or dropped) query, or once for `count`
+        replays alike that took `seconds` together (each under the first duration bucket)."""
         kind = answer.kind
-        self._queries[(query.qtype, query.transport, kind)] += 1
-        self._duration_counts[_bucket(DURATION_BUCKETS, seconds)] += 1
+        self._queries[(query.qtype, query.transport, kind)] += count
+        self._duration_counts[_bucket(DURATION_BUCKETS, seconds / count)] += count
         self._duration.sum += seconds
         if kind is _BLOCKED or kind is _SCORED:
-            self._blocked[blocked_labels(answer)] += 1
+            self._blocked[blocked_labels(answer)] += count
             if kind is _SCORED:
-                self._verdicts[verdict_labels(answer)] += 1
+                self._verdicts[verdict_labels(answer)] += count
         elif answer.warning is not None:
             verdict = verdict_labels(answer)
             if verdict is not None:
-                self._verdicts[verdict] += 1
+                self._verdicts[verdict] += count
             withheld = withheld_labels(answer)
             if withheld is not None:
-                self._warned[withheld] += 1
+                self._warned[withheld] += count
 
     def observe_malformed(self, kind: AnswerKind, transport: Transport) -> None:
         self._queries[(-1, transport, kind)] += 1  # -1: no question could be read, labelled "none"

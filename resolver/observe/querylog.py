@@ -99,7 +99,8 @@ class QueryLogRecorder:
         self.below: dict[tuple, int] = {}
         self.dropped = 0
 
-    def observe(self, query: Query, answer: Answer, seconds: float) -> None:
+    def observe(self, query: Query, answer: Answer, seconds: float, count: int = 1) -> None:
+        """The handler's observer: one answer, or `count` replays of it."""
         verdict = verdict_of(answer)
         if verdict is None:
             if not self.log_all:
@@ -111,7 +112,7 @@ class QueryLogRecorder:
         pending = self.pending
         seen = pending.get(key)
         if seen is not None:
-            seen[1] += 1
+            seen[1] += count
             return
         name = query.qname
         if type(match) is Match and len(name) > len(match.name) and name.endswith(match.name) \
@@ -123,14 +124,14 @@ class QueryLogRecorder:
                 key = (query.client, "*." + match.name, *key[2:])
                 seen = pending.get(key)
                 if seen is not None:
-                    seen[1] += 1
+                    seen[1] += count
                     return
             else:
                 self.below[below] = names + 1
         if len(pending) >= MAX_PENDING:
-            self.dropped += 1
+            self.dropped += count
         else:
-            pending[key] = [self.clock(), 1, match, warning]
+            pending[key] = [self.clock(), count, match, warning]
 
     def take(self) -> list[LogEntry]:
         """The entries kept since the last take, in the order they first came."""

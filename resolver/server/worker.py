@@ -256,6 +256,8 @@ class Worker:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             resolver.forwarder.close_idle(time.monotonic())
+            # The replays counted this second reach the query log and the metrics before they are written.
+            resolver.handler.report_replays()
             await self._flush_log(loop)
             if self.snapshots is not None:
                 # Worker 0 too: when it dies, the supervisor keeps its counts from here.
@@ -317,6 +319,7 @@ class Worker:
             udp.stop_accepting()
         if self.resolver is not None:
             await self.resolver.handler.drain(grace)
+            self.resolver.handler.report_replays()
         for udp in self.udp:
             udp.close()
         if self.tcp is not None:

@@ -34,7 +34,7 @@ class Provenance:
         # name -> (trigger, match, detail) of its last block
         self._recent: OrderedDict[str, tuple[Trigger, Match | Score, str | int]] = OrderedDict()
 
-    def observe(self, query: Query, answer: Answer, seconds: float) -> None:
+    def observe(self, query: Query, answer: Answer, seconds: float, count: int = 1) -> None:
         if answer.kind is not AnswerKind.BLOCKED and answer.kind is not AnswerKind.SCORED:
             return
         self._recent[query.qname] = (answer.trigger, answer.match, answer.detail)

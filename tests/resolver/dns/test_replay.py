@@ -1,6 +1,7 @@
 """The replay memo and the handler's use of it: bytes answered twice get the same reply while it holds."""
 
 import dns.message
+import pytest
 from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
 from fraudwall.resolver.dns.stages.access import AccessStage
@@ -9,7 +10,7 @@ from fraudwall.resolver.dns.chain import link
 from fraudwall.resolver.dns.codec import make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport
 from fraudwall.resolver.config import CacheSettings, Config
-from fraudwall.resolver.dns.handler import QueryHandler
+from fraudwall.resolver.dns.handler import TALLY_UNDER, QueryHandler
 from fraudwall.resolver.dns.replay import ReplayMemo
 from fraudwall.resolver.server.worker import Resolver
 from fraudwall.resolver.dns.upstream_policy import Upstream
@@ -36,11 +37,16 @@ class LiveBlocklist:
 
 
 class Clock:
+    """Reads `now`, which moves on by `step` at every reading (0: time stands still)."""
+
     def __init__(self) -> None:
         self.now = 1000.0
+        self.step = 0.0
 
     def __call__(self) -> float:
-        return self.now
+        now = self.now
+        self.now += self.step
+        return now
 
 
 def blocked_answer(query, until=UNTIL_LISTS_CHANGE):
@@ -157,7 +163,7 @@ def handler_over_cache(ttl: int = 300):
     cache = CacheStage(CacheSettings(), clock)
     seen = []
     handler = QueryHandler(link(access, cache, upstream),
-                           observers=(lambda q, a, s: seen.append((q.client, a.kind)),),
+                           observers=(lambda q, a, s, count=1: seen.extend([(q.client, a.kind)] * count),),
                            replays=ReplayMemo(access.allows), clock=clock)
     return handler, upstream, clock, seen
 
@@ -182,7 +188,34 @@ def test_a_repeated_datagram_gets_the_cached_reply_with_its_own_id():
     assert reply.answer[0][0].address == "192.0.2.1"
     assert upstream.calls == 1
     assert len(handler.replays) == 1 and handler.replays.cached_hits == 1
+    assert [kind for _, kind in seen] == [AnswerKind.RESOLVED] + [AnswerKind.CACHED] * 2
+    handler.report_replays()   # the worker does so every second: a replay is counted, then observed
     assert [kind for _, kind in seen] == [AnswerKind.RESOLVED] + [AnswerKind.CACHED] * 3
+
+
+def test_replays_reach_the_observers_counted_once_reported_and_a_slow_one_at_once():
+    handler, _, clock, _ = handler_over_cache()
+    calls = []
+    handler.observers = (lambda query, answer, seconds, count=1: calls.append((query.client, count, seconds)),)
+    wire = query_wire()
+    for _ in range(3):   # forwarded, cached, cached and kept
+        ask(handler, wire)
+    calls.clear()
+    for client in ("127.0.0.1",) * 5 + ("127.0.0.2",) * 2:
+        ask(handler, wire, client=client)
+    assert calls == []
+    handler.report_replays()
+    assert sorted((client, count) for client, count, _ in calls) == [("127.0.0.1", 5), ("127.0.0.2", 2)]
+    handler.report_replays()
+    assert len(calls) == 2                 # reported once
+
+    # A replay slower than the first bucket of /metrics' durations is observed at once, with its time.
+    clock.step = TALLY_UNDER * 50
+    calls.clear()
+    replayed = handler.replays.cached_hits
+    ask(handler, wire)
+    assert handler.replays.cached_hits == replayed + 1          # a replay still
+    assert calls == [("127.0.0.1", 1, pytest.approx(TALLY_UNDER * 50))]
 
 
 def test_replayed_ttls_still_count_down():
@@ -216,6 +249,7 @@ def test_another_admitted_client_gets_the_replay_under_its_own_address():
         ask(handler, wire)
     ask(handler, wire, client="127.0.0.2")
     assert handler.replays.cached_hits == 1
+    handler.report_replays()
     assert seen[-1] == ("127.0.0.2", AnswerKind.CACHED)
 
 
