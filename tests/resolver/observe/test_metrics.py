@@ -57,6 +57,20 @@ def test_blocks_by_trigger_and_list_and_scorer_verdicts():
     assert values[("fraudwall_scorer_verdicts_total", (("rule", "combosquat"), ("verdict", "warn")))] == 1
 
 
+
+def test_replays_counted_together_add_their_number_to_every_count():
+    # The handler hands on a client's replays of one reply at once: 40 blocked replays in 1.2 ms.
+    counters = Counters()
+    listed = Match("x.example.net", Action.BLOCK, "demo", "x.example.net", "x:1", 0.0)
+    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, listed), 0.0012, 40)
+    counters.observe_answer(make_query(), Answer(AnswerKind.BLOCKED, b"", Trigger.NAME, listed), 0.002)
+    values = samples(counters)
+    assert values[("fraudwall_queries_total", (("qtype", "A"), ("result", "blocked"), ("transport", "udp")))] == 41
+    assert values[("fraudwall_blocked_total", (("list", "demo"), ("policy", "default"), ("reason", "name")))] == 41
+    assert values[("fraudwall_query_duration_seconds_bucket", (("le", "0.0001"),))] == 40
+    assert values[("fraudwall_query_duration_seconds_bucket", (("le", "0.0025"),))] == 41
+    assert abs(values[("fraudwall_query_duration_seconds_sum", ())] - 0.0032) < 1e-9
+
 def test_upstream_tries_and_malformed_queries():
     counters = Counters()
     counters.observe_upstream("127.0.0.1:53", "ok", 0.003)

@@ -62,6 +62,16 @@ def test_repeats_by_the_same_client_are_one_entry_with_a_count():
         ("192.0.2.7", "A", 3, 100.0), ("192.0.2.8", "A", 1, 101.0), ("192.0.2.7", "AAAA", 1, 102.0)]
 
 
+
+def test_replays_counted_together_join_the_entry_with_their_number():
+    times = iter([100.0, 101.0])
+    recorder = QueryLogRecorder(clock=lambda: next(times))
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), BLOCKED, 0.0)
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.7"), BLOCKED, 0.0004, 12)
+    recorder.observe(make_query("fraud.example.net", client="192.0.2.8"), BLOCKED, 0.0003, 5)
+    assert [(item.client, item.count, item.time) for item in recorder.take()] == [
+        ("192.0.2.7", 13, 100.0), ("192.0.2.8", 5, 101.0)]
+
 def test_a_burst_of_distinct_queries_beyond_the_bound_is_dropped_and_counted():
     recorder = QueryLogRecorder()
     answer = BLOCKED
