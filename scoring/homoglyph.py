@@ -73,17 +73,28 @@ def ascii_variants(token: str) -> set[str]:
     """Every spelling of `token` with one or two rounds of ASCII confusions (`cib` -> `clb`,
     `cld`, `elb`, `db` ...): a round swaps one letter, or in a window of two letters one of
     them (each copy: `oo` -> `00`) or both (`rn` -> `m`)."""
-    def swaps(text: str):
-        for i, char in enumerate(text):
-            for glyph in _ASCII_GLYPHS.get(char, ()):
-                yield text[:i] + glyph + text[i + 1:]
-        for i in range(len(text) - 1):
-            window = text[i:i + 2]
-            for source in {window[0], window[1], window}:
-                for glyph in _ASCII_GLYPHS.get(source, ()):
-                    yield text[:i] + window.replace(source, glyph) + text[i + 2:]
-    first = set(swaps(token))
-    return {v for v in first.union(*(swaps(f) for f in first)) if v != token}
+    first = _swaps(token)
+    variants = set(first)
+    for spelling in first:
+        variants.update(_swaps(spelling))
+    variants.discard(token)
+    return variants
+
+
+def _swaps(text: str) -> set[str]:
+    """One round of `ascii_variants`. A window's letter swapped alone is that letter's own swap: a
+    window adds only both copies of a doubled letter (`oo` -> `00`) and the pairs read as one (`rn`)."""
+    found = set()
+    for i, char in enumerate(text):
+        for glyph in _ASCII_GLYPHS.get(char, ()):
+            found.add(text[:i] + glyph + text[i + 1:])
+    for i in range(len(text) - 1):
+        char, after = text[i], text[i + 1]
+        for glyph in _ASCII_GLYPHS.get(char, ()) if char == after else ():
+            found.add(text[:i] + glyph + glyph + text[i + 2:])
+        for glyph in _ASCII_GLYPHS.get(char + after, ()):
+            found.add(text[:i] + glyph + text[i + 2:])
+    return found
 
 
 def is_idn(text: str) -> bool:

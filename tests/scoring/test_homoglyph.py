@@ -46,3 +46,9 @@ def test_ascii_variants_follow_one_or_two_hand_made_swaps():
     assert "cib" not in variants and "xyz" not in variants
     assert "barkconm" in ascii_variants("bankcomm")      # n -> r, m -> n
     assert "chinateleeonn" in ascii_variants("chinatelecom")   # c -> e, m -> nn
+
+
+def test_ascii_variants_swap_a_doubled_letter_once_or_twice_and_a_pair_read_as_one():
+    assert {"0o", "o0", "00"} <= ascii_variants("oo")
+    assert {"m", "rm", "rr", "nn"} <= ascii_variants("rn")    # the pair as one, a letter, the pair then a letter
+    assert ascii_variants("xyz") == set()
