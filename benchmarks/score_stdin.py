@@ -185,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| {args.runs} | {wall:.2f} | {cpu:.2f} | {len(names) / wall:,.0f} | {rates} |",
         "",
         "Issue 14's target: >= 50,000 names/s. What limits the figure: the scorer's own work on names it has "
-        "not seen (every name here is new), on the machine's cores, shared with the command's start-up.",
+        "not seen (every name here is new; the registrable label's brand and shape checks the most of it), on "
+        "the machine's two cores; and the start-up before the first name, on one core, where importing every "
+        "other verb's modules to build the command line (serve's certificates, metrics and query log) costs "
+        "about as much as building the scorer's tables.",
         ""])
     publish("score-stdin", "`fraudwall score --stdin` (`benchmarks/score_stdin.py`)", text, args.no_write)
     return 0
