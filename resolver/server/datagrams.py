@@ -100,6 +100,8 @@ _NAMELEN_AT = _MsgHdr.namelen.offset
 _LEN_AT = _MMsgHdr.len.offset
 _IOV_LEN_AT = _IoVec.len.offset
 _U16 = struct.Struct("=H")      # sa_family, in the host's order
+# A received message's address length and datagram length, read together.
+_NAMELEN_AND_LEN = struct.Struct(f"=I{_LEN_AT - _NAMELEN_AT - 4}xI")
 _U32 = struct.Struct("=I")
 _SIZE_T = struct.Struct("@N")    # size_t: native only
 
@@ -124,6 +126,7 @@ class _Slots:
             header.iov = ctypes.addressof(self.iovecs[index])
             header.iovlen = 1
         self.at = ctypes.addressof(self.headers)
+        self.pristine = bytes(self.headers)   # the headers as set up: a receive writes lengths back into them
         self.data_view = memoryview(self.data)
         self.names_view = memoryview(self.names).cast("B")
         self.headers_view = memoryview(self.headers).cast("B")
@@ -155,13 +158,10 @@ class BatchedDatagrams:
         else:
             return []
         headers, names, data = slots.headers_view, slots.names_view, slots.data_view
-        clients, unpack, pack = self._clients, _U32.unpack_from, _U32.pack_into
+        clients, lengths = self._clients, _NAMELEN_AND_LEN.unpack_from
         received = []
         for index in range(count):
-            at = index * _HEADER
-            size = unpack(headers, at + _LEN_AT)[0]
-            length = unpack(headers, at + _NAMELEN_AT)[0]
-            pack(headers, at + _NAMELEN_AT, NAME_SLOT)
+            length, size = lengths(headers, index * _HEADER + _NAMELEN_AT)
             name_at = index * NAME_SLOT
             peer = names[name_at:name_at + length].tobytes()
             # The address without the port: clients pick a new source port for every query.
@@ -174,6 +174,9 @@ class BatchedDatagrams:
                 clients[key] = client
             data_at = index * SLOT
             received.append((data[data_at:data_at + size].tobytes(), client, peer))
+        # Each address length back to its slot's size, for the next call: one copy for all of them.
+        used = count * _HEADER
+        headers[:used] = slots.pristine[:used]
         return received
 
     def send(self, messages: list[Message]) -> int:
