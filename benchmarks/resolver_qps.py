@@ -274,8 +274,12 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
         for attempt, throughput_file in enumerate(throughput_files):
             for server, process in processes.items():
                 cpu_before = tree_schedstat(process.pid)[0]
+                # At most 100 outstanding, whatever the workers: dnsperf is one client address, and fraudwall
+                # refuses more than [upstream] max_in_flight_per_client (100) of one client's queries waiting
+                # upstream in a worker (SERVFAIL, "too many queries in flight"); SO_REUSEPORT need not split
+                # dnsperf's sockets evenly, so 100 a worker was 150 in one of two, and 2.6 % SERVFAIL.
                 run = dnsperf(process.port, throughput_file, "-l", str(args.duration), "-c", "4",
-                              "-q", str(100 * args.workers), "-t", "2", "-Q", str(args.max_qps),
+                              "-q", "100", "-t", "2", "-Q", str(args.max_qps),
                               "-T", str(args.workers), log=out / f"{server}-{workload}-throughput-{attempt}.txt",
                               cores=args.client_cores)
                 run.cpu_us = (tree_schedstat(process.pid)[0] - cpu_before) * 1e6 / max(run.completed, 1)
@@ -307,12 +311,13 @@ def table(results: list[Measurement], args: argparse.Namespace, command: str, st
         (f"Server under test pinned to core {SERVER_CORE}; dnsperf and NSD (the upstream) to core {CLIENT_CORE}. "
          if args.workers == 1 else
          f"**{args.workers} workers** (Unbound: num-threads {args.workers}, so-reuseport), dnsperf with "
-         f"{args.workers} threads and {100 * args.workers} outstanding; server, dnsperf and NSD share cores "
+         f"{args.workers} threads and at most 100 queries outstanding in all (one client address: fraudwall "
+         "refuses more than 100 of one client's queries waiting upstream in a worker); server, dnsperf and NSD share cores "
          f"{args.server_cores}, so on a machine of {os.cpu_count()} cores the client and the upstream take "
          "their CPU from the servers: the figures say how the servers share a busy machine, not what "
          f"{args.workers} free cores give. ")
-        + f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q {100 * args.workers}` "
-        f"(saturation, at most {100 * args.workers} outstanding), the servers taking turns run by run. "
+        + f"QPS and lost: the best of {args.repeat} runs of `dnsperf -l {args.duration} -c 4 -q 100` "
+        "(saturation, at most 100 outstanding), the servers taking turns run by run. "
         f"p50/p99: a separate run at a fixed {args.latency_qps} QPS for {args.latency_duration} s "
         f"(`dnsperf -Q {args.latency_qps} -v`), percentiles of its per-query latencies. "
         "RSS: the server's VmRSS after both runs of the workload. Ratio: fraudwall QPS / Unbound QPS. "
