@@ -11,16 +11,19 @@ from collections.abc import Iterator
 from fraudwall.resolver import config as config_module
 from fraudwall.resolver.version import fraudwall_version
 
-# Each module has `add_parsers(subparsers)`, registering verbs whose `run(args)` returns the exit code.
-COMMAND_MODULES = (
-    "fraudwall.resolver.cli.serve",
-    "fraudwall.resolver.cli.report",
-    "fraudwall.resolver.cli.lists",
-    "fraudwall.resolver.cli.check",
-    "fraudwall.resolver.cli.entries",
-    "fraudwall.resolver.cli.score",
-    "fraudwall.resolver.cli.warning",
-)
+# Each module has `add_parsers(subparsers)`, registering the verbs listed with it (hidden old spellings
+# too), whose `run(args)` returns the exit code. Only the module of the verb asked for is imported: the
+# others' imports cost every command ~80 ms (the CA's cryptography, the query log and the reports).
+# tests/resolver/cli/test_commands.py checks that each module registers exactly its verbs.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "fraudwall.resolver.cli.serve": ("serve",),
+    "fraudwall.resolver.cli.report": ("report", "log", "reports"),
+    "fraudwall.resolver.cli.lists": ("lists", "import", "export", "quarantine"),
+    "fraudwall.resolver.cli.check": ("check",),
+    "fraudwall.resolver.cli.entries": ("block", "allow", "unblock"),
+    "fraudwall.resolver.cli.score": ("score",),
+    "fraudwall.resolver.cli.warning": ("ca",),
+}
 
 # The options every verb takes, before it or after it (`fraudwall --db F lists`, `fraudwall report at-risk
 # --db F`): flag -> its add_argument keywords. A verb that declares one itself keeps its own help text.
@@ -107,14 +110,17 @@ class HelpFormatter(argparse.HelpFormatter):
         return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: with `verb`, only that verb's module registers its verbs (a verb no module
+    has, or none, gets them all, so that help and errors list every verb)."""
     parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.",
                                      formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"fraudwall {fraudwall_version()}")
     for flag, options in COMMON_OPTIONS.items():
         parser.add_argument(flag, default=None, **options)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    modules = [name for name, names in COMMAND_MODULES.items() if verb in names] or list(COMMAND_MODULES)
+    for name in modules:
         importlib.import_module(name).add_parsers(subparsers)
     for path, verb, _shown in verbs(parser):
         _take_common_options(verb)
@@ -150,8 +156,20 @@ def _take_common_options(verb: argparse.ArgumentParser) -> None:
             verb.add_argument(flag, default=argparse.SUPPRESS, **options)
 
 
+def verb_of(argv: list[str]) -> str | None:
+    """The verb `argv` asks for: its first word that is neither an option nor the value of a common one."""
+    words = iter(argv)
+    for word in words:
+        if word in COMMON_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(verb_of(argv))
     args = parser.parse_args(argv)
     try:
         args.config = config_module.load(args.config_file)
