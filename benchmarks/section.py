@@ -10,6 +10,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # A 1-minute load average above this at the start: something besides the benchmark was running (a
 # 2-core machine doing nothing else sits near 0.1).
 SHARED_LOAD = 0.5
+# The machine's speed at the start: the CPU seconds a fixed loop of Python takes, the least of three. On a
+# shared virtual machine it moved by a third within minutes (0.31-0.47 s for 3 million): a figure that
+# moved with it is the machine's, not fraudwall's.
+SPEED_LOOP = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -29,13 +34,26 @@ class Occasion:
     command: str
     when: str
     load: float
+    speed: float | None = None   # CPU seconds of the fixed loop (`loop_seconds`) at the start
+
+
+def loop_seconds() -> float:
+    """CPU seconds of SPEED_LOOP multiply-adds in Python, the least of three tries."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.process_time(), 0
+        for number in range(SPEED_LOOP):
+            total += number * number
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def begin(script: str, argv: list[str] | None) -> Occasion:
     """The occasion of a run of `benchmarks/SCRIPT.py` with `argv` (None: this process's own arguments)."""
     arguments = argv if argv is not None else sys.argv[1:]
     return Occasion(shlex.join([".venv/bin/python", f"benchmarks/{script}.py", *arguments]),
-                    datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), os.getloadavg()[0])
+                    datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), os.getloadavg()[0],
+                    loop_seconds())
 
 
 def load_said(start: float, end: float) -> str:
@@ -88,8 +106,11 @@ def filesystem(path: Path) -> str:
 def opening(occasion: Occasion, versions: Iterable[str] = (), end_load: float | None = None) -> list[str]:
     """The section's first lines: 'Measured DATE on N cores (...); load ...', then the command."""
     end = os.getloadavg()[0] if end_load is None else end_load
+    speed = "" if occasion.speed is None else (
+        f" The machine's speed at the start: {SPEED_LOOP:,} multiply-adds in Python took {occasion.speed:.2f} CPU-s "
+        "(the least of three; on this shared virtual machine it moved between 0.31 and 0.47 within minutes).")
     return [f"Measured {occasion.when} on {os.cpu_count()} cores ({machine(versions)}); "
-            f"{load_said(occasion.load, end)}.", "", f"Command: `{occasion.command}`", ""]
+            f"{load_said(occasion.load, end)}.{speed}", "", f"Command: `{occasion.command}`", ""]
 
 
 def publish(name: str, title: str, text: str, no_write: bool, path: Path | None = None) -> None:

@@ -33,6 +33,8 @@ def test_a_run_says_when_on_what_and_with_which_command():
     assert first.startswith(f"Measured {occasion.when} on ") and " cores (" in first
     assert "Python 3." in first and "uvloop 0.23.0" in first and "fraudwall " in first
     assert command == f"Command: `{occasion.command}`"
+    # The machine's speed then, so that a figure that moved with the machine can be told apart.
+    assert occasion.speed > 0 and f"took {occasion.speed:.2f} CPU-s" in first
 
 
 def test_a_loaded_machine_is_said_to_be_shared():
