@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # 2-core machine doing nothing else sits near 0.1).
 SHARED_LOAD = 0.5
 # The machine's speed at the start: the CPU seconds a fixed loop of Python takes, the least of three. On a
-# shared virtual machine it moved by a third within minutes (0.31-0.47 s for 3 million): a figure that
-# moved with it is the machine's, not fraudwall's.
+# shared virtual machine it moved by a third within minutes (0.14-0.21 s in the checkout's Python): a
+# figure that moved with it is the machine's, not fraudwall's.
 SPEED_LOOP = 3_000_000
 
 
@@ -108,7 +108,7 @@ def opening(occasion: Occasion, versions: Iterable[str] = (), end_load: float | 
     end = os.getloadavg()[0] if end_load is None else end_load
     speed = "" if occasion.speed is None else (
         f" The machine's speed at the start: {SPEED_LOOP:,} multiply-adds in Python took {occasion.speed:.2f} CPU-s "
-        "(the least of three; on this shared virtual machine it moved between 0.31 and 0.47 within minutes).")
+        "(the least of three; lower is faster: a figure that moved with it is the machine's).")
     return [f"Measured {occasion.when} on {os.cpu_count()} cores ({machine(versions)}); "
             f"{load_said(occasion.load, end)}.{speed}", "", f"Command: `{occasion.command}`", ""]
 
