@@ -46,10 +46,9 @@ def lifetime(scan: Scan | None, kind: AnswerKind, settings: CacheSettings) -> in
 
 
 # An entry is a plain tuple of bytes and numbers, not an object: the collector stops tracking such a
-# tuple at its first collection, so the cache's answers are never walked again. As objects, the
-# answers to 100,000 names asked once (benchmarks/first_seen_cost.py's unique names, in process, on
-# a shared machine) made two collections of the middle generation of 26-66 ms, each a stall for
-# every query waiting, and full collections grow with the cache; as tuples, one of 12 ms.
+# tuple at its first collection, so the cache's answers are never walked again. As objects, every
+# answer to a name asked once was walked by each collection of the older generations, a stall for
+# every query waiting that grew with the cache (test_cache.py checks that the tracked objects do not).
 # Nothing in it may be a container the collector tracks, or the tuple stays tracked: the TTLs are
 # packed into bytes, an offset and a value each (`_TTL_FIELD`).
 # Fields: the reply body, its TTL offsets and values, when stored, when it expires, whether it is an
