@@ -7,9 +7,10 @@ bytes were answered before, by an answer that still holds, gets the kept reply (
 A replay is told to the observers in bulk: its client's replays of the same reply are counted,
 and `report_replays` (the worker calls it every second, before it writes the query log and the
 metrics) hands each on once with its count. Observed one by one they were most of a replay's cost
-(benchmarks/first_seen_cost.py, blocked: 3.2 µs a query in process, 1.1 counted). Only replays faster than `TALLY_UNDER` are
-counted so: a slower one (a collection, a busy machine) is observed at once with its own time,
-so /metrics' duration histogram, whose first bucket is TALLY_UNDER, stays exact.
+(benchmarks/first_seen_cost.py, blocked: 3.2 µs a query in process, 1.1 counted). Only replays
+faster than `TALLY_UNDER` are counted so: a slower one (a collection, a busy machine) is observed
+at once with its own time, so /metrics' duration histogram, whose first bucket is TALLY_UNDER,
+stays exact.
 """
 
 from __future__ import annotations
