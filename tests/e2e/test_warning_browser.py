@@ -99,8 +99,10 @@ def rules(servers: WarningServers, port: int) -> str:
 
 def run_chromium(chromium: str, tmp_path: Path, *arguments: str) -> str:
     profile = Path(tmp_path) / f"profile-{time.monotonic_ns()}"
+    # A bound, not a wait: it returns when Chromium exits. The first headless start of a run (a fresh
+    # profile, fonts read) took over 30 s once on a busy shared VM.
     completed = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *arguments],
-                               capture_output=True, text=True, timeout=30)
+                               capture_output=True, text=True, timeout=120)
     return completed.stdout
 
 
