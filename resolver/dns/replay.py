@@ -49,6 +49,8 @@ class SiblingReplay(NamedTuple):
     tail: bytes       # the reply after its question
     parent: str       # "." and the name's parent, lowercase: a sibling's name is its first label and this
     rest: int         # octets of the question after its first label (the parent's labels, type and class)
+    limit: int        # the longest reply after the ID the client takes (its EDNS size: the same bytes)
+    key_flags: bytes  # what the query's cache key holds after the question (the DO and CD bits)
     query: Query      # the query it was made for
     answer: Answer
 
@@ -131,9 +133,9 @@ class ReplayMemo:
             return None
         question = data[12:first + kept.rest]
         reply = kept.head + question + kept.tail
-        template = kept.query
-        if len(question) > MAX_NAME_OCTETS + 4 or len(reply) + 2 > template.reply_limit:
+        if len(question) > MAX_NAME_OCTETS + 4 or len(reply) > kept.limit:
             return None   # a name over 255 octets, a reply that would not fit: the chain says what
+        template = kept.query
         if template.client != client and not self._serves(client, template.client):
             return None
         name = data[13:first].lower().decode("latin-1") + kept.parent
@@ -143,7 +145,7 @@ class ReplayMemo:
             return None
         # The fields the template's own read gave but the question's, which differs only in its first label.
         query = _new_query(Query, (data, (data[0] << 8) | data[1], template.flags, name, template.qtype,
-                                   template.qclass, question, question.lower() + template.key[len(template.question):],
+                                   template.qclass, question, question.lower() + kept.key_flags,
                                    template.edns_size, template.do, client, template.transport, False, None))
         return reply, query, kept.answer
 
@@ -177,8 +179,8 @@ class ReplayMemo:
         if len(self._siblings) >= self.size:
             self._siblings.clear()
         question_end = 12 + len(query.question)
-        self._siblings[key] = SiblingReplay(wire[2:12], wire[question_end:], qname[data[12]:],
-                                            question_end - first, query, answer)
+        self._siblings[key] = SiblingReplay(wire[2:12], wire[question_end:], qname[data[12]:], question_end - first,
+                                            query.reply_limit - 2, query.key[len(query.question):], query, answer)
 
     def _remember(self, key: bytes) -> None:
         if len(self._seen) >= self.size:
