@@ -115,9 +115,9 @@ class ReplayMemo:
 
     def sibling(self, data: bytes, client: str, now: float,
                 alike: Callable[[str], bool]) -> tuple[bytes, Query, Answer] | None:
-        """The reply (after the ID), the query and the answer for a datagram whose bytes but the question's first
-        label were blocked before, when that block still holds and `alike(name)` says the stages
-        decide its name so too."""
+        """The reply (after the ID), the query and the answer for a datagram whose bytes but the
+        question's first label were blocked before, when that block still holds and `alike(name)`
+        says the stages decide its name so too."""
         siblings = self._siblings
         if not siblings or len(data) < 14:
             return None
