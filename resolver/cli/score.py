@@ -2,23 +2,28 @@
 
 A long input (`PARALLEL_FROM` names or more on stdin, read from a file or pipe and written to one)
 is scored by a pool of processes, one for each CPU this process may use, forked once the scorer is
-built so they start with its tables; chunks of names go out in order and their lines are written in
-that order, so the output is the one a single process writes. A terminal on either side keeps the
-single process, which answers each name as it is read.
+built so they start with its tables. The parent only moves text: it reads stdin in pieces of whole
+lines, hands each to the first process free, and writes the lines each returns in the order of the
+pieces, so the output is the one a single process writes. A process picks the names out of its
+piece, scores them and writes their JSON lines itself. A terminal on either side keeps the single
+process, which answers each name as it is read.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import fcntl
 import gc
 import itertools
 import json
 from json.encoder import encode_basestring
 import os
+import pickle
+import select
 import signal
 import sys
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import Callable, Iterable, Iterator, TextIO, Union
 
 from fraudwall.blocklists.printable import printable_json
 from fraudwall.scoring.brands import BrandsError
@@ -31,8 +36,11 @@ __all__ = ["add_parsers", "run"]
 
 # Below this many names the pool costs more (a fork per CPU, the chunks' round trips) than it saves.
 PARALLEL_FROM = 5_000
-CHUNK = 1_000               # names a pool process scores per task
-CHUNKS_AHEAD = 4            # tasks queued per process: input is read no further ahead than this
+CHUNK = 1_000               # names a pool process scores per task, of those read to decide on the pool
+CHUNK_CHARS = 20_000        # characters of stdin a pool process scores per task after them: ~1,000 names
+CHUNKS_AHEAD = 4            # tasks per process whose lines may wait to be written: memory stays bounded
+TAIL_PARTS = 4              # the last tasks are cut this much finer, so the processes end together
+PIPE_BYTES = 1 << 20        # a pipe's room for a task's lines (Linux's default, 64 KiB, is a third of them)
 # Allocations between two collections of the young generation; Python's 700 made the collector
 # a tenth of the time of a name seen for the first time (the resolver's worker raises it too).
 GC_YOUNG_THRESHOLD = 50_000
@@ -63,13 +71,12 @@ def _settings(args: argparse.Namespace) -> ScorerSettings:
     return settings if isinstance(settings, ScorerSettings) else ScorerSettings()
 
 
-def _names(args: argparse.Namespace, stdin: TextIO) -> Iterator[str]:
-    yield from args.names
-    if args.stdin:
-        for line in stdin:
-            name = line.strip()
-            if name and not name.startswith("#"):
-                yield name
+def _stdin_names(lines: Iterable[str]) -> Iterator[str]:
+    """The names of lines read from stdin: each stripped, blank lines and comments skipped."""
+    for line in lines:
+        name = line.strip()
+        if name and not name.startswith("#"):
+            yield name
 
 
 def _scored(scorer: Scorer, names: Iterable[str], encode: Callable[[object], str]) -> tuple[str, int]:
@@ -129,7 +136,7 @@ def _encoder() -> Callable[[object], str]:
 def _workers(stdin: TextIO, stdout: TextIO) -> int:
     """Processes to score a long input with: every CPU this process may use, unless a person
     watches either end (a terminal gets each line as its name is read)."""
-    if _is_terminal(stdin) or _is_terminal(stdout):
+    if _is_terminal(stdin) or _is_terminal(stdout) or not hasattr(os, "fork"):
         return 1
     try:
         return len(os.sched_getaffinity(0))
@@ -163,13 +170,18 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     # left out of the collector's walks, and of the pages a forked pool process would copy.
     gc.freeze()
     encode = _encoder()
-    names = _names(args, stdin)
     workers = _workers(stdin, stdout) if workers is None else workers
-    head: list[str] = []
+    names = _stdin_names(stdin) if args.stdin else iter(())
+    head = list(args.names)
     if workers > 1:
-        head = list(itertools.islice(names, PARALLEL_FROM))
-        if len(head) == PARALLEL_FROM:
-            status = _run_parallel(scorer, itertools.chain(head, names), stdout, workers, encode)
+        head += itertools.islice(names, max(0, PARALLEL_FROM - len(head)))
+        if len(head) >= PARALLEL_FROM:
+            tasks = _finer_at_the_end(_tasks(head, stdin if args.stdin else None), 2 * workers)
+            try:
+                status = _run_parallel(scorer, encode, tasks, stdout, workers)
+            except PoolError as error:
+                print(f"fraudwall score: {error}", file=sys.stderr)
+                return 1
             stdout.flush()
             return status
     status = 0
@@ -181,37 +193,228 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     return status
 
 
-def _run_parallel(scorer: Scorer, names: Iterator[str], stdout: TextIO, workers: int,
-                  encode: Callable[[object], str]) -> int:
-    import multiprocessing
+# What a pool process is sent: names as read already, or text from stdin, whole lines, to pick them from.
+Task = Union[list, str]
 
-    context = multiprocessing.get_context("fork")
-    status = 0
-    with context.Pool(workers, initializer=_adopt, initargs=(scorer, encode)) as pool:
-        pending: collections.deque = collections.deque()
-        chunks = iter(lambda: list(itertools.islice(names, CHUNK)), [])
-        for chunk in itertools.chain(chunks, [None]):
-            if chunk is not None:
-                pending.append(pool.apply_async(_score_chunk, (chunk,)))
-            # Written in the order read; no more than CHUNKS_AHEAD tasks a process queued meanwhile.
-            while pending and (chunk is None or len(pending) >= CHUNKS_AHEAD * workers or pending[0].ready()):
-                text, chunk_status = pending.popleft().get()
+
+def _tasks(head: list[str], stdin: TextIO | None) -> Iterator[Task]:
+    """The pool's tasks in input order: the names read to decide on the pool, CHUNK at a time, then
+    the rest of stdin as text, CHUNK_CHARS characters or so at a time (the parent touches no name)."""
+    for start in range(0, len(head), CHUNK):
+        yield head[start:start + CHUNK]
+    if stdin is None:
+        return
+    # Cut after a newline: the line a piece ends in is read whole. A line is what iterating over
+    # stdin yields, text up to a newline as stdin's decoder hands it on.
+    rest: list[str] = []
+    while text := stdin.read(CHUNK_CHARS):
+        end = text.rfind("\n") + 1
+        if not end:
+            rest.append(text)
+            continue
+        yield "".join(rest) + text[:end] if rest else text[:end]
+        rest = [text[end:]]
+    if "".join(rest):
+        yield "".join(rest)
+
+
+def _finer_at_the_end(tasks: Iterator[Task], ahead: int) -> Iterator[Task]:
+    """`tasks`, read `ahead` in advance so that those left when they run out go in TAIL_PARTS pieces each:
+    the processes then end within a small task of each other, not one idle while another scores a whole one."""
+    waiting: collections.deque = collections.deque()
+    for task in tasks:
+        waiting.append(task)
+        if len(waiting) > ahead:
+            yield waiting.popleft()
+    for task in waiting:
+        yield from _pieces(task, TAIL_PARTS)
+
+
+def _pieces(task: Task, parts: int) -> list[Task]:
+    """`task` cut into up to `parts` tasks, in order: a text only after a newline."""
+    if isinstance(task, list):
+        step = max(1, -(-len(task) // parts))
+        return [task[start:start + step] for start in range(0, len(task), step)]
+    pieces, start = [], 0
+    for part in range(1, parts):
+        end = task.find("\n", max(start, len(task) * part // parts)) + 1
+        if not end:
+            break
+        pieces.append(task[start:end])
+        start = end
+    pieces.append(task[start:])
+    return [piece for piece in pieces if piece]
+
+
+class PoolError(Exception):
+    """A pool process failed or ended before its tasks were done: the run stops, exit status 1."""
+
+
+class _PoolProcess:
+    """The parent's end of one pool process: its pipes, the tasks it holds (oldest first), whether it was
+    told there are no more."""
+
+    __slots__ = ("pid", "tasks", "results", "holds", "told_to_end")
+
+    def __init__(self, pid: int, tasks: int, results: int) -> None:
+        self.pid, self.tasks, self.results = pid, tasks, results
+        self.holds: collections.deque = collections.deque()
+        self.told_to_end = False
+
+
+def _run_parallel(scorer: Scorer, encode: Callable[[object], str], tasks: Iterator[Task], stdout: TextIO,
+                  workers: int) -> int:
+    """Score `tasks` in `workers` forked processes, each holding two at most (the one it scores and the
+    next, so it never waits for the parent), and write their lines in the order of the tasks."""
+    processes: list[_PoolProcess] = []
+    try:
+        for _ in range(workers):
+            processes.append(_start(scorer, encode, processes))
+        sent = written = status = 0
+        for process in processes:
+            sent = _hand(process, tasks, sent)
+            sent = _hand(process, tasks, sent)
+        done: dict[int, tuple[str, int]] = {}
+        window = CHUNKS_AHEAD * workers
+        while written < sent:
+            # A process whose oldest task is too far ahead of the lines written waits, its lines unread:
+            # the one holding the next task to write is always read.
+            readable = [process for process in processes if process.holds and process.holds[0] < written + window]
+            for process in _ready(readable):
+                task = process.holds.popleft()
+                done[task] = _result(process)
+                sent = _hand(process, tasks, sent)
+            while written in done:
+                text, task_status = done.pop(written)
                 stdout.write(text)
-                status = max(status, chunk_status)
-    return status
+                status = max(status, task_status)
+                written += 1
+        return status
+    finally:
+        _stop(processes)
 
 
-# What a pool process scores with: set once by `_adopt` as the process starts (forked, it holds
-# the parent's scorer already), read by each `_score_chunk` it runs. Never set in the parent.
-_POOL_PROCESS: dict[str, object] = {}
+def _start(scorer: Scorer, encode: Callable[[object], str], others: list[_PoolProcess]) -> _PoolProcess:
+    """Fork a pool process; it scores with the scorer this one built, its tables shared until written."""
+    tasks_read, tasks_write = os.pipe()
+    results_read, results_write = os.pipe()
+    _widen(results_write)
+    # Ctrl-C is the parent's to handle (exit 130, the pool ended): held back across the fork, so the new
+    # process ignores it before it could take it, and then delivered here.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                for fd in (tasks_write, results_read, *(fd for other in others for fd in (other.tasks, other.results))):
+                    os.close(fd)
+                _serve(scorer, encode, tasks_read, results_write)
+                code = 0
+            finally:
+                os._exit(code)      # never the parent's code after the fork: no atexit, no flush of its buffers
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    os.close(tasks_read)
+    os.close(results_write)
+    return _PoolProcess(pid, tasks_write, results_read)
 
 
-def _adopt(scorer: Scorer, encode: Callable[[object], str]) -> None:
-    # Ctrl-C is the parent's to handle (exit 130, the pool ended): a traceback from each process would bury it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _POOL_PROCESS["scorer"] = scorer
-    _POOL_PROCESS["encode"] = encode
+def _serve(scorer: Scorer, encode: Callable[[object], str], tasks: int, results: int) -> None:
+    """A pool process's life: score each task sent on `tasks`, send its lines and exit status on
+    `results`, until the parent sends None or goes."""
+    try:
+        task = _receive(tasks)
+        while task is not None:
+            names = task if isinstance(task, list) else _stdin_names(task.split("\n"))
+            result = _scored(scorer, names, encode)
+            # The next task is read before these lines go: the parent sends a process a task only once it
+            # has read the lines before it, so neither ever waits for the other with a pipe full.
+            task = _receive(tasks)
+            _send(results, result)
+    except (EOFError, BrokenPipeError):
+        return      # the parent is gone: nobody to send the lines to
+    except Exception:
+        import traceback
+        _send(results, (traceback.format_exc(), None))
+        raise
 
 
-def _score_chunk(names: list[str]) -> tuple[str, int]:
-    return _scored(_POOL_PROCESS["scorer"], names, _POOL_PROCESS["encode"])  # type: ignore[arg-type]
+def _hand(process: _PoolProcess, tasks: Iterator[Task], sent: int) -> int:
+    """Send `process` the next task (None once there are none); the count of tasks sent after it."""
+    if process.told_to_end:
+        return sent
+    task = next(tasks, None)
+    _send(process.tasks, task)
+    if task is None:
+        process.told_to_end = True
+        return sent
+    process.holds.append(sent)
+    return sent + 1
+
+
+def _ready(processes: list[_PoolProcess]) -> list[_PoolProcess]:
+    """Those of `processes` with lines to read (or gone), once one has."""
+    poll = select.poll()
+    for process in processes:
+        poll.register(process.results, select.POLLIN)
+    ready = {fd for fd, _ in poll.poll()}
+    return [process for process in processes if process.results in ready]
+
+
+def _result(process: _PoolProcess) -> tuple[str, int]:
+    try:
+        text, status = _receive(process.results)
+    except EOFError:
+        raise PoolError(f"scoring process {process.pid} ended before its names were scored") from None
+    if status is None:
+        raise PoolError(f"scoring process {process.pid} failed:\n{text.rstrip()}")
+    return text, status
+
+
+def _stop(processes: list[_PoolProcess]) -> None:
+    """End the pool: done, or stopped (Ctrl-C, a closed stdout, a process failed)."""
+    for process in processes:
+        for fd in (process.tasks, process.results):
+            os.close(fd)
+    for process in processes:
+        # Done, each has sent its last lines and is ending; stopped, none has anything left worth waiting for.
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(process.pid, 0)
+
+
+def _widen(fd: int) -> None:
+    """Room in the pipe for a task's lines: a pool process writes them at once and scores on."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass        # not Linux, or a lower limit: the lines go in several writes
+
+
+def _send(fd: int, value: object) -> None:
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    message = memoryview(len(data).to_bytes(8, "little") + data)
+    while message:
+        message = message[os.write(fd, message):]
+
+
+def _receive(fd: int) -> object:
+    """The next value `_send` wrote to `fd`; EOFError when the other end closed first."""
+    return pickle.loads(_read(fd, int.from_bytes(_read(fd, 8), "little")))
+
+
+def _read(fd: int, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = os.readv(fd, [view[got:]])
+        if not count:
+            raise EOFError
+        got += count
+    return buffer
