@@ -33,7 +33,7 @@ class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
     __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_near", "_folded_near",
-                 "_loose_near", "_inner", "_inner_starts", "_labels", "_variants", "gate")
+                 "_loose_near", "_inner", "_inner_starts", "_labels", "_variants", "gate", "_above_owned")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -46,9 +46,12 @@ class BrandIndex:
         folded_by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
         loose_by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
         inner: dict[str, list[str]] = defaultdict(list)
+        above_owned: set[str] = set()
         for brand in self.brands:
             for domain in (*brand.domains, *brand.services):
                 self._owner.setdefault(domain, brand)
+                # Its parents: `com.be` and `be` of amazon.com.be.
+                above_owned.update(domain.split(".", dots)[dots] for dots in range(1, domain.count(".") + 1))
             labels = {d.split(".")[0].replace("-", "") for d in brand.domains}
             for token in brand.tokens:
                 if token in self._tokens:
@@ -66,6 +69,7 @@ class BrandIndex:
                 by_length[len(token)].append((token, token))
                 folded_by_length[len(skeleton(token))].append((skeleton(token), token))
                 loose_by_length[len(loose_skeleton(token))].append((loose_skeleton(token), token))
+        self._above_owned = frozenset(above_owned)
         self._skeletons = {k: tuple(v) for k, v in skeletons.items()}
         self._loose = {k: tuple(v) for k, v in loose.items()}
         self._near = _NearTable(by_length)
@@ -91,6 +95,11 @@ class BrandIndex:
     def owner(self, domain: str) -> Brand | None:
         """The brand whose legitimate domain this registrable domain is."""
         return self._owner.get(domain)
+
+    def above_owned(self, domain: str) -> bool:
+        """Whether a brand's domain lies below `domain` (amazon.com.be below com.be): the only domains
+        under which a name's parent can be a brand's domain when the name's registrable domain is not."""
+        return domain in self._above_owned
 
     def token(self, text: str) -> Brand | None:
         return self._tokens.get(text)
