@@ -7,14 +7,16 @@ import time
 import dns.rcode
 from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import link
+from fraudwall.resolver.dns.codec import scan_reply
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode
 from fraudwall.resolver.config import CacheSettings
 from fraudwall.resolver.dns.quota import Quota
+from fraudwall.resolver.server import upstream as upstream_module
 from fraudwall.resolver.server.upstream import DESCRIPTORS_KEPT, WAITERS_PER_SOCKET, Forwarder, UpstreamStage, in_flight_bound
 from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 
 from tests.resolver.fake_upstream import FORGED_ADDRESS, FakeUpstream, ForgingUpstream
-from tests.resolver.helpers import make_query, parse
+from tests.resolver.helpers import make_query, parse, upstream_reply
 
 RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"]}
 
@@ -151,9 +153,10 @@ def test_when_the_first_asker_is_cancelled_the_others_ask_again():
 
 def test_every_asker_hears_of_a_failed_exchange():
     class Broken:
-        async def exchange(self, query):
-            await asyncio.sleep(0.01)
-            raise RuntimeError("reply could not be re-encoded")
+        def forward(self, query):
+            failed = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.01, failed.set_exception, RuntimeError("reply could not be re-encoded"))
+            return failed
 
     async def main():
         stage = UpstreamStage(Broken())
@@ -322,3 +325,15 @@ def test_each_exchange_is_counted_with_its_outcome():
         assert tries == [(refusing.port, "error"), (truncating.port, "ok"), (truncating.port, "ok")]
 
     asyncio.run(main())
+
+
+def test_the_walk_handed_up_with_a_reply_is_the_walk_of_the_body_without_opt():
+    # The cache patches TTLs at the walk's offsets and the inspect stage reads its names: they must
+    # be the body's, the OPT record (the last one, or not) gone.
+    query = make_query("www.example.org")
+    records = ("www.example.org. 300 CNAME www.example.net.", "www.example.net. 60 A 192.0.2.1")
+    for reply in (upstream_reply(query, *records), upstream_reply(query, *records, edns=False)):
+        body, scan = upstream_module._readable(reply)
+        assert scan == scan_reply(body)
+        assert scan.opt_span is None and scan.end == len(body)
+        assert parse(body).edns < 0 and [rrset.ttl for rrset in parse(body).answer] == [300, 60]
