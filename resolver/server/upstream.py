@@ -287,8 +287,10 @@ class OutgoingPorts:
         try may take it."""
         waiter = port.waiter
         port.waiter = None
-        self.give_back(port)
-        self.on_done(waiter, result)
+        try:
+            self.give_back(port)
+        finally:
+            self.on_done(waiter, result)   # whatever happened to the socket: nobody else would tell the waiter
 
     def give_back(self, port: _Port) -> None:
         """`port` after its try: free again, or closed and a fresh one kept in its place."""
