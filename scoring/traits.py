@@ -138,6 +138,8 @@ _SUFFIX_DASH = re.compile(r"^(?:com|net|org|gov|co|info)-|-(?:com|net|org)$"
                           r"|(?:^|-)(?:co-(?:jp|uk|kr|nz|za|id|in|th|il)|com-(?:br|au|mx|ar|tr|cn|hk|tw|sg|my|ph"
                           r"|co|pe|vn|pk|ng|eg|sa)|gov-(?:uk|au|br|in))(?:-|$)")
 _IP_LIKE = re.compile(r"(?:^|[^0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?:$|[^0-9])")
+# What every such address holds, found several times faster (the search starts at a digit): the cheap test first.
+_IP_LIKE_HINT = re.compile(r"[0-9]([-.])[0-9]{1,3}\1[0-9]")
 _SPELLED = frozenset({"com", "net", "org", "gov", "edu", "co"})
 _FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2", "mail", "webmail"})
 _DIGITS = b"0123456789"
@@ -286,13 +288,14 @@ def _machine_made(label: str) -> bool:
     letters = label.replace("-", "")
     if len(letters) < 6:
         return False
-    hex_run = _HEX.search(letters)
+    # Each search only where it can match: a hash-like run is 8 characters or more, a consonant run 5 letters.
+    hex_run = len(letters) >= 8 and _HEX.search(letters)
     if hex_run and not hex_run.group().isdigit() and sum(c.isdigit() for c in hex_run.group()) >= 2:
         return True
     alpha = letters.encode().translate(None, _DIGITS)
     if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
         return True
-    return bool(_FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label))
+    return len(alpha) >= 5 and bool(_FIVE_CONSONANTS.search(label) and _CONSONANT_RUN.search(label))
 
 
 def host_structure(subdomain: list[str], host_length: int,
@@ -337,5 +340,5 @@ def host_structure(subdomain: list[str], host_length: int,
 def ip_like(host: str) -> list[tuple[str, str]]:
     if len(host) - len(host.encode().translate(None, _DIGITS)) < 4:
         return []       # an address has four numbers: most names have no four digits at all
-    match = _IP_LIKE.search(host)
+    match = _IP_LIKE_HINT.search(host) and _IP_LIKE.search(host)
     return [("ip-like", f"an address written into the name ({match.group().strip('.-')})")] if match else []
