@@ -171,7 +171,8 @@ class OutgoingPorts:
 
     A try ends in one call, `on_done(waiter, result)`, made from the reader, the timer or the
     send: `result` is the reply, or the error (UpstreamError, TimeoutError). No future, task or
-    coroutine per try: a future and the task step it wakes cost more than the try's own work.
+    coroutine per try: the one future a forwarded query's askers wait on is settled once, when the
+    policy has its answer (Forwarder).
 
     Deadlines share one timer: every try waits the same `timeout`, so they come due in the
     order the tries started, and a queue of (deadline, socket, try) replaces a timer armed

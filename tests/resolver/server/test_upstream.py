@@ -337,3 +337,24 @@ def test_the_walk_handed_up_with_a_reply_is_the_walk_of_the_body_without_opt():
         assert scan == scan_reply(body)
         assert scan.opt_span is None and scan.end == len(body)
         assert parse(body).edns < 0 and [rrset.ttl for rrset in parse(body).answer] == [300, 60]
+
+
+def test_an_error_nobody_expected_reaches_every_asker_instead_of_leaving_them_waiting():
+    def broken_metrics(server, outcome, seconds):
+        raise RuntimeError("metrics broke")
+
+    async def main():
+        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+        pool = UpstreamPool((Upstream("127.0.0.1", upstream.port),), time.monotonic)
+        stage = UpstreamStage(Forwarder(pool, 0.5, 1, on_try=broken_metrics))
+        try:
+            # Raised in the socket's reader callback, where no asker's coroutine is running.
+            outcomes = await asyncio.wait_for(asyncio.gather(
+                *(stage.resolve(make_query("www.example.org")) for _ in range(3)), return_exceptions=True), 5)
+        finally:
+            stage.forwarder.close()
+            upstream.stop()
+        assert [type(outcome) for outcome in outcomes] == [RuntimeError] * 3
+        assert not stage._in_flight and stage.waiting == 0
+
+    asyncio.run(main())
