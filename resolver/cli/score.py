@@ -23,7 +23,7 @@ import pickle
 import select
 import signal
 import sys
-from typing import Callable, Iterable, Iterator, TextIO, Union
+from typing import Iterable, Iterator, TextIO, Union
 
 from fraudwall.blocklists.printable import printable_json
 from fraudwall.scoring.brands import BrandsError
@@ -79,11 +79,11 @@ def _stdin_names(lines: Iterable[str]) -> Iterator[str]:
             yield name
 
 
-def _scored(scorer: Scorer, names: Iterable[str], encode: Callable[[object], str]) -> tuple[str, int]:
+def _scored(scorer: Scorer, names: Iterable[str], json_lines: JsonLines) -> tuple[str, int]:
     """The output lines of `names` and the exit status they make (2 when one is invalid, else 0)."""
     lines = []
     status = 0
-    score_normalised = scorer.score_normalised
+    score_normalised, of_score, encode = scorer.score_normalised, json_lines.of_score, json_lines.encode
     for name in names:
         try:
             # The name as the lists spell it, so `score faß.de` and `check faß.de` speak of xn--fa-hia.de.
@@ -95,12 +95,14 @@ def _scored(scorer: Scorer, names: Iterable[str], encode: Callable[[object], str
             status = 2
         else:
             record = None
-            line = _line(name, score, encode)
+            line = of_score(name, score)
         # The names come from the command line or a feed on stdin: escaped, they cannot drive the terminal.
         # printable_json changes only a string with a backslash or a character that is not printable;
         # JSON writes a backslash for the first and for every control character, and leaves the
-        # others as they are: a line without a backslash that is printable needed no escaping.
-        if "\\" in line or not line.isprintable():
+        # others as they are: a line without a backslash that is printable needed no escaping. In an
+        # ASCII line (most; isascii() reads a flag) the one such character JSON leaves is DEL: two quick
+        # searches instead of isprintable() looking up each character (a fifth of a line's cost).
+        if "\\" in line or ("\x7f" in line if line.isascii() else not line.isprintable()):
             line = encode(printable_json(record if record is not None else _record(name, score)))
         lines.append(line)
     lines.append("")
@@ -112,25 +114,38 @@ def _record(name: str, score: Score) -> dict:
             "brand": score.brand, "reasons": list(score.reasons), "rule": score.rule}
 
 
-def _line(name: str, score: Score, encode: Callable[[object], str]) -> str:
-    """encode(_record(name, score)), written key for key in half the time (a tenth of a name's cost
-    in a long run): strings and the float as json's encoder writes them, with its own functions."""
-    if type(score.value) is not float:
-        return encode(_record(name, score))
-    quote, brand, rule = encode_basestring, score.brand, score.rule
-    return (f'{{"name": {quote(name)}, "score": {float.__repr__(score.value)}, '
-            f'"verdict": {_VERDICTS[score.verdict]}, "brand": {"null" if brand is None else quote(brand)}, '
-            f'"reasons": [{", ".join(map(quote, score.reasons))}], "rule": {_RULES.get(rule) or quote(rule)}}}')
+class JsonLines:
+    """A name's line as json.dumps(_record(name, score), ensure_ascii=False) writes it, one for each run.
+
+    `of_score` writes it key for key in about a third of the encoder's time (the line was a tenth of a name's
+    cost in a long run): strings quoted by json's own function, the verdicts and rules (a closed set)
+    written once, and each score's digits once (float.__repr__ was a quarter of a line; scores are rounded
+    to 4 decimals, so there are a few hundred)."""
+
+    __slots__ = ("encode", "_numbers")
+
+    def __init__(self) -> None:
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode   # made once, not for each line
+        self._numbers: dict[float, str] = {}
+
+    def of_score(self, name: str, score: Score) -> str:
+        value, verdict, brand, reasons, rule = score
+        if type(value) is not float:
+            return self.encode(_record(name, score))
+        # 0.0 and -0.0 are one key and two spellings.
+        number = self._numbers.get(value) if value else float.__repr__(value)
+        if number is None:
+            number = self._numbers[value] = float.__repr__(value)
+        quote = encode_basestring
+        listed = (quote(reasons[0]) if len(reasons) == 1 else ", ".join(map(quote, reasons))) if reasons else ""
+        return (f'{{"name": {quote(name)}, "score": {number}, "verdict": {_VERDICTS[verdict._value_]}, '
+                f'"brand": {"null" if brand is None else quote(brand)}, "reasons": [{listed}], '
+                f'"rule": {_RULES.get(rule) or quote(rule)}}}')
 
 
-# The verdicts and rules as JSON writes them: a closed set, written once rather than for every line.
-_VERDICTS = {verdict: encode_basestring(verdict.value) for verdict in Verdict}
+# The verdicts (by value: an enum's own hash is a call in Python) and rules as JSON writes them.
+_VERDICTS = {verdict.value: encode_basestring(verdict.value) for verdict in Verdict}
 _RULES = {rule.value: encode_basestring(rule.value) for rule in Rule}
-
-
-def _encoder() -> Callable[[object], str]:
-    """json.dumps(value, ensure_ascii=False), with the encoder made once rather than per line."""
-    return json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _workers(stdin: TextIO, stdout: TextIO) -> int:
@@ -169,7 +184,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     # What is built so far (imports, the brand index, the suffix list) lives as long as the run:
     # left out of the collector's walks, and of the pages a forked pool process would copy.
     gc.freeze()
-    encode = _encoder()
+    json_lines = JsonLines()
     workers = _workers(stdin, stdout) if workers is None else workers
     names = _stdin_names(stdin) if args.stdin else iter(())
     head = list(args.names)
@@ -178,7 +193,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         if len(head) >= PARALLEL_FROM:
             tasks = _finer_at_the_end(_tasks(head, stdin if args.stdin else None), 2 * workers)
             try:
-                status = _run_parallel(scorer, encode, tasks, stdout, workers)
+                status = _run_parallel(scorer, json_lines, tasks, stdout, workers)
             except PoolError as error:
                 print(f"fraudwall score: {error}", file=sys.stderr)
                 return 1
@@ -186,7 +201,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
             return status
     status = 0
     for name in itertools.chain(head, names):
-        text, line_status = _scored(scorer, (name,), encode)
+        text, line_status = _scored(scorer, (name,), json_lines)
         stdout.write(text)
         status = max(status, line_status)
     stdout.flush()
@@ -262,14 +277,14 @@ class _PoolProcess:
         self.told_to_end = False
 
 
-def _run_parallel(scorer: Scorer, encode: Callable[[object], str], tasks: Iterator[Task], stdout: TextIO,
+def _run_parallel(scorer: Scorer, json_lines: JsonLines, tasks: Iterator[Task], stdout: TextIO,
                   workers: int) -> int:
     """Score `tasks` in `workers` forked processes, each holding two at most (the one it scores and the
     next, so it never waits for the parent), and write their lines in the order of the tasks."""
     processes: list[_PoolProcess] = []
     try:
         for _ in range(workers):
-            processes.append(_start(scorer, encode, processes))
+            processes.append(_start(scorer, json_lines, processes))
         sent = written = status = 0
         for process in processes:
             sent = _hand(process, tasks, sent)
@@ -294,7 +309,7 @@ def _run_parallel(scorer: Scorer, encode: Callable[[object], str], tasks: Iterat
         _stop(processes)
 
 
-def _start(scorer: Scorer, encode: Callable[[object], str], others: list[_PoolProcess]) -> _PoolProcess:
+def _start(scorer: Scorer, json_lines: JsonLines, others: list[_PoolProcess]) -> _PoolProcess:
     """Fork a pool process; it scores with the scorer this one built, its tables shared until written."""
     tasks_read, tasks_write = os.pipe()
     results_read, results_write = os.pipe()
@@ -311,7 +326,7 @@ def _start(scorer: Scorer, encode: Callable[[object], str], others: list[_PoolPr
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 for fd in (tasks_write, results_read, *(fd for other in others for fd in (other.tasks, other.results))):
                     os.close(fd)
-                _serve(scorer, encode, tasks_read, results_write)
+                _serve(scorer, json_lines, tasks_read, results_write)
                 code = 0
             finally:
                 os._exit(code)      # never the parent's code after the fork: no atexit, no flush of its buffers
@@ -322,14 +337,14 @@ def _start(scorer: Scorer, encode: Callable[[object], str], others: list[_PoolPr
     return _PoolProcess(pid, tasks_write, results_read)
 
 
-def _serve(scorer: Scorer, encode: Callable[[object], str], tasks: int, results: int) -> None:
+def _serve(scorer: Scorer, json_lines: JsonLines, tasks: int, results: int) -> None:
     """A pool process's life: score each task sent on `tasks`, send its lines and exit status on
     `results`, until the parent sends None or goes."""
     try:
         task = _receive(tasks)
         while task is not None:
             names = task if isinstance(task, list) else _stdin_names(task.split("\n"))
-            result = _scored(scorer, names, encode)
+            result = _scored(scorer, names, json_lines)
             # The next task is read before these lines go: the parent sends a process a task only once it
             # has read the lines before it, so neither ever waits for the other with a pipe full.
             task = _receive(tasks)

@@ -55,9 +55,9 @@ def test_broken_brands_file_is_exit_1(tmp_path, capsys):
 
 def test_a_name_with_terminal_controls_is_printed_escaped():
     # `score --stdin` reads feeds and logs: the names it echoes must not drive the operator's terminal.
-    status, lines = run(["score", "--stdin"], stdin="\x1b[31mpaypa1.com\x9b\npaypa1.com\u202e\n")
+    status, lines = run(["score", "--stdin"], stdin="\x1b[31mpaypa1.com\x9b\npaypa1.com\u202e\npaypa1\x7f.com\n")
     assert status == 2
-    assert [line["name"] for line in lines] == ["\\027[31mpaypa1.com\\155", "paypa1.com\\u202e"]
+    assert [line["name"] for line in lines] == ["\\027[31mpaypa1.com\\155", "paypa1.com\\u202e", "paypa1\\127.com"]
     assert all(char.isprintable() for line in lines for char in line["error"])
 
 
@@ -168,3 +168,16 @@ def test_each_line_is_what_json_writes():
     assert [json.dumps(record, ensure_ascii=False) for record in records] == out.getvalue().splitlines()
     assert any(not record["reasons"][0].isascii() for record in records if record.get("reasons"))
     assert {record["verdict"] for record in records if "verdict" in record} == {"allow", "warn", "block"}
+
+
+def test_a_reason_with_a_control_the_json_keeps_is_printed_escaped():
+    # JSON escapes every control character but DEL: a line of ASCII is still searched for it.
+    from fraudwall.resolver.cli.score import JsonLines, _scored
+    from fraudwall.scoring.score import Score, Verdict
+
+    class Scorer:
+        def score_normalised(self, name):
+            return Score(0.5, Verdict.ALLOW, None, ("a\x7fb",), "words")
+
+    text, status = _scored(Scorer(), ["example.org"], JsonLines())
+    assert status == 0 and json.loads(text)["reasons"] == ["a\\127b"]
