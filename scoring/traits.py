@@ -198,7 +198,7 @@ def label_shape(label: str) -> list[tuple[str, str]]:
         if not alpha:
             if digits >= 5:
                 found.append(("all-digits", f"all digits ({digits})"))
-        elif digits >= 2 and (hex_run := _HEX.search(letters)) and not hex_run.group().isdigit() \
+        elif digits >= 2 and len(letters) >= 8 and (hex_run := _HEX.search(letters)) and not hex_run.group().isdigit() \
                 and sum(c.isdigit() for c in hex_run.group()) >= 2:
             found.append(("hex", f"hash-like run {hex_run.group()!r}"))
         elif _DIGIT_LETTER_MIX.search(letters):
