@@ -50,7 +50,7 @@ Each name gives one line: {"name", "score", "verdict", "brand", "reasons", "rule
 a name that is not a domain name gives {"name", "error"} and the run goes on.
 Thresholds and the admin's brands file come from the [scorer] section of --config.
 From 5,000 names on stdin (neither side a terminal), every CPU scores; the order stays.
-Exit status: 0, or 2 when a name was invalid, 1 when the brands file is broken.
+Exit status: 0, or 2 when a name was invalid, 1 when the brands file is broken or a scoring process failed.
 """
 
 
@@ -362,7 +362,12 @@ def _hand(process: _PoolProcess, tasks: Iterator[Task], sent: int) -> int:
     if process.told_to_end:
         return sent
     task = next(tasks, None)
-    _send(process.tasks, task)
+    try:
+        _send(process.tasks, task)
+    except BrokenPipeError:
+        # It ended (not stdout closing: that is no error): what it sent last says why.
+        while True:
+            _result(process)
     if task is None:
         process.told_to_end = True
         return sent

@@ -1,6 +1,7 @@
 import argparse
 import io
 import json
+import os
 import types
 
 from fraudwall.resolver.cli.score import add_parsers
@@ -143,6 +144,17 @@ def test_a_pool_process_that_fails_ends_the_run_with_status_1(monkeypatch, capsy
     error = capsys.readouterr().err
     assert error.startswith("fraudwall score: scoring process ") and "RuntimeError: the scorer broke" in error
 
+
+
+def test_a_pool_process_that_dies_ends_the_run_with_status_1(monkeypatch, capsys):
+    # Killed (out of memory, say), it sends nothing: the run says so rather than wait for its lines.
+    from fraudwall.resolver.cli import score
+
+    monkeypatch.setattr(score, "PARALLEL_FROM", 50)
+    monkeypatch.setattr(score, "_serve", lambda *args: os._exit(9))
+    status, _ = score_with("\n".join(names_of_every_kind(2000)), 2)
+    assert status == 1
+    assert "ended before its names were scored" in capsys.readouterr().err
 
 def test_a_terminal_at_either_end_keeps_one_process():
     from fraudwall.resolver.cli.score import _workers
