@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import fcntl
+import functools
 import gc
 import itertools
 import json
@@ -281,15 +282,21 @@ def _run_parallel(scorer: Scorer, json_lines: JsonLines, tasks: Iterator[Task], 
                   workers: int) -> int:
     """Score `tasks` in `workers` forked processes, each holding two at most (the one it scores and the
     next, so it never waits for the parent), and write their lines in the order of the tasks."""
+    # The bytes under stdout, when it has them: a process sends its lines encoded as stdout encodes them,
+    # written here as they come (decoding them to encode them again was 3k instructions a name).
+    buffer = getattr(stdout, "buffer", None) if os.linesep == "\n" else None
+    encoding = (stdout.encoding, stdout.errors) if buffer is not None else None
+    write = functools.partial(_write_all, buffer) if buffer is not None else stdout.write
+    stdout.flush()
     processes: list[_PoolProcess] = []
     try:
         for _ in range(workers):
-            processes.append(_start(scorer, json_lines, processes))
+            processes.append(_start(scorer, json_lines, encoding, processes))
         sent = written = status = 0
         for process in processes:
             sent = _hand(process, tasks, sent)
             sent = _hand(process, tasks, sent)
-        done: dict[int, tuple[str, int]] = {}
+        done: dict[int, tuple[str | bytes, int]] = {}
         window = CHUNKS_AHEAD * workers
         while written < sent:
             # A process whose oldest task is too far ahead of the lines written waits, its lines unread:
@@ -301,7 +308,7 @@ def _run_parallel(scorer: Scorer, json_lines: JsonLines, tasks: Iterator[Task], 
                 sent = _hand(process, tasks, sent)
             while written in done:
                 text, task_status = done.pop(written)
-                stdout.write(text)
+                write(text)
                 status = max(status, task_status)
                 written += 1
         return status
@@ -309,8 +316,10 @@ def _run_parallel(scorer: Scorer, json_lines: JsonLines, tasks: Iterator[Task], 
         _stop(processes)
 
 
-def _start(scorer: Scorer, json_lines: JsonLines, others: list[_PoolProcess]) -> _PoolProcess:
-    """Fork a pool process; it scores with the scorer this one built, its tables shared until written."""
+def _start(scorer: Scorer, json_lines: JsonLines, encoding: tuple[str, str] | None,
+           others: list[_PoolProcess]) -> _PoolProcess:
+    """Fork a pool process; it scores with the scorer this one built, its tables shared until written, and
+    sends its lines encoded with `encoding` (and errors), or as text (None)."""
     tasks_read, tasks_write = os.pipe()
     results_read, results_write = os.pipe()
     _widen(results_write)
@@ -326,7 +335,7 @@ def _start(scorer: Scorer, json_lines: JsonLines, others: list[_PoolProcess]) ->
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 for fd in (tasks_write, results_read, *(fd for other in others for fd in (other.tasks, other.results))):
                     os.close(fd)
-                _serve(scorer, json_lines, tasks_read, results_write)
+                _serve(scorer, json_lines, encoding, tasks_read, results_write)
                 code = 0
             finally:
                 os._exit(code)      # never the parent's code after the fork: no atexit, no flush of its buffers
@@ -337,18 +346,19 @@ def _start(scorer: Scorer, json_lines: JsonLines, others: list[_PoolProcess]) ->
     return _PoolProcess(pid, tasks_write, results_read)
 
 
-def _serve(scorer: Scorer, json_lines: JsonLines, tasks: int, results: int) -> None:
+def _serve(scorer: Scorer, json_lines: JsonLines, encoding: tuple[str, str] | None, tasks: int,
+           results: int) -> None:
     """A pool process's life: score each task sent on `tasks`, send its lines and exit status on
     `results`, until the parent sends None or goes."""
     try:
         task = _receive(tasks)
         while task is not None:
             names = task if isinstance(task, list) else _stdin_names(task.split("\n"))
-            result = _scored(scorer, names, json_lines)
+            text, status = _scored(scorer, names, json_lines)
             # The next task is read before these lines go: the parent sends a process a task only once it
             # has read the lines before it, so neither ever waits for the other with a pipe full.
             task = _receive(tasks)
-            _send(results, result)
+            _send(results, (text.encode(*encoding) if encoding else text, status))
     except (EOFError, BrokenPipeError):
         return      # the parent is gone: nobody to send the lines to
     except Exception:
@@ -384,7 +394,7 @@ def _ready(processes: list[_PoolProcess]) -> list[_PoolProcess]:
     return [process for process in processes if process.results in ready]
 
 
-def _result(process: _PoolProcess) -> tuple[str, int]:
+def _result(process: _PoolProcess) -> tuple[str | bytes, int]:
     try:
         text, status = _receive(process.results)
     except EOFError:
@@ -406,6 +416,13 @@ def _stop(processes: list[_PoolProcess]) -> None:
         except ProcessLookupError:
             pass
         os.waitpid(process.pid, 0)
+
+
+def _write_all(buffer, data: bytes) -> None:
+    # Under python -u (PYTHONUNBUFFERED) stdout's bytes are a raw file, whose write may take only a part.
+    view = memoryview(data)
+    while view:
+        view = view[buffer.write(view) or 0:]
 
 
 def _widen(fd: int) -> None:

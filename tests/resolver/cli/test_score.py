@@ -107,6 +107,12 @@ def test_a_long_input_scored_by_several_processes_is_written_as_one_process_writ
     stdin = "\n".join(names_of_every_kind(3000)) + "\n"
     outputs = [score_with(stdin, workers) for workers in (1, 2, 3)]
     assert outputs[0] == outputs[1] == outputs[2]
+    # Written to a file's bytes, as the command writes to its stdout: the processes send them encoded.
+    parser = argparse.ArgumentParser(prog="fraudwall")
+    add_parsers(parser.add_subparsers())
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    status = score.run(parser.parse_args(["score", "--stdin"]), stdin=io.StringIO(stdin), stdout=out, workers=2)
+    assert (status, out.buffer.getvalue()) == (outputs[0][0], outputs[0][1].encode())
     status, text = outputs[0]
     assert status == 2 and text.count("\n") == 3000
     assert [json.loads(line)["name"] for line in text.splitlines()[:2]] == ["paypall0.com", "apple-login.com"]
