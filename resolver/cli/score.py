@@ -220,18 +220,19 @@ def _tasks(head: list[str], stdin: TextIO | None) -> Iterator[Task]:
         yield head[start:start + CHUNK]
     if stdin is None:
         return
-    # Cut after a newline: the line a piece ends in is read whole. A line is what iterating over
-    # stdin yields, text up to a newline as stdin's decoder hands it on.
+    # Cut after a newline, so a piece holds whole lines: the lines iterating over stdin yields, which
+    # end at a newline once stdin's decoder has translated what it translates.
     rest: list[str] = []
     while text := stdin.read(CHUNK_CHARS):
         end = text.rfind("\n") + 1
         if not end:
-            rest.append(text)
+            rest.append(text)   # a line longer than a piece: read on
             continue
-        yield "".join(rest) + text[:end] if rest else text[:end]
+        yield "".join(rest) + text[:end]
         rest = [text[end:]]
-    if "".join(rest):
-        yield "".join(rest)
+    tail = "".join(rest)
+    if tail:
+        yield tail
 
 
 def _finer_at_the_end(tasks: Iterator[Task], ahead: int) -> Iterator[Task]:
