@@ -149,11 +149,11 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
             # Two edits that rewrite a long brand's start make another name sharing its end (hiexpress,
             # flixpress of aliexpress): people read a name from its start.
             continue
-        if (not idn and len(match.token) <= _WORD_LIKE and plain.isalpha()
+        if (not idn and len(match.token) <= _WORD_LIKE and (plain.isalpha() or match.token.isdigit())
                 and distance(plain, match.token, 2) > match.distance):
-            # One letter read as another (i as l) and an edit on top, on a short name: a word, not a
-            # look-alike (`mail` read as `mall`, one letter from `tmall`). A digit for a letter
-            # (`amaz0n8`) is a look-alike on purpose.
+            # One character read as another and an edit on top, on a short name: a word or another
+            # number, not a look-alike (`mail` read as `mall`, one letter from `tmall`; 11888 read as
+            # 11333, one digit from 12333). A digit for a letter (`amaz0n8`) is a look-alike on purpose.
             continue
         value, abroad = _typo_value(match.token, match.distance), ""
         if value < TYPO and (country := _abroad(match.brand, suffix)):

@@ -41,9 +41,10 @@ def test_a_brand_that_is_no_everyday_word_still_warns_under_com(index):
     assert signal.rule is Rule.TLD_SWAP and signal.value >= 0.6
 
 
-@pytest.mark.parametrize("label", ["mail", "appid"])
+@pytest.mark.parametrize("label", ["mail", "appid", "11888", "100id"])
 def test_a_letter_misread_and_an_edit_on_a_short_brand_is_a_word(index, label):
-    # mail read as mall, one letter from tmall; appid read as appld, one letter from apple
+    # mail read as mall, one letter from tmall; appid read as appld, one letter from apple;
+    # 11888 read as 11333, one digit from 12333: another number
     assert not any(s.rule is Rule.HOMOGLYPH for s in domain_signals(index, label, "com").signals)
 
 
