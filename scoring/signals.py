@@ -323,7 +323,12 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     traits = list(tld_trait(suffix))
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
-    traits += label_shape(label)
+    shape = label_shape(label)
+    if found and shape and signals[0].rule is Rule.COMBOSQUAT and signals[0].value >= INSIDE_WITH_WORDS:
+        # A brand and the fraud words next to it make a long label (`exampletravelservices`): its length
+        # says nothing the combosquat signal has not said, and it made such a brand's own names block.
+        shape = [trait for trait in shape if trait[0] not in ("long", "very-long")]
+    traits += shape
     if not found:
         traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):

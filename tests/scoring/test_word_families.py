@@ -73,3 +73,10 @@ def test_other_slips_of_the_same_brands_still_warn(scorer, name):
 ])
 def test_a_fraud_word_counts_only_where_a_word_can_begin_and_end(label, words):
     assert find_words(label) == words
+
+
+def test_the_length_a_brand_and_its_fraud_words_make_does_not_turn_a_warning_into_a_block(scorer):
+    # a brand's own product names run long (brand, product, services): the combosquat signal warns,
+    # and a ranked TLD or another hint still blocks
+    assert scorer.score("paypalmerchantservices.com").verdict is Verdict.WARN
+    assert scorer.score("paypalmerchantservices.top").verdict is Verdict.BLOCK
