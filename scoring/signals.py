@@ -164,12 +164,8 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
             # that country's own post office or bank is often one letter from a foreign brand
             # (correos of correios, citybank of citibank). Warn, and let the TLD or a word block.
             value, abroad = min(value, TYPO_LONG_ABROAD), f", under .{country} where it has no site"
-        if value < TYPO and not idn and plain == match.token[1:] and not match.token.startswith(
-                match.brand.domain.split(".")[0]):
-            # iCloud, iTunes, Gmail: a product named by a letter in front of a word, not the brand's own name
-            # spelled longer (eleme of ele.me). The letter left out leaves the word (cloud, tunes, mail), a
-            # name of its own under every TLD: the TLD or a word decides.
-            value, abroad = TYPO_ABROAD, abroad or ", the letter in front of a word left out"
+        if value < TYPO and not idn and _letter_before_a_word(plain, match):
+            value, abroad = TYPO_ABROAD, abroad or ", the letter in front of a word left out or changed"
         if idn or distance(plain, match.token, 2) > match.distance:
             if idn:
                 value, abroad = HOMOGLYPH_IDN, ""
@@ -202,6 +198,17 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
     return abroad_signal
 
 
+def _letter_before_a_word(plain: str, match: Match) -> bool:
+    """Whether `plain` is `match`'s token with only its first letter left out or changed, where the token
+    is a product named by a letter put in front of a word (iCloud, iTunes, Gmail), not the brand's own
+    name spelled longer (eleme of ele.me): what is left is the word or another word made from it (cloud,
+    tunes, mail, email, ucloud), names of their own under every TLD. A letter that reads as the first one
+    (`lcloud`) is a homoglyph, not such a change."""
+    token = match.token
+    changed = len(plain) == len(token) and plain[1:] == token[1:] and skeleton(plain) != skeleton(token)
+    return (plain == token[1:] or changed) and not token.startswith(match.brand.domain.split(".")[0])
+
+
 def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool = True,
            ) -> tuple[Signal | None, tuple[str, ...]]:
     """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not.
@@ -213,7 +220,7 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
         plain = core.replace("-", "")
         brand = index.token(plain)
         match = Match(plain, brand, 0) if brand else next(iter(index.near(plain)), None)
-        if match is not None:
+        if match is not None and not (match.distance and _letter_before_a_word(plain, match)):
             said = ", ".join(f"'{w}'" for w in words)
             kind = "fraud word" if len(words) == 1 else "fraud words"
             slip = f" (a look-alike of '{match.token}')" if match.distance else ""
