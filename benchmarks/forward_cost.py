@@ -9,10 +9,12 @@ What it runs: the upstream stage as the worker builds it (`UpstreamStage` over a
 [upstream] defaults) resolving `--count` names never asked before (`q<N>.forward-cost.example`, so no
 two share an exchange), `--concurrency` of them in flight, under uvloop as `serve` runs when it is
 installed. The upstream is another process on 127.0.0.1 (a random port in 20000-60000): a plain
-socket loop that answers every query NXDOMAIN at once, so its CPU is not this process's. The figure
-is this process's CPU time (user + system, `time.process_time`) over the run divided by the queries:
-what a socket per try, the future and timer per try, the scan of the reply and the render cost
-together. A warm-up of `--concurrency` queries comes first and is not counted.
+socket loop that answers every query NXDOMAIN at once, with an OPT record at the end as a real
+upstream answers fraudwall's EDNS queries (so the forwarder strips it, as it must); its CPU is not
+this process's. The figure is this process's CPU time (user + system, `time.process_time`) over the
+run divided by the queries: the send and read of each try, its bookkeeping (ID, socket, deadline),
+the future the stage waits on, the scan of the reply and the render cost together. A warm-up of
+`--concurrency` queries comes first and is not counted.
 
 Two rows: the shipped `[upstream] outgoing_range` (a pool of UDP sockets), then 0, a fresh socket per
 try as forwarding did before the pool: side by side, run after run, on the same machine. With
@@ -45,10 +47,12 @@ from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 from fraudwall.resolver.server.upstream import Forwarder, UpstreamStage
 
 # The upstream: NXDOMAIN for every question, as fast as a plain Python socket loop can (~100 k/s); with
-# a second argument, that record (hex) as the answer's authority (an SOA, so NXDOMAIN is cached).
+# a second argument, that record (hex) as the answer's authority (an SOA, so NXDOMAIN is cached); with a
+# third, "edns", an OPT record at the end of a reply to a query with one, as a real upstream sends.
 RESPONDER = r"""
 import socket, sys
 authority = bytes.fromhex(sys.argv[2]) if len(sys.argv) > 2 else b""
+opt = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00" if sys.argv[3:] == ["edns"] else b""
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
 sock.bind(("127.0.0.1", int(sys.argv[1])))
@@ -57,8 +61,10 @@ while True:
     data, client = sock.recvfrom(4096)
     end = data.index(0, 12) + 5                       # the question: its name and type and class
     flags = 0x8083 | (data[2] << 8 & 0x0100)          # QR, RA, NXDOMAIN, the query's RD
-    counts = b"\x00\x01\x00\x00" + (b"\x00\x01" if authority else b"\x00\x00") + b"\x00\x00"
-    sock.sendto(data[:2] + flags.to_bytes(2, "big") + counts + data[12:end] + authority, client)
+    additional = opt if len(data) > end else b""
+    counts = (b"\x00\x01\x00\x00" + (b"\x00\x01" if authority else b"\x00\x00")
+              + (b"\x00\x01" if additional else b"\x00\x00"))
+    sock.sendto(data[:2] + flags.to_bytes(2, "big") + counts + data[12:end] + authority + additional, client)
 """
 
 
@@ -68,11 +74,13 @@ def query_wire(index: int, ident: int) -> bytes:
     return ident.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + name + b"\x00\x01\x00\x01"
 
 
-def start_upstream(authority: bytes = b"") -> tuple[subprocess.Popen, int]:
-    """The responder process on a free loopback port; `authority`: the record it adds to each answer."""
+def start_upstream(authority: bytes = b"", edns: bool = False) -> tuple[subprocess.Popen, int]:
+    """The responder process on a free loopback port; `authority`: the record it adds to each answer;
+    `edns`: an OPT record at the end of each reply to a query with EDNS."""
+    options = [authority.hex(), "edns"] if edns else [authority.hex()] if authority else []
     for _ in range(20):
         port = random.randint(20000, 60000)
-        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port), *([authority.hex()] if authority else [])],
+        process = subprocess.Popen([sys.executable, "-c", RESPONDER, str(port), *options],
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         if process.stdout.readline().strip() == "ready":
             return process, port
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with bench_lock("forward_cost.py"):
         occasion = begin("forward_cost", argv)
-        process, port = start_upstream()
+        process, port = start_upstream(edns=True)
         try:
             for outgoing_range in ranges:
                 deadline = time.monotonic() + args.seconds
@@ -172,7 +180,7 @@ def report(rows: list[tuple[int, int, int, float, float]], args: argparse.Namesp
         f"The upstream stage as the worker builds it (`UpstreamStage` over a `Forwarder`, `[upstream]` as shipped "
         f"but for the row's `outgoing_range`) forwarding {args.count:,} names never asked before, "
         f"{args.concurrency} in flight, after an uncounted warm-up of {args.concurrency}, to an NXDOMAIN "
-        "responder process on 127.0.0.1. CPU µs per query: this process's CPU time (user + system, "
+        "responder process on 127.0.0.1 (an OPT record at the end of each reply, as a real upstream sends). CPU µs per query: this process's CPU time (user + system, "
         "`time.process_time`) over the counted queries, divided by them.",
         "",
         "| parts | outgoing_range | forwarded | failed | CPU µs/query | queries/s wall | CPU s | wall s |",
@@ -187,7 +195,7 @@ def report(rows: list[tuple[int, int, int, float, float]], args: argparse.Namesp
         lines.append(f"| {parts} | {outgoing_range} | {done:,}{short} | {failed} | {figure} | "
                      f"{done / wall if wall else 0:,.0f} | {cpu:.2f} | {wall:.2f} |")
     lines += ["", "What limits the figure: the forwarder's Python on one core of this CPU (a socket send and "
-              "receive, a future and a timer per try, the reply's scan). The responder is a plain Python socket "
+              "receive per try, the future the stage waits on, the reply's scan). The responder is a plain Python socket "
               "loop (about 100 k answers/s) in another process on the same cores; its CPU is not counted, but "
               "while it runs it can hold the core this process would use, so queries/s wall is the machine's and "
               "CPU µs/query the figure to compare."]

@@ -166,6 +166,11 @@ class StoreBlocklist:
                 self._decided_below[key] = result
         return result
 
+    def holds_nothing_at(self, name: str) -> bool:
+        """What `match_name` tests first: the filter, and the operator's entries it does not hold."""
+        snapshot = self._snapshot
+        return name not in snapshot.local and name not in snapshot.name_filter
+
     def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
         try:
             parsed = ipaddress.ip_address(address)

@@ -49,6 +49,9 @@ class MemoryBlocklist:
     def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
         return None
 
+    def holds_nothing_at(self, name: str) -> bool:
+        return name not in self._entries
+
     def refresh(self) -> bool:
         """Nothing to pick up: the in-memory lists change only at start."""
         return False

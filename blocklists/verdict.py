@@ -42,7 +42,7 @@ class Match(NamedTuple):
 
 
 class Blocklist(Protocol):
-    """Looked up on the query path; both methods must be cheap and never raise."""
+    """Looked up on the query path; its methods must be cheap and never raise."""
 
     def match_name(self, name: str, lists: frozenset[str] | None = None) -> Match | None:
         """The entry deciding `name` (lowercase, ASCII/punycode, no trailing dot), or None. `lists`: only
@@ -50,6 +50,10 @@ class Blocklist(Protocol):
 
     def match_address(self, address: str, lists: frozenset[str] | None = None) -> Match | None:
         """The entry covering an IPv4/IPv6 address in an answer, or None; `lists` as for names."""
+
+    def holds_nothing_at(self, name: str) -> bool:
+        """True when no list holds an entry at `name` itself (its parents aside); False when one may.
+        Then `name` is decided by the entries above it, as every name below them that holds none."""
 
     def refresh(self) -> bool:
         """Pick up live changes; True when the lists changed (called about once a second on the query

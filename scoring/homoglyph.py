@@ -13,6 +13,7 @@ Two skeletons, after Unicode TR39's idea of a skeleton:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from fraudwall.scoring.names import decode_label
@@ -55,6 +56,7 @@ _UNICODE_TWINS = {
 _FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "8": "e", "9": "6"})
 _FOLD_BYTES = bytes.maketrans(b"01i389", b"ollee6")   # _FOLD for ASCII text
 _FOLD_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+_ANY_FOLD_PAIR = re.compile("|".join(pair for pair, _ in _FOLD_PAIRS)).search
 _LOOSE = str.maketrans({"d": "b", "c": "e", "q": "g", "v": "u", "n": "m", "r": "m"})
 _LOOSE_PAIRS = (("nn", "m"), ("lb", "b"), ("lh", "h"), ("lc", "k"), ("dl", "d"))
 
@@ -115,9 +117,10 @@ def _ascii_twins(text: str) -> str:
 
 def skeleton(text: str) -> str:
     """`paypa1` and `pаypal` (Cyrillic а) -> `paypal`; `rnicrosoft` -> `mlerosoft`, like `microsoft`."""
-    text = _ascii_twins(text)
-    for pair, single in _FOLD_PAIRS:
-        if pair in text:
+    if not text.isascii():
+        text = _ascii_twins(text)
+    if _ANY_FOLD_PAIR(text):     # the usual answer, none, in one pass
+        for pair, single in _FOLD_PAIRS:
             text = text.replace(pair, single)
     if text.isascii():
         return text.encode().translate(_FOLD_BYTES).decode()   # str.translate is slower

@@ -33,7 +33,7 @@ class BrandIndex:
     """Read-only after construction; one per Scorer, shared by nothing else."""
 
     __slots__ = ("brands", "_owner", "_tokens", "_skeletons", "_loose", "_near", "_folded_near",
-                 "_loose_near", "_inner", "_inner_starts", "_labels", "_variants", "gate")
+                 "_loose_near", "_inner", "_inner_starts", "_labels", "_variants", "gate", "_above_owned")
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
@@ -46,9 +46,12 @@ class BrandIndex:
         folded_by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
         loose_by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
         inner: dict[str, list[str]] = defaultdict(list)
+        above_owned: set[str] = set()
         for brand in self.brands:
             for domain in (*brand.domains, *brand.services):
                 self._owner.setdefault(domain, brand)
+                # Its parents: `com.be` and `be` of amazon.com.be.
+                above_owned.update(domain.split(".", dots)[dots] for dots in range(1, domain.count(".") + 1))
             labels = {d.split(".")[0].replace("-", "") for d in brand.domains}
             for token in brand.tokens:
                 if token in self._tokens:
@@ -66,6 +69,7 @@ class BrandIndex:
                 by_length[len(token)].append((token, token))
                 folded_by_length[len(skeleton(token))].append((skeleton(token), token))
                 loose_by_length[len(loose_skeleton(token))].append((loose_skeleton(token), token))
+        self._above_owned = frozenset(above_owned)
         self._skeletons = {k: tuple(v) for k, v in skeletons.items()}
         self._loose = {k: tuple(v) for k, v in loose.items()}
         self._near = _NearTable(by_length)
@@ -91,6 +95,11 @@ class BrandIndex:
     def owner(self, domain: str) -> Brand | None:
         """The brand whose legitimate domain this registrable domain is."""
         return self._owner.get(domain)
+
+    def above_owned(self, domain: str) -> bool:
+        """Whether a brand's domain lies below `domain` (amazon.com.be below com.be): the only domains
+        under which a name's parent can be a brand's domain when the name's registrable domain is not."""
+        return domain in self._above_owned
 
     def token(self, text: str) -> Brand | None:
         return self._tokens.get(text)
@@ -163,7 +172,7 @@ class _NearTable:
     order of the brands file.
     """
 
-    __slots__ = ("_one", "_two")
+    __slots__ = ("_probes",)
 
     def __init__(self, by_length: dict[int, list[tuple[str, str]]]) -> None:
         one: dict[int, tuple[dict, dict]] = {}
@@ -188,30 +197,29 @@ class _NearTable:
                         heads, tails = two.setdefault(n, ({}, {}))
                         heads.setdefault(form[:3], []).append(entry)
                         tails.setdefault(form[-3:], []).append(entry)
-        self._one = _frozen(one)
-        self._two = _frozen(two)
-
-    def near(self, text: str) -> list[tuple[str, int]]:
-        """(token, distance) of the tokens within their edit budget of `text`, nearest first."""
-        length = len(text)
-        candidates: list[tuple[str, str, int, int]] = []
-        tables = self._one.get(length)
-        if tables is not None:
-            heads, tails = tables
+        # For each length of text, where to cut it and the table to look each piece up in.
+        probes: dict[int, list[tuple[slice, dict]]] = {}
+        for length, (heads, tails) in _frozen(one).items():
             # The shorter string is the text (forms as long or longer) or one shorter than it.
             head, shorter_head = length // 2, (length - 1) // 2
             tail, shorter_tail = length - head - 1, length - shorter_head - 2
-            for entries in (heads.get(text[:head]), tails.get(text[length - tail:]),
-                            shorter_head != head and heads.get(text[:shorter_head]),
-                            shorter_tail != tail and tails.get(text[length - shorter_tail:])):
-                if entries:
-                    candidates += entries
-        tables = self._two.get(length)
-        if tables is not None:
-            heads, tails = tables
-            for entries in (heads.get(text[:3]), tails.get(text[-3:])):
-                if entries:
-                    candidates += entries
+            cuts = probes.setdefault(length, [])
+            cuts += [(slice(None, head), heads), (slice(length - tail, None), tails)]
+            if shorter_head != head:
+                cuts.append((slice(None, shorter_head), heads))
+            if shorter_tail != tail:
+                cuts.append((slice(length - shorter_tail, None), tails))
+        for length, (heads, tails) in _frozen(two).items():
+            probes.setdefault(length, []).extend(((slice(None, 3), heads), (slice(-3, None), tails)))
+        self._probes = {length: tuple(cuts) for length, cuts in probes.items()}
+
+    def near(self, text: str) -> list[tuple[str, int]]:
+        """(token, distance) of the tokens within their edit budget of `text`, nearest first."""
+        candidates: list[tuple[str, str, int, int]] = []
+        for cut, table in self._probes.get(len(text), ()):
+            entries = table.get(text[cut])
+            if entries:
+                candidates += entries
         if not candidates:
             return []       # the usual answer: no brand files anything under this text's head or tail
         # A token may be filed under several of the keys looked up: checked once, wherever it was found.

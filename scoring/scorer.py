@@ -12,7 +12,7 @@ from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals,
+from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals, read_labels,
                                        subdomain_signals, written_address)
 
 __all__ = ["Scorer"]
@@ -43,7 +43,7 @@ class Scorer:
         self._suffixes = public_suffixes()
         self._is_suffix = self._suffixes.is_public_suffix
         analyse = functools.partial(domain_signals, self.index)
-        # The labels read in front of domains (signals.subdomain_signals); None: each read afresh.
+        # The labels read in front of domains (signals.read_labels); None: each read afresh.
         self._readings: OrderedDict | None = OrderedDict() if cache_size else None
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
@@ -66,11 +66,11 @@ class Scorer:
     def score_normalised(self, name: str) -> Score:
         """The Score of `name` as `normalise_name` spells it, without spelling it again (a caller
         that needs the spelling too, as `fraudwall score` does, pays for IDNA once), uncached."""
-        evidence = self.evidence(name, normalised=True)
+        evidence = self._evidence(name)
         if isinstance(evidence, Score):
             return evidence
-        signals, domain, subdomain, words, host, suffix = evidence
-        signals += context_signals(domain.traits, words, subdomain, host, bool(signals))
+        signals, domain, subdomain, words, host, suffix, fronts = evidence
+        signals += context_signals(domain.traits, words, subdomain, host, bool(signals), fronts)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score
@@ -88,8 +88,12 @@ class Scorer:
         public suffix of `name`; or the final Score when there is nothing to weigh (a brand's own domain, no
         registrable domain). What `score_uncached` combines, and what the weights are fitted on.
         `normalised`: `name` is spelled as `normalise_name` spells it already."""
-        if not normalised:
-            name = normalise_name(name)
+        evidence = self._evidence(name if normalised else normalise_name(name))
+        return evidence if isinstance(evidence, Score) else evidence[:6]
+
+    def _evidence(self, name: str):
+        """`evidence` of a normalised name, and the traits of each label in front of its domain as
+        `signals.LabelReading.front` has them (None without a label in front)."""
         sub, label, suffix = self._suffixes.split(name)
         if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
@@ -97,7 +101,7 @@ class Scorer:
             return _NOTHING
         registrable = f"{label}.{suffix}"
         owner = self._owner(registrable)
-        if owner is None and sub:
+        if owner is None and sub and self.index.above_owned(registrable):
             owner = self._owner_above(name, registrable)
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
@@ -108,14 +112,16 @@ class Scorer:
                                                             f"of {owner.name}'s own {host}",), Rule.INFRASTRUCTURE.value)
         domain: DomainPart = self._domain_part(label, suffix)
         if not sub:
-            return list(domain.signals), domain, [], domain.words, name, suffix
+            return list(domain.signals), domain, [], domain.words, name, suffix, None
         signals = list(domain.signals)
         subdomain = sub.split(".")
+        read = read_labels(self.index, subdomain, self._readings)
         on_platform = self._on_platform(subdomain, registrable) if self._is_suffix(registrable) else None
         sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable,
-                                                                 self._readings)
+                                                                 self._readings, read)
         signals += sub_signals
-        return signals, domain, subdomain, domain.words + sub_words, name, suffix
+        return (signals, domain, subdomain, domain.words + sub_words, name, suffix,
+                [reading.front for reading in read])
 
     def _on_platform(self, subdomain: list[str], platform: str):
         """The brand signals of the customer's label on a platform where customers name their sites (a rule

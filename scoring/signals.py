@@ -20,12 +20,12 @@ from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, credential_step, host_structure, ip_like, label_shape,
-                                      lure_words, named_in_front)
+from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, FrontLabel, credential_step, front_label, host_structure,
+                                      ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
-           "subdomain_signals", "written_address"]
+__all__ = ["DomainPart", "LabelReading", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
+           "read_labels", "subdomain_signals", "written_address"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -367,51 +367,78 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
     return (), words, False
 
 
-# Labels read in front of a domain kept, at most this many, by each scorer (`readings`).
+# Labels read in front of a domain (and their hyphenated parts) kept, at most this many, by each scorer
+# (`readings`).
 READINGS = 65_536
 
 
-def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
-                      readings: OrderedDict | None = None) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
-    """Brands and fraud words in the labels in front of an unrelated registrable domain.
+class LabelReading(NamedTuple):
+    """What one label in front of a registrable domain says on its own, whatever stands around it."""
+    words: tuple[str, ...]      # fraud words (combo.find_words)
+    shown: Match | None         # the brand the label, or else one of its hyphenated parts, is, reads as or slips from
+    part: str                   # that part of the label ("" when none)
+    inside: Match | None        # else the longest token inside the label (`_inside`)
+    front: FrontLabel           # lure words, machine-made, a domain ending glued on (traits.front_label)
 
-    `readings`: what a label said before, kept by the label and what follows it. Host names repeat
-    their labels (www, api, cdn, the domain in front of which a CDN hash changes) and reading one is
-    a dozen look-ups and a regular expression; new names under a known domain then read only their
-    new label."""
-    while labels and labels[0] in _FIRST_LABELS:
-        labels = labels[1:]
-    if not labels:
-        return (), ()
+
+def read_labels(index: BrandIndex, labels: list[str], readings: OrderedDict | None = None) -> list[LabelReading]:
+    """The `LabelReading` of each of `labels`, the labels in front of a registrable domain.
+
+    `readings`: what a label said before, kept by the label. Host names repeat their labels (www, api,
+    cdn, the domain in front of which a CDN hash changes) and reading one is a dozen look-ups and a
+    regular expression; new names under a known domain then read only their new label."""
     if readings is None:
         readings = OrderedDict()
+    read = []
+    for label in labels:
+        reading = readings.get(label)
+        if reading is None:
+            reading = _remember(readings, label, _read_label(index, label, readings))
+        read.append(reading)
+    return read
+
+
+def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registrable: str,
+                      readings: OrderedDict | None = None, read: list[LabelReading] | None = None,
+                      ) -> tuple[tuple[Signal, ...], tuple[str, ...]]:
+    """Brands and fraud words in the labels in front of an unrelated registrable domain.
+
+    `readings` as `read_labels` keeps them; `read`: what `read_labels` says of `labels`, when the caller
+    has it already."""
+    if readings is None:
+        readings = OrderedDict()
+    if read is None:
+        read = read_labels(index, labels, readings)
+    first = 0
+    while first < len(labels) and labels[first] in _FIRST_LABELS:
+        first += 1
+    if first == len(labels):
+        return (), ()
+    if first:
+        labels, read = labels[first:], read[first:]
     signals: list[Signal] = []
     # ban.kcomm.com: the brand split by a dot
-    key = (labels[-1], label, None)
+    key = (labels[-1], label)
     split = readings.get(key, _UNREAD)
     if split is _UNREAD:
         split = _remember(readings, key, _split_signal(index, labels[-1], label))
     if split is not None:
         signals.append(split)
     words: list[str] = []
-    for position, sub in enumerate(labels):
-        after = labels[position + 1] if position + 1 < len(labels) else ""
-        key = (sub, after)
-        reading = readings.get(key)
-        if reading is None:
-            reading = _remember(readings, key, _read_label(index, sub, after, readings))
-        words += reading[0]
-        if signals or reading[1] is None or (sub.isdigit() and written_address(labels)):
+    for position, reading in enumerate(read):
+        words += reading.words
+        if signals or (reading.shown is None and reading.inside is None) or \
+                (labels[position].isdigit() and written_address(labels)):
             continue
-        value, rule, lead, domain = reading[1]
-        signals.append(Signal(value, rule, f"{lead} subdomain of an unrelated domain {registrable}", domain))
+        after = labels[position + 1] if position + 1 < len(labels) else ""
+        signals.append(_shown_signal(reading, after, registrable))
     return tuple(signals), tuple(words)
 
 
 _UNREAD = object()
 
 
-def _remember(readings: dict, key: tuple, reading):
+def _remember(readings: dict, key, reading):
     if len(readings) >= READINGS:
         # First in, first out, one at a time: never a stall. An OrderedDict's: a dict's first key,
         # found again and again past the slots its deletions left, cost 27 µs a time once full.
@@ -427,7 +454,10 @@ def _brand_shown(index: BrandIndex, part: str) -> Match | None:
         return Match(part, brand, 0)
     match = None
     if len(part) > SHORT_TOKEN:
-        match = next(iter(index.same_skeleton(decode_label(part))), None)
+        text = decode_label(part)
+        folded = skeleton(text)
+        if index.skeleton_known(folded):    # the usual answer, no, without building a tuple
+            match = index.same_skeleton(text, folded=folded)[0]
     if match is None and len(part) >= SUBDOMAIN_NEAR_MIN:
         # amaozn.example.top: a slip of a long brand in front, as in the domain itself
         match = next(iter(index.near(part)), None)
@@ -442,30 +472,45 @@ def _split_signal(index: BrandIndex, last: str, label: str) -> Signal | None:
     return None
 
 
-def _read_label(index: BrandIndex, sub: str, after: str, readings: dict) -> tuple[tuple[str, ...], tuple | None]:
-    """The words in `sub`, and the brand it shows as (value, rule, what is said before "subdomain of
-    an unrelated domain ...", the brand's domain), or None; `after` is the label that follows it.
-    The brand a hyphenated part shows is kept in `readings` too: machine-made labels recombine a few
-    words with counters (img-cdn-17, edge-eu-3)."""
-    words = find_words(sub)
-    for part in dict.fromkeys((sub, *sub.split("-"))):
+def _read_label(index: BrandIndex, label: str, readings: dict) -> LabelReading:
+    """The `LabelReading` of `label`. The brand a hyphenated part shows is kept in `readings` too:
+    machine-made labels recombine a few words with counters (img-cdn-17, edge-eu-3)."""
+    # One pass says whether any fraud word, lure word or long token can be in the label: for most
+    # labels none is, and the searches for each are skipped.
+    any_word = index.gate(label) is not None
+    words = find_words(label) if any_word else ()
+    front = front_label(label, any_word)
+    match = _brand_shown(index, label)
+    if match is not None:
+        return LabelReading(words, match, label, None, front)
+    for part in dict.fromkeys(label.split("-")) if "-" in label else ():
         key = (part,)
         match = readings.get(key, _UNREAD)
         if match is _UNREAD:
             match = _remember(readings, key, _brand_shown(index, part))
-        if match is None:
-            continue
+        if match is not None:
+            return LabelReading(words, match, part, None, front)
+    inside = next(iter(_inside(index, label)), None) if any_word else None
+    return LabelReading(words, None, "", inside, front)
+
+
+def _shown_signal(reading: LabelReading, after: str, registrable: str) -> Signal:
+    """The signal of a label in front that shows a brand (`reading.shown`) or holds one (`reading.inside`);
+    `after` is the label that follows it."""
+    match = reading.shown
+    if match is None:
+        match = reading.inside
+        value, what = INSIDE, f"brand '{match.token}' inside"
+    else:
         value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
                  else SUBDOMAIN_BRAND_SPELLED if _spelled_on(match.brand, after) else SUBDOMAIN_BRAND)
-        if value == SUBDOMAIN_BRAND and match.distance and classify(part, match.token) is Edit.TRANSPOSITION:
+        if value == SUBDOMAIN_BRAND and match.distance and classify(reading.part, match.token) is Edit.TRANSPOSITION:
             # amaozn.example.com: two letters swapped is a slip no honest host name makes of a long
             # brand; a letter replaced is often a word (finance of binance, telegraf of telegram).
             value = SUBDOMAIN_SWAPPED
-        what = f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'"
-        return words, (value, Rule.BRAND_SUBDOMAIN, f"{what} in", match.brand.domain)
-    for match in _inside(index, sub):
-        return words, (INSIDE, Rule.BRAND_SUBDOMAIN, f"brand '{match.token}' inside", match.brand.domain)
-    return words, None
+        what = (f"look-alike of brand '{match.token}'" if match.distance else f"brand '{match.token}'") + " in"
+    return Signal(value, Rule.BRAND_SUBDOMAIN, f"{what} subdomain of an unrelated domain {registrable}",
+                  match.brand.domain)
 
 
 def written_address(labels: list[str]) -> bool:
@@ -503,15 +548,17 @@ INFRASTRUCTURE = "infrastructure"     # the trait key of a serving domain (infra
 
 def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
                 subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
-                ) -> list[tuple[str, str]]:
+                fronts: list[FrontLabel] | None = None) -> list[tuple[str, str]]:
     """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
 
     Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
     signal was found in the host), fraud word or lure word, the shape and the structure are
-    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays."""
+    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays.
+    `fronts`: the `traits.front_label` of each label of `subdomain`, when the caller has kept them."""
     found = []
     lures = []
     serving = ""
+    sign_in = False
     for trait in domain_traits:
         key = trait[0]
         if key == "lure":
@@ -520,13 +567,16 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
             serving = trait[1]
         else:
             found.append(trait)
+            sign_in = sign_in or key == SIGN_IN
     if words:
         if len(words) > 1:
             words = tuple(dict.fromkeys(words))
         said = ", ".join([f"'{w}'" for w in words])
         found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
-    for sub in subdomain:
-        lures += lure_words(sub)
+    if subdomain and fronts is None:
+        fronts = [front_label(sub) for sub in subdomain]
+    for front in fronts or ():
+        lures += front.lures
     if lures:
         lures = [w for w in dict.fromkeys(lures) if w not in words]
         if lures:
@@ -534,11 +584,14 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
     if serving and not branded and not words and not lures:
         return [t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)]
     if subdomain:
-        if named_in_front(subdomain):
+        if sign_in and named_in_front(subdomain):
             found = [t for t in found if t[0] != SIGN_IN]       # traits.named_in_front says why
-        found += host_structure(list(subdomain), len(host))
-        keys: set[str] = set()
-        found = [t for t in found if not (t[0] in keys or keys.add(t[0]))]   # each trait once
+        structure = host_structure(list(subdomain), len(host), fronts)
+        if structure:
+            # Each trait once. Those found so far are each of another key (the domain's traits, the
+            # words, the lures), but a label in front may share one with the domain (suffix-dash).
+            keys = {key for key, _ in found}
+            found += [t for t in structure if t[0] not in keys]
     if host:
         found += ip_like(host)      # never one of the above
     return found
@@ -546,15 +599,16 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
 
 def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
                     subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
-                    ) -> tuple[Signal, ...]:
+                    fronts: list[FrontLabel] | None = None) -> tuple[Signal, ...]:
     """What is left once brands are accounted for: the TLD, fraud and lure words, the shape.
 
     `domain_traits` are the registrable domain's (`DomainPart.traits`), `words`
     the fraud words no brand explains, `subdomain` the labels in front, `host`
-    the whole name. One signal per kind: TLD, words, the label's shape, the
-    host's structure; traits of one kind noisy-or'ed, their reasons listed.
+    the whole name, `fronts` as `host_traits` takes them. One signal per kind:
+    TLD, words, the label's shape, the host's structure; traits of one kind
+    noisy-or'ed, their reasons listed.
     """
-    found = host_traits(domain_traits, words, subdomain, host, branded)
+    found = host_traits(domain_traits, words, subdomain, host, branded, fronts)
     if not found:
         return ()
     signals = []

@@ -2,7 +2,9 @@
 
 The UDP and TCP servers call `handle` with a `send` callback, as hypercorn's servers do.
 Observers (metrics, the query log) see every answer after it is sent. A UDP datagram whose
-bytes were answered before, by an answer that still holds, gets the kept reply (replay.py).
+bytes were answered before, by an answer that still holds, gets the kept reply (replay.py); one
+that differs from a datagram blocked before only in the question's first label gets that block
+with its own question, once the chain says it decides the new name alike (chain.answers_sibling).
 
 A replay is told to the observers in bulk: its client's replays of the same reply are counted,
 and `report_replays` (the worker calls it every second, before it writes the query log and the
@@ -21,7 +23,7 @@ import time
 from typing import Callable
 
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Stage, answers_sibling
 from fraudwall.resolver.dns.codec import Malformed, Query, make_reply, read_query, render
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
 from fraudwall.resolver.dns.eager import run_eagerly
@@ -52,6 +54,8 @@ class QueryHandler:
         self.clock = clock
         self.pending: set[asyncio.Task] = set()
         self.known_questions: dict[bytes, tuple] = {}
+        # The chain's say on a sibling of a query it blocked (replay.py): bound once, asked per sibling.
+        self._alike: Callable[[str], bool] = lambda name: answers_sibling(chain, name)
         # (client, reply tail) -> [the replay, how many times, their seconds together], until reported
         self._replayed: dict[tuple[str, bytes], list] = {}
 
@@ -77,6 +81,15 @@ class QueryHandler:
                         for observe in self.observers:
                             observe(replay.query, replay.answer, seconds)
                 return
+            sibling = self.replays.sibling(data, client, started, self._alike)
+            if sibling is not None:
+                reply, query, answer = sibling
+                send(data[:2] + reply)
+                if self.observers:
+                    seconds = self.clock() - started
+                    for observe in self.observers:
+                        observe(query, answer, seconds)
+                return
         query = read_query(data, client, transport, self.known_questions)
         if type(query) is Malformed:
             # A client the access stage would not serve, or one over its rate, learns nothing from
@@ -94,7 +107,7 @@ class QueryHandler:
             wire = render(query, answer.body, answer.ede)
             send(wire)
             if answer.steady_until and query.transport is _UDP:
-                self.replays.keep(query, wire, answer, started)
+                self.replays.keep(query, wire, answer, started, self._alike)
         if self.observers:
             seconds = self.clock() - started
             for observe in self.observers:

@@ -185,7 +185,11 @@ class Counters:
         requests = self.counters["fraudwall_upstream_requests"]
         requests[(upstream, outcome)] = requests.get((upstream, outcome), 0) + 1
         if outcome == "ok":
-            self.histograms["fraudwall_upstream_duration_seconds"].setdefault((upstream,), Histogram()).observe(seconds)
+            durations = self.histograms["fraudwall_upstream_duration_seconds"]
+            histogram = durations.get((upstream,))
+            if histogram is None:   # not setdefault: that builds a Histogram for every try
+                histogram = durations[(upstream,)] = Histogram()
+            histogram.observe(seconds)
 
     def set_gauge(self, name: str, value: float, labels: tuple[str, ...] = ()) -> None:
         self.gauges[name][labels] = value

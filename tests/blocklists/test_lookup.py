@@ -258,3 +258,17 @@ def test_new_names_under_a_domain_walked_before_test_only_their_own_name(tmp_pat
     assert blocklist.match_name("a9.cdn.example.net").list == "manual"
     assert blocklist.match_name("a9.example.net") is None
     blocklist.close()
+
+
+def test_a_name_holds_nothing_unless_a_list_or_the_operator_may_hold_an_entry_at_it(tmp_path):
+    db = tmp_path / "b.db"
+    import_text(db, tmp_path, "feed", "bad.example.org\nexact.bad.example.org\n")
+    blocklist = StoreBlocklist(db)
+    assert blocklist.holds_nothing_at("new.bad.example.org")        # decided above it: by bad.example.org
+    assert not blocklist.holds_nothing_at("bad.example.org")
+    assert not blocklist.holds_nothing_at("exact.bad.example.org")
+    writer = store.connect_catalogue(db)
+    store.set_manual(writer, [("ok.bad.example.org", Mode.EXACT, Action.ALLOW, "")])
+    blocklist.refresh()
+    assert not blocklist.holds_nothing_at("ok.bad.example.org")     # the operator's entry, beside the filter
+    blocklist.close()

@@ -65,3 +65,8 @@ def test_near_finds_every_token_within_its_budget(index, folded):
 def test_near_orders_nearest_then_longest(index):
     matches = index.near("paypa")
     assert matches and matches[0].token == "paypal" and matches[0].distance == 1
+
+
+def test_domains_a_brands_domain_lies_below(index):
+    assert index.above_owned("com.be")          # amazon.com.be, which the suffix list does not make registrable
+    assert not index.above_owned("example.org")

@@ -7,7 +7,7 @@ import pytest
 from fraudwall.scoring.brands import load_brands
 from fraudwall.scoring.index import BrandIndex
 from fraudwall.scoring.score import Rule
-from fraudwall.scoring.signals import context_signals, domain_signals, subdomain_signals
+from fraudwall.scoring.signals import context_signals, domain_signals, read_labels, subdomain_signals
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +129,14 @@ def test_labels_read_before_say_the_same_under_another_domain_and_before_another
     remembered = subdomain_signals(index, ["paypal", "com", "login"], "other", "other.xyz", readings)[0]
     assert "other.xyz" in remembered[0].reason and remembered[0].value > \
         subdomain_signals(index, ["paypal", "login"], "other", "other.xyz", readings)[0][0].value
+
+
+def test_a_label_in_front_is_read_once_and_says_the_same_when_read_again(index):
+    labels = ["secure-paypa1", "x7k2q9zpl4mn", "www"]
+    readings: OrderedDict = OrderedDict()
+    read = read_labels(index, labels, readings)
+    assert read == read_labels(index, labels) == read_labels(index, labels, readings)
+    assert readings["secure-paypa1"] is read[0]     # kept by the label
+    secure, machine, www = read
+    assert secure.words == ("secure",) and secure.part == "paypa1" and secure.shown.brand.domain == "paypal.com"
+    assert machine.front.machine_made and machine.shown is None and www.words == ()

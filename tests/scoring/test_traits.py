@@ -3,8 +3,8 @@
 import pytest
 
 from fraudwall.scoring.score import Verdict
-from fraudwall.scoring.traits import (ALONE_CAP, WEIGHTS, credential_step, entropy, host_structure, ip_like,
-                                      label_shape, lure_words)
+from fraudwall.scoring.traits import (ALONE_CAP, WEIGHTS, FrontLabel, credential_step, entropy, front_label,
+                                      host_structure, ip_like, label_shape, lure_words)
 
 
 def keys(found):
@@ -37,6 +37,23 @@ def test_structure_of_what_stands_in_front():
     assert "sub-random" not in keys(host_structure(["static", "images"], 30))
     assert keys(ip_like("121-33-191-49.example.net")) == {"ip-like"}
     assert ip_like("2024-11-23.example.net") == []
+
+
+def test_what_a_label_in_front_says_on_its_own():
+    assert front_label("com-tracking") == FrontLabel(("tracking",), False, True)
+    assert front_label("6aa353a11a87a50e") == FrontLabel((), True, False)
+    assert front_label("static") == FrontLabel((), False, False)
+    # The caller's cheaper test found no word in the label: none is looked for.
+    assert front_label("com-tracking", may_hold_word=False).lures == ()
+
+
+@pytest.mark.parametrize("subdomain", [
+    ["www", "com-trackxyz", "6aa353a11a87a50e"], ["shop", "co", "jp", "x1"], ["a1b2c3d4e5f6a7b8c9d0e", "cdn"],
+    ["www"], ["u7-12345", "bench"],
+])
+def test_structure_from_labels_read_before_is_the_structure(subdomain):
+    fronts = [front_label(label) for label in subdomain]
+    assert host_structure(subdomain, 60, fronts) == host_structure(subdomain, 60)
 
 
 def test_lure_words():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import Query, make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 
@@ -64,3 +64,7 @@ class AccessStage(Stage):
         # Dropped, a refused client cannot even learn that a resolver listens here.
         body = None if self._drop else make_reply(query, Rcode.REFUSED)
         return Answer(AnswerKind.REFUSED, body, Trigger.ACCESS)
+
+    def sibling(self, name: str) -> Sibling:
+        # By the client alone: the replay memo asks `allows` of each client it replays to.
+        return Sibling.PASSES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.scoring.names import normalise_name, parents
 
@@ -23,3 +23,7 @@ class AllowlistStage(Stage):
         if self._names and covers(self._names, query.qname):
             query = query._replace(allowed=True)
         return await self.next.resolve(query)
+
+    def sibling(self, name: str) -> Sibling:
+        # Its parents are its sibling's, which none of the names covered: the name itself is left.
+        return Sibling.DIFFERS if name in self._names else Sibling.PASSES

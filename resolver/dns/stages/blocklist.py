@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fraudwall.blocklists.verdict import Action, Blocklist
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer, Withheld
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import Trigger
 from fraudwall.resolver.dns.policy import BLOCK, Policy
@@ -41,3 +41,8 @@ class BlocklistStage(Stage):
                         answer = await self.next.resolve(query._replace(allowed=True))
                         return answer._replace(warning=Withheld(Trigger.NAME, match, "", policy.mode))
         return await self.next.resolve(query)
+
+    def sibling(self, name: str) -> Sibling:
+        # Its sibling was blocked by an entry above it (the replay memo keeps no other), which is above
+        # `name` too: with nothing listed at `name` itself, that entry decides it alike.
+        return Sibling.DECIDES if self.blocklist.holds_nothing_at(name) else Sibling.DIFFERS

@@ -19,7 +19,7 @@ it goes on down the chain and upstream as before (RFC 8482 4.4 allows either).
 from __future__ import annotations
 
 from fraudwall.resolver.dns.answer import UNTIL_LISTS_CHANGE, Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import RR_FIXED, Query, make_record, make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, QClass, QType, Rcode, Transport, Trigger
 
@@ -61,6 +61,10 @@ class LocalStage(Stage):
                 return Answer(AnswerKind.LOCAL, make_reply(query, Rcode.REFUSED), Trigger.ZONE_TRANSFER,
                               steady_until=UNTIL_LISTS_CHANGE)
         return await self.next.resolve(query)
+
+    def sibling(self, name: str) -> Sibling:
+        # Class and type are its sibling's (the replay memo's key holds them): only the canary's name is left.
+        return Sibling.DIFFERS if name == self._canary else Sibling.PASSES
 
     def _outside_in(self, query: Query) -> Answer:
         if (self._identity and query.qclass == QClass.CH and query.qtype in (QType.TXT, QType.ANY)

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from fraudwall.blocklists.settings import Follow, follow_folder
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import OPCODE_MASK, OPCODE_NOTIFY, Query, make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Trigger
 from fraudwall.resolver.dns.stages.access import client_address
@@ -77,6 +77,10 @@ class NotifyStage(Stage):
         if signed is not None:
             reply = tsig.sign(reply, signed.key, now, request_mac=signed.mac)[0]
         return _local(reply)
+
+    def sibling(self, name: str) -> Sibling:
+        # By the opcode alone, which its sibling's flags (in the replay memo's key) hold: only a query passes.
+        return Sibling.PASSES
 
 
 def _local(body: bytes) -> Answer:

@@ -9,7 +9,7 @@ in-flight joins never hand one policy's decision to another's client.
 from __future__ import annotations
 
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.policy import Policies
 
@@ -23,3 +23,7 @@ class PolicyStage(Stage):
         policy = self.policies.select(query.client)
         answer = await self.next.resolve(query._replace(policy=policy, key=query.key + policy.tag))
         return answer._replace(policy=policy.name)
+
+    def sibling(self, name: str) -> Sibling:
+        # By the client alone: the replay memo replays only to clients of the same policy.
+        return Sibling.PASSES

@@ -29,7 +29,7 @@ from typing import Callable
 
 from fraudwall.resolver.dns.stages.access import REMEMBERED_CLIENTS, client_address, parse_networks
 from fraudwall.resolver.dns.answer import Answer
-from fraudwall.resolver.dns.chain import Stage
+from fraudwall.resolver.dns.chain import Sibling, Stage
 from fraudwall.resolver.dns.codec import TC, U16, Query, make_opt, make_reply
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
 from fraudwall.resolver.config import RateLimitSettings
@@ -89,6 +89,10 @@ class RateLimitStage(Stage):
         if self.admits(query.client, self.clock(), query.transport is not _UDP):
             return await self.next.resolve(query)
         return self._limit(query)
+
+    def sibling(self, name: str) -> Sibling:
+        # By the client alone: a replay takes its token through `admits`, as a query down the chain would.
+        return Sibling.PASSES
 
     def _bucket_of(self, client: str, now: float) -> list[float] | tuple:
         address = client_address(client)

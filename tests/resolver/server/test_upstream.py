@@ -7,14 +7,16 @@ import time
 import dns.rcode
 from fraudwall.resolver.dns.stages.cache import CacheStage
 from fraudwall.resolver.dns.chain import link
+from fraudwall.resolver.dns.codec import scan_reply
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode
 from fraudwall.resolver.config import CacheSettings
 from fraudwall.resolver.dns.quota import Quota
+from fraudwall.resolver.server import upstream as upstream_module
 from fraudwall.resolver.server.upstream import DESCRIPTORS_KEPT, WAITERS_PER_SOCKET, Forwarder, UpstreamStage, in_flight_bound
 from fraudwall.resolver.dns.upstream_policy import Upstream, UpstreamPool
 
 from tests.resolver.fake_upstream import FORGED_ADDRESS, FakeUpstream, ForgingUpstream
-from tests.resolver.helpers import make_query, parse
+from tests.resolver.helpers import make_query, parse, upstream_reply
 
 RECORDS = {"www.example.org": ["www.example.org. 300 A 192.0.2.1"]}
 
@@ -151,9 +153,10 @@ def test_when_the_first_asker_is_cancelled_the_others_ask_again():
 
 def test_every_asker_hears_of_a_failed_exchange():
     class Broken:
-        async def exchange(self, query):
-            await asyncio.sleep(0.01)
-            raise RuntimeError("reply could not be re-encoded")
+        def forward(self, query):
+            failed = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.01, failed.set_exception, RuntimeError("reply could not be re-encoded"))
+            return failed
 
     async def main():
         stage = UpstreamStage(Broken())
@@ -320,5 +323,38 @@ def test_each_exchange_is_counted_with_its_outcome():
         assert parse(answer.body).answer[0][0].address == "192.0.2.1"
         # REFUSED is an error; the truncated UDP reply and its TCP retry are one ok each.
         assert tries == [(refusing.port, "error"), (truncating.port, "ok"), (truncating.port, "ok")]
+
+    asyncio.run(main())
+
+
+def test_the_walk_handed_up_with_a_reply_is_the_walk_of_the_body_without_opt():
+    # The cache patches TTLs at the walk's offsets and the inspect stage reads its names: they must
+    # be the body's, the OPT record (the last one, or not) gone.
+    query = make_query("www.example.org")
+    records = ("www.example.org. 300 CNAME www.example.net.", "www.example.net. 60 A 192.0.2.1")
+    for reply in (upstream_reply(query, *records), upstream_reply(query, *records, edns=False)):
+        body, scan = upstream_module._readable(reply)
+        assert scan == scan_reply(body)
+        assert scan.opt_span is None and scan.end == len(body)
+        assert parse(body).edns < 0 and [rrset.ttl for rrset in parse(body).answer] == [300, 60]
+
+
+def test_an_error_nobody_expected_reaches_every_asker_instead_of_leaving_them_waiting():
+    def broken_metrics(server, outcome, seconds):
+        raise RuntimeError("metrics broke")
+
+    async def main():
+        upstream = await FakeUpstream(RECORDS, delay=0.05).start()
+        pool = UpstreamPool((Upstream("127.0.0.1", upstream.port),), time.monotonic)
+        stage = UpstreamStage(Forwarder(pool, 0.5, 1, on_try=broken_metrics))
+        try:
+            # Raised in the socket's reader callback, where no asker's coroutine is running.
+            outcomes = await asyncio.wait_for(asyncio.gather(
+                *(stage.resolve(make_query("www.example.org")) for _ in range(3)), return_exceptions=True), 5)
+        finally:
+            stage.forwarder.close()
+            upstream.stop()
+        assert [type(outcome) for outcome in outcomes] == [RuntimeError] * 3
+        assert not stage._in_flight and stage.waiting == 0
 
     asyncio.run(main())
