@@ -11,7 +11,9 @@ documented ones (scoring/infrastructure.py), brands' own (brands.toml), and inve
 ones named like infrastructure (`<word>cdn.net`) and like anything else
 (`<word>.com`), so the figure also shows what the shape costs under domains the
 scorer has no list for. Nothing comes from a ranking or a feed.
-Output: name, kind (provider / brand / invented-infra / invented-plain), tab-separated.
+Output: name, kind (provider / brand / invented-infra / invented-plain / edge-of-brand: a
+provider's edge name for a brand's own host, `www.<brand domain>.edgekey.net`, one more after
+every eighth name), tab-separated.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def _front(rng: random.Random) -> str:
 
 def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
     rng = random.Random(seed)
+    edge = random.Random(f"{seed}:edge")
     providers = sorted(PROVIDER_DOMAINS)
     brand_domains = sorted(d for b in load_brands() for d in b.domains if not d.startswith("www."))
     for i in range(count):
@@ -75,6 +78,11 @@ def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
         else:
             domain = rng.choice(_WORDS) + rng.choice(_WORDS) + rng.choice([".com", ".net", ".io"])
         yield f"{_front(rng)}.{domain}", kind
+        if i % 8 == 0:
+            # A provider's edge name for a brand's own host (Akamai's: the host name, then edgekey.net).
+            # On a stream of its own, so the other kinds' names stay as they were.
+            host = edge.choice(["www", "images", "static", "api"]) + "." + edge.choice(brand_domains)
+            yield f"{host}{edge.choice(['', '-c-3'])}.{edge.choice(['edgekey.net', 'edgesuite.net'])}", "edge-of-brand"
 
 
 def main(argv: list[str] | None = None) -> int:

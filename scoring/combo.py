@@ -123,5 +123,18 @@ def find_words(text: str) -> tuple[str, ...]:
         if part in FRAUD_WORDS:
             found.append(part)
         else:
-            found += [w for w in _ANYWHERE.findall(part) if len(w) >= _MIN_INNER or not w.isascii()]
+            found += [m.group() for m in _ANYWHERE.finditer(part)
+                      if not m.group().isascii() or (len(m.group()) >= _MIN_INNER and _at_boundary(part, m))]
     return tuple(dict.fromkeys(found))
+
+
+def _at_boundary(part: str, match: re.Match) -> bool:
+    """Whether a fraud word found inside a longer `part` can be a word of it: not a stub of a letter or two
+    on each side (de|signin|g, un|limited|ly: a longer word holds it), nor followed by the g that makes
+    sign-in or log-in the -ing of another word (e-signing, designingstudio). After or before a number or a
+    longer word it stands on its own (3dsecure, mysignin, billinguk, myrefundcenter)."""
+    start, end = match.span()
+    if part[end:end + 1] == "g" and part.endswith("in", 0, end):
+        return False
+    before, after = part[:start], part[end:]
+    return not (before.isalpha() and len(before) <= 2 and after.isalpha() and len(after) <= 2)

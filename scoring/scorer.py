@@ -8,6 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
+from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
@@ -105,6 +106,10 @@ class Scorer:
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
+        if sub and registrable in PROVIDER_DOMAINS and (edge := self._own_host_in_front(sub)) is not None:
+            owner, host = edge
+            return Score(0.0, Verdict.ALLOW, owner.domain, (f"infrastructure: {registrable} names the edge host "
+                                                            f"of {owner.name}'s own {host}",), Rule.INFRASTRUCTURE.value)
         domain: DomainPart = self._domain_part(label, suffix)
         if not sub:
             return list(domain.signals), domain, [], domain.words, name, suffix, None
@@ -136,6 +141,24 @@ class Scorer:
         if not signals or (signals[0].rule is Rule.TYPOSQUAT and not deliberate_slip(self.index, label)):
             return None
         return signals, customer.words + tuple(w for sub in subdomain[:-1] for w in find_words(sub))
+
+    def _own_host_in_front(self, sub: str) -> tuple[Brand, str] | None:
+        """The brand whose own host `sub` is, in front of a content-delivery provider's domain: providers
+        name the edge host of a customer's host after it (Akamai's `www.example.com.edgekey.net` and
+        `.edgesuite.net`, with a tag glued on at times: `www.example.com-c-3.edgekey.net`). A brand's
+        domain with more after it (`example.com.login.edgekey.net`) is no such name."""
+        head, _, last = sub.rpartition(".")
+        last, _, tag = last.partition("-")
+        if tag and any(len(part) > 2 for part in tag.split("-")):
+            return None     # a word glued on (`example.com-login`), not a provider's tag (`c-3`)
+        host = f"{head}.{last}" if head else last
+        start = 0
+        while start >= 0:
+            owner = self._owner(host[start:])
+            if owner is not None:
+                return owner, host
+            start = host.find(".", start) + 1 or -1
+        return None
 
     def _owner_above(self, name: str, registrable: str):
         """A brand domain the suffix list does not know as registrable (amazon.com.be)."""

@@ -58,6 +58,7 @@ SUBDOMAIN_SPLIT = 0.9      # ban.kcomm.com
 WORD = 0.3
 WORDS = 0.45
 SHORT_TOKEN = 3            # jd, qq, ccb, 189: only whole, or with a fraud word
+_WORD_LIKE = 5             # tmall, gmail: one change from a word of everyday language
 
 _SUFFIX_LIKE = frozenset({"com", "net", "org", "cn", "co", "gov", "edu"})
 _FIRST_LABELS = frozenset({"www", "m", "wap", "ww1", "www1", "www2"})
@@ -148,6 +149,12 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
             # Two edits that rewrite a long brand's start make another name sharing its end (hiexpress,
             # flixpress of aliexpress): people read a name from its start.
             continue
+        if (not idn and len(match.token) <= _WORD_LIKE and (plain.isalpha() or match.token.isdigit())
+                and distance(plain, match.token, 2) > match.distance):
+            # One character read as another and an edit on top, on a short name: a word or another
+            # number, not a look-alike (`mail` read as `mall`, one letter from `tmall`; 11888 read as
+            # 11333, one digit from 12333). A digit for a letter (`amaz0n8`) is a look-alike on purpose.
+            continue
         value, abroad = _typo_value(match.token, match.distance), ""
         if value < TYPO and (country := _abroad(match.brand, suffix)):
             value, abroad = TYPO_ABROAD, f", under .{country} where it has no site"
@@ -157,6 +164,8 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
             # that country's own post office or bank is often one letter from a foreign brand
             # (correos of correios, citybank of citibank). Warn, and let the TLD or a word block.
             value, abroad = min(value, TYPO_LONG_ABROAD), f", under .{country} where it has no site"
+        if value < TYPO and not idn and _letter_before_a_word(plain, match):
+            value, abroad = TYPO_ABROAD, abroad or ", the letter in front of a word left out or changed"
         if idn or distance(plain, match.token, 2) > match.distance:
             if idn:
                 value, abroad = HOMOGLYPH_IDN, ""
@@ -189,6 +198,17 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
     return abroad_signal
 
 
+def _letter_before_a_word(plain: str, match: Match) -> bool:
+    """Whether `plain` is `match`'s token with only its first letter left out or changed, where the token
+    is a product named by a letter put in front of a word (iCloud, iTunes, Gmail), not the brand's own
+    name spelled longer (eleme of ele.me): what is left is the word or another word made from it (cloud,
+    tunes, mail, email, ucloud), names of their own under every TLD. A letter that reads as the first one
+    (`lcloud`) is a homoglyph, not such a change."""
+    token = match.token
+    changed = len(plain) == len(token) and plain[1:] == token[1:] and skeleton(plain) != skeleton(token)
+    return (plain == token[1:] or changed) and not token.startswith(match.brand.domain.split(".")[0])
+
+
 def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool = True,
            ) -> tuple[Signal | None, tuple[str, ...]]:
     """Brand plus fraud words (`icbc-tuikuan`, `secureboc`); and the words found, used or not.
@@ -200,7 +220,7 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
         plain = core.replace("-", "")
         brand = index.token(plain)
         match = Match(plain, brand, 0) if brand else next(iter(index.near(plain)), None)
-        if match is not None:
+        if match is not None and not (match.distance and _letter_before_a_word(plain, match)):
             said = ", ".join(f"'{w}'" for w in words)
             kind = "fraud word" if len(words) == 1 else "fraud words"
             slip = f" (a look-alike of '{match.token}')" if match.distance else ""
@@ -218,6 +238,8 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
                            "to other words", match.brand.domain), ())
     # Not across a hyphen: urban-post is no anpost, amazon-jp-gift is amazon.
     for match in _inside(index, label) if inner else ():
+        if not words and match.token in _EVERYDAY_TOKENS and match.token in label.split("-"):
+            continue    # a part of its own, which `_brand_part` judged: a compound (evening-telegram)
         if words:
             said = ", ".join(f"'{w}'" for w in words)
             return (Signal(INSIDE_WITH_WORDS, Rule.COMBOSQUAT, f"brand '{match.token}' with fraud words {said}",
@@ -241,7 +263,12 @@ def _brand_part(index: BrandIndex, label: str) -> Match | None:
     distance 1 or more): nobody misspells a brand next to another word by chance."""
     parts = label.split("-")
     for part in parts:
-        if len(part) > SHORT_TOKEN and part not in _EVERYDAY_TOKENS and (brand := index.token(part)) is not None:
+        if len(part) > SHORT_TOKEN and (brand := index.token(part)) is not None and (
+                part not in _EVERYDAY_TOKENS
+                or not any(len(other) > SHORT_TOKEN and other.isalpha() for other in parts if other != part)):
+            # An everyday word next to another word of four letters or more is a compound with a meaning
+            # of its own (evening-telegram, home-office, paper-chase); next to a code (telegram-xq,
+            # 24hrs-office) it is not.
             return Match(part, brand, 0)
     for part in parts:
         if len(part) >= SUBDOMAIN_NEAR_MIN and part.isalnum():
@@ -274,8 +301,9 @@ def _deliberate_near(index: BrandIndex, text: str) -> Match | None:
 
 
 # Tokens that are everyday words too, and so compound parts of honest names
-# (home-office, paper-chase, visa-services, steam-cleaning, market-outlook).
-_EVERYDAY_TOKENS = frozenset({"office", "outlook", "chase", "visa", "steam", "kraken"})
+# (home-office, paper-chase, visa-services, steam-cleaning, market-outlook, and the newspapers
+# called Telegram since the telegraph: evening-telegram).
+_EVERYDAY_TOKENS = frozenset({"office", "outlook", "chase", "visa", "steam", "kraken", "telegram"})
 # Everyday words that hold a token of five letters or more: a brand is not inside them
 # (telemetry and element hold 'eleme', pineapple and grapple 'apple', purchase 'chase').
 # Hosts of telemetry are everywhere in real traffic.
@@ -302,7 +330,12 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     traits = list(tld_trait(suffix))
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
-    traits += label_shape(label)
+    shape = label_shape(label)
+    if found and shape and signals[0].rule is Rule.COMBOSQUAT and signals[0].value >= INSIDE_WITH_WORDS:
+        # A brand and the fraud words next to it make a long label (`exampletravelservices`): its length
+        # says nothing the combosquat signal has not said, and it made such a brand's own names block.
+        shape = [trait for trait in shape if trait[0] not in ("long", "very-long")]
+    traits += shape
     if not found:
         traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
@@ -315,8 +348,10 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
     brand: Brand | None = index.token(plain)
     if brand is not None and plain == text:
         value, why = TLD_SWAP, ""
-        if plain in _EVERYDAY_TOKENS and _country(suffix):
-            # office.co.uk, visa.com.br: a word of that country's own sites, not only the brand's.
+        if plain in _EVERYDAY_TOKENS and (_country(suffix) or suffix == "com"):
+            # office.co.uk, visa.com.br: a word of that country's own sites, not only the brand's. And
+            # the .com of such a word that the brand does not run (its own would be in its domains):
+            # another's since the web began (Telegram is on .org; the word's .com, a newspaper's).
             value, why = TLD_SWAP_ABROAD, ", though the word is in everyday use there"
         signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}{why}", brand.domain)

@@ -68,3 +68,17 @@ def test_an_address_written_as_labels_holds_no_brand_number(scorer):
     # 189 is a China Telecom token; as the last byte of an address it is just a number.
     score = scorer.score("185.123.13.189.example-edge.net")
     assert score.brand is None and score.verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", ["www.apple.com.edgekey.net", "images.amazon.de.edgesuite.net",
+                                  "www.microsoft.com-c-3.edgekey.net"])
+def test_a_providers_edge_name_for_a_brands_own_host_is_allowed(scorer, name):
+    # Akamai names the edge host of a customer's host after it: www.example.com.edgekey.net
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "infrastructure" and "edge host" in score.reasons[0]
+
+
+@pytest.mark.parametrize("name", ["www.paypal.com.login.edgekey.net", "www.paypal.com-login.edgekey.net",
+                                  "www.paypal.com.example.net"])
+def test_a_brands_domain_with_more_after_it_or_off_a_provider_is_judged(scorer, name):
+    assert scorer.score(name).verdict is not Verdict.ALLOW
