@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 
 from fraudwall.resolver import config as config_module
-from fraudwall.resolver.version import fraudwall_version
 
 # Each module has `add_parsers(subparsers)`, registering the verbs listed with it (hidden old spellings
 # too), whose `run(args)` returns the exit code. Only the module of the verb asked for is imported: the
@@ -101,6 +100,19 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 
 
+class VersionAction(argparse.Action):
+    """`--version`: the installed version, read only when asked (importlib.metadata takes ~17 ms to import,
+    at every command's start otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show program's version number and exit", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from fraudwall.resolver.version import fraudwall_version
+        print(f"fraudwall {fraudwall_version()}")   # to stdout, as argparse's own version action does
+        parser.exit()
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """A one-paragraph description is filled to the terminal; a text broken into lines (notes, examples) keeps them."""
 
@@ -115,7 +127,7 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     has, or none, gets them all, so that help and errors list every verb)."""
     parser = argparse.ArgumentParser(prog="fraudwall", description="A DNS firewall against online fraud.",
                                      formatter_class=HelpFormatter)
-    parser.add_argument("--version", action="version", version=f"fraudwall {fraudwall_version()}")
+    parser.add_argument("--version", action=VersionAction)
     for flag, options in COMMON_OPTIONS.items():
         parser.add_argument(flag, default=None, **options)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)

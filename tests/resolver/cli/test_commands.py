@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import subprocess
 import sys
 
@@ -41,7 +42,14 @@ def test_score_does_not_import_the_other_verbs_modules():
     # What the command pays at start: the CA's cryptography and the query log's reports are not its business.
     code = ("import sys; from fraudwall.resolver.cli import main; main(['score', 'paypa1.com']); "
             "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'fraudwall.resolver.cli.', "
-            "'fraudwall.resolver.observe.atrisk'))))")
+            "'fraudwall.resolver.observe.atrisk', 'importlib.metadata'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['fraudwall.resolver.cli.score']"
+
+
+def test_version_prints_the_installed_version_on_stdout():
+    result = subprocess.run([sys.executable, "-m", "fraudwall.resolver.cli", "--version"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"fraudwall {importlib.metadata.version('fraudwall')}\n"
