@@ -84,7 +84,10 @@ class QueryHandler:
             sibling = self.replays.sibling(data, client, started, self._alike)
             if sibling is not None:
                 reply, query, answer = sibling
-                send(data[:2] + reply)
+                wire = data[:2] + reply
+                send(wire)
+                # Asked again, these bytes are a replay like any other: counted, not observed one by one.
+                self.replays.keep(query, wire, answer, started)
                 if self.observers:
                     seconds = self.clock() - started
                     for observe in self.observers:

@@ -166,3 +166,18 @@ def test_over_a_store_an_entry_below_the_listed_name_keeps_its_own_answer(tmp_pa
     assert parse(ask(built, query(f"second.{LISTED}"))).answer[0][0].address == "0.0.0.0"
     assert not parse(ask(built, query(f"ok.{LISTED}"))).answer      # allowed by the operator: the upstream's
     built.blocklist.close()
+
+
+def test_a_sibling_asked_again_becomes_a_plain_replay():
+    kept, _, seen = resolver()
+    ask(kept, query(f"first.{LISTED}"))
+    wire = query(f"www.{LISTED}")
+    for _ in range(3):   # a sibling's reply twice (kept from the second on), then a plain replay
+        ask(kept, wire)
+    assert len(kept.handler.replays) == 1
+    assert len(seen) == 3            # the first name, then the sibling's two
+    reply = ask(kept, wire)
+    assert len(seen) == 3            # a replay: counted, handed to the observers once a second
+    kept.handler.report_replays()
+    assert seen[-1] == (f"www.{LISTED}", AnswerKind.BLOCKED) and len(seen) == 4
+    assert parse(reply).answer[0][0].address == "0.0.0.0"
