@@ -81,7 +81,7 @@ def test_errors_reach_the_error_callback_now_and_later():
         future = asyncio.get_running_loop().create_future()
         run_eagerly(later(future), errors.append, errors.append, tasks)
         future.set_exception(KeyError("late"))
-        await asyncio.sleep(0.01)
+        await tasks.settled(5)
         assert [type(error) for error in errors] == [ValueError, KeyError]
 
     asyncio.run(main())
