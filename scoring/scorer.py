@@ -70,7 +70,7 @@ class Scorer:
         if isinstance(evidence, Score):
             return evidence
         signals, domain, subdomain, words, host, suffix, fronts = evidence
-        signals += context_signals(domain.traits, words, subdomain, host, bool(signals), fronts)
+        signals += context_signals(domain.weighed, words, subdomain, host, bool(signals), fronts)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score

@@ -24,8 +24,9 @@ from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, FrontLabel, credential_s
                                       ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "LabelReading", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
-           "read_labels", "subdomain_signals", "written_address"]
+__all__ = ["DomainPart", "DomainTraits", "LabelReading", "Weighing", "WeighedTraits", "context_signals",
+           "deliberate_slip", "domain_signals", "host_traits", "read_domain_traits", "read_labels",
+           "subdomain_signals", "weigh", "written_address"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -70,6 +71,7 @@ class DomainPart(NamedTuple):
     words: tuple[str, ...]      # fraud words not already explained by a brand
     brand_found: bool
     traits: tuple[tuple[str, str], ...] = ()   # TLD tier, lure words, shape: traits.py
+    weighed: DomainTraits | None = None        # `traits` read and weighed (`read_domain_traits`)
 
 
 def _of(match: Match) -> str:
@@ -340,7 +342,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
         traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
-    return DomainPart(signals, words, found, tuple(traits))
+    traits = tuple(traits)
+    return DomainPart(signals, words, found, traits, read_domain_traits(traits))
 
 
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
@@ -546,15 +549,77 @@ _SHAPE_KEYS = frozenset(k for k in WEIGHTS if not k.startswith(("tld-", "word", 
 INFRASTRUCTURE = "infrastructure"     # the trait key of a serving domain (infrastructure.py): weighs nothing
 
 
-def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
-                subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
-                fronts: list[FrontLabel] | None = None) -> list[tuple[str, str]]:
-    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
+class Weighing(NamedTuple):
+    """Traits weighed as `context_signals` weighs them, in the order found: a signal for each trait of a
+    kind of its own (TLD, words, a note), the shape and the structure traits each noisy-or'ed into one."""
+    own: tuple[Signal, ...] = ()
+    shape_doubt: float = 1.0
+    shape: tuple[str, ...] = ()             # the shape traits' reasons
+    shape_signal: tuple[Signal, ...] = ()   # their signal: () or one
+    structure_doubt: float = 1.0
+    structure: tuple[str, ...] = ()
+    structure_signal: tuple[Signal, ...] = ()
+    signals: tuple[Signal, ...] = ()        # all of the above as signals
 
-    Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
-    signal was found in the host), fraud word or lure word, the shape and the structure are
-    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays.
-    `fronts`: the `traits.front_label` of each label of `subdomain`, when the caller has kept them."""
+
+def weigh(traits: list[tuple[str, str]] | tuple[tuple[str, str], ...], start: Weighing = Weighing()) -> Weighing:
+    """`start` with `traits` weighed after the traits it holds: the same as weighing all of them at once."""
+    if not traits:
+        return start
+    own = list(start.own)
+    shape, structure = list(start.shape), list(start.structure)
+    shape_doubt, structure_doubt = start.shape_doubt, start.structure_doubt
+    for key, reason in traits:
+        if key == INFRASTRUCTURE:
+            own.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
+            continue
+        weight = WEIGHTS[key]
+        if not weight:
+            continue        # fitted to nothing: not a reason
+        kind = _KIND[key]
+        if kind is _SHAPE:
+            shape_doubt *= 1.0 - weight
+            shape.append(reason)
+        elif kind is _STRUCTURE:
+            structure_doubt *= 1.0 - weight
+            structure.append(reason)
+        else:
+            own.append(Signal(weight, kind, reason))
+    # A group that gained no trait keeps its signal: a host's traits are mostly of one group.
+    shape_signal = start.shape_signal if len(shape) == len(start.shape) else (
+        Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)),)
+    structure_signal = start.structure_signal if len(structure) == len(start.structure) else (
+        Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE, "built like a phishing host: " + ", ".join(structure)),)
+    own = tuple(own)
+    return Weighing(own, shape_doubt, tuple(shape), shape_signal, structure_doubt, tuple(structure),
+                    structure_signal, own + shape_signal + structure_signal)
+
+
+class WeighedTraits(NamedTuple):
+    """Traits of a registrable domain, the keys among them and their `Weighing`: what a host's own
+    traits are added to."""
+    traits: tuple[tuple[str, str], ...]
+    keys: frozenset[str]
+    weighing: Weighing
+
+
+def _weighed(traits: tuple[tuple[str, str], ...]) -> WeighedTraits:
+    return WeighedTraits(traits, frozenset([key for key, _ in traits]), weigh(traits))
+
+
+class DomainTraits(NamedTuple):
+    """A registrable domain's traits (`DomainPart.traits`) as `host_traits` reads them, weighed: what
+    depends on the domain alone is done once per domain (cached with its DomainPart), not per name."""
+    lures: tuple[str, ...]                  # lure words of the registrable label
+    serving: str                            # why the domain serves machines (infrastructure.py); "" if not
+    plain: WeighedTraits                    # the traits that count as they are: TLD, shape, the sign-in step
+    named: WeighedTraits | None             # the same less the sign-in step (`traits.named_in_front`); None
+                                            # without it
+    machines: WeighedTraits | None          # a serving domain's host with no brand or word: its TLD, the note
+
+
+def read_domain_traits(domain_traits: tuple[tuple[str, str], ...]) -> DomainTraits:
+    """The `DomainTraits` of `domain_traits` (`DomainPart.traits`)."""
     found = []
     lures = []
     serving = ""
@@ -568,6 +633,18 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
         else:
             found.append(trait)
             sign_in = sign_in or key == SIGN_IN
+    plain = _weighed(tuple(found))
+    named = _weighed(tuple([t for t in found if t[0] != SIGN_IN])) if sign_in else None
+    machines = _weighed(tuple([t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)])
+                        ) if serving else None
+    return DomainTraits(tuple(lures), serving, plain, named, machines)
+
+
+def _host_traits(domain: DomainTraits, words: tuple[str, ...], subdomain: list[str] | tuple[str, ...],
+                 host: str, branded: bool, fronts: list[FrontLabel] | None,
+                 ) -> tuple[WeighedTraits, list[tuple[str, str]]]:
+    """`host_traits` as the domain's traits it starts from and the host's own that follow them."""
+    found = []
     if words:
         if len(words) > 1:
             words = tuple(dict.fromkeys(words))
@@ -575,68 +652,61 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
         found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
     if subdomain and fronts is None:
         fronts = [front_label(sub) for sub in subdomain]
+    lures = list(domain.lures)
     for front in fronts or ():
         lures += front.lures
     if lures:
         lures = [w for w in dict.fromkeys(lures) if w not in words]
         if lures:
             found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures])))
-    if serving and not branded and not words and not lures:
-        return [t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)]
+    if domain.serving and not branded and not words and not lures:
+        return domain.machines, []
+    base = domain.plain
     if subdomain:
-        if sign_in and named_in_front(subdomain):
-            found = [t for t in found if t[0] != SIGN_IN]       # traits.named_in_front says why
+        if domain.named is not None and named_in_front(subdomain):
+            base = domain.named       # traits.named_in_front says why
         structure = host_structure(list(subdomain), len(host), fronts)
         if structure:
             # Each trait once. Those found so far are each of another key (the domain's traits, the
             # words, the lures), but a label in front may share one with the domain (suffix-dash).
-            keys = {key for key, _ in found}
+            keys = base.keys.union([key for key, _ in found]) if found else base.keys
             found += [t for t in structure if t[0] not in keys]
     if host:
         found += ip_like(host)      # never one of the above
-    return found
+    return base, found
 
 
-def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
+def host_traits(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, words: tuple[str, ...],
+                subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
+                fronts: list[FrontLabel] | None = None) -> list[tuple[str, str]]:
+    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
+
+    Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
+    signal was found in the host), fraud word or lure word, the shape and the structure are
+    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays.
+    `domain_traits`: `DomainPart.traits`, or as `read_domain_traits` reads them.
+    `fronts`: the `traits.front_label` of each label of `subdomain`, when the caller has kept them."""
+    if not isinstance(domain_traits, DomainTraits):
+        domain_traits = read_domain_traits(domain_traits)
+    base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
+    return [*base.traits, *found]
+
+
+def context_signals(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, words: tuple[str, ...],
                     subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
                     fronts: list[FrontLabel] | None = None) -> tuple[Signal, ...]:
     """What is left once brands are accounted for: the TLD, fraud and lure words, the shape.
 
-    `domain_traits` are the registrable domain's (`DomainPart.traits`), `words`
-    the fraud words no brand explains, `subdomain` the labels in front, `host`
-    the whole name, `fronts` as `host_traits` takes them. One signal per kind:
+    `domain_traits` are the registrable domain's (`DomainPart.traits`, or `DomainPart.weighed`, read
+    and weighed once for the domain), `words` the fraud words no brand explains, `subdomain` the labels
+    in front, `host` the whole name, `fronts` as `host_traits` takes them. One signal per kind:
     TLD, words, the label's shape, the host's structure; traits of one kind
     noisy-or'ed, their reasons listed.
     """
-    found = host_traits(domain_traits, words, subdomain, host, branded, fronts)
-    if not found:
-        return ()
-    signals = []
-    shape: list[str] = []
-    structure: list[str] = []
-    shape_doubt = structure_doubt = 1.0
-    for key, reason in found:
-        if key == INFRASTRUCTURE:
-            signals.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
-            continue
-        weight = WEIGHTS[key]
-        if not weight:
-            continue        # fitted to nothing: not a reason
-        kind = _KIND[key]
-        if kind is _SHAPE:
-            shape_doubt *= 1.0 - weight
-            shape.append(reason)
-        elif kind is _STRUCTURE:
-            structure_doubt *= 1.0 - weight
-            structure.append(reason)
-        else:
-            signals.append(Signal(weight, kind, reason))
-    if shape:
-        signals.append(Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)))
-    if structure:
-        signals.append(Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE,
-                              "built like a phishing host: " + ", ".join(structure)))
-    return tuple(signals)
+    if not isinstance(domain_traits, DomainTraits):
+        domain_traits = read_domain_traits(domain_traits)
+    base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
+    return weigh(found, base.weighing).signals
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})
