@@ -211,6 +211,17 @@ class PublicSuffixes:
             # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
             subdomain, _, domain = head.rpartition(".")
             return _PARTS(Parts, (subdomain, domain, last))
+        if dot and last in tails and last not in wild and not last.startswith("xn--"):
+            # The next most usual: a TLD that longer rules end in (uk, cn, gr), and the name decided by its
+            # last two labels, as the walk below decides it (co.uk a rule no longer one ends in; google.gr none).
+            rest, dot, second = head.rpartition(".")
+            pair = f"{second}.{last}"
+            if not second.startswith("xn--") and pair not in wild and pair not in tails:
+                if pair in suffixes:
+                    subdomain, _, domain = rest.rpartition(".")
+                    return _PARTS(Parts, (subdomain, domain, pair) if dot else ("", "", name))
+                if last in suffixes:
+                    return _PARTS(Parts, (rest, second, last))
         labels = name.split(".")
         n = len(labels)
         best = 0
