@@ -45,7 +45,6 @@ PIPE_BYTES = 1 << 20        # a pipe's room for a task's lines (Linux's default,
 # Allocations between two collections of the young generation; Python's 700 made the collector
 # a tenth of the time of a name seen for the first time (the resolver's worker raises it too).
 GC_YOUNG_THRESHOLD = 50_000
-RESTS_KEPT = 50_000         # the lines' ends after the name, one for each score met, kept for the next name
 
 _EPILOG = """\
 Each name gives one line: {"name", "score", "verdict", "brand", "reasons", "rule"};
@@ -85,17 +84,28 @@ def _scored(scorer: Scorer, names: Iterable[str], json_lines: JsonLines) -> tupl
     """The output lines of `names` and the exit status they make (2 when one is invalid, else 0)."""
     lines = []
     status = 0
-    score_normalised, of_score, of_error = scorer.score_normalised, json_lines.of_score, json_lines.of_error
+    score_normalised, of_score, encode = scorer.score_normalised, json_lines.of_score, json_lines.encode
     for name in names:
         try:
             # The name as the lists spell it, so `score faß.de` and `check faß.de` speak of xn--fa-hia.de.
             name = normalise_name(name)
             score = score_normalised(name)
         except InvalidName as error:
-            lines.append(of_error(name, str(error)))
+            record: dict | None = {"name": name, "error": str(error)}
+            line = encode(record)
             status = 2
         else:
-            lines.append(of_score(name, score))
+            record = None
+            line = of_score(name, score)
+        # The names come from the command line or a feed on stdin: escaped, they cannot drive the terminal.
+        # printable_json changes only a string with a backslash or a character that is not printable;
+        # JSON writes a backslash for the first and for every control character, and leaves the
+        # others as they are: a line without a backslash that is printable needed no escaping. In an
+        # ASCII line (most; isascii() reads a flag) the one such character JSON leaves is DEL: two quick
+        # searches instead of isprintable() looking up each character (a fifth of a line's cost).
+        if "\\" in line or ("\x7f" in line if line.isascii() else not line.isprintable()):
+            line = encode(printable_json(record if record is not None else _record(name, score)))
+        lines.append(line)
     lines.append("")
     return "\n".join(lines), status
 
@@ -106,66 +116,32 @@ def _record(name: str, score: Score) -> dict:
 
 
 class JsonLines:
-    """A name's line as json.dumps(_record(name, score), ensure_ascii=False) writes it, one for each run,
-    its strings made `printable_json` where they need it.
+    """A name's line as json.dumps(_record(name, score), ensure_ascii=False) writes it, one for each run.
 
-    `of_score` writes the name, as `normalise_name` spells it (letters, digits, `-_.`: nothing to escape),
-    in front of the rest of the line, written once for each score met (the line was a tenth of a name's
-    cost in a long run; a third of the names of `benchmarks/score_stdin.py` share their score with one
-    before): the rest is written key for key (strings quoted by json's own function, the verdicts and
-    rules, a closed set, written once), and checked for what must be escaped once too."""
+    `of_score` writes it key for key in about a third of the encoder's time (the line was a tenth of a name's
+    cost in a long run): strings quoted by json's own function, the verdicts and rules (a closed set)
+    written once, and each score's digits once (float.__repr__ was a quarter of a line; scores are rounded
+    to 4 decimals, so there are a few hundred)."""
 
-    __slots__ = ("encode", "_rests")
+    __slots__ = ("encode", "_numbers")
 
     def __init__(self) -> None:
         self.encode = json.JSONEncoder(ensure_ascii=False).encode   # made once, not for each line
-        self._rests: dict[tuple, str] = {}
+        self._numbers: dict[float, str] = {}
 
     def of_score(self, name: str, score: Score) -> str:
-        """The line of `name`, spelled as `normalise_name` spells it, and its score."""
         value, verdict, brand, reasons, rule = score
         if type(value) is not float:
-            return self._printable(_record(name, score))
-        # 0.0 and -0.0 are one number and two spellings: a zero is known by its spelling.
-        key = (value or float.__repr__(value), verdict._value_, brand, reasons, rule)
-        rest = self._rests.get(key)
-        if rest is None:
-            if len(self._rests) >= RESTS_KEPT:
-                self._rests.clear()
-            rest = self._rests[key] = self._rest(score)
-        return f'{{"name": "{name}{rest}'
-
-    def _rest(self, score: Score) -> str:
-        """A score's line after the name's opening quote: `", "score": 0.9, ... "rule": "typosquat"}`."""
-        value, verdict, brand, reasons, rule = score
+            return self.encode(_record(name, score))
+        # 0.0 and -0.0 are one key and two spellings.
+        number = self._numbers.get(value) if value else float.__repr__(value)
+        if number is None:
+            number = self._numbers[value] = float.__repr__(value)
         quote = encode_basestring
         listed = (quote(reasons[0]) if len(reasons) == 1 else ", ".join(map(quote, reasons))) if reasons else ""
-        line = (f'{{"name": "", "score": {float.__repr__(value)}, "verdict": {_VERDICTS[verdict._value_]}, '
+        return (f'{{"name": {quote(name)}, "score": {number}, "verdict": {_VERDICTS[verdict._value_]}, '
                 f'"brand": {"null" if brand is None else quote(brand)}, "reasons": [{listed}], '
                 f'"rule": {_RULES.get(rule) or quote(rule)}}}')
-        if _needs_escaping(line):
-            line = self.encode(printable_json(_record("", score)))
-        return line[len('{"name": "'):]
-
-    def of_error(self, name: str, error: str) -> str:
-        """The line of `name`, as read, that is no domain name, and why."""
-        return self._printable({"name": name, "error": error})
-
-    def _printable(self, record: dict) -> str:
-        line = self.encode(record)
-        return self.encode(printable_json(record)) if _needs_escaping(line) else line
-
-
-def _needs_escaping(line: str) -> bool:
-    """Whether a JSON line holds what could drive a terminal, so that its strings must be made printable.
-
-    The names come from the command line or a feed on stdin: escaped, they cannot drive the terminal.
-    printable_json changes only a string with a backslash or a character that is not printable; JSON
-    writes a backslash for the first and for every control character, and leaves the others as they
-    are: a line without a backslash that is printable needed no escaping. In an ASCII line (most;
-    isascii() reads a flag) the one such character JSON leaves is DEL: two quick searches instead of
-    isprintable() looking up each character."""
-    return "\\" in line or ("\x7f" in line if line.isascii() else not line.isprintable())
 
 
 # The verdicts (by value: an enum's own hash is a call in Python) and rules as JSON writes them.

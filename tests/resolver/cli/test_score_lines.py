@@ -1,10 +1,9 @@
-"""`fraudwall score` writes the end of a line once for each score it meets: every line is still
-the line json writes for its own name and score, escapes and all."""
+"""`fraudwall score` writes its lines by hand: every line is the line json writes for its own name
+and score, escapes and all."""
 
 import json
 
 from fraudwall.blocklists.printable import printable_json
-from fraudwall.resolver.cli import score as score_module
 from fraudwall.resolver.cli.score import JsonLines, _record, _scored
 from fraudwall.scoring.score import Score, Verdict
 
@@ -38,11 +37,3 @@ def test_a_score_whose_words_need_escaping_is_escaped_for_every_name():
                                  for name in ("a.example.org", "b.example.org")]
     assert json.loads(text.splitlines()[1])["reasons"] == ["a\\127b", "\\u202eevil"]
 
-
-def test_the_kept_line_ends_are_bounded(monkeypatch):
-    monkeypatch.setattr(score_module, "RESTS_KEPT", 3)
-    lines = JsonLines()
-    scores = [Score(value / 10, Verdict.ALLOW, None, (f"reason {value}",), "shape") for value in range(8)]
-    for score in scores * 2:
-        assert lines.of_score("example.org", score) == _json("example.org", score)
-    assert len(lines._rests) <= 3
