@@ -321,8 +321,10 @@ def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
     return tuple(m for m in found if m.token in masked)
 
 
-def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
-    """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
+def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None) -> DomainPart:
+    """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII.
+    `read_traits`: `read_domain_traits`, or a cache of it (domains share their traits: the TLD's alone,
+    a hyphen under it ...)."""
     text = decode_label(label) if label.startswith("xn--") else label
     plain = text.replace("-", "") if "-" in text else text
     # One pass says whether any fraud word, lure word or long token can be in the label: for
@@ -343,7 +345,7 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
     traits = tuple(traits)
-    return DomainPart(signals, words, found, traits, read_domain_traits(traits))
+    return DomainPart(signals, words, found, traits, (read_traits or read_domain_traits)(traits))
 
 
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
@@ -566,6 +568,21 @@ def weigh(traits: list[tuple[str, str]] | tuple[tuple[str, str], ...], start: We
     """`start` with `traits` weighed after the traits it holds: the same as weighing all of them at once."""
     if not traits:
         return start
+    own, shape_doubt, shape, shape_signal, structure_doubt, structure, structure_signal = _weigh(traits, start)
+    own = tuple(own)
+    return Weighing(own, shape_doubt, tuple(shape), shape_signal, structure_doubt, tuple(structure),
+                    structure_signal, own + shape_signal + structure_signal)
+
+
+def _weighed_signals(traits: list[tuple[str, str]], start: Weighing) -> tuple[Signal, ...]:
+    """`weigh(traits, start).signals`, without the rest of the `Weighing`: what a host adds to its domain's."""
+    if not traits:
+        return start.signals
+    own, _, _, shape_signal, _, _, structure_signal = _weigh(traits, start)
+    return (*own, *shape_signal, *structure_signal)
+
+
+def _weigh(traits, start: Weighing):
     own = list(start.own)
     shape, structure = list(start.shape), list(start.structure)
     shape_doubt, structure_doubt = start.shape_doubt, start.structure_doubt
@@ -590,9 +607,7 @@ def weigh(traits: list[tuple[str, str]] | tuple[tuple[str, str], ...], start: We
         Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)),)
     structure_signal = start.structure_signal if len(structure) == len(start.structure) else (
         Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE, "built like a phishing host: " + ", ".join(structure)),)
-    own = tuple(own)
-    return Weighing(own, shape_doubt, tuple(shape), shape_signal, structure_doubt, tuple(structure),
-                    structure_signal, own + shape_signal + structure_signal)
+    return own, shape_doubt, shape, shape_signal, structure_doubt, structure, structure_signal
 
 
 class WeighedTraits(NamedTuple):
@@ -603,18 +618,29 @@ class WeighedTraits(NamedTuple):
     weighing: Weighing
 
 
-def _weighed(traits: tuple[tuple[str, str], ...]) -> WeighedTraits:
-    return WeighedTraits(traits, frozenset([key for key, _ in traits]), weigh(traits))
+def _weighed(traits: tuple[tuple[str, str], ...], start: WeighedTraits | None = None) -> WeighedTraits:
+    """`traits` weighed (after `start`'s)."""
+    if start is None:
+        return WeighedTraits(traits, frozenset([key for key, _ in traits]), weigh(traits))
+    return WeighedTraits(start.traits + traits, start.keys.union([key for key, _ in traits]),
+                         weigh(traits, start.weighing))
 
 
 class DomainTraits(NamedTuple):
     """A registrable domain's traits (`DomainPart.traits`) as `host_traits` reads them, weighed: what
-    depends on the domain alone is done once per domain (cached with its DomainPart), not per name."""
+    depends on the domain alone is done once per domain (cached with its DomainPart), not per name.
+
+    Its traits that count as they are (the TLD, the shape, the sign-in step) are weighed four ways, as
+    a host under it starts from them: `plain`; `named`, less the sign-in step (`traits.named_in_front`);
+    each with the lure trait of the domain's own lure words after them (`lured`, `named_lured`), which
+    is a host's lure trait when no fraud word and no other lure word stands in front. None where a way
+    is the same as another (no sign-in step, no lure word)."""
     lures: tuple[str, ...]                  # lure words of the registrable label
     serving: str                            # why the domain serves machines (infrastructure.py); "" if not
-    plain: WeighedTraits                    # the traits that count as they are: TLD, shape, the sign-in step
-    named: WeighedTraits | None             # the same less the sign-in step (`traits.named_in_front`); None
-                                            # without it
+    plain: WeighedTraits
+    named: WeighedTraits | None
+    lured: WeighedTraits | None
+    named_lured: WeighedTraits | None
     machines: WeighedTraits | None          # a serving domain's host with no brand or word: its TLD, the note
 
 
@@ -633,11 +659,18 @@ def read_domain_traits(domain_traits: tuple[tuple[str, str], ...]) -> DomainTrai
         else:
             found.append(trait)
             sign_in = sign_in or key == SIGN_IN
+    lures = list(dict.fromkeys(lures))
     plain = _weighed(tuple(found))
     named = _weighed(tuple([t for t in found if t[0] != SIGN_IN])) if sign_in else None
+    lure = (_lure_trait(lures),) if lures else ()
     machines = _weighed(tuple([t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)])
                         ) if serving else None
-    return DomainTraits(tuple(lures), serving, plain, named, machines)
+    return DomainTraits(tuple(lures), serving, plain, named, _weighed(lure, plain) if lure else None,
+                        _weighed(lure, named) if lure and named else None, machines)
+
+
+def _lure_trait(lures: list[str] | tuple[str, ...]) -> tuple[str, str]:
+    return ("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures]))
 
 
 def _host_traits(domain: DomainTraits, words: tuple[str, ...], subdomain: list[str] | tuple[str, ...],
@@ -652,19 +685,22 @@ def _host_traits(domain: DomainTraits, words: tuple[str, ...], subdomain: list[s
         found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
     if subdomain and fronts is None:
         fronts = [front_label(sub) for sub in subdomain]
-    lures = list(domain.lures)
+    lured = False       # the lure trait is the domain's own, weighed with it
+    lures = domain.lures
     for front in fronts or ():
-        lures += front.lures
-    if lures:
+        if front.lures:
+            lures += front.lures
+    if len(lures) > len(domain.lures) or words and lures:
         lures = [w for w in dict.fromkeys(lures) if w not in words]
         if lures:
-            found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures])))
+            found.append(_lure_trait(lures))
+    else:
+        lured = bool(lures)
     if domain.serving and not branded and not words and not lures:
         return domain.machines, []
-    base = domain.plain
+    named = subdomain and domain.named is not None and named_in_front(subdomain)   # traits.named_in_front says why
+    base = (domain.named_lured if named else domain.lured) if lured else domain.named if named else domain.plain
     if subdomain:
-        if domain.named is not None and named_in_front(subdomain):
-            base = domain.named       # traits.named_in_front says why
         structure = host_structure(list(subdomain), len(host), fronts)
         if structure:
             # Each trait once. Those found so far are each of another key (the domain's traits, the
@@ -706,7 +742,7 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, w
     if not isinstance(domain_traits, DomainTraits):
         domain_traits = read_domain_traits(domain_traits)
     base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
-    return weigh(found, base.weighing).signals
+    return _weighed_signals(found, base.weighing)
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})
