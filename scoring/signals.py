@@ -576,8 +576,6 @@ def weigh(traits: list[tuple[str, str]] | tuple[tuple[str, str], ...], start: We
 
 def _weighed_signals(traits: list[tuple[str, str]], start: Weighing) -> tuple[Signal, ...]:
     """`weigh(traits, start).signals`, without the rest of the `Weighing`: what a host adds to its domain's."""
-    if not traits:
-        return start.signals
     own, _, _, shape_signal, _, _, structure_signal = _weigh(traits, start)
     return (*own, *shape_signal, *structure_signal)
 
@@ -742,7 +740,7 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, w
     if not isinstance(domain_traits, DomainTraits):
         domain_traits = read_domain_traits(domain_traits)
     base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
-    return _weighed_signals(found, base.weighing)
+    return _weighed_signals(found, base.weighing) if found else base.weighing.signals
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})
