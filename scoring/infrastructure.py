@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import re
 
-from fraudwall.scoring.combo import word_pattern
+from typing import Iterable
 
-__all__ = ["INFRA_WORDS", "PROVIDER_DOMAINS", "domain_kind"]
+from fraudwall.scoring.combo import word_pattern
+from fraudwall.scoring.score import Rule, Signal
+
+__all__ = ["INFRA_WORDS", "PROVIDER_DOMAINS", "brand_as_customer", "domain_kind"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -41,6 +44,9 @@ PROVIDER_DOMAINS = frozenset({
     "cloudfront.net",
     # Microsoft Azure Traffic Manager and Front Door endpoints.
     "trafficmanager.net", "azurefd.net",
+    # Deep-link services: an app's links answer under a name the service gives it after the app
+    # (Branch: `<app>.app.link`, `<app>.test-app.link`; AppsFlyer OneLink: `<app>.onelink.me`).
+    "app.link", "test-app.link", "onelink.me",
 })
 
 # Words a registrable label of serving infrastructure is made of. Only words that
@@ -60,3 +66,23 @@ def domain_kind(label: str, suffix: str, tld_tier: str | None, may_hold_word: bo
         return ""
     word = _INFRA_WORDS.search(label)
     return f"'{word.group()}' in {label}.{suffix} names serving infrastructure" if word else ""
+
+
+# Below `warn` (0.6): a brand's name alone in front of an unrelated domain (signals.SUBDOMAIN_BRAND,
+# 0.56), not spelled out with a domain ending (0.85), nor two of its letters swapped (0.65).
+_CUSTOMER_NAME_MAX = 0.6
+
+
+def brand_as_customer(host: str, subdomain: list[str] | tuple[str, ...], signals: Iterable[Signal]) -> bool:
+    """Whether the brand signals of `host` are only a brand's name in front of a provider's domain
+    (PROVIDER_DOMAINS), `subdomain` being the labels in front of its registrable domain.
+
+    Providers name a customer's endpoint after the customer: Fastly `<service>.global.ssl.fastly.net`,
+    Akamai `<customer>-a.akamaihd.net`, Azure Front Door `<endpoint>-<hash>.z01.azurefd.net`, Branch
+    `<app>.app.link`. Such a name is the brand's own or the weak hint it always was (0.56); the
+    provider's layout (labels, hashes, depth) and its domain's TLD say nothing more, so the host is
+    judged as infrastructure. A brand spelled out with a domain ending, or next to a fraud or lure
+    word, is judged as anywhere."""
+    registrable = host.split(".", len(subdomain))[-1] if subdomain else host
+    return registrable in PROVIDER_DOMAINS and all(
+        signal.rule is Rule.BRAND_SUBDOMAIN and signal.value < _CUSTOMER_NAME_MAX for signal in signals)

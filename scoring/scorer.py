@@ -8,7 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS
+from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, brand_as_customer
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
@@ -70,7 +70,8 @@ class Scorer:
         if isinstance(evidence, Score):
             return evidence
         signals, domain, subdomain, words, host, suffix, fronts = evidence
-        signals += context_signals(domain.traits, words, subdomain, host, bool(signals), fronts)
+        branded = bool(signals) and not brand_as_customer(host, subdomain, signals)
+        signals += context_signals(domain.traits, words, subdomain, host, branded, fronts)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score

@@ -17,10 +17,10 @@ from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
-from fraudwall.scoring.infrastructure import domain_kind
+from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, FrontLabel, credential_step, front_label, host_structure,
+from fraudwall.scoring.traits import (ALONE_CAP, SIGN_IN, WEIGHTS, FrontLabel, credential_step, front_label, host_structure,
                                       ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
@@ -327,7 +327,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
     # most labels none is, and the searches for each are skipped.
     any_word = index.gate(plain) is not None
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
-    traits = list(tld_trait(suffix))
+    # A provider's own domain (app.link) has a known registrant: the TLD's rank, a prior on unknown ones, says nothing.
+    traits = list(tld_trait(suffix)) if f"{label}.{suffix}" not in PROVIDER_DOMAINS else []
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
     shape = label_shape(label)
@@ -346,7 +347,9 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
                    ) -> tuple[tuple[Signal, ...], tuple[str, ...], bool]:
     brand: Brand | None = index.token(plain)
-    if brand is not None and plain == text:
+    if brand is not None and (plain == text or any(d.startswith(text + ".") for d in brand.domains)):
+        # The brand's own label, hyphens and all (credit-agricole, sf-express), under another suffix: its
+        # own country forms are spelled so; a TLD swap (warn), not a hyphen put in (pay-pal, block).
         value, why = TLD_SWAP, ""
         if plain in _EVERYDAY_TOKENS and (_country(suffix) or suffix == "com"):
             # office.co.uk, visa.com.br: a word of that country's own sites, not only the brand's. And
@@ -634,7 +637,9 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     if shape:
         signals.append(Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)))
     if structure:
-        signals.append(Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE,
+        # One hint, however many of its traits: depth, a machine-made or long label in front and a long
+        # host describe one layout, which cloud workloads share (api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io).
+        signals.append(Signal(min(round(1.0 - structure_doubt, 4), ALONE_CAP), Rule.SHAPE,
                               "built like a phishing host: " + ", ".join(structure)))
     return tuple(signals)
 
