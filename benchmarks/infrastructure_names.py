@@ -18,8 +18,10 @@ a brand's name as a provider's customer, in the provider's documented layout (Fa
 `<endpoint>-<hash>.z01.azurefd.net`, Branch `<app>.app.link`, AppsFlyer `<app>.onelink.me`);
 cloud-workload: a workload's host under an invented company domain, as Kubernetes names a pod
 (`<deployment>-<10-character hash>-<5 characters>`, its alphabet) or a load balancer a cloud
-(`<name>-<10 digits>.<region>.elb...`), behind a region and an environment; each of those three
-one more after every eighth name), tab-separated.
+(`<name>-<10 digits>.<region>.elb...`), behind a region and an environment; blocklist-lookup: a
+spam filter's lookup of a domain (a brand's, a made-up one, a look-alike) or of an address in a DNS
+blocklist's documented query zone (`<domain>.dbl.spamhaus.org`, `<reversed address>.zen.spamhaus.org`);
+each of those four one more after every eighth name), tab-separated.
 """
 
 from __future__ import annotations
@@ -90,11 +92,28 @@ def _workload(rng: random.Random) -> str:
     return f"{rng.choice(['lb', 'alb', 'k8s'])}-{rng.choice(_WORDS)}-{rng.randrange(10 ** 9, 10 ** 10)}.{place}"
 
 
+# DNS blocklists' query zones, as their operators document them (scoring/infrastructure.py, LOOKUP_DOMAINS).
+_DOMAIN_ZONES = ["dbl.spamhaus.org", "multi.surbl.org", "multi.uribl.com"]
+_ADDRESS_ZONES = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "bl.mailspike.net"]
+
+
+def _lookup(rng: random.Random, brand_domain: str) -> str:
+    """A spam filter's lookup in a DNS blocklist: of a domain found in a mail, or of the sender's address."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return f"{brand_domain}.{rng.choice(_DOMAIN_ZONES)}"
+    if kind == 1:
+        domain = f"{rng.choice(_WORDS)}-{rng.choice(['login', 'verify', 'secure'])}.{rng.choice(['top', 'xyz', 'com'])}"
+        return f"{domain}.{rng.choice(_DOMAIN_ZONES)}"
+    return ".".join(str(rng.randrange(1, 255)) for _ in range(4)) + "." + rng.choice(_ADDRESS_ZONES)
+
+
 def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
     rng = random.Random(seed)
     edge = random.Random(f"{seed}:edge")
     customer = random.Random(f"{seed}:customer")
     workload = random.Random(f"{seed}:workload")
+    lookup = random.Random(f"{seed}:lookup")
     providers = sorted(PROVIDER_DOMAINS)
     brand_domains = sorted(d for b in load_brands() for d in b.domains if not d.startswith("www."))
     brand_labels = sorted({b.domain.split(".")[0] for b in load_brands()})
@@ -116,6 +135,7 @@ def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
             yield f"{host}{edge.choice(['', '-c-3'])}.{edge.choice(['edgekey.net', 'edgesuite.net'])}", "edge-of-brand"
             yield _customer(customer, customer.choice(brand_labels)), "brand-at-provider"
             yield _workload(workload), "cloud-workload"
+            yield _lookup(lookup, lookup.choice(brand_domains)), "blocklist-lookup"
 
 
 def main(argv: list[str] | None = None) -> int:

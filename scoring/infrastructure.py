@@ -26,7 +26,7 @@ from typing import Iterable
 from fraudwall.scoring.combo import word_pattern
 from fraudwall.scoring.score import Rule, Signal
 
-__all__ = ["INFRA_WORDS", "PROVIDER_DOMAINS", "brand_as_customer", "domain_kind"]
+__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "brand_as_customer", "domain_kind"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -47,6 +47,19 @@ PROVIDER_DOMAINS = frozenset({
     # Deep-link services: an app's links answer under a name the service gives it after the app
     # (Branch: `<app>.app.link`, `<app>.test-app.link`; AppsFlyer OneLink: `<app>.onelink.me`).
     "app.link", "test-app.link", "onelink.me",
+})
+
+# Registrable domains of the DNS blocklists that mail servers query: a name in front of one is a lookup of
+# that name or address (`paypal.com.dbl.spamhaus.org`, `2.0.0.127.zen.spamhaus.org`), made by a spam filter
+# checking a link or a sender, never a host anyone can name; blocking it would blind the filter to the very
+# phishing domains it looks up. Each operator's documentation of its query zones: Spamhaus (zen, dbl and
+# zrd.spamhaus.org; the Data Query Service's <key>.zen.dq.spamhaus.net), SURBL (multi.surbl.org), URIBL
+# (multi.uribl.com), SpamCop (bl.spamcop.net), Barracuda (b.barracudacentral.org), Abusix
+# (<key>.combined.mail.abusix.zone), Mailspike (bl.mailspike.net), DNSWL (list.dnswl.org), Team Cymru's
+# malware hash registry (<hash>.malware.hash.cymru.com).
+LOOKUP_DOMAINS = frozenset({
+    "spamhaus.org", "spamhaus.net", "surbl.org", "uribl.com", "spamcop.net", "barracudacentral.org",
+    "abusix.zone", "mailspike.net", "dnswl.org", "cymru.com",
 })
 
 # Words a registrable label of serving infrastructure is made of. Only words that

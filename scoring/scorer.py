@@ -8,7 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, brand_as_customer
+from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, brand_as_customer
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
@@ -107,6 +107,10 @@ class Scorer:
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
+        if registrable in LOOKUP_DOMAINS:
+            # infrastructure.LOOKUP_DOMAINS: what stands in front is looked up by a spam filter, not visited.
+            return Score(0.0, Verdict.ALLOW, None, (f"infrastructure: {registrable} is a DNS blocklist's domain, "
+                                                    "where names are looked up, not visited",), Rule.INFRASTRUCTURE.value)
         if sub and registrable in PROVIDER_DOMAINS and (edge := self._own_host_in_front(sub)) is not None:
             owner, host = edge
             return Score(0.0, Verdict.ALLOW, owner.domain, (f"infrastructure: {registrable} names the edge host "

@@ -121,3 +121,20 @@ def test_the_labels_in_front_are_one_hint_however_many_of_their_traits(scorer, n
 def test_the_labels_in_front_and_a_second_hint_still_warn(scorer):
     assert scorer.score("api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.top").verdict is not Verdict.ALLOW
     assert scorer.score("api-7f9c2d1e4b-x2k9z.eu-west-1.verify-account.example.com").verdict is not Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", [
+    "paypal.com.dbl.spamhaus.org",               # a spam filter checks a link to PayPal
+    "example-login.top.dbl.spamhaus.org",        # ... or to a phishing domain: the lookup must get through
+    "2.0.0.127.zen.spamhaus.org",                # ... or the sender's address
+    "amazon.co.jp.multi.uribl.com",
+    "example.com.multi.surbl.org",
+])
+def test_a_lookup_in_a_dns_blocklist_is_allowed_whatever_is_looked_up(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.value == 0.0, score
+    assert score.rule == "infrastructure" and "DNS blocklist" in score.reasons[0]
+
+
+def test_a_blocklists_name_under_another_domain_is_judged(scorer):
+    assert scorer.score("paypal.com.dbl.spamhaus-example.top").verdict is Verdict.BLOCK
