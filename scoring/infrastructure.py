@@ -26,7 +26,8 @@ from typing import Iterable
 from fraudwall.scoring.combo import word_pattern
 from fraudwall.scoring.score import Rule, Signal
 
-__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "brand_as_customer", "domain_kind"]
+__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "SERVICE_LABELS", "brand_as_customer", "domain_kind",
+           "record_owner"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -61,6 +62,30 @@ LOOKUP_DOMAINS = frozenset({
     "spamhaus.org", "spamhaus.net", "surbl.org", "uribl.com", "spamcop.net", "barracudacentral.org",
     "abusix.zone", "mailspike.net", "dnswl.org", "cymru.com",
 })
+
+# Underscored labels that name a kind of record at the domain below them (RFC 8552's registry of
+# underscored node names, and the mail standards that use them): DKIM keys (RFC 6376,
+# `<selector>._domainkey.example.com`), DMARC policies and the check that a domain may receive another's
+# reports (RFC 7489, `example.net._report._dmarc.example.com`), MTA-STS and TLS reporting (RFC 8461,
+# 8460), BIMI, ACME challenges (RFC 8555) and service records (RFC 2782, `_sip._tcp`). What stands
+# before one is data (a selector, a domain checked), not a host; and no public CA issues a certificate
+# for a name with an underscore (CA/Browser Forum ballot SC12, 2019), so no phishing page is served there
+# over HTTPS.
+SERVICE_LABELS = frozenset({"_domainkey", "_dmarc", "_report", "_mta-sts", "_smtp", "_tls", "_bimi",
+                            "_acme-challenge", "_tcp", "_udp"})
+
+
+def record_owner(name: str) -> str:
+    """The domain a record of `name` belongs to: the labels after the last of SERVICE_LABELS in it
+    (`example.net._report._dmarc.example.com` -> `example.com`); `name` itself when it holds none."""
+    if "._" not in name and not name.startswith("_"):
+        return name         # the usual case, one pass
+    labels = name.split(".")
+    for position in range(len(labels) - 1, -1, -1):
+        if labels[position] in SERVICE_LABELS:
+            return ".".join(labels[position + 1:])
+    return name
+
 
 # Words a registrable label of serving infrastructure is made of. Only words that
 # name what a machine does, never a lure (`track`, `delivery` are lure words).

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, brand_as_customer
+from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, brand_as_customer, record_owner
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
@@ -95,6 +95,7 @@ class Scorer:
     def _evidence(self, name: str):
         """`evidence` of a normalised name, and the traits of each label in front of its domain as
         `signals.LabelReading.front` has them (None without a label in front)."""
+        name = record_owner(name)       # _dmarc, _domainkey ...: judged as the domain the record is of
         sub, label, suffix = self._suffixes.split(name)
         if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of

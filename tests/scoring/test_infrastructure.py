@@ -138,3 +138,13 @@ def test_a_lookup_in_a_dns_blocklist_is_allowed_whatever_is_looked_up(scorer, na
 
 def test_a_blocklists_name_under_another_domain_is_judged(scorer):
     assert scorer.score("paypal.com.dbl.spamhaus-example.top").verdict is Verdict.BLOCK
+
+
+def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer):
+    # A receiver checks that example.com takes PayPal's DMARC reports: PayPal's domain there is data.
+    assert scorer.score("paypal.com._report._dmarc.example.com").verdict is Verdict.ALLOW
+    assert scorer.score("_sip._tcp.example.com").verdict is Verdict.ALLOW
+    # ... and a look-alike's own records are the look-alike's.
+    assert scorer.score("selector1._domainkey.paypa1.com").verdict is Verdict.BLOCK
+    # Any other underscore hides nothing.
+    assert scorer.score("paypal.com._x.example.top").verdict is Verdict.BLOCK
