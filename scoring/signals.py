@@ -485,6 +485,8 @@ def _read_label(index: BrandIndex, label: str, readings: dict) -> LabelReading:
     front = front_label(label, any_word)
     match = _brand_shown(index, label)
     if match is not None:
+        if match.token == label:    # the brand's own name explains a word it holds (trustwallet: 'wallet')
+            words, front = (), front._replace(lures=())
         return LabelReading(words, match, label, None, front)
     for part in dict.fromkeys(label.split("-")) if "-" in label else ():
         key = (part,)

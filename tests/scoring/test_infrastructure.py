@@ -148,3 +148,11 @@ def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer):
     assert scorer.score("selector1._domainkey.paypa1.com").verdict is Verdict.BLOCK
     # Any other underscore hides nothing.
     assert scorer.score("paypal.com._x.example.top").verdict is Verdict.BLOCK
+
+
+def test_a_brands_own_name_in_front_explains_the_word_it_holds(scorer):
+    # Trust Wallet's name holds 'wallet': alone in front it is the brand's weak hint, not also a word.
+    assert scorer.score("trustwallet.example.com").verdict is Verdict.ALLOW
+    assert scorer.score("trustwallet.b-cdn.net").verdict is Verdict.ALLOW
+    assert scorer.score("trustwallet-login.example.com").verdict is not Verdict.ALLOW
+    assert scorer.score("trustwallet.login.example.com").verdict is not Verdict.ALLOW
