@@ -141,6 +141,9 @@ class Scorer:
         if written_address(subdomain):
             return None
         label = subdomain[-1]
+        head, _, tag = label.rpartition("-")
+        if head and len(tag) <= 2 and platform in PROVIDER_DOMAINS:
+            label = head    # a provider's tag on its customer's name (Akamai's `<customer>-a`), no slip of it
         customer = self._domain_part(label, platform)
         signals = [s._replace(reason=f"{s.reason}, on {platform}, where anyone names a site")
                    for s in customer.signals if s.rule is not Rule.TLD_SWAP]

@@ -88,6 +88,7 @@ def test_a_brands_domain_with_more_after_it_or_off_a_provider_is_judged(scorer, 
     "examplebank.global.ssl.fastly.net",        # Fastly: the service's name, then its TLS map
     "paypal.global.ssl.fastly.net",
     "ebay-a.akamaihd.net",                       # Akamai: the customer's name and a one-letter tag
+    "lazada-a.akamaihd.net",                     # ... which is no slip of the name (lazadaa)
     "facebook-0a1b2c3d4e5f.z01.azurefd.net",     # Azure Front Door: the endpoint's name and a hash
     "spotify.app.link",                          # Branch: the app's link domain
     "netflix.onelink.me",                        # AppsFlyer OneLink
@@ -100,6 +101,7 @@ def test_a_brands_name_as_a_providers_customer_is_not_made_a_warning_by_the_prov
 
 def test_a_brand_spelled_out_or_with_a_fraud_word_at_a_provider_is_still_judged(scorer):
     assert scorer.score("paypal.com.d1a2b3c4.cloudfront.net").verdict is Verdict.BLOCK
+    assert scorer.score("paypa1-a.akamaihd.net").verdict is Verdict.BLOCK
     assert scorer.score("paypal-login.app.link").verdict is not Verdict.ALLOW
     # Words without a brand are weighed as on any platform (github.io): the provider's TLD adds nothing.
     worded = scorer.score("secure-login-verify.x7k2.app.link")
