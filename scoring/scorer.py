@@ -110,8 +110,8 @@ class Scorer:
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
         if registrable in LOOKUP_DOMAINS:
             # infrastructure.LOOKUP_DOMAINS: what stands in front is looked up by a spam filter, not visited.
-            return Score(0.0, Verdict.ALLOW, None, (f"infrastructure: {registrable} is a DNS blocklist's domain, "
-                                                    "where names are looked up, not visited",), Rule.INFRASTRUCTURE.value)
+            why = f"infrastructure: {registrable} is a DNS blocklist's domain, where names are looked up, not visited"
+            return Score(0.0, Verdict.ALLOW, None, (why,), Rule.INFRASTRUCTURE.value)
         if sub and registrable in PROVIDER_DOMAINS and (edge := self._own_host_in_front(sub)) is not None:
             owner, host = edge
             return Score(0.0, Verdict.ALLOW, owner.domain, (f"infrastructure: {registrable} names the edge host "

@@ -20,8 +20,8 @@ from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import (ALONE_CAP, SIGN_IN, WEIGHTS, FrontLabel, credential_step, front_label, host_structure,
-                                      ip_like, label_shape, lure_words, named_in_front)
+from fraudwall.scoring.traits import (SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step, front_label,
+                                      host_structure, ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
 __all__ = ["DomainPart", "LabelReading", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
@@ -641,7 +641,7 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str
     if structure:
         # One hint, however many of its traits: depth, a machine-made or long label in front and a long
         # host describe one layout, which cloud workloads share (api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io).
-        signals.append(Signal(min(round(1.0 - structure_doubt, 4), ALONE_CAP), Rule.SHAPE,
+        signals.append(Signal(min(round(1.0 - structure_doubt, 4), STRUCTURE_CAP), Rule.SHAPE,
                               "built like a phishing host: " + ", ".join(structure)))
     return tuple(signals)
 
