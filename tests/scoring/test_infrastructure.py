@@ -142,19 +142,22 @@ def test_a_blocklists_name_under_another_domain_is_judged(scorer):
     assert scorer.score("paypal.com.dbl.spamhaus-example.top").verdict is Verdict.BLOCK
 
 
-def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer):
-    # A receiver checks that example.com takes PayPal's DMARC reports: PayPal's domain there is data.
-    assert scorer.score("paypal.com._report._dmarc.example.com").verdict is Verdict.ALLOW
-    assert scorer.score("_sip._tcp.example.com").verdict is Verdict.ALLOW
-    # ... and a look-alike's own records are the look-alike's.
-    assert scorer.score("selector1._domainkey.paypa1.com").verdict is Verdict.BLOCK
-    # Any other underscore hides nothing.
-    assert scorer.score("paypal.com._x.example.top").verdict is Verdict.BLOCK
+@pytest.mark.parametrize("name, verdict", [
+    ("paypal.com._report._dmarc.example.com", Verdict.ALLOW),   # a receiver checks that example.com takes
+                                                                # PayPal's DMARC reports: PayPal's domain is data
+    ("_sip._tcp.example.com", Verdict.ALLOW),
+    ("selector1._domainkey.paypa1.com", Verdict.BLOCK),         # a look-alike's own records are the look-alike's
+    ("paypal.com._x.example.top", Verdict.BLOCK),               # any other underscore hides nothing
+])
+def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer, name, verdict):
+    assert scorer.score(name).verdict is verdict
 
 
-def test_a_brands_own_name_in_front_explains_the_word_it_holds(scorer):
-    # Trust Wallet's name holds 'wallet': alone in front it is the brand's weak hint, not also a word.
-    assert scorer.score("trustwallet.example.com").verdict is Verdict.ALLOW
-    assert scorer.score("trustwallet.b-cdn.net").verdict is Verdict.ALLOW
-    assert scorer.score("trustwallet-login.example.com").verdict is not Verdict.ALLOW
-    assert scorer.score("trustwallet.login.example.com").verdict is not Verdict.ALLOW
+@pytest.mark.parametrize("name, flagged", [
+    ("trustwallet.example.com", False),       # Trust Wallet's name holds 'wallet': alone in front it is the
+    ("trustwallet.b-cdn.net", False),         # brand's weak hint, not also a word
+    ("trustwallet-login.example.com", True),
+    ("trustwallet.login.example.com", True),
+])
+def test_a_brands_own_name_in_front_explains_the_word_it_holds(scorer, name, flagged):
+    assert (scorer.score(name).verdict is not Verdict.ALLOW) is flagged
