@@ -420,9 +420,10 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if first:
         labels, read = labels[first:], read[first:]
     signals: list[Signal] = []
-    # ban.kcomm.com: the brand split by a dot
+    # ban.kcomm.com: the brand split by a dot (not where a provider's label follows: it was not chosen to complete
+    # a brand, microsoft.onelink.me is no microsoftonline)
     key = (labels[-1], label)
-    split = readings.get(key, _UNREAD)
+    split = readings.get(key, _UNREAD) if registrable not in PROVIDER_DOMAINS else None
     if split is _UNREAD:
         split = _remember(readings, key, _split_signal(index, labels[-1], label))
     if split is not None:

@@ -92,6 +92,7 @@ def test_a_brands_domain_with_more_after_it_or_off_a_provider_is_judged(scorer, 
     "facebook-0a1b2c3d4e5f.z01.azurefd.net",     # Azure Front Door: the endpoint's name and a hash
     "spotify.app.link",                          # Branch: the app's link domain
     "netflix.onelink.me",                        # AppsFlyer OneLink
+    "microsoft.onelink.me",                      # ... where no brand is split by a dot (microsoftonline)
 ])
 def test_a_brands_name_as_a_providers_customer_is_not_made_a_warning_by_the_providers_layout(scorer, name):
     score = scorer.score(name)
