@@ -31,7 +31,10 @@ __all__ = ["InvalidName", "Parts", "PublicSuffixes", "decode_label", "is_below",
 # Underscores and edge hyphens are not valid host names, but they are valid DNS labels
 # and real feeds carry them (`_tracker.example.org`); rejecting them would drop entries.
 # The last label must hold a non-digit: `192.0.2.1` is an address, not a name.
-_ASCII_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*(?=[a-z0-9_-]*[a-z_-])[a-z0-9_-]{1,63}")
+# Possessive (`*+`, `{1,63}+`): a label ends only at a dot, so there is one way to read a name and
+# nothing to backtrack through (4.5k -> 4.0k instructions a name over score_stdin's names; what is left of
+# `normalise_name`'s cost is IDNA for the 3 % with an `xn--` label, 100-250k instructions each).
+_ASCII_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}+\.)*+(?=[0-9]*+[a-z_-])[a-z0-9_-]{1,63}+")
 _LABEL = re.compile(r"[a-z0-9_-]+")
 
 
@@ -169,46 +172,73 @@ class PublicSuffixes:
     def __init__(self) -> None:
         icann, private = _sections()
         self._icann_rules = icann
-        # Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the
-        # store spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix.
-        # Plus the private section's rules for platforms the bundled list lacks (not in `split`: ICANN only).
-        self.rules = frozenset(_ascii_rule(rule) for rule in (*icann, *private)) | _customer_suffixes()
+        # The rules of `rules` no name without `xn--` can meet (`公司.cn`), spelled as names are when first
+        # asked for: IDNA 2008 for 457 rules was 72M of `fraudwall score`'s 1.35G start-up instructions, for
+        # names that are seldom asked about (a registrable domain in punycode with a label in front, to the scorer).
+        later = tuple(rule for rule in (*icann, *private) if not _spelled_in_ascii(rule))
+        self._unicode_rules = frozenset(later)
+        self._ascii_rules = (frozenset(_ascii_rule(rule) for rule in (*icann, *private) if rule not in self._unicode_rules)
+                             | _customer_suffixes())
 
     @functools.cached_property
-    def _icann(self) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict]:
+    def rules(self) -> frozenset[str]:
+        """Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the store
+        spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix; plus the private section's rules
+        for platforms the bundled list lacks (`customer-suffixes.txt`; not in `split`: ICANN only)."""
+        return self._ascii_rules | frozenset(_ascii_rule(rule) for rule in self._unicode_rules)
+
+    @functools.cached_property
+    def _icann(self) -> tuple[frozenset[str], ...]:
         """`split`'s tables, from the ICANN section's rules; made at the first split (the guards need none):
-        the rules, where a wildcard or exception rule applies, the ends of longer rules, and the rules
-        as a tree of labels from the right (None: a rule ends here) for the odd names."""
+        the rules, where a wildcard or exception rule applies, the ends of longer rules, and, for the odd
+        names, every end of a rule (a node of the tree of labels from the right) and the rules."""
         icann = self._icann_rules
         suffixes = frozenset(r for r in icann if not r.startswith(("*", "!")))
-        # Where a wildcard or exception rule applies, the tree decides.
+        # Where a wildcard or exception rule applies, the walk decides.
         wild = frozenset(r.partition(".")[2] for r in icann if r.startswith(("*", "!")))
         # The ends of longer rules (`uk` of `co.uk`): past one that is not, no rule can match.
         tails = set()
-        tree: dict = {}
         for rule in icann:
             rest = rule.lstrip("*!.")
             while "." in rest:
                 rest = rest.partition(".")[2]
                 tails.add(rest)
-            node = tree
-            for label in reversed(rule.split(".")):
-                node = node.setdefault(label, {})
-            node[None] = True
-        return suffixes, wild, frozenset(tails), tree
+        # Every rule and each of its ends, label by label (`*.kawasaki.jp`, `kawasaki.jp`, `jp`): the rules as
+        # a tree of labels from the right, each node named by its path (a tree of 14,000 dictionaries cost
+        # 12M instructions more to build, and as many objects to keep).
+        ends = set(icann)
+        for rule in icann:
+            while "." in rule:
+                rule = rule.partition(".")[2]
+                ends.add(rule)
+        return suffixes, wild, frozenset(tails), frozenset(ends), frozenset(icann)
 
     def is_public_suffix(self, name: str) -> bool:
         """`name` (normalised) is a suffix of either section: `com`, `co.uk`, `github.io`."""
+        if name.isascii() and "xn--" not in name:
+            # None of the name, `!name`, `*.parent` can be a rule spelled with `xn--` or in Unicode.
+            return is_public_suffix(name, self._ascii_rules)
         return is_public_suffix(name, self.rules)
 
     def split(self, name: str) -> Parts:
         """`name` (normalised) at its ICANN suffix, as `extract_str` would split it."""
-        suffixes, wild, tails, _ = self._icann
+        suffixes, wild, tails, _, _ = self._icann
         head, dot, last = name.rpartition(".")
         if dot and last in suffixes and last not in tails and last not in wild:
             # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
             subdomain, _, domain = head.rpartition(".")
             return _PARTS(Parts, (subdomain, domain, last))
+        if dot and last in tails and last not in wild and not last.startswith("xn--"):
+            # The next most usual: a TLD that longer rules end in (uk, cn, gr), and the name decided by its
+            # last two labels, as the walk below decides it (co.uk a rule no longer one ends in; google.gr none).
+            rest, dot, second = head.rpartition(".")
+            pair = f"{second}.{last}"
+            if not second.startswith("xn--") and pair not in wild and pair not in tails:
+                if pair in suffixes:
+                    subdomain, _, domain = rest.rpartition(".")
+                    return _PARTS(Parts, (subdomain, domain, pair) if dot else ("", "", name))
+                if last in suffixes:
+                    return _PARTS(Parts, (rest, second, last))
         labels = name.split(".")
         n = len(labels)
         best = 0
@@ -238,20 +268,23 @@ class PublicSuffixes:
         exception one less); a name under no rule is all domain."""
         if _ASCII_NAME.fullmatch(name) is None:
             return self._extracted(name)
+        _, _, _, ends, rules = self._icann
         labels = name.split(".")
-        node = self._icann[3]
         n = start = at = len(labels)
+        path = ""       # the labels walked, from the right: a node of the tree of rules
         for label in reversed(labels):
             key = _unicode_label(label)
-            below = node.get(key)
-            if below is not None:
+            # A label decoded to one holding a dot is no label of a rule.
+            whole = "." not in key
+            below = f"{key}.{path}" if path else key
+            if whole and below in ends:
                 at -= 1
-                node = below
-                if None in node:
+                path = below
+                if below in rules:
                     start = at
                 continue
-            if "*" in node:
-                start = at if "!" + key in node else at - 1
+            if (f"*.{path}" if path else "*") in ends:
+                start = at if whole and "!" + below in ends else at - 1
             break
         if start == n:
             return Parts(".".join(labels[:-1]), labels[-1], "")
@@ -317,6 +350,21 @@ def _customer_suffixes() -> frozenset[str]:
 def public_suffixes() -> PublicSuffixes:
     """The one suffix list of the process: read from tldextract's bundled snapshot once, never changed."""
     return PublicSuffixes()
+
+
+def _spelled_in_ascii(rule: str) -> bool:
+    """Whether `_ascii_rule` may spell `rule` without `xn--` and in ASCII: an ASCII rule, or one whose
+    Unicode UTS 46 maps (or lowercasing, `normalise_name`'s quick path) to ASCII (full-width letters); not
+    one IDNA refuses (it stays in Unicode)."""
+    if rule.isascii():
+        return True
+    written = rule.removeprefix("*.") if rule.startswith("*.") else rule.removeprefix("!")
+    if written.lower().isascii():
+        return True
+    try:
+        return idna.uts46_remap(written, std3_rules=False).isascii()
+    except (idna.IDNAError, UnicodeError):
+        return False
 
 
 def _ascii_rule(rule: str) -> str:

@@ -55,6 +55,8 @@ def verdict_for(value: float, block_threshold: float, warn_threshold: float) -> 
 
 
 _NOTHING = {v: Score(0.0, v, None, (), Rule.NONE.value) for v in Verdict}
+# Each rule's label (`Rule.value`), looked up: Enum's `value` is a descriptor run in Python, a tenth of `combine`.
+_LABEL = {rule: rule.value for rule in Rule}
 
 
 def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
@@ -71,13 +73,13 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
         value = round(1.0 - (1.0 - signal.value), 4)
         verdict = (Verdict.BLOCK if value >= block_threshold else Verdict.WARN if value >= warn_threshold
                    else Verdict.ALLOW)
-        return Score(value, verdict, signal.brand or None, (signal.reason,), signal.rule.value)
+        return Score(value, verdict, signal.brand or None, (signal.reason,), _LABEL[signal.rule])
     # Strongest first; a stable sort, so equal values keep the order they were found in.
     # A signal of value 0 is a note (infrastructure): it moves nothing, its reason reads last.
     ranked = sorted(signals, key=_VALUE, reverse=True)
     if ranked[0].value <= 0:
         verdict = verdict_for(0.0, block_threshold, warn_threshold)
-        return Score(0.0, verdict, None, tuple(s.reason for s in ranked), ranked[0].rule.value)
+        return Score(0.0, verdict, None, tuple(s.reason for s in ranked), _LABEL[ranked[0].rule])
     doubt = 1.0
     brand = None
     for signal in ranked:
@@ -87,7 +89,7 @@ def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
     value = round(1.0 - doubt, 4)
     verdict = (Verdict.BLOCK if value >= block_threshold else Verdict.WARN if value >= warn_threshold
                else Verdict.ALLOW)
-    return Score(value, verdict, brand, tuple([s.reason for s in ranked]), ranked[0].rule.value)
+    return Score(value, verdict, brand, tuple([s.reason for s in ranked]), _LABEL[ranked[0].rule])
 
 
 _VALUE = operator.itemgetter(0)

@@ -12,12 +12,13 @@ from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, b
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals, read_labels,
-                                       subdomain_signals, written_address)
+from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals, read_domain_traits,
+                                       read_labels, subdomain_signals, written_address)
 
 __all__ = ["Scorer"]
 
 CACHE_SIZE = 100_000
+TRAIT_SETS = 4096
 RESTRICTED_LABELS = frozenset(("gov", "edu", "mil", "gouv", "gob", "govt"))
 # The same, as a country's second level only (ac.uk, ac.jp, go.jp, go.kr, sch.uk): the .ac
 # TLD and go.com are anyone's.
@@ -42,7 +43,10 @@ class Scorer:
         # The suffix list bundled with tldextract: no fetch, no cache directory written.
         self._suffixes = public_suffixes()
         self._is_suffix = self._suffixes.is_public_suffix
-        analyse = functools.partial(domain_signals, self.index)
+        # A domain's traits read and weighed (signals.read_domain_traits), kept by the traits: most domains
+        # share theirs with many others.
+        self._read_traits = functools.lru_cache(maxsize=TRAIT_SETS)(read_domain_traits) if cache_size else None
+        analyse = functools.partial(domain_signals, self.index, read_traits=self._read_traits)
         # The labels read in front of domains (signals.read_labels); None: each read afresh.
         self._readings: OrderedDict | None = OrderedDict() if cache_size else None
         if cache_size:
@@ -53,7 +57,7 @@ class Scorer:
             self._domain_part = analyse
 
     def cache_clear(self) -> None:
-        for cached in (self.score, self._domain_part):
+        for cached in (self.score, self._domain_part, self._read_traits):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
         if self._readings is not None:
@@ -71,7 +75,7 @@ class Scorer:
             return evidence
         signals, domain, subdomain, words, host, suffix, fronts = evidence
         branded = bool(signals) and not brand_as_customer(host, subdomain, signals)
-        signals += context_signals(domain.traits, words, subdomain, host, branded, fronts)
+        signals += context_signals(domain.weighed, words, subdomain, host, branded, fronts)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score

@@ -24,8 +24,9 @@ from fraudwall.scoring.traits import (SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabe
                                       host_structure, ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
-__all__ = ["DomainPart", "LabelReading", "context_signals", "deliberate_slip", "domain_signals", "host_traits",
-           "read_labels", "subdomain_signals", "written_address"]
+__all__ = ["DomainPart", "DomainTraits", "LabelReading", "Weighing", "WeighedTraits", "context_signals",
+           "deliberate_slip", "domain_signals", "host_traits", "read_domain_traits", "read_labels",
+           "subdomain_signals", "weigh", "written_address"]
 
 # A look-alike of a long token is one on purpose; of a short one, maybe chance.
 TYPO = 0.9
@@ -70,6 +71,7 @@ class DomainPart(NamedTuple):
     words: tuple[str, ...]      # fraud words not already explained by a brand
     brand_found: bool
     traits: tuple[tuple[str, str], ...] = ()   # TLD tier, lure words, shape: traits.py
+    weighed: DomainTraits | None = None        # `traits` read and weighed (`read_domain_traits`)
 
 
 def _of(match: Match) -> str:
@@ -319,8 +321,10 @@ def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
     return tuple(m for m in found if m.token in masked)
 
 
-def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
-    """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII."""
+def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None) -> DomainPart:
+    """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII.
+    `read_traits`: `read_domain_traits`, or a cache of it (domains share their traits: the TLD's alone,
+    a hyphen under it ...)."""
     text = decode_label(label) if label.startswith("xn--") else label
     plain = text.replace("-", "") if "-" in text else text
     # One pass says whether any fraud word, lure word or long token can be in the label: for
@@ -341,7 +345,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str) -> DomainPart:
         traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
-    return DomainPart(signals, words, found, tuple(traits))
+    traits = tuple(traits)
+    return DomainPart(signals, words, found, traits, (read_traits or read_domain_traits)(traits))
 
 
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
@@ -552,15 +557,104 @@ _SHAPE_KEYS = frozenset(k for k in WEIGHTS if not k.startswith(("tld-", "word", 
 INFRASTRUCTURE = "infrastructure"     # the trait key of a serving domain (infrastructure.py): weighs nothing
 
 
-def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
-                subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
-                fronts: list[FrontLabel] | None = None) -> list[tuple[str, str]]:
-    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
+class Weighing(NamedTuple):
+    """Traits weighed as `context_signals` weighs them, in the order found: a signal for each trait of a
+    kind of its own (TLD, words, a note), the shape and the structure traits each noisy-or'ed into one."""
+    own: tuple[Signal, ...] = ()
+    shape_doubt: float = 1.0
+    shape: tuple[str, ...] = ()             # the shape traits' reasons
+    shape_signal: tuple[Signal, ...] = ()   # their signal: () or one
+    structure_doubt: float = 1.0
+    structure: tuple[str, ...] = ()
+    structure_signal: tuple[Signal, ...] = ()
+    signals: tuple[Signal, ...] = ()        # all of the above as signals
 
-    Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
-    signal was found in the host), fraud word or lure word, the shape and the structure are
-    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays.
-    `fronts`: the `traits.front_label` of each label of `subdomain`, when the caller has kept them."""
+
+def weigh(traits: list[tuple[str, str]] | tuple[tuple[str, str], ...], start: Weighing = Weighing()) -> Weighing:
+    """`start` with `traits` weighed after the traits it holds: the same as weighing all of them at once."""
+    if not traits:
+        return start
+    own, shape_doubt, shape, shape_signal, structure_doubt, structure, structure_signal = _weigh(traits, start)
+    own = tuple(own)
+    return Weighing(own, shape_doubt, tuple(shape), shape_signal, structure_doubt, tuple(structure),
+                    structure_signal, own + shape_signal + structure_signal)
+
+
+def _weighed_signals(traits: list[tuple[str, str]], start: Weighing) -> tuple[Signal, ...]:
+    """`weigh(traits, start).signals`, without the rest of the `Weighing`: what a host adds to its domain's."""
+    if not traits:
+        return start.signals
+    own, _, _, shape_signal, _, _, structure_signal = _weigh(traits, start)
+    return (*own, *shape_signal, *structure_signal)
+
+
+def _weigh(traits, start: Weighing):
+    own = list(start.own)
+    shape, structure = list(start.shape), list(start.structure)
+    shape_doubt, structure_doubt = start.shape_doubt, start.structure_doubt
+    for key, reason in traits:
+        if key == INFRASTRUCTURE:
+            own.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
+            continue
+        weight = WEIGHTS[key]
+        if not weight:
+            continue        # fitted to nothing: not a reason
+        kind = _KIND[key]
+        if kind is _SHAPE:
+            shape_doubt *= 1.0 - weight
+            shape.append(reason)
+        elif kind is _STRUCTURE:
+            structure_doubt *= 1.0 - weight
+            structure.append(reason)
+        else:
+            own.append(Signal(weight, kind, reason))
+    # A group that gained no trait keeps its signal: a host's traits are mostly of one group.
+    shape_signal = start.shape_signal if len(shape) == len(start.shape) else (
+        Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)),)
+    # One hint, however many of its traits: depth, a machine-made or long label in front and a long
+    # host describe one layout, which cloud workloads share (api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io).
+    structure_signal = start.structure_signal if len(structure) == len(start.structure) else (
+        Signal(min(round(1.0 - structure_doubt, 4), STRUCTURE_CAP), Rule.SHAPE,
+               "built like a phishing host: " + ", ".join(structure)),)
+    return own, shape_doubt, shape, shape_signal, structure_doubt, structure, structure_signal
+
+
+class WeighedTraits(NamedTuple):
+    """Traits of a registrable domain, the keys among them and their `Weighing`: what a host's own
+    traits are added to."""
+    traits: tuple[tuple[str, str], ...]
+    keys: frozenset[str]
+    weighing: Weighing
+
+
+def _weighed(traits: tuple[tuple[str, str], ...], start: WeighedTraits | None = None) -> WeighedTraits:
+    """`traits` weighed (after `start`'s)."""
+    if start is None:
+        return WeighedTraits(traits, frozenset([key for key, _ in traits]), weigh(traits))
+    return WeighedTraits(start.traits + traits, start.keys.union([key for key, _ in traits]),
+                         weigh(traits, start.weighing))
+
+
+class DomainTraits(NamedTuple):
+    """A registrable domain's traits (`DomainPart.traits`) as `host_traits` reads them, weighed: what
+    depends on the domain alone is done once per domain (cached with its DomainPart), not per name.
+
+    Its traits that count as they are (the TLD, the shape, the sign-in step) are weighed four ways, as
+    a host under it starts from them: `plain`; `named`, less the sign-in step (`traits.named_in_front`);
+    each with the lure trait of the domain's own lure words after them (`lured`, `named_lured`), which
+    is a host's lure trait when no fraud word and no other lure word stands in front. None where a way
+    is the same as another (no sign-in step, no lure word)."""
+    lures: tuple[str, ...]                  # lure words of the registrable label
+    serving: str                            # why the domain serves machines (infrastructure.py); "" if not
+    plain: WeighedTraits
+    named: WeighedTraits | None
+    lured: WeighedTraits | None
+    named_lured: WeighedTraits | None
+    machines: WeighedTraits | None          # a serving domain's host with no brand or word: its TLD, the note
+
+
+def read_domain_traits(domain_traits: tuple[tuple[str, str], ...]) -> DomainTraits:
+    """The `DomainTraits` of `domain_traits` (`DomainPart.traits`)."""
     found = []
     lures = []
     serving = ""
@@ -574,6 +668,25 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
         else:
             found.append(trait)
             sign_in = sign_in or key == SIGN_IN
+    lures = list(dict.fromkeys(lures))
+    plain = _weighed(tuple(found))
+    named = _weighed(tuple([t for t in found if t[0] != SIGN_IN])) if sign_in else None
+    lure = (_lure_trait(lures),) if lures else ()
+    machines = _weighed(tuple([t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)])
+                        ) if serving else None
+    return DomainTraits(tuple(lures), serving, plain, named, _weighed(lure, plain) if lure else None,
+                        _weighed(lure, named) if lure and named else None, machines)
+
+
+def _lure_trait(lures: list[str] | tuple[str, ...]) -> tuple[str, str]:
+    return ("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures]))
+
+
+def _host_traits(domain: DomainTraits, words: tuple[str, ...], subdomain: list[str] | tuple[str, ...],
+                 host: str, branded: bool, fronts: list[FrontLabel] | None,
+                 ) -> tuple[WeighedTraits, list[tuple[str, str]]]:
+    """`host_traits` as the domain's traits it starts from and the host's own that follow them."""
+    found = []
     if words:
         if len(words) > 1:
             words = tuple(dict.fromkeys(words))
@@ -581,70 +694,64 @@ def host_traits(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ..
         found.append(("words" if len(words) > 1 else "word", f"fraud word{'s' if len(words) > 1 else ''} {said}"))
     if subdomain and fronts is None:
         fronts = [front_label(sub) for sub in subdomain]
+    lured = False       # the lure trait is the domain's own, weighed with it
+    lures = domain.lures
     for front in fronts or ():
-        lures += front.lures
-    if lures:
+        if front.lures:
+            lures += front.lures
+    if len(lures) > len(domain.lures) or words and lures:
         lures = [w for w in dict.fromkeys(lures) if w not in words]
         if lures:
-            found.append(("lure", f"lure word{'s' if len(lures) > 1 else ''} " + ", ".join([f"'{w}'" for w in lures])))
-    if serving and not branded and not words and not lures:
-        return [t for t in found if t[0].startswith("tld-")] + [(INFRASTRUCTURE, serving)]
+            found.append(_lure_trait(lures))
+    else:
+        lured = bool(lures)
+    if domain.serving and not branded and not words and not lures:
+        return domain.machines, []
+    named = subdomain and domain.named is not None and named_in_front(subdomain)   # traits.named_in_front says why
+    base = (domain.named_lured if named else domain.lured) if lured else domain.named if named else domain.plain
     if subdomain:
-        if sign_in and named_in_front(subdomain):
-            found = [t for t in found if t[0] != SIGN_IN]       # traits.named_in_front says why
         structure = host_structure(list(subdomain), len(host), fronts)
         if structure:
             # Each trait once. Those found so far are each of another key (the domain's traits, the
             # words, the lures), but a label in front may share one with the domain (suffix-dash).
-            keys = {key for key, _ in found}
+            keys = base.keys.union([key for key, _ in found]) if found else base.keys
             found += [t for t in structure if t[0] not in keys]
     if host:
         found += ip_like(host)      # never one of the above
-    return found
+    return base, found
 
 
-def context_signals(domain_traits: tuple[tuple[str, str], ...], words: tuple[str, ...],
+def host_traits(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, words: tuple[str, ...],
+                subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
+                fronts: list[FrontLabel] | None = None) -> list[tuple[str, str]]:
+    """Every trait of a host as (key of traits.WEIGHTS, reason); lure words as ("lure", word).
+
+    Under a domain that serves machines (infrastructure.py), with no brand (`branded`: a brand
+    signal was found in the host), fraud word or lure word, the shape and the structure are
+    what such hosts look like: they give way to one ("infrastructure", reason), and the TLD stays.
+    `domain_traits`: `DomainPart.traits`, or as `read_domain_traits` reads them.
+    `fronts`: the `traits.front_label` of each label of `subdomain`, when the caller has kept them."""
+    if not isinstance(domain_traits, DomainTraits):
+        domain_traits = read_domain_traits(domain_traits)
+    base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
+    return [*base.traits, *found]
+
+
+def context_signals(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, words: tuple[str, ...],
                     subdomain: list[str] | tuple[str, ...] = (), host: str = "", branded: bool = False,
                     fronts: list[FrontLabel] | None = None) -> tuple[Signal, ...]:
     """What is left once brands are accounted for: the TLD, fraud and lure words, the shape.
 
-    `domain_traits` are the registrable domain's (`DomainPart.traits`), `words`
-    the fraud words no brand explains, `subdomain` the labels in front, `host`
-    the whole name, `fronts` as `host_traits` takes them. One signal per kind:
+    `domain_traits` are the registrable domain's (`DomainPart.traits`, or `DomainPart.weighed`, read
+    and weighed once for the domain), `words` the fraud words no brand explains, `subdomain` the labels
+    in front, `host` the whole name, `fronts` as `host_traits` takes them. One signal per kind:
     TLD, words, the label's shape, the host's structure; traits of one kind
     noisy-or'ed, their reasons listed.
     """
-    found = host_traits(domain_traits, words, subdomain, host, branded, fronts)
-    if not found:
-        return ()
-    signals = []
-    shape: list[str] = []
-    structure: list[str] = []
-    shape_doubt = structure_doubt = 1.0
-    for key, reason in found:
-        if key == INFRASTRUCTURE:
-            signals.append(Signal(0.0, Rule.INFRASTRUCTURE, f"infrastructure: {reason}"))
-            continue
-        weight = WEIGHTS[key]
-        if not weight:
-            continue        # fitted to nothing: not a reason
-        kind = _KIND[key]
-        if kind is _SHAPE:
-            shape_doubt *= 1.0 - weight
-            shape.append(reason)
-        elif kind is _STRUCTURE:
-            structure_doubt *= 1.0 - weight
-            structure.append(reason)
-        else:
-            signals.append(Signal(weight, kind, reason))
-    if shape:
-        signals.append(Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)))
-    if structure:
-        # One hint, however many of its traits: depth, a machine-made or long label in front and a long
-        # host describe one layout, which cloud workloads share (api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io).
-        signals.append(Signal(min(round(1.0 - structure_doubt, 4), STRUCTURE_CAP), Rule.SHAPE,
-                              "built like a phishing host: " + ", ".join(structure)))
-    return tuple(signals)
+    if not isinstance(domain_traits, DomainTraits):
+        domain_traits = read_domain_traits(domain_traits)
+    base, found = _host_traits(domain_traits, words, subdomain, host, branded, fronts)
+    return _weighed_signals(found, base.weighing)
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})

@@ -17,7 +17,6 @@ stays exact.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Callable
@@ -26,7 +25,7 @@ from fraudwall.resolver.dns.answer import Answer
 from fraudwall.resolver.dns.chain import Stage, answers_sibling
 from fraudwall.resolver.dns.codec import Malformed, Query, make_reply, read_query, render
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport, Trigger
-from fraudwall.resolver.dns.eager import run_eagerly
+from fraudwall.resolver.dns.eager import InFlight, run_eagerly
 from fraudwall.resolver.dns.replay import ReplayMemo
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class QueryHandler:
         self.on_malformed = on_malformed
         self.replays = replays if replays is not None else ReplayMemo()
         self.clock = clock
-        self.pending: set[asyncio.Task] = set()
+        self.pending = InFlight()
         self.known_questions: dict[bytes, tuple] = {}
         # The chain's say on a sibling of a query it blocked (replay.py): bound once, asked per sibling.
         self._alike: Callable[[str], bool] = lambda name: answers_sibling(chain, name)
@@ -133,5 +132,4 @@ class QueryHandler:
 
     async def drain(self, seconds: float) -> None:
         """Wait up to `seconds` for the queries in flight to be answered."""
-        if self.pending:
-            await asyncio.wait(set(self.pending), timeout=seconds)
+        await self.pending.settled(seconds)
