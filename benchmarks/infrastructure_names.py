@@ -11,9 +11,17 @@ documented ones (scoring/infrastructure.py), brands' own (brands.toml), and inve
 ones named like infrastructure (`<word>cdn.net`) and like anything else
 (`<word>.com`), so the figure also shows what the shape costs under domains the
 scorer has no list for. Nothing comes from a ranking or a feed.
-Output: name, kind (provider / brand / invented-infra / invented-plain / edge-of-brand: a
-provider's edge name for a brand's own host, `www.<brand domain>.edgekey.net`, one more after
-every eighth name), tab-separated.
+Output: name, kind (provider / brand / invented-infra / invented-plain; edge-of-brand: a
+provider's edge name for a brand's own host, `www.<brand domain>.edgekey.net`; brand-at-provider:
+a brand's name as a provider's customer, in the provider's documented layout (Fastly
+`<service>.global.ssl.fastly.net`, Akamai `<customer>-a.akamaihd.net`, Azure Front Door
+`<endpoint>-<hash>.z01.azurefd.net`, Branch `<app>.app.link`, AppsFlyer `<app>.onelink.me`);
+cloud-workload: a workload's host under an invented company domain, as Kubernetes names a pod
+(`<deployment>-<10-character hash>-<5 characters>`, its alphabet) or a load balancer a cloud
+(`<name>-<10 digits>.<region>.elb...`), behind a region and an environment; blocklist-lookup: a
+spam filter's lookup of a domain (a brand's, a made-up one, a look-alike) or of an address in a DNS
+blocklist's documented query zone (`<domain>.dbl.spamhaus.org`, `<reversed address>.zen.spamhaus.org`);
+each of those four one more after every eighth name), tab-separated.
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ _WORDS = ["north", "river", "blue", "stone", "maple", "orbit", "pixel", "nova", 
 _INFRA_ENDINGS = ["cdn.net", "edge.net", "static.com", "cache.net", "telemetry.io", "metrics.com", "-cdn.com",
                   "analytics.net", "stats.com", "edge.io"]
 _REGIONS = ["us-east-1", "eu-west-2", "ap-south-1", "fra", "iad", "sjc03", "lhr2", "nrt"]
+_ENVIRONMENTS = ["prod", "stg", "dev", "live", "int"]
+# The alphabet Kubernetes draws a pod's hash and suffix from (no vowels, no 0, 1, 3: k8s.io/apimachinery rand).
+_POD_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def _hex(rng: random.Random, n: int) -> str:
@@ -62,11 +73,50 @@ def _front(rng: random.Random) -> str:
     return f"{rng.choice(['fp', 'wpc', 'img', 'api'])}{_hex(rng, 4)}.{rng.choice(['wpc', 'dscb', 'global'])}.{_hex(rng, 4)}"
 
 
+def _customer(rng: random.Random, brand: str) -> str:
+    """A brand's name as a provider's customer, in the layouts the providers document."""
+    return rng.choice([f"{brand}.global.ssl.fastly.net", f"{brand}.map.fastly.net", f"{brand}-a.akamaihd.net",
+                       f"{brand}.akamaized.net", f"{brand}-{_hex(rng, 12)}.z01.azurefd.net",
+                       f"{brand}.trafficmanager.net", f"{brand}.b-cdn.net", f"{brand}.app.link",
+                       f"{brand}.test-app.link", f"{brand}.onelink.me"])
+
+
+def _workload(rng: random.Random) -> str:
+    """A cloud workload's host under an invented company domain: a pod or a load balancer, a region, an environment."""
+    domain = rng.choice(_WORDS) + rng.choice(_WORDS) + rng.choice([".com", ".net", ".io"])
+    place = f"{rng.choice(_REGIONS)}.{rng.choice(_ENVIRONMENTS)}.{domain}"
+    if rng.randrange(2):
+        pod = "".join(rng.choice(_POD_ALPHABET) for _ in range(10)) + "-" + \
+            "".join(rng.choice(_POD_ALPHABET) for _ in range(5))
+        return f"{rng.choice(['api', 'web', 'worker', 'ingest'])}-{pod}.{place}"
+    return f"{rng.choice(['lb', 'alb', 'k8s'])}-{rng.choice(_WORDS)}-{rng.randrange(10 ** 9, 10 ** 10)}.{place}"
+
+
+# DNS blocklists' query zones, as their operators document them (scoring/infrastructure.py, LOOKUP_DOMAINS).
+_DOMAIN_ZONES = ["dbl.spamhaus.org", "multi.surbl.org", "multi.uribl.com"]
+_ADDRESS_ZONES = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "bl.mailspike.net"]
+
+
+def _lookup(rng: random.Random, brand_domain: str) -> str:
+    """A spam filter's lookup in a DNS blocklist: of a domain found in a mail, or of the sender's address."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return f"{brand_domain}.{rng.choice(_DOMAIN_ZONES)}"
+    if kind == 1:
+        domain = f"{rng.choice(_WORDS)}-{rng.choice(['login', 'verify', 'secure'])}.{rng.choice(['top', 'xyz', 'com'])}"
+        return f"{domain}.{rng.choice(_DOMAIN_ZONES)}"
+    return ".".join(str(rng.randrange(1, 255)) for _ in range(4)) + "." + rng.choice(_ADDRESS_ZONES)
+
+
 def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
     rng = random.Random(seed)
     edge = random.Random(f"{seed}:edge")
+    customer = random.Random(f"{seed}:customer")
+    workload = random.Random(f"{seed}:workload")
+    lookup = random.Random(f"{seed}:lookup")
     providers = sorted(PROVIDER_DOMAINS)
     brand_domains = sorted(d for b in load_brands() for d in b.domains if not d.startswith("www."))
+    brand_labels = sorted({b.domain.split(".")[0] for b in load_brands()})
     for i in range(count):
         kind = ("provider", "brand", "invented-infra", "invented-plain")[i % 4]
         if kind == "provider":
@@ -83,6 +133,9 @@ def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
             # On a stream of its own, so the other kinds' names stay as they were.
             host = edge.choice(["www", "images", "static", "api"]) + "." + edge.choice(brand_domains)
             yield f"{host}{edge.choice(['', '-c-3'])}.{edge.choice(['edgekey.net', 'edgesuite.net'])}", "edge-of-brand"
+            yield _customer(customer, customer.choice(brand_labels)), "brand-at-provider"
+            yield _workload(workload), "cloud-workload"
+            yield _lookup(lookup, lookup.choice(brand_domains)), "blocklist-lookup"
 
 
 def main(argv: list[str] | None = None) -> int:

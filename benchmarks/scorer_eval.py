@@ -25,8 +25,9 @@ from pathlib import Path
 from fraudwall.scoring.names import InvalidName
 from fraudwall.scoring.score import Score, Verdict
 from fraudwall.scoring.scorer import RESTRICTED_LABELS, RESTRICTED_SECOND_LEVEL, Scorer
-from fraudwall.scoring.signals import host_traits
-from fraudwall.scoring.traits import ALONE_CAP, UNMEASURED, UNMEASURED_CAP, WEIGHTS
+from fraudwall.scoring.infrastructure import brand_as_customer
+from fraudwall.scoring.signals import _STRUCTURE_KEYS, host_traits
+from fraudwall.scoring.traits import ALONE_CAP, STRUCTURE_CAP, UNMEASURED, UNMEASURED_CAP, WEIGHTS
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infrastructure_names  # noqa: E402  (made-up infrastructure hosts, next to this file)
@@ -179,7 +180,8 @@ def features(scorer: Scorer, name: str) -> tuple[float, tuple[str, ...]] | None:
     doubt = 1.0
     for signal in signals:
         doubt *= 1.0 - signal.value
-    return doubt, tuple(key for key, _ in host_traits(domain.traits, words, subdomain, host, bool(signals))
+    branded = bool(signals) and not brand_as_customer(host, subdomain, signals)     # as Scorer.score_normalised
+    return doubt, tuple(key for key, _ in host_traits(domain.traits, words, subdomain, host, branded)
                         if key in WEIGHTS)
 
 
@@ -202,11 +204,20 @@ def trait_rows(scorer: Scorer, names: list[str], label: int) -> list[tuple[int, 
 
 def judge(rows_: list[tuple[int, float, tuple[str, ...]]], values: dict[str, float]) -> tuple[int, int, int]:
     """(phishing flagged, benign warned or blocked, benign blocked) with trait `values`, as the
-    scorer combines them (noisy-or; warn at 0.6, block at 0.85)."""
+    scorer combines them (noisy-or; warn at 0.6, block at 0.85; the host's structure one hint, at
+    most STRUCTURE_CAP, as signals.context_signals caps it)."""
     flagged_pos = warned_neg = blocked_neg = 0
+    floor = 1 - STRUCTURE_CAP
     for label, doubt, keys in rows_:
+        structure = 1.0
         for key in keys:
-            doubt *= 1 - values[key]
+            if key in _STRUCTURE_KEYS:
+                structure *= 1 - values[key]
+            else:
+                doubt *= 1 - values[key]
+        if structure < floor:
+            structure = floor
+        doubt *= structure
         if label:
             flagged_pos += doubt <= 0.4
         else:

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import re
 
-from fraudwall.scoring.combo import word_pattern
+from typing import Iterable
 
-__all__ = ["INFRA_WORDS", "PROVIDER_DOMAINS", "domain_kind"]
+from fraudwall.scoring.combo import word_pattern
+from fraudwall.scoring.score import Rule, Signal
+
+__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "SERVICE_LABELS", "brand_as_customer", "domain_kind",
+           "record_owner"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -41,7 +45,47 @@ PROVIDER_DOMAINS = frozenset({
     "cloudfront.net",
     # Microsoft Azure Traffic Manager and Front Door endpoints.
     "trafficmanager.net", "azurefd.net",
+    # Deep-link services: an app's links answer under a name the service gives it after the app
+    # (Branch: `<app>.app.link`, `<app>.test-app.link`; AppsFlyer OneLink: `<app>.onelink.me`).
+    "app.link", "test-app.link", "onelink.me",
 })
+
+# Registrable domains of the DNS blocklists that mail servers query: a name in front of one is a lookup of
+# that name or address (`paypal.com.dbl.spamhaus.org`, `2.0.0.127.zen.spamhaus.org`), made by a spam filter
+# checking a link or a sender, never a host anyone can name; blocking it would blind the filter to the very
+# phishing domains it looks up. Each operator's documentation of its query zones: Spamhaus (zen, dbl and
+# zrd.spamhaus.org; the Data Query Service's <key>.zen.dq.spamhaus.net), SURBL (multi.surbl.org), URIBL
+# (multi.uribl.com), SpamCop (bl.spamcop.net), Barracuda (b.barracudacentral.org), Abusix
+# (<key>.combined.mail.abusix.zone), Mailspike (bl.mailspike.net), DNSWL (list.dnswl.org), Team Cymru's
+# malware hash registry (<hash>.malware.hash.cymru.com).
+LOOKUP_DOMAINS = frozenset({
+    "spamhaus.org", "spamhaus.net", "surbl.org", "uribl.com", "spamcop.net", "barracudacentral.org",
+    "abusix.zone", "mailspike.net", "dnswl.org", "cymru.com",
+})
+
+# Underscored labels that name a kind of record at the domain below them (RFC 8552's registry of
+# underscored node names, and the mail standards that use them): DKIM keys (RFC 6376,
+# `<selector>._domainkey.example.com`), DMARC policies and the check that a domain may receive another's
+# reports (RFC 7489, `example.net._report._dmarc.example.com`), MTA-STS and TLS reporting (RFC 8461,
+# 8460), BIMI, ACME challenges (RFC 8555) and service records (RFC 2782, `_sip._tcp`). What stands
+# before one is data (a selector, a domain checked), not a host; and no public CA issues a certificate
+# for a name with an underscore (CA/Browser Forum ballot SC12, 2019), so no phishing page is served there
+# over HTTPS.
+SERVICE_LABELS = frozenset({"_domainkey", "_dmarc", "_report", "_mta-sts", "_smtp", "_tls", "_bimi",
+                            "_acme-challenge", "_tcp", "_udp"})
+
+
+def record_owner(name: str) -> str:
+    """The domain a record of `name` belongs to: the labels after the last of SERVICE_LABELS in it
+    (`example.net._report._dmarc.example.com` -> `example.com`); `name` itself when it holds none."""
+    if "._" not in name and not name.startswith("_"):
+        return name         # the usual case, one pass
+    labels = name.split(".")
+    for position in range(len(labels) - 1, -1, -1):
+        if labels[position] in SERVICE_LABELS:
+            return ".".join(labels[position + 1:])
+    return name
+
 
 # Words a registrable label of serving infrastructure is made of. Only words that
 # name what a machine does, never a lure (`track`, `delivery` are lure words).
@@ -60,3 +104,23 @@ def domain_kind(label: str, suffix: str, tld_tier: str | None, may_hold_word: bo
         return ""
     word = _INFRA_WORDS.search(label)
     return f"'{word.group()}' in {label}.{suffix} names serving infrastructure" if word else ""
+
+
+# Below `warn` (0.6): a brand's name alone in front of an unrelated domain (signals.SUBDOMAIN_BRAND,
+# 0.56), not spelled out with a domain ending (0.85), nor two of its letters swapped (0.65).
+_CUSTOMER_NAME_MAX = 0.6
+
+
+def brand_as_customer(host: str, subdomain: list[str] | tuple[str, ...], signals: Iterable[Signal]) -> bool:
+    """Whether the brand signals of `host` are only a brand's name in front of a provider's domain
+    (PROVIDER_DOMAINS), `subdomain` being the labels in front of its registrable domain.
+
+    Providers name a customer's endpoint after the customer: Fastly `<service>.global.ssl.fastly.net`,
+    Akamai `<customer>-a.akamaihd.net`, Azure Front Door `<endpoint>-<hash>.z01.azurefd.net`, Branch
+    `<app>.app.link`. Such a name is the brand's own or the weak hint it always was (0.56); the
+    provider's layout (labels, hashes, depth) and its domain's TLD say nothing more, so the host is
+    judged as infrastructure. A brand spelled out with a domain ending, or next to a fraud or lure
+    word, is judged as anywhere."""
+    registrable = host.split(".", len(subdomain))[-1] if subdomain else host
+    return registrable in PROVIDER_DOMAINS and all(
+        signal.rule is Rule.BRAND_SUBDOMAIN and signal.value < _CUSTOMER_NAME_MAX for signal in signals)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS
+from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, brand_as_customer, record_owner
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
@@ -74,7 +74,8 @@ class Scorer:
         if isinstance(evidence, Score):
             return evidence
         signals, domain, subdomain, words, host, suffix, fronts = evidence
-        signals += context_signals(domain.weighed, words, subdomain, host, bool(signals), fronts)
+        branded = bool(signals) and not brand_as_customer(host, subdomain, signals)
+        signals += context_signals(domain.weighed, words, subdomain, host, branded, fronts)
         score = combine(signals, self.settings.block_threshold, self.settings.warn_threshold)
         if score.verdict is Verdict.ALLOW:
             return score
@@ -98,6 +99,7 @@ class Scorer:
     def _evidence(self, name: str):
         """`evidence` of a normalised name, and the traits of each label in front of its domain as
         `signals.LabelReading.front` has them (None without a label in front)."""
+        name = record_owner(name)       # _dmarc, _domainkey ...: judged as the domain the record is of
         sub, label, suffix = self._suffixes.split(name)
         if not suffix or not label or suffix == "arpa" or suffix.endswith(".arpa"):
             # A single label, an unknown TLD, a bare public suffix, or the .arpa tree of
@@ -110,6 +112,10 @@ class Scorer:
         if owner is not None:
             return Score(0.0, Verdict.ALLOW, owner.domain,
                          (f"legitimate domain of {owner.name}",), Rule.BRAND_DOMAIN.value)
+        if registrable in LOOKUP_DOMAINS:
+            # infrastructure.LOOKUP_DOMAINS: what stands in front is looked up by a spam filter, not visited.
+            why = f"infrastructure: {registrable} is a DNS blocklist's domain, where names are looked up, not visited"
+            return Score(0.0, Verdict.ALLOW, None, (why,), Rule.INFRASTRUCTURE.value)
         if sub and registrable in PROVIDER_DOMAINS and (edge := self._own_host_in_front(sub)) is not None:
             owner, host = edge
             return Score(0.0, Verdict.ALLOW, owner.domain, (f"infrastructure: {registrable} names the edge host "
@@ -139,6 +145,9 @@ class Scorer:
         if written_address(subdomain):
             return None
         label = subdomain[-1]
+        head, _, tag = label.rpartition("-")
+        if head and len(tag) <= 2 and platform in PROVIDER_DOMAINS:
+            label = head    # a provider's tag on its customer's name (Akamai's `<customer>-a`), no slip of it
         customer = self._domain_part(label, platform)
         signals = [s._replace(reason=f"{s.reason}, on {platform}, where anyone names a site")
                    for s in customer.signals if s.rule is not Rule.TLD_SWAP]

@@ -17,11 +17,11 @@ from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
-from fraudwall.scoring.infrastructure import domain_kind
+from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import (SIGN_IN, WEIGHTS, FrontLabel, credential_step, front_label, host_structure,
-                                      ip_like, label_shape, lure_words, named_in_front)
+from fraudwall.scoring.traits import (SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step, front_label,
+                                      host_structure, ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
 __all__ = ["DomainPart", "DomainTraits", "LabelReading", "Weighing", "WeighedTraits", "context_signals",
@@ -331,7 +331,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
     # most labels none is, and the searches for each are skipped.
     any_word = index.gate(plain) is not None
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
-    traits = list(tld_trait(suffix))
+    # A provider's own domain (app.link) has a known registrant: the TLD's rank, a prior on unknown ones, says nothing.
+    traits = list(tld_trait(suffix)) if f"{label}.{suffix}" not in PROVIDER_DOMAINS else []
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
     shape = label_shape(label)
@@ -351,7 +352,9 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
                    ) -> tuple[tuple[Signal, ...], tuple[str, ...], bool]:
     brand: Brand | None = index.token(plain)
-    if brand is not None and plain == text:
+    if brand is not None and (plain == text or any(d.startswith(text + ".") for d in brand.domains)):
+        # The brand's own label, hyphens and all (credit-agricole, sf-express), under another suffix: its
+        # own country forms are spelled so; a TLD swap (warn), not a hyphen put in (pay-pal, block).
         value, why = TLD_SWAP, ""
         if plain in _EVERYDAY_TOKENS and (_country(suffix) or suffix == "com"):
             # office.co.uk, visa.com.br: a word of that country's own sites, not only the brand's. And
@@ -422,9 +425,10 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if first:
         labels, read = labels[first:], read[first:]
     signals: list[Signal] = []
-    # ban.kcomm.com: the brand split by a dot
+    # ban.kcomm.com: the brand split by a dot (not where a provider's label follows: it was not chosen to complete
+    # a brand, microsoft.onelink.me is no microsoftonline)
     key = (labels[-1], label)
-    split = readings.get(key, _UNREAD)
+    split = readings.get(key, _UNREAD) if registrable not in PROVIDER_DOMAINS else None
     if split is _UNREAD:
         split = _remember(readings, key, _split_signal(index, labels[-1], label))
     if split is not None:
@@ -487,6 +491,8 @@ def _read_label(index: BrandIndex, label: str, readings: dict) -> LabelReading:
     front = front_label(label, any_word)
     match = _brand_shown(index, label)
     if match is not None:
+        if match.token == label:    # the brand's own name explains a word it holds (trustwallet: 'wallet')
+            words, front = (), front._replace(lures=())
         return LabelReading(words, match, label, None, front)
     for part in dict.fromkeys(label.split("-")) if "-" in label else ():
         key = (part,)
@@ -603,8 +609,11 @@ def _weigh(traits, start: Weighing):
     # A group that gained no trait keeps its signal: a host's traits are mostly of one group.
     shape_signal = start.shape_signal if len(shape) == len(start.shape) else (
         Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)),)
+    # One hint, however many of its traits: depth, a machine-made or long label in front and a long
+    # host describe one layout, which cloud workloads share (api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io).
     structure_signal = start.structure_signal if len(structure) == len(start.structure) else (
-        Signal(round(1.0 - structure_doubt, 4), Rule.SHAPE, "built like a phishing host: " + ", ".join(structure)),)
+        Signal(min(round(1.0 - structure_doubt, 4), STRUCTURE_CAP), Rule.SHAPE,
+               "built like a phishing host: " + ", ".join(structure)),)
     return own, shape_doubt, shape, shape_signal, structure_doubt, structure, structure_signal
 
 

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from fraudwall.scoring.combo import word_pattern
 
-__all__ = ["LURE_WORDS", "SIGN_IN", "WEIGHTS", "FrontLabel", "credential_step", "entropy", "front_label",
-           "host_structure", "ip_like", "label_shape", "lure_words", "named_in_front"]
+__all__ = ["LURE_WORDS", "SIGN_IN", "STRUCTURE_CAP", "WEIGHTS", "FrontLabel", "credential_step", "entropy",
+           "front_label", "host_structure", "ip_like", "label_shape", "lure_words", "named_in_front"]
 
 # Words of the usual lures that are also everyday web words, so weaker than
 # FRAUD_WORDS and never used to tie a brand to a name: parcel and toll scams,
@@ -125,6 +125,11 @@ UNMEASURED_CAP = 0.3
 # grid of 0.05 stops at 0.55; the TLDs ranked high are set by hand to 0.56, so that any second hint
 # (0.1 at least) makes the case there (benchmarks/scorer_eval.py, HAND_SET).
 ALONE_CAP = 0.56
+# What stands in front of the registrable domain is one hint however many of its traits (depth, a machine-made
+# or long label, a long host: one layout, which cloud workloads share), at most this: a ranked TLD's mid value,
+# so that it warns only with a second hint of 0.2 or more (a ranked TLD, a word, a hyphen), not with the
+# weakest ones (a low-ranked TLD, a rare letter pair). Set by hand: the benign set has no hosts to fit it on.
+STRUCTURE_CAP = 0.5
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
 # Five consonants in a row, a digraph (ch, sh, th, ph, gh, ck, ng) counting as one: where

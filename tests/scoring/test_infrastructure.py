@@ -82,3 +82,83 @@ def test_a_providers_edge_name_for_a_brands_own_host_is_allowed(scorer, name):
                                   "www.paypal.com.example.net"])
 def test_a_brands_domain_with_more_after_it_or_off_a_provider_is_judged(scorer, name):
     assert scorer.score(name).verdict is not Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", [
+    "examplebank.global.ssl.fastly.net",        # Fastly: the service's name, then its TLS map
+    "paypal.global.ssl.fastly.net",
+    "ebay-a.akamaihd.net",                       # Akamai: the customer's name and a one-letter tag
+    "lazada-a.akamaihd.net",                     # ... which is no slip of the name (lazadaa)
+    "facebook-0a1b2c3d4e5f.z01.azurefd.net",     # Azure Front Door: the endpoint's name and a hash
+    "spotify.app.link",                          # Branch: the app's link domain
+    "netflix.onelink.me",                        # AppsFlyer OneLink
+    "microsoft.onelink.me",                      # ... where no brand is split by a dot (microsoftonline)
+])
+def test_a_brands_name_as_a_providers_customer_is_not_made_a_warning_by_the_providers_layout(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW, score
+    assert any(reason.startswith("infrastructure: ") for reason in score.reasons), score
+
+
+def test_a_brand_spelled_out_or_with_a_fraud_word_at_a_provider_is_still_judged(scorer):
+    assert scorer.score("paypal.com.d1a2b3c4.cloudfront.net").verdict is Verdict.BLOCK
+    assert scorer.score("paypa1-a.akamaihd.net").verdict is Verdict.BLOCK
+    assert scorer.score("paypal-login.app.link").verdict is not Verdict.ALLOW
+    # Words without a brand are weighed as on any platform (github.io): the provider's TLD adds nothing.
+    worded = scorer.score("secure-login-verify.x7k2.app.link")
+    assert worded.rule == "words" and not any(reason.startswith("TLD") for reason in worded.reasons)
+
+
+@pytest.mark.parametrize("name", [
+    "api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.io",          # a workload: deployment, hash, replica
+    "ingest-d71e9a7293-pccm3.us-east-1.prod.example.com",      # the same, 50+ characters in all
+    "a1b2c3d4e5f6a7b8.us-east-1.prod.example.com",
+])
+def test_the_labels_in_front_are_one_hint_however_many_of_their_traits(scorer, name):
+    # Depth, a machine-made label, a long label and a long host describe one layout: cloud workloads share it.
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW, score
+    assert score.value <= 0.56
+
+
+def test_the_labels_in_front_and_a_second_hint_still_warn(scorer):
+    assert scorer.score("api-7f9c2d1e4b-x2k9z.eu-west-1.prod.example.top").verdict is not Verdict.ALLOW
+    assert scorer.score("api-7f9c2d1e4b-x2k9z.eu-west-1.verify-account.example.com").verdict is not Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", [
+    "paypal.com.dbl.spamhaus.org",               # a spam filter checks a link to PayPal
+    "example-login.top.dbl.spamhaus.org",        # ... or to a phishing domain: the lookup must get through
+    "2.0.0.127.zen.spamhaus.org",                # ... or the sender's address
+    "amazon.co.jp.multi.uribl.com",
+    "example.com.multi.surbl.org",
+])
+def test_a_lookup_in_a_dns_blocklist_is_allowed_whatever_is_looked_up(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.value == 0.0, score
+    assert score.rule == "infrastructure" and "DNS blocklist" in score.reasons[0]
+
+
+def test_a_blocklists_name_under_another_domain_is_judged(scorer):
+    assert scorer.score("paypal.com.dbl.spamhaus-example.top").verdict is Verdict.BLOCK
+
+
+@pytest.mark.parametrize("name, verdict", [
+    ("paypal.com._report._dmarc.example.com", Verdict.ALLOW),   # a receiver checks that example.com takes
+                                                                # PayPal's DMARC reports: PayPal's domain is data
+    ("_sip._tcp.example.com", Verdict.ALLOW),
+    ("selector1._domainkey.paypa1.com", Verdict.BLOCK),         # a look-alike's own records are the look-alike's
+    ("paypal.com._x.example.top", Verdict.BLOCK),               # any other underscore hides nothing
+])
+def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer, name, verdict):
+    assert scorer.score(name).verdict is verdict
+
+
+@pytest.mark.parametrize("name, flagged", [
+    ("trustwallet.example.com", False),       # Trust Wallet's name holds 'wallet': alone in front it is the
+    ("trustwallet.b-cdn.net", False),         # brand's weak hint, not also a word
+    ("trustwallet-login.example.com", True),
+    ("trustwallet.login.example.com", True),
+])
+def test_a_brands_own_name_in_front_explains_the_word_it_holds(scorer, name, flagged):
+    assert (scorer.score(name).verdict is not Verdict.ALLOW) is flagged

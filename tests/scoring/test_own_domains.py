@@ -51,3 +51,15 @@ def test_a_brand_s_name_under_a_country_code_it_does_not_list_warns(scorer):
     for name in ("microsoft.tw", "dropbox.tw", "fedex.tw", "airbnb.hk", "capitalone.hk", "fedex.com.cn"):
         score = scorer.score(name)
         assert score.verdict is Verdict.WARN and score.rule == "tld-swap", name
+
+
+def test_a_brands_own_hyphenated_label_under_another_suffix_is_a_tld_swap_not_a_hyphen_put_in(scorer):
+    # credit-agricole and sf-express are the brands' own labels: under another country's code they are the
+    # brand's name under a suffix it does not list (warn), not a hyphen slipped into it (pay-pal: block).
+    for name in ("credit-agricole.ch", "sf-express.hk", "disney-plus.de"):
+        score = scorer.score(name)
+        assert score.verdict is Verdict.WARN, score
+        assert score.rule == "tld-swap", score
+    assert scorer.score("credit-agricole.top").verdict is Verdict.BLOCK
+    assert scorer.score("pay-pal.com").verdict is Verdict.BLOCK
+    assert scorer.score("bank-of-america.com").verdict is Verdict.BLOCK
