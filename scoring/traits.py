@@ -297,8 +297,11 @@ def _machine_made(label: str) -> bool:
         return False
     # Each search only where it can match: a hash-like run is 8 characters or more, a consonant run 5 letters.
     hex_run = len(letters) >= 8 and _HEX.search(letters)
-    if hex_run and not hex_run.group().isdigit() and sum(c.isdigit() for c in hex_run.group()) >= 2:
-        return True
+    if hex_run:
+        run = hex_run.group()
+        digits = len(run) - len(run.encode().translate(None, _DIGITS))   # a count in C, not a generator
+        if 2 <= digits < len(run):
+            return True
     alpha = letters.encode().translate(None, _DIGITS)
     if alpha and len(alpha) < len(letters) and _DIGIT_LETTER_MIX.search(letters):
         return True
