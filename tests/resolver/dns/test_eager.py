@@ -40,7 +40,7 @@ def test_a_coroutine_that_waits_is_in_flight_until_its_future_is_done():
 
 @types.coroutine
 def bare_yield():
-    """What `asyncio.sleep(0)` yields to the loop: None, not a future."""
+    """What a zero-second sleep yields to the loop: None, not a future."""
     yield
 
 
