@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from typing import Iterable, NamedTuple
+from typing import NamedTuple, Sequence
 
 __all__ = ["Rule", "Score", "Signal", "Verdict", "combine", "verdict_for"]
 
@@ -59,7 +59,7 @@ _NOTHING = {v: Score(0.0, v, None, (), Rule.NONE.value) for v in Verdict}
 _LABEL = {rule: rule.value for rule in Rule}
 
 
-def combine(signals: Iterable[Signal], block_threshold: float = 0.85,
+def combine(signals: Sequence[Signal], block_threshold: float = 0.85,
             warn_threshold: float = 0.6) -> Score:
     """Noisy-or of independent pieces of evidence: each closes part of the remaining doubt.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from typing import Callable
 
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
@@ -12,8 +13,8 @@ from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, b
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.signals import (DomainPart, context_signals, deliberate_slip, domain_signals, read_domain_traits,
-                                       read_labels, subdomain_signals, written_address)
+from fraudwall.scoring.signals import (DomainPart, DomainTraits, context_signals, deliberate_slip, domain_signals,
+                                       read_domain_traits, read_labels, subdomain_signals, written_address)
 
 __all__ = ["Scorer"]
 
@@ -45,10 +46,13 @@ class Scorer:
         self._is_suffix = self._suffixes.is_public_suffix
         # A domain's traits read and weighed (signals.read_domain_traits), kept by the traits: most domains
         # share theirs with many others.
-        self._read_traits = functools.lru_cache(maxsize=TRAIT_SETS)(read_domain_traits) if cache_size else None
+        self._read_traits: Callable[[tuple[tuple[str, str], ...]], DomainTraits] | None = (
+            functools.lru_cache(maxsize=TRAIT_SETS)(read_domain_traits) if cache_size else None)
         analyse = functools.partial(domain_signals, self.index, read_traits=self._read_traits)
         # The labels read in front of domains (signals.read_labels); None: each read afresh.
         self._readings: OrderedDict | None = OrderedDict() if cache_size else None
+        self.score: Callable[[str], Score]
+        self._domain_part: Callable[[str, str], DomainPart]
         if cache_size:
             self.score = functools.lru_cache(maxsize=cache_size)(self.score_uncached)
             self._domain_part = functools.lru_cache(maxsize=cache_size)(analyse)
@@ -58,8 +62,9 @@ class Scorer:
 
     def cache_clear(self) -> None:
         for cached in (self.score, self._domain_part, self._read_traits):
-            if hasattr(cached, "cache_clear"):
-                cached.cache_clear()
+            clear = getattr(cached, "cache_clear", None)
+            if clear is not None:
+                clear()
         if self._readings is not None:
             self._readings.clear()
 

@@ -185,18 +185,18 @@ def _lookalike(index: BrandIndex, text: str, suffix: str = "", plain: str | None
         abroad_signal = found
         break
     if not idn:
-        match = _short_addition(index, plain) if 3 <= len(plain) <= SHORT_TOKEN + 1 else None
-        if match is not None:
+        added = _short_addition(index, plain) if 3 <= len(plain) <= SHORT_TOKEN + 1 else None
+        if added is not None:
             return (Signal(ADDITION_SHORT, Rule.TYPOSQUAT,
-                           f"{Edit.ADDITION.value} look-alike of {_of(match)}, edit distance 1",
-                           match.brand.domain),)
+                           f"{Edit.ADDITION.value} look-alike of {_of(added)}, edit distance 1",
+                           added.brand.domain),)
         # Under its own suffix, a brand's label spelled with the weaker ASCII confusions too
         # (b/d, c/e, g/q, m/n/rn/nn, u/v, lb/b ...): where a registry takes no accented
         # letters (.cn, .com.cn), these are the homoglyphs left to make.
-        match = index.ascii_variant(plain, suffix) if suffix else None
-        if match is not None:
-            return (Signal(HOMOGLYPH_LOOSE, Rule.HOMOGLYPH, f"homoglyph of {_of(match)} under its "
-                           f"own suffix .{suffix}: '{plain}' reads as '{match.token}'", match.brand.domain),)
+        variant = index.ascii_variant(plain, suffix) if suffix else None
+        if variant is not None:
+            return (Signal(HOMOGLYPH_LOOSE, Rule.HOMOGLYPH, f"homoglyph of {_of(variant)} under its "
+                           f"own suffix .{suffix}: '{plain}' reads as '{variant.token}'", variant.brand.domain),)
     return abroad_signal
 
 
@@ -345,8 +345,8 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
         traits += credential_step(text)
     if not found and (serving := domain_kind(label, suffix, tld_tier(suffix), any_word)):
         traits.append((INFRASTRUCTURE, serving))
-    traits = tuple(traits)
-    return DomainPart(signals, words, found, traits, (read_traits or read_domain_traits)(traits))
+    domain_traits = tuple(traits)
+    return DomainPart(signals, words, found, domain_traits, (read_traits or read_domain_traits)(domain_traits))
 
 
 def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_word: bool,
@@ -447,7 +447,7 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
 _UNREAD = object()
 
 
-def _remember(readings: dict, key, reading):
+def _remember(readings: OrderedDict, key, reading):
     if len(readings) >= READINGS:
         # First in, first out, one at a time: never a stall. An OrderedDict's: a dict's first key,
         # found again and again past the slots its deletions left, cost 27 µs a time once full.
@@ -481,7 +481,7 @@ def _split_signal(index: BrandIndex, last: str, label: str) -> Signal | None:
     return None
 
 
-def _read_label(index: BrandIndex, label: str, readings: dict) -> LabelReading:
+def _read_label(index: BrandIndex, label: str, readings: OrderedDict) -> LabelReading:
     """The `LabelReading` of `label`. The brand a hyphenated part shows is kept in `readings` too:
     machine-made labels recombine a few words with counters (img-cdn-17, edge-eu-3)."""
     # One pass says whether any fraud word, lure word or long token can be in the label: for most
@@ -511,6 +511,7 @@ def _shown_signal(reading: LabelReading, after: str, registrable: str) -> Signal
     match = reading.shown
     if match is None:
         match = reading.inside
+        assert match is not None, "a label in front that shows no brand and holds none gives no signal"
         value, what = INSIDE, f"brand '{match.token}' inside"
     else:
         value = (SUBDOMAIN_SHORT if len(match.token) <= SHORT_TOKEN
@@ -597,15 +598,15 @@ def _weigh(traits, start: Weighing):
         weight = WEIGHTS[key]
         if not weight:
             continue        # fitted to nothing: not a reason
-        kind = _KIND[key]
-        if kind is _SHAPE:
-            shape_doubt *= 1.0 - weight
-            shape.append(reason)
-        elif kind is _STRUCTURE:
+        rule = _OWN_RULE.get(key)
+        if rule is not None:
+            own.append(Signal(weight, rule, reason))
+        elif key in _STRUCTURE_KEYS:
             structure_doubt *= 1.0 - weight
             structure.append(reason)
         else:
-            own.append(Signal(weight, kind, reason))
+            shape_doubt *= 1.0 - weight
+            shape.append(reason)
     # A group that gained no trait keeps its signal: a host's traits are mostly of one group.
     shape_signal = start.shape_signal if len(shape) == len(start.shape) else (
         Signal(round(1.0 - shape_doubt, 4), Rule.SHAPE, "machine-made shape: " + ", ".join(shape)),)
@@ -698,15 +699,16 @@ def _host_traits(domain: DomainTraits, words: tuple[str, ...], subdomain: list[s
         if front.lures:
             lures += front.lures
     if len(lures) > len(domain.lures) or words and lures:
-        lures = [w for w in dict.fromkeys(lures) if w not in words]
+        lures = tuple([w for w in dict.fromkeys(lures) if w not in words])
         if lures:
             found.append(_lure_trait(lures))
     else:
         lured = bool(lures)
-    if domain.serving and not branded and not words and not lures:
+    if domain.machines is not None and not branded and not words and not lures:     # a serving domain
         return domain.machines, []
     named = subdomain and domain.named is not None and named_in_front(subdomain)   # traits.named_in_front says why
     base = (domain.named_lured if named else domain.lured) if lured else domain.named if named else domain.plain
+    assert base is not None, "read_domain_traits weighs each way that lured and named pick"
     if subdomain:
         structure = host_structure(list(subdomain), len(host), fronts)
         if structure:
@@ -753,7 +755,7 @@ def context_signals(domain_traits: tuple[tuple[str, str], ...] | DomainTraits, w
 
 
 _STRUCTURE_KEYS = frozenset({"spelled-domain", "ip-like", "deep", "sub-random", "sub-long", "long-host"})
-_SHAPE, _STRUCTURE = object(), object()
-# Each trait's kind: a signal of its own (TLD, words), or one of the two noisy-or'ed groups.
-_KIND = {key: Rule.TLD if key.startswith("tld-") else Rule.WORDS if key.startswith(("word", "lure"))
-         else _STRUCTURE if key in _STRUCTURE_KEYS else _SHAPE for key in WEIGHTS}
+# The traits that are a signal of their own (TLD, words), by key, with its rule; the others are noisy-or'ed
+# into one of two groups, the structure (_STRUCTURE_KEYS) and the shape.
+_OWN_RULE = {key: Rule.TLD if key.startswith("tld-") else Rule.WORDS for key in WEIGHTS
+             if key.startswith(("tld-", "word", "lure"))}
