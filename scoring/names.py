@@ -21,7 +21,7 @@ from importlib import resources
 import importlib.util
 from pathlib import Path
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import idna
 
@@ -169,8 +169,9 @@ class PublicSuffixes:
     every rule, a third of a second before the first name; the list is the same.
     """
 
-    def __init__(self) -> None:
-        icann, private = _sections()
+    def __init__(self, sections: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+        """`sections`: the rules of the ICANN and of the private section; the bundled list's without."""
+        icann, private = sections if sections is not None else _sections()
         self._icann_rules = icann
         # The rules of `rules` no name without `xn--` can meet (`公司.cn`), spelled as names are when first
         # asked for: IDNA 2008 for 457 rules was 72M of `fraudwall score`'s 1.35G start-up instructions, for
@@ -179,19 +180,27 @@ class PublicSuffixes:
         self._unicode_rules = frozenset(later)
         self._ascii_rules = (frozenset(_ascii_rule(rule) for rule in (*icann, *private) if rule not in self._unicode_rules)
                              | _customer_suffixes())
+        # What is made when first asked for (`rules`, `_icann`, `_extracted`): plain attributes, not cached
+        # properties, so that the compiled module (scoring/README.md) keeps them too.
+        self._all_rules: frozenset[str] | None = None
+        self._icann_tables: tuple[frozenset[str], ...] | None = None
+        self._extractor: Any = None
 
-    @functools.cached_property
+    @property
     def rules(self) -> frozenset[str]:
         """Both sections, as the list writes them (`*.ck`, `!www.ck`, `公司.cn`) but spelled as the store
         spells names, so `xn--55qx5d.cn` (公司.cn) is known as a suffix; plus the private section's rules
         for platforms the bundled list lacks (`customer-suffixes.txt`; not in `split`: ICANN only)."""
-        return self._ascii_rules | frozenset(_ascii_rule(rule) for rule in self._unicode_rules)
+        if self._all_rules is None:
+            self._all_rules = self._ascii_rules | frozenset(_ascii_rule(rule) for rule in self._unicode_rules)
+        return self._all_rules
 
-    @functools.cached_property
     def _icann(self) -> tuple[frozenset[str], ...]:
         """`split`'s tables, from the ICANN section's rules; made at the first split (the guards need none):
         the rules, where a wildcard or exception rule applies, the ends of longer rules, and, for the odd
         names, every end of a rule (a node of the tree of labels from the right) and the rules."""
+        if self._icann_tables is not None:
+            return self._icann_tables
         icann = self._icann_rules
         suffixes = frozenset(r for r in icann if not r.startswith(("*", "!")))
         # Where a wildcard or exception rule applies, the walk decides.
@@ -211,7 +220,8 @@ class PublicSuffixes:
             while "." in rule:
                 rule = rule.partition(".")[2]
                 ends.add(rule)
-        return suffixes, wild, frozenset(tails), frozenset(ends), frozenset(icann)
+        self._icann_tables = (suffixes, wild, frozenset(tails), frozenset(ends), frozenset(icann))
+        return self._icann_tables
 
     def is_public_suffix(self, name: str) -> bool:
         """`name` (normalised) is a suffix of either section: `com`, `co.uk`, `github.io`."""
@@ -222,7 +232,7 @@ class PublicSuffixes:
 
     def split(self, name: str) -> Parts:
         """`name` (normalised) at its ICANN suffix, as `extract_str` would split it."""
-        suffixes, wild, tails, _, _ = self._icann
+        suffixes, wild, tails, _, _ = self._icann_tables or self._icann()
         head, dot, last = name.rpartition(".")
         if dot and last in suffixes and last not in tails and last not in wild:
             # The usual name: its TLD is a suffix no longer rule ends in (com, net, top).
@@ -268,7 +278,7 @@ class PublicSuffixes:
         exception one less); a name under no rule is all domain."""
         if _ASCII_NAME.fullmatch(name) is None:
             return self._extracted(name)
-        _, _, _, ends, rules = self._icann
+        _, _, _, ends, rules = self._icann_tables or self._icann()
         labels = name.split(".")
         n = start = at = len(labels)
         path = ""       # the labels walked, from the right: a node of the tree of rules
@@ -293,12 +303,10 @@ class PublicSuffixes:
 
     def _extracted(self, name: str) -> Parts:
         """tldextract's split of a text that is no normalised name (an address, a URL, upper case)."""
+        if self._extractor is None:
+            self._extractor = _extractor()
         parts = self._extractor.extract_str(name, include_psl_private_domains=False)
         return Parts(parts.subdomain, parts.domain, parts.suffix)
-
-    @functools.cached_property
-    def _extractor(self):
-        return _extractor()
 
 
 def _unicode_label(label: str) -> str:

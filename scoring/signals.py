@@ -496,11 +496,11 @@ def _read_label(index: BrandIndex, label: str, readings: OrderedDict) -> LabelRe
         return LabelReading(words, match, label, None, front)
     for part in dict.fromkeys(label.split("-")) if "-" in label else ():
         key = (part,)
-        match = readings.get(key, _UNREAD)
-        if match is _UNREAD:
-            match = _remember(readings, key, _brand_shown(index, part))
-        if match is not None:
-            return LabelReading(words, match, part, None, front)
+        shown = readings.get(key, _UNREAD)
+        if shown is _UNREAD:
+            shown = _remember(readings, key, _brand_shown(index, part))
+        if shown is not None:
+            return LabelReading(words, shown, part, None, front)
     inside = next(iter(_inside(index, label)), None) if any_word else None
     return LabelReading(words, None, "", inside, front)
 
