@@ -20,8 +20,8 @@ from fraudwall.scoring.index import BrandIndex, Match
 from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
-from fraudwall.scoring.traits import (SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step, front_label,
-                                      host_structure, ip_like, label_shape, lure_words, named_in_front)
+from fraudwall.scoring.traits import (PLAIN_FRONTS, SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step,
+                                      front_label, host_structure, ip_like, label_shape, lure_words, named_in_front)
 from fraudwall.scoring.typo import Edit, classify, distance
 
 __all__ = ["DomainPart", "DomainTraits", "LabelReading", "Weighing", "WeighedTraits", "context_signals",
@@ -389,6 +389,10 @@ class LabelReading(NamedTuple):
     front: FrontLabel           # lure words, machine-made, a domain ending glued on (traits.front_label)
 
 
+# The readings of labels that show nothing but their shape, shared (`traits.PLAIN_FRONTS`, same order).
+_PLAIN_READINGS = tuple(LabelReading((), None, "", None, front) for front in PLAIN_FRONTS)
+
+
 def read_labels(index: BrandIndex, labels: list[str], readings: OrderedDict | None = None) -> list[LabelReading]:
     """The `LabelReading` of each of `labels`, the labels in front of a registrable domain.
 
@@ -502,7 +506,9 @@ def _read_label(index: BrandIndex, label: str, readings: OrderedDict) -> LabelRe
         if shown is not None:
             return LabelReading(words, shown, part, None, front)
     inside = next(iter(_inside(index, label)), None) if any_word else None
-    return LabelReading(words, None, "", inside, front)
+    if words or inside is not None or front.lures:
+        return LabelReading(words, None, "", inside, front)
+    return _PLAIN_READINGS[2 * front.machine_made + front.suffix_dash]   # most labels: see PLAIN_FRONTS
 
 
 def _shown_signal(reading: LabelReading, after: str, registrable: str) -> Signal:
