@@ -102,14 +102,16 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
 
 class VersionAction(argparse.Action):
     """`--version`: the installed version, read only when asked (importlib.metadata takes ~17 ms to import,
-    at every command's start otherwise)."""
+    at every command's start otherwise), and which scorer runs, compiled or pure Python (`make native`)."""
 
     def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
         super().__init__(option_strings, dest, nargs=0, help="show program's version number and exit", **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         from fraudwall.resolver.version import fraudwall_version
-        print(f"fraudwall {fraudwall_version()}")   # to stdout, as argparse's own version action does
+        from fraudwall.scoring import implementation
+        # To stdout, as argparse's own version action does; the version alone on the first line, for scripts.
+        print(f"fraudwall {fraudwall_version()}\nscorer: {implementation()}")
         parser.exit()
 
 

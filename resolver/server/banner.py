@@ -11,13 +11,14 @@ from fraudwall.resolver.addresses import parse_hostport
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.observe.querylog import log_path
 from fraudwall.resolver.warning.reports import store_path_of
+from fraudwall.scoring import implementation
 
 DEMO_BLOCKED = "icbc-tuikuan.example.com"   # in the bundled demo list
 
 
 def banner(config: Config, upstreams: tuple[object, ...], which: Callable[[str], str | None] = shutil.which,
-           pid: int | None = None) -> list[str]:
-    """The start-up lines, in the order an operator needs them."""
+           pid: int | None = None, scorer: Callable[[], str] = implementation) -> list[str]:
+    """The start-up lines, in the order an operator needs them (`scorer` says which scorer runs)."""
     host, port = parse_hostport(config.server.listen[0], 53)
     store = store_path_of(config)
     lines = [
@@ -25,6 +26,9 @@ def banner(config: Config, upstreams: tuple[object, ...], which: Callable[[str],
         f"upstreams {', '.join(map(str, upstreams))}; config {config.source}",
         f"store: {store} (fraudwall block, check and report take --db {store})" if store
         else "store: none, the lists are read into memory ([blocklists] store = false)",
+        # Compiled by `make native` or pure Python: the same scores, 27-38 % more instructions a new name as Python.
+        f"scorer: mode {config.scorer.mode}, {scorer()}" if config.scorer.mode != "off"
+        else 'scorer: off ([scorer] mode = "off")',
     ]
     if config.querylog.enabled:
         lines.append(f"query log: {log_path(config.querylog.path, config.blocklists.db)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import os
 import subprocess
 import sys
 
@@ -48,8 +49,11 @@ def test_score_does_not_import_the_other_verbs_modules():
     assert result.stdout.strip().splitlines()[-1] == "['fraudwall.resolver.cli.score']"
 
 
-def test_version_prints_the_installed_version_on_stdout():
-    result = subprocess.run([sys.executable, "-m", "fraudwall.resolver.cli", "--version"], capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == f"fraudwall {importlib.metadata.version('fraudwall')}\n"
+def test_version_prints_the_installed_version_and_which_scorer_runs_on_stdout():
+    from fraudwall.scoring import implementation
+
+    for pure, scorer in (("", implementation()), ("1", "pure Python")):
+        result = subprocess.run([sys.executable, "-m", "fraudwall.resolver.cli", "--version"], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "FRAUDWALL_PURE_PYTHON": pure})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"fraudwall {importlib.metadata.version('fraudwall')}\nscorer: {scorer}\n"

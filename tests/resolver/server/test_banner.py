@@ -8,9 +8,10 @@ from fraudwall.resolver.config import Config
 UPSTREAMS = ("192.0.2.53:53",)
 
 
-def lines(config: Config, installed: tuple[str, ...] = ("dig", "kdig")) -> list[str]:
+def lines(config: Config, installed: tuple[str, ...] = ("dig", "kdig"), scorer: str = "compiled (mypyc)") -> list[str]:
     from fraudwall.resolver.server.banner import banner
-    return banner(config, UPSTREAMS, which=lambda name: f"/usr/bin/{name}" if name in installed else None, pid=7)
+    return banner(config, UPSTREAMS, which=lambda name: f"/usr/bin/{name}" if name in installed else None, pid=7,
+                  scorer=lambda: scorer)
 
 
 def lab(tmp_path: Path) -> Config:
@@ -42,3 +43,10 @@ def test_the_query_to_try_uses_dig_else_kdig_else_says_what_to_install(tmp_path)
     assert kdig.startswith("try: kdig @127.0.0.1 -p 5353 +edns example.com") and "dig @" not in kdig.replace("kdig @", "")
     neither = lines(config, installed=())[-1]
     assert "apt-get install knot-dnsutils" in neither and "fraudwall check icbc-tuikuan.example.com" in neither
+
+
+def test_it_says_which_scorer_runs_and_in_which_mode(tmp_path):
+    assert "scorer: mode block, compiled (mypyc)" in lines(lab(tmp_path))
+    warn_only = lab(tmp_path).replace("scorer", mode="warn-only")
+    assert "scorer: mode warn-only, pure Python" in lines(warn_only, scorer="pure Python")
+    assert 'scorer: off ([scorer] mode = "off")' in lines(lab(tmp_path).replace("scorer", mode="off"))
