@@ -72,6 +72,7 @@ debs:
 
 native: NATIVE_REQUIRED := --required
 native: $(NATIVE)
+	@:
 $(NATIVE): $(VENV)/.installed $(wildcard scoring/*.py) deploy/native.py
 	@$(BIN)/python deploy/native.py $(NATIVE_REQUIRED)
 

@@ -427,7 +427,7 @@ def test_prometheus_reads_the_query_counts(prometheus: Prometheus, traffic: Traf
         assert (prometheus.value(expression) or 0.0) - before == growth, expression
 
     # The version the operator runs, as `fraudwall --version` says it.
-    version = run_cli("--version").stdout.split()[-1]
+    version = run_cli("--version").stdout.splitlines()[0].split()[-1]
     build = prometheus.query(f'fraudwall_build_info{{job="{JOB}"}}')
     assert [(labels["version"], value) for labels, value in build] == [(version, 1.0)]
     assert prometheus.value(f'up{{job="{JOB}"}}') == 1

@@ -30,7 +30,8 @@ def test_version():
     result = run_fraudwall("--version")
 
     assert result.returncode == 0
-    assert result.stdout.strip() == "fraudwall 0.1.0"
+    version, scorer = result.stdout.splitlines()
+    assert version == "fraudwall 0.1.0" and scorer in ("scorer: compiled (mypyc)", "scorer: pure Python")
 
 
 def test_serve_help_lists_the_flags():
