@@ -41,6 +41,7 @@ from section import begin, opening, publish
 
 import lookalikes
 from fraudwall.resolver.cli.score import PARALLEL_FROM
+from fraudwall.scoring import implementation
 from fraudwall.scoring.brands import load_brands
 
 HERE = Path(__file__).parent
@@ -187,9 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         "|---:|---:|---:|---:|---|",
         f"| {args.runs} | {wall:.2f} | {cpu:.2f} | {len(names) / wall:,.0f} | {rates} |",
         "",
+        f"The scorer ran {implementation()} (`fraudwall --version` says which; `make native` builds the compiled "
+        "one, FRAUDWALL_PURE_PYTHON=1 runs the same modules as Python: scoring/README.md).",
+        "",
         "Issue 14's target: >= 50,000 names/s. What limits the figure: the scorer's own work on names it has "
         "not seen (every name here is new), in the pool processes, which keep both cores busy to the last task: "
-        "~183k instructions a name in all, of which its JSON line ~13k (callgrind over 20,000 of these names); "
+        "~127k instructions a name compiled, ~166k as pure Python (the scorer alone, callgrind over 2,000 of "
+        "these names after 2,000 others; 2026-12-03); through the command as pure Python ~183k in all, of "
+        "which its JSON line ~13k (callgrind over 20,000 of these names); "
         "the parent only moves text (stdin in pieces of whole lines out, the processes' encoded lines in, ~1.3k "
         "instructions a name, was 8.6k through multiprocessing). Then the start-up before the first name, on "
         "one core while the other waits (~1.07 G instructions, 0.15-0.3 s here): the command line and config "
