@@ -114,10 +114,11 @@ class ReplayMemo:
         return policy_of is None or policy_of(client) is policy_of(kept_for)
 
     def sibling(self, data: bytes, client: str, now: float,
-                alike: Callable[[str], bool]) -> tuple[bytes, Query, Answer] | None:
-        """The reply (after the ID), the query and the answer for a datagram whose bytes but the
+                alike: Callable[[str], bool]) -> tuple[bytes, Query, SiblingReplay] | None:
+        """The reply (after the ID), the query and the kept block (its answer) for a datagram whose bytes but the
         question's first label were blocked before, when that block still holds and `alike(name)`
-        says the stages decide its name so too."""
+        says the stages decide its name so too. The bytes are kept as `keep` keeps them: the same
+        bytes a second time get a plain replay."""
         siblings = self._siblings
         if not siblings or len(data) < 14:
             return None
@@ -147,7 +148,13 @@ class ReplayMemo:
         query = _new_query(Query, (data, (data[0] << 8) | data[1], template.flags, name, template.qtype,
                                    template.qclass, question, question.lower() + kept.key_flags,
                                    template.edns_size, template.do, client, template.transport, False, None))
-        return reply, query, kept.answer
+        # Asked again, these bytes are a replay like any other (counted, not observed one by one): `keep`'s
+        # two steps, here where the key is at hand. A flood's names come once and only churn the seen set.
+        if len(data) <= MAX_KEPT_QUERY:
+            key = data[2:]
+            if self._answered_before(key):
+                self._store(key, Replay(reply, query, kept.answer))
+        return reply, query, kept
 
     def keep(self, query: Query, wire: bytes, answer: Answer, now: float,
              alike: Callable[[str], bool] | None = None) -> None:
@@ -158,13 +165,22 @@ class ReplayMemo:
         if alike is not None and answer.trigger is _NAME:
             self._keep_for_siblings(query, wire, answer, alike)
         key = query.wire[2:]
+        if self._answered_before(key):
+            self._store(key, Replay(wire[2:], query, answer))
+
+    def _answered_before(self, key: bytes) -> bool:
+        """Whether these bytes were answered once already, by an answer that holds: their reply is worth
+        keeping now. The first time they are only remembered."""
         if key not in self._seen:
             self._remember(key)
-            return
+            return False
         self._seen.discard(key)
+        return True
+
+    def _store(self, key: bytes, replay: Replay) -> None:
         if len(self._replays) >= self.size:
             self._replays.clear()
-        self._replays[key] = Replay(wire[2:], query, answer)
+        self._replays[key] = replay
 
     def _keep_for_siblings(self, query: Query, wire: bytes, answer: Answer, alike: Callable[[str], bool]) -> None:
         match = answer.match

@@ -21,6 +21,7 @@ from fraudwall.resolver.dns.answer import Answer, Withheld
 from fraudwall.resolver.dns.codec import Query
 from fraudwall.resolver.dns.codes import AnswerKind
 from fraudwall.resolver.dns.explain import log_columns
+from fraudwall.resolver.dns.handler import SIBLINGS_ONE_BY_ONE
 from fraudwall.resolver.observe.metrics import KIND_LABELS, qtype_label
 
 _new_entry = tuple.__new__   # LogEntry(...) is Python code; a batch builds one per distinct query
@@ -32,7 +33,7 @@ MAX_PENDING = 100_000
 # the rest of them that batch is one row `*.ENTRY` with their count. A random-subdomain flood (a
 # phishing kit, a water-torture attack) then writes ~10 rows a second, not one per query: it neither
 # pushes the log's history out past `max_rows` nor takes the writer's CPU from the answers.
-FOLD_AFTER = 10
+FOLD_AFTER = SIBLINGS_ONE_BY_ONE   # the handler tells a flood's kept siblings past as many as one
 # Bound once: the observer sees every query, and an enum member look-up costs ~0.1 us.
 _BLOCKED, _SCORED = AnswerKind.BLOCKED, AnswerKind.SCORED
 

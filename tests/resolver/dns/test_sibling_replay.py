@@ -11,6 +11,7 @@ from fraudwall.blocklists.memory import MemoryBlocklist
 from fraudwall.blocklists.verdict import Action, Match
 from fraudwall.resolver.config import Config
 from fraudwall.resolver.dns.codes import AnswerKind, Rcode, Transport
+from fraudwall.resolver.dns.handler import SIBLINGS_ONE_BY_ONE
 from fraudwall.resolver.dns.replay import ReplayMemo
 from fraudwall.resolver.dns.upstream_policy import Upstream
 from fraudwall.resolver.server.worker import Resolver
@@ -46,7 +47,7 @@ def resolver(entries=(entry(LISTED),), config: Config | None = None, siblings: b
     if not siblings:
         built.handler.replays = ReplayMemo(size=0)
     seen = []
-    built.handler.observers = (lambda query, answer, seconds, count=1: seen.append((query.qname, answer.kind)),)
+    built.handler.observers = (lambda query, answer, seconds, count=1: seen.extend([(query.qname, answer.kind)] * count),)
     return built, blocklist, seen
 
 
@@ -80,11 +81,27 @@ def test_new_labels_under_a_listed_name_get_the_chains_reply_to_the_byte_without
         wire = query(f"{mixed_case(label, rng)}.{LISTED}", ident=rng.getrandbits(16))
         reply = ask(kept, wire)
         assert reply == ask(reference, wire), label
-        assert seen[-1] == (f"{label.lower()}.{LISTED}", AnswerKind.BLOCKED)
     assert blocklist.looked_up == []   # none went down to the blocklist stage
     answer = parse(reply)
     assert answer.answer[0][0].address == "0.0.0.0"
-    assert answer.question[0].name.to_text().rstrip(".").lower() == seen[-1][0]
+    assert answer.question[0].name.to_text().rstrip(".").lower() == f"{label.lower()}.{LISTED}"
+
+
+def test_a_flood_of_siblings_is_told_by_name_then_counted_as_one_query_a_second():
+    kept, _, seen = resolver()
+    ask(kept, query(f"first.{LISTED}"))
+    names = [f"n{number}.{LISTED}" for number in range(200)]
+    for name in names:
+        ask(kept, query(name))
+    # The first ones with their own names (the query log's rows), the rest counted: nothing more yet.
+    assert seen == [(f"first.{LISTED}", AnswerKind.BLOCKED)] + [
+        (name, AnswerKind.BLOCKED) for name in names[:SIBLINGS_ONE_BY_ONE]]
+    kept.handler.report_replays()   # the worker's second
+    assert seen[1 + SIBLINGS_ONE_BY_ONE:] == [(f"*.{LISTED}", AnswerKind.BLOCKED)] * (200 - SIBLINGS_ONE_BY_ONE)
+    # Another client, and the next second, start with names again.
+    ask(kept, query(f"other.{LISTED}"), client="127.0.0.2")
+    ask(kept, query(f"later.{LISTED}"))
+    assert seen[-2:] == [(f"other.{LISTED}", AnswerKind.BLOCKED), (f"later.{LISTED}", AnswerKind.BLOCKED)]
 
 
 def test_each_query_shape_is_kept_apart_and_replayed_alike():
@@ -177,7 +194,7 @@ def test_a_sibling_asked_again_becomes_a_plain_replay():
     assert len(kept.handler.replays) == 1
     assert len(seen) == 3            # the first name, then the sibling's two
     reply = ask(kept, wire)
-    assert len(seen) == 3            # a replay: counted, handed to the observers once a second
+    assert len(seen) == 3            # replays: counted, handed to the observers once a second
     kept.handler.report_replays()
-    assert seen[-1] == (f"www.{LISTED}", AnswerKind.BLOCKED) and len(seen) == 4
+    assert seen[3:] == [(f"www.{LISTED}", AnswerKind.BLOCKED)] * 2   # the loop's third and this one
     assert parse(reply).answer[0][0].address == "0.0.0.0"
