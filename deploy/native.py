@@ -101,7 +101,7 @@ class MissingTools(BuildError):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy/native.py", description="Compile the query path with mypyc.")
     parser.add_argument("--required", nargs="?", const="always", choices=("always", "build"),
-                        help="exit 1 when nothing can be compiled (=build: when a build was tried and failed)")
+                        help="exit 1 when the query path cannot be compiled (=build: when a build was tried and failed)")
     args = parser.parse_args(argv)
     builds = pure_python_builds()
     root = builds.compiled_dir("fraudwall").parent

@@ -181,7 +181,7 @@ def test_compiled_and_pure_python_read_and_write_every_message_alike():
     assert differ == []
 
 
-def test_the_pure_python_fallback_passes_the_codec_and_lookup_tests():
+def test_the_pure_python_fallback_passes_the_codec_replay_and_filter_tests():
     require_compiled()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                            "tests/resolver/dns/test_codec.py", "tests/resolver/dns/test_codec_properties.py",
