@@ -11,12 +11,13 @@ NATIVE_DEBS := gcc libc6-dev python3-dev
 
 .PHONY: serve test venv test-env debs native clean
 
-# The scorer's query-time modules compiled by mypyc (deploy/native.py) into the venv: nothing compiled
-# lands in scoring/, and fraudwall.scoring loads the build only while its stamp matches the sources (an
-# edited source runs as Python until this rebuilds it; scoring/README.md). `make serve` installs no
-# packages: without a compiler it says so in one line and serves with the pure-Python scorer, which passes
-# the same tests. `make native` stops on any failure; `make test` on a failed build: a run that quietly
-# fell back would test the fallback twice and never the compiled scorer people run. Only a compiler that
+# The query path's modules (the scorer's, the DNS codec's, the blocklist lookup's) compiled by mypyc
+# (deploy/native.py) into the venv: nothing compiled lands in the source tree, and each package loads its
+# build only while its stamp matches the package's sources (an edited source runs as Python until this
+# rebuilds it; scoring/README.md). `make serve` installs no packages: without a compiler it says so in one
+# line and serves in pure Python, which passes the same tests. `make native` stops on any failure;
+# `make test` on a failed build: a run that quietly fell back would test the fallback twice and never the
+# compiled modules people run. Only a compiler that
 # `make test` could not install (not root) is left to the tests, as a missing peer is:
 # tests/scoring/test_native.py skips then, and fails under FRAUDWALL_REQUIRE_PEERS=1 (CI).
 NATIVE := $(VENV)/fraudwall-native/fraudwall/scoring/sources.stamp
@@ -36,7 +37,7 @@ test: test-env
 	exit $$rc
 
 venv: $(VENV)/.installed
-# The compiler comes with the debs, so the scorer is compiled after them (see NATIVE for why a failure stops it).
+# The compiler comes with the debs, so the query path is compiled after them (see NATIVE for why a failure stops it).
 test-env: $(VENV)/.installed-test debs
 	@$(MAKE) --no-print-directory native NATIVE_REQUIRED=--required=build
 
@@ -73,7 +74,7 @@ debs:
 native: NATIVE_REQUIRED := --required
 native: $(NATIVE)
 	@:
-$(NATIVE): $(VENV)/.installed $(wildcard scoring/*.py) deploy/native.py
+$(NATIVE): $(VENV)/.installed $(wildcard scoring/*.py resolver/dns/*.py blocklists/*.py) deploy/native.py
 	@$(BIN)/python deploy/native.py $(NATIVE_REQUIRED)
 
 clean:

@@ -1,1 +1,9 @@
-"""fraudwall.blocklists."""
+"""fraudwall.blocklists: feeds, the store, and the lookup the resolver asks.
+
+The Bloom filter and the lookup run compiled by mypyc when `make native` has built them from these very
+sources for this Python, else as Python (fraudwall.scoring.builds decides which).
+"""
+
+from fraudwall.scoring.builds import use_build
+
+use_build(__name__, __path__)

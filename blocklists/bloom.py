@@ -56,7 +56,7 @@ def new_filter(capacity: int, error_rate: float) -> BloomFilter:
 class NameFilter:
     """A pybloom-live filter with the fast membership test the query path needs."""
 
-    def __init__(self, bloom: BloomFilter, keep: object = None) -> None:
+    def __init__(self, bloom: BloomFilter, keep: mmap.mmap | None = None) -> None:
         self.bloom = bloom
         self._bits = bloom.bitarray
         self._slices = bloom.num_slices

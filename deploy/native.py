@@ -1,15 +1,19 @@
-"""Compiles the scorer's modules with mypyc, outside the source tree: `make native` runs it.
+"""Compiles the query path's modules with mypyc, outside the source tree: `make native` runs it.
 
     .venv/bin/python deploy/native.py [--required[=build]]
 
-It removes the old build, stages a copy of the package's sources laid out as fraudwall/scoring, compiles
-MODULES there with mypyc (one shared library for the group, `native__mypyc`, and a small one per module),
-and installs those next to a stamp of the sources in `fraudwall.scoring.compiled_dir()`
-(.venv/fraudwall-native/fraudwall/scoring); fraudwall.scoring loads them while the stamp matches its
-sources. The fresh build must import and score CHECK_NAMES exactly as pure Python does, or it is removed.
+It removes the old builds, stages a copy of the sources laid out as the fraudwall package (fraudwall/scoring,
+fraudwall/resolver, fraudwall/blocklists), and compiles each package's MODULES there with mypyc, a package
+at a time (one shared library for the package's group, `native__mypyc`, and a small one per module): a
+package's build calls the others' modules as Python, so it holds while its own sources stay the same,
+whatever became of the others'. It installs each next to a stamp of its package's sources in
+`builds.compiled_dir(package)` (.venv/fraudwall-native/fraudwall/scoring, .../resolver/dns, ...); each package
+loads its build while that stamp matches its sources (fraudwall.scoring.builds). The fresh builds must
+import and give CHECK's output (scores of CHECK_NAMES, reads and replies of queries, filter positions)
+exactly as pure Python does, or they are removed.
 
-It prints one line: what runs now, or why the scorer runs as pure Python (no C compiler, no Python.h, mypy
-did not install, the compiler failed, the build scored differently); the compiler's output is in
+It prints one line: what runs now, or why fraudwall runs as pure Python (no C compiler, no Python.h, mypy
+did not install, the compiler failed, a build answered differently); the compiler's output is in
 .venv/fraudwall-native/build.log. The exit status is 1 for any failure with --required (`make native`), for
 a failed build with --required=build (`make test`: a compiler it could not install, not being root, is left
 to the tests, as a missing peer is), else 0 (`make serve`, which goes on in pure Python).
@@ -18,6 +22,7 @@ to the tests, as a missing peer is), else 0 (`make serve`, which goes on in pure
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shlex
 import shutil
@@ -30,11 +35,18 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-# The modules of the query-time path, compiled as one group so that they call each other directly.
-# brands.py (read once at start) and settings.py (the config's types) stay Python.
-MODULES = ("combo", "homoglyph", "index", "infrastructure", "names", "score", "scorer", "signals", "tld",
-           "traits", "typo")
-# The compiler the scores were checked byte for byte with; another mypy may compile differently.
+# The modules of the query-time path by package, each package compiled as one group so that its modules
+# call each other directly. What stays Python: the scorer's brands.py (read once at start) and settings.py
+# (the config's types); the rest of the DNS core (the stages are coroutines, answer.py and codes.py are
+# types and enums); the blocklists' import and store code (I/O bound). The resolver's own figures, pure
+# and compiled: resolver/README.md, "Compiled or pure Python".
+PACKAGES = {
+    "fraudwall.scoring": ("combo", "homoglyph", "index", "infrastructure", "names", "score", "scorer", "signals",
+                          "tld", "traits", "typo"),
+    "fraudwall.resolver.dns": ("codec", "replay"),
+    "fraudwall.blocklists": ("bloom",),
+}
+# The compiler the outputs were checked byte for byte with; another mypy may compile differently.
 MYPY = "mypy==2.4.1"
 DEBIAN_PACKAGES = "gcc python3-dev"   # what gives a C compiler and Python.h on Debian 12
 # Names that go through every signal: a homoglyph, an IDN, a platform customer, a provider's edge host,
@@ -43,28 +55,41 @@ CHECK_NAMES = ("paypa1.com", "example.net", "e1234.a.akamaiedge.net", "xn--80ak6
                "paypal-login.github.io", "www.apple.com.edgekey.net", "selector1._domainkey.paypa1.com",
                "s7a1b2c3d4e5.abcxyz-pay.top", "ban.kcomm.com", "192.0.2.189.example.net", "amaz0n8.com")
 
-# Run in the staging directory, so mypy sees the package as fraudwall.scoring (MYPYPATH is that directory).
+# Run in the staging directory, so mypy sees the packages as fraudwall.* (MYPYPATH is that directory):
+# the group's name, then its sources.
 SETUP = """
 import sys
 from setuptools import setup
 from mypyc.build import mypycify
 setup(name="fraudwall-native", script_args=["build_ext", "--inplace"],
       ext_modules=mypycify(["--explicit-package-bases", "--namespace-packages", "--ignore-missing-imports",
-                            *(f"fraudwall/scoring/{module}.py" for module in sys.argv[1:])],
-                           opt_level="3", group_name="fraudwall.scoring.native"))
+                            "--follow-imports=silent", *sys.argv[2:]], opt_level="3", group_name=sys.argv[1]))
 """
-# Run twice, compiled and with FRAUDWALL_PURE_PYTHON=1: which scorer runs, then each name's Score.
-CHECK = """
-import sys
-import fraudwall.scoring
+# Run twice, compiled and with FRAUDWALL_PURE_PYTHON=1: how each module given runs, then each name's Score,
+# each query's read and reply, each reply's scan, and the filter's positions of each name.
+CHECK = r"""
+import struct, sys
+from fraudwall.scoring.builds import implementation
 from fraudwall.scoring.scorer import Scorer
+from fraudwall.resolver.dns.codec import Query, make_opt, make_reply, read_query, render, scan_reply
+from fraudwall.blocklists.bloom import NameFilter
+modules, names = sys.argv[1].split(","), sys.argv[2:]
+print("|".join(implementation(module) for module in modules))
 scorer = Scorer()
-print(fraudwall.scoring.implementation())
-for name in sys.argv[1:]:
+for name in names:
     print(repr(scorer.score(name)))
+for name in names:
+    question = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0\0\1\0\1"
+    for flags, edns in ((0x0100, make_opt(False)), (0x0110, make_opt(True)), (0x0100, b""), (0x8100, b"")):
+        query = read_query(struct.pack("!6H", 4660, flags, 1, 0, 0, 1 if edns else 0) + question + edns, "192.0.2.1")
+        print(repr(query))
+        if isinstance(query, Query):
+            reply = make_reply(query, 3, authority=(b"\0" + struct.pack("!HHIH", 6, 1, 300, 22) + bytes(22),))
+            print(render(query, reply).hex(), repr(scan_reply(reply)))
+name_filter = NameFilter.empty(1000, 0.001)
+name_filter.add_many(names[::2])
+print(*(name in name_filter for name in names), *(name_filter.positions(name) for name in names))
 """
-
-
 class BuildError(Exception):
     """Why the scorer runs as pure Python: the rest of the one line the build prints."""
 
@@ -74,60 +99,73 @@ class MissingTools(BuildError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="deploy/native.py", description="Compile the scorer with mypyc.")
+    parser = argparse.ArgumentParser(prog="deploy/native.py", description="Compile the query path with mypyc.")
     parser.add_argument("--required", nargs="?", const="always", choices=("always", "build"),
-                        help="exit 1 when the scorer cannot be compiled (=build: when a build was tried and failed)")
+                        help="exit 1 when the query path cannot be compiled (=build: when a build was tried and failed)")
     args = parser.parse_args(argv)
-    scoring = pure_python_scoring()
-    compiled = scoring.compiled_dir()
-    root = compiled.parents[1]
+    builds = pure_python_builds()
+    root = builds.compiled_dir("fraudwall").parent
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     log = root / "build.log"
     started = time.monotonic()
     try:
-        build(scoring, compiled, log)
-        check(compiled, scoring.COMPILED, scoring.PURE)
+        build(builds, log)
+        check(builds)
     except BuildError as error:
         shutil.rmtree(root / "fraudwall", ignore_errors=True)   # the log stays
-        print(f"the scorer runs as pure Python: {error}", file=sys.stderr)
+        print(f"fraudwall runs as pure Python: {error}", file=sys.stderr)
         fails = args.required == "always" or (args.required == "build" and not isinstance(error, MissingTools))
         return 1 if fails else 0
-    print(f"the scorer runs {scoring.COMPILED}: {len(MODULES)} modules in {compiled}, "
+    counts = ", ".join(f"{package} {len(modules)}" for package, modules in PACKAGES.items())
+    print(f"fraudwall runs {builds.COMPILED}: modules of {counts} in {root}, "
           f"built in {time.monotonic() - started:.0f} s")
     return 0
 
 
-def pure_python_scoring() -> ModuleType:
-    """fraudwall.scoring as Python: this process only copies and checks, so it must not load the build it
-    replaces (nor say that it is stale). The environment is passed on to the compiler and the checks."""
+def pure_python_builds() -> ModuleType:
+    """fraudwall.scoring.builds, with every package as Python: this process only copies and checks, so it
+    must not load the builds it replaces (nor say that they are stale). The environment is passed on to the
+    compiler and the checks."""
     os.environ["FRAUDWALL_PURE_PYTHON"] = "1"
-    import fraudwall.scoring
-    return fraudwall.scoring
+    import fraudwall.scoring.builds
+    return fraudwall.scoring.builds
 
 
-def build(scoring: ModuleType, compiled: Path, log: Path) -> None:
-    """Compile the sources of `scoring` into `compiled`, with the stamp of what was compiled."""
+def build(builds: ModuleType, log: Path) -> None:
+    """Compile each package's MODULES into its `compiled_dir`, with the stamp of its sources."""
     missing = missing_tools()
     if missing:
         raise MissingTools(f"{missing}; apt-get install {DEBIAN_PACKAGES}, then make native")
-    print(f"compiling the scorer with mypyc (about 40 s on 2 cores; log in {log})", flush=True)
+    print(f"compiling the query path with mypyc (about 80 s on 2 cores; log in {log})", flush=True)
     with log.open("w") as output:
         install_mypy(output, log)
         with tempfile.TemporaryDirectory(prefix="fraudwall-native-") as stage:
-            package = Path(stage, "fraudwall", "scoring")
-            package.mkdir(parents=True)
-            for source in Path(scoring.__file__).parent.glob("*.py"):
-                shutil.copyfile(source, package / source.name)
-            stamp = scoring.sources_stamp(package)   # of the copies: exactly what is compiled
-            done = subprocess.run([sys.executable, "-c", SETUP, *MODULES], cwd=stage,
-                                  env={**os.environ, "MYPYPATH": stage}, stdout=output, stderr=subprocess.STDOUT)
-            if done.returncode != 0:
-                raise BuildError(f"mypyc or the C compiler failed (exit status {done.returncode}), see {log}")
-            compiled.mkdir(parents=True)
-            for library in package.glob("*.so"):
-                shutil.copyfile(library, compiled / library.name)
-    (compiled / scoring.STAMP).write_text(stamp, encoding="ascii")
+            tops = {package.split(".")[1] for package in PACKAGES}   # scoring, resolver, blocklists
+            for top in sorted(tops):   # all of each: the compiled modules are type-checked against the rest
+                shutil.copytree(sources_of(f"fraudwall.{top}"), Path(stage, "fraudwall", top),
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            stamps = {}
+            for package, modules in PACKAGES.items():
+                staged = Path(stage, *package.split("."))
+                stamps[package] = builds.sources_stamp(staged)   # of the copies: exactly what is compiled
+                sources = [str(Path(*package.split("."), f"{module}.py")) for module in modules]
+                done = subprocess.run([sys.executable, "-c", SETUP, f"{package}.native", *sources], cwd=stage,
+                                      env={**os.environ, "MYPYPATH": stage}, stdout=output, stderr=subprocess.STDOUT)
+                if done.returncode != 0:
+                    raise BuildError(f"mypyc or the C compiler failed on {package} (exit status "
+                                     f"{done.returncode}), see {log}")
+            for package, stamp in stamps.items():
+                compiled = builds.compiled_dir(package)
+                compiled.mkdir(parents=True)
+                for library in Path(stage, *package.split(".")).glob("*.so"):
+                    shutil.copyfile(library, compiled / library.name)
+                (compiled / builds.STAMP).write_text(stamp, encoding="ascii")
+
+
+def sources_of(package: str) -> Path:
+    """The folder of `package`'s sources (this process runs them as Python)."""
+    return Path(importlib.import_module(package).__file__).parent
 
 
 def missing_tools() -> str:
@@ -154,22 +192,24 @@ def install_mypy(output, log: Path) -> None:
         raise BuildError(f"pip could not install {MYPY}, see {log}; then make native")
 
 
-def check(compiled: Path, compiled_name: str, pure_name: str) -> None:
-    """The installed build imports, is the one that runs, and scores CHECK_NAMES as pure Python does."""
+def check(builds: ModuleType) -> None:
+    """The installed builds import, are the ones that run, and give CHECK's output as pure Python does."""
+    modules = ",".join(f"{package}.{module}" for package, modules in PACKAGES.items() for module in modules)
     runs = {}
     for pure in ("", "1"):
-        done = subprocess.run([sys.executable, "-c", CHECK, *CHECK_NAMES], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", CHECK, modules, *CHECK_NAMES], capture_output=True, text=True,
                               env={**os.environ, "FRAUDWALL_PURE_PYTHON": pure}, timeout=300)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise BuildError(f"{'pure Python' if pure else 'the build'} did not score: {last}")
+            raise BuildError(f"{'pure Python' if pure else 'the build'} did not run the check: {last}")
         runs[pure] = done.stdout.splitlines()
-    (which, *scores), (pure_which, *pure_scores) = runs[""], runs["1"]
-    if (which, pure_which) != (compiled_name, pure_name):
-        raise BuildError(f"the build in {compiled} was not loaded ({which})")
-    for name, score, pure_score in zip(CHECK_NAMES, scores, pure_scores, strict=True):
-        if score != pure_score:
-            raise BuildError(f"the build scored {name} {score}, pure Python {pure_score}")
+    (which, *lines), (pure_which, *pure_lines) = runs[""], runs["1"]
+    count = len(modules.split(","))
+    if which.split("|") != [builds.COMPILED] * count or pure_which.split("|") != [builds.PURE] * count:
+        raise BuildError(f"the builds in {builds.compiled_dir('fraudwall').parent} were not loaded ({which})")
+    for line, pure_line in zip(lines, pure_lines, strict=True):
+        if line != pure_line:
+            raise BuildError(f"the build gave {line[:200]}, pure Python {pure_line[:200]}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 import socket
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from fraudwall.resolver.dns.codes import AnswerKind, EDECode, QType, Rcode, Transport
+
+if TYPE_CHECKING:
+    from fraudwall.resolver.dns.policy import Policy   # which imports the stages, which import this
 
 HEADER = struct.Struct("!HHHHHH")
 RR_FIXED = struct.Struct("!HHIH")  # type, class, TTL, RDLENGTH after the owner name
@@ -61,8 +64,8 @@ class Query(NamedTuple):
     client: str = ""
     transport: Transport = Transport.UDP
     allowed: bool = False  # an allowlist entry matched: no blocking stage may act on it
-    # The client's policy (policy.Policy), set by the policy stage; None: each stage's default.
-    policy: object = None
+    # The client's policy, set by the policy stage; None: each stage's default.
+    policy: Policy | None = None
 
     @property
     def reply_limit(self) -> int:
@@ -107,7 +110,7 @@ class Scan(NamedTuple):
 
 def _read_question_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
     """Labels of an uncompressed name at `offset`; ValueError when it is not one."""
-    labels = []
+    labels: list[bytes] = []
     append = labels.append
     limit = offset + MAX_NAME_OCTETS - 1   # where the terminating zero of a 255-octet name sits
     size = len(data)
@@ -128,7 +131,7 @@ def _read_question_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
 
 def read_name(data: bytes, offset: int) -> tuple[str, int]:
     """A possibly compressed name at `offset`, lowercased, and the offset just after it."""
-    labels = []
+    labels: list[bytes] = []
     after = -1
     hops = 0
     total = 1
@@ -206,6 +209,9 @@ def read_query(data: bytes, client: str = "", transport: Transport = Transport.U
                          f"{qdcount} questions, not 1")
     try:
         zero = data.find(0, 12)
+        if zero < 0:
+            # Said here, not left to a slice: compiled by mypyc, data[12:4] is an error, not b"".
+            raise ValueError("name runs past the end of the message")
         question = data[12:zero + 5]
         remembered = known.get(question) if known is not None else None
         if remembered is None:

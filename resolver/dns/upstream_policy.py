@@ -80,8 +80,8 @@ class UpstreamPool:
         if len(self.servers) == 1:
             return list(self.servers)
         now = self.clock()
-        available = []
-        held = []
+        available: list[Upstream] = []
+        held: list[Upstream] = []
         for server in self.servers:
             health = self._health[server]
             (held if health.held_until > now else available).append(server)

@@ -116,7 +116,7 @@ def _without_opt_by_reencoding(reply: bytes) -> bytes:
     except Exception as error:  # noqa: BLE001 - dnslib raises many types on bad input
         raise UpstreamError(f"unreadable reply: {error}") from None
     record.ar = [rr for rr in record.ar if rr.rtype != dnslib.QTYPE.OPT]
-    return record.pack()
+    return bytes(record.pack())   # a bytearray: the codec reads bytes (compiled, it takes nothing else)
 
 
 class RandomIds:
