@@ -1,7 +1,7 @@
 """The mypyc builds of fraudwall's packages: where each lies, what it was made from, whether it is loaded.
 
 `make native` (deploy/native.py) compiles some modules of a few packages (the scorer, the DNS wire codec,
-the blocklist lookup) outside the source tree, under the venv: one folder per package (`compiled_dir`),
+the Bloom filter) outside the source tree, under the venv: one folder per package (`compiled_dir`),
 with a stamp of the sources it was made from. Each such package ends its __init__ with `use_build`, which
 puts its build first in the package's `__path__` only while that stamp matches the package's own sources.
 An edited source, another Python, or FRAUDWALL_PURE_PYTHON=1 runs the same modules from the source tree
