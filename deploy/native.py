@@ -90,8 +90,10 @@ name_filter = NameFilter.empty(1000, 0.001)
 name_filter.add_many(names[::2])
 print(*(name in name_filter for name in names), *(name_filter.positions(name) for name in names))
 """
+
+
 class BuildError(Exception):
-    """Why the scorer runs as pure Python: the rest of the one line the build prints."""
+    """Why fraudwall runs as pure Python: the rest of the one line the build prints."""
 
 
 class MissingTools(BuildError):
