@@ -80,7 +80,7 @@ from fraudwall.resolver.observe.querylog import QueryLog, QueryLogRecorder
 from fraudwall.resolver.server import interpreter
 from fraudwall.resolver.server.upstream import UpstreamStage
 from fraudwall.resolver.server.worker import Resolver
-from fraudwall.scoring import implementation
+from fraudwall.scoring.builds import summary as build_summary
 
 try:
     import uvloop   # as `serve` runs when it is installed
@@ -406,7 +406,7 @@ def measured(args: argparse.Namespace, stand_in: bool) -> str:
                 else f"the forwarder to an NXDOMAIN responder process, {args.concurrency} in flight")
     return (f"CPU µs per query (user + system, time.process_time), {args.count:,} queries per cell after a warm-up, "
             f"least of {args.repeat} runs; {args.listed:,} listed names, subdomains of {args.parents:,} of them; "
-            f"upstream: {upstream}; {LOOP}; the scorer {implementation()} (`make native`, scoring/README.md).")
+            f"upstream: {upstream}; {LOOP}; the query path {build_summary()} (`make native`, resolver/README.md).")
 
 
 def report(results: dict[str, dict[str, tuple[int, float, int]]], workloads: list[str], args: argparse.Namespace,

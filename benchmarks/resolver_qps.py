@@ -39,6 +39,7 @@ from harness import bench_lock, tree_schedstat, vm_rss_kib, work_directory  # no
 from blocklist_scale import fraud_names  # noqa: E402
 from results import write_section  # noqa: E402
 from tests.e2e.peers import Process, free_port, start_nsd  # noqa: E402
+from fraudwall.scoring.builds import summary as build_summary  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SERVER_CORE, CLIENT_CORE = "0", "1"
@@ -304,7 +305,8 @@ def measure(processes: dict[str, Process], workloads: dict[str, tuple[list[Path]
 def table(results: list[Measurement], args: argparse.Namespace, command: str, started: str) -> str:
     by_key = {(m.server, m.workload): m for m in results}
     lines = [
-        f"Measured {started} on {os.cpu_count()} cores ({platform_line()}).",
+        f"Measured {started} on {os.cpu_count()} cores ({platform_line()}); fraudwall's query path "
+        f"{build_summary()} (`make native`, resolver/README.md).",
         "",
         f"Command: `{command}`",
         "",

@@ -1,6 +1,6 @@
 """fraudwall.blocklists: feeds, the store, and the lookup the resolver asks.
 
-The Bloom filter and the lookup run compiled by mypyc when `make native` has built them from these very
+The Bloom filter runs compiled by mypyc when `make native` has built it from these very
 sources for this Python, else as Python (fraudwall.scoring.builds decides which).
 """
 

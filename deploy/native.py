@@ -35,17 +35,6 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-# The modules of the query-time path by package, each package compiled as one group so that its modules
-# call each other directly. What stays Python: the scorer's brands.py (read once at start) and settings.py
-# (the config's types); the rest of the DNS core (the stages are coroutines, answer.py and codes.py are
-# types and enums); the blocklists' import and store code (I/O bound). The resolver's own figures, pure
-# and compiled: resolver/README.md, "Compiled or pure Python".
-PACKAGES = {
-    "fraudwall.scoring": ("combo", "homoglyph", "index", "infrastructure", "names", "score", "scorer", "signals",
-                          "tld", "traits", "typo"),
-    "fraudwall.resolver.dns": ("codec", "replay"),
-    "fraudwall.blocklists": ("bloom",),
-}
 # The compiler the outputs were checked byte for byte with; another mypy may compile differently.
 MYPY = "mypy==2.4.1"
 DEBIAN_PACKAGES = "gcc python3-dev"   # what gives a C compiler and Python.h on Debian 12
@@ -119,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fraudwall runs as pure Python: {error}", file=sys.stderr)
         fails = args.required == "always" or (args.required == "build" and not isinstance(error, MissingTools))
         return 1 if fails else 0
-    counts = ", ".join(f"{package} {len(modules)}" for package, modules in PACKAGES.items())
+    counts = ", ".join(f"{package} {len(modules)}" for package, modules in builds.PACKAGES.items())
     print(f"fraudwall runs {builds.COMPILED}: modules of {counts} in {root}, "
           f"built in {time.monotonic() - started:.0f} s")
     return 0
@@ -143,12 +132,12 @@ def build(builds: ModuleType, log: Path) -> None:
     with log.open("w") as output:
         install_mypy(output, log)
         with tempfile.TemporaryDirectory(prefix="fraudwall-native-") as stage:
-            tops = {package.split(".")[1] for package in PACKAGES}   # scoring, resolver, blocklists
+            tops = {package.split(".")[1] for package in builds.PACKAGES}   # scoring, resolver, blocklists
             for top in sorted(tops):   # all of each: the compiled modules are type-checked against the rest
                 shutil.copytree(sources_of(f"fraudwall.{top}"), Path(stage, "fraudwall", top),
                                 ignore=shutil.ignore_patterns("__pycache__"))
             stamps = {}
-            for package, modules in PACKAGES.items():
+            for package, modules in builds.PACKAGES.items():
                 staged = Path(stage, *package.split("."))
                 stamps[package] = builds.sources_stamp(staged)   # of the copies: exactly what is compiled
                 sources = [str(Path(*package.split("."), f"{module}.py")) for module in modules]
@@ -196,7 +185,7 @@ def install_mypy(output, log: Path) -> None:
 
 def check(builds: ModuleType) -> None:
     """The installed builds import, are the ones that run, and give CHECK's output as pure Python does."""
-    modules = ",".join(f"{package}.{module}" for package, modules in PACKAGES.items() for module in modules)
+    modules = ",".join(builds.compiled_modules())
     runs = {}
     for pure in ("", "1"):
         done = subprocess.run([sys.executable, "-c", CHECK, modules, *CHECK_NAMES], capture_output=True, text=True,

@@ -18,6 +18,17 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
+# The modules of the query-time path that `make native` compiles, by package, each package as one group so
+# that its modules call each other directly. What stays Python: the scorer's brands.py (read once at start)
+# and settings.py (the config's types); the rest of the DNS core (the stages are coroutines, answer.py and
+# codes.py are types and enums); the blocklists' lookup (slower compiled: resolver/README.md), import and
+# store code. The resolver's own figures, pure and compiled: resolver/README.md, "Compiled or pure Python".
+PACKAGES = {
+    "fraudwall.scoring": ("combo", "homoglyph", "index", "infrastructure", "names", "score", "scorer", "signals",
+                          "tld", "traits", "typo"),
+    "fraudwall.resolver.dns": ("codec", "replay"),
+    "fraudwall.blocklists": ("bloom",),
+}
 STAMP = "sources.stamp"   # in a compiled_dir(): sources_stamp() of the sources the build was made from
 COMPILED = "compiled (mypyc)"
 PURE = "pure Python"
@@ -64,6 +75,21 @@ def implementation(module: str) -> str:
     spec = importlib.util.find_spec(module)
     origin = spec.origin if spec is not None else None
     return COMPILED if origin is not None and origin.endswith(tuple(EXTENSION_SUFFIXES)) else PURE
+
+
+def compiled_modules() -> list[str]:
+    """The full names of the modules in PACKAGES."""
+    return [f"{package}.{module}" for package, modules in PACKAGES.items() for module in modules]
+
+
+def summary() -> str:
+    """How the modules `make native` compiles run in this process, in one phrase for a benchmark's table:
+    all compiled, all pure Python, or which are compiled."""
+    modules = compiled_modules()
+    compiled = [module for module in modules if implementation(module) == COMPILED]
+    if len(compiled) == len(modules):
+        return f"{COMPILED}: the scorer, the DNS codec and replay memo, the Bloom filter"
+    return PURE if not compiled else f"{COMPILED} in part: {', '.join(compiled)}; the rest {PURE}"
 
 
 def use_build(package: str, path: list[str]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import os
 import random
-import runpy
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from tests.conftest import peers_required
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = Path(scoring.__file__).parent
 BUILD_SCRIPT = ROOT / "deploy" / "native.py"
-PACKAGES = runpy.run_path(str(BUILD_SCRIPT))["PACKAGES"]
+PACKAGES = builds.PACKAGES
 MODULES = PACKAGES["fraudwall.scoring"]
 # The development set, where benchmarks/scorer_eval.py reads it: beside the checkout, not in it (a clone
 # without it compares the generated names only).
