@@ -1,5 +1,5 @@
 """The compiled query path (`make native`, deploy/native.py: the scorer, the DNS codec and replay memo, the
-blocklist filter and lookup) and its pure-Python fallback: the modules `make test` runs are the compiled
+blocklists' Bloom filter) and its pure-Python fallback: the modules `make test` runs are the compiled
 ones, both score every name alike and read and write every message byte for byte alike, the fallback
 passes the same tests, and a build made from other sources is never loaded. The real build is only read:
 the stale and no-compiler cases run on copies, in a Python whose prefix is a temporary directory."""
