@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from harness import process_tree, run_and_write, scrape, total, tree_rss_kib, tree_schedstat  # noqa: E402
-from resolver_qps import ZONE, platform_line, require, root_zone_text  # noqa: E402
+from resolver_qps import ZONE, build_summary, platform_line, require, root_zone_text  # noqa: E402
 
 from tests.e2e.peers import Process, fraudwall_binary, free_port, start_nsd  # noqa: E402
 from tests.resolver.mutations import mutate, query_corpus, random_mutation  # noqa: E402
@@ -501,7 +501,8 @@ def report(outcome: dict, args: argparse.Namespace, command: str, when: str, loa
     cached = total(counters, "fraudwall_cache_entries")
     tcp_worst = max((r[1] for r in checked.get("TCP fuzz", []) if r[1] >= 0), default=0)
     lines = [
-        f"Measured {when} on {os.cpu_count()} cores ({platform_line()}); load average {load}.",
+        f"Measured {when} on {os.cpu_count()} cores ({platform_line()}); load average {load}; fraudwall's "
+        f"query path {build_summary()} (`make native`).",
         "",
         f"Command: `{command}`",
         "",
