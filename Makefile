@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages the end-to-end tests and benchmarks talk to (real peers, real clients).
 TEST_DEBS := unbound nsd bind9 dnsmasq-base knot-dnsutils bind9-dnsutils dnsperf chromium fonts-wqy-microhei prometheus dnsdist systemd kea-dhcp4-server nftables
-# What compiling the scorer needs: a C compiler, the C library's headers and Python.h for /usr/bin/python3.
+# What compiling the query path needs: a C compiler, the C library's headers and Python.h for /usr/bin/python3.
 NATIVE_DEBS := gcc libc6-dev python3-dev
 
 .PHONY: serve test venv test-env debs native clean
 
-# The query path's modules (the scorer's, the DNS codec's, the blocklist lookup's) compiled by mypyc
+# The query path's modules (the scorer's, the DNS codec and replay memo, the Bloom filter) compiled by mypyc
 # (deploy/native.py) into the venv: nothing compiled lands in the source tree, and each package loads its
 # build only while its stamp matches the package's sources (an edited source runs as Python until this
 # rebuilds it; scoring/README.md). `make serve` installs no packages: without a compiler it says so in one
