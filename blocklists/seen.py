@@ -50,6 +50,9 @@ MAGIC = b"FWSEEN01"
 # magic, days a period, slices, bits a slice, capacity, then the period each of the two filters holds
 HEADER = struct.Struct("<8sIIQQqq")
 FILE_NAME = "seen-domains.bloom"
+# Domains this process found in (or wrote to) the current period's filter, kept until the period turns:
+# a domain asked for again skips the hash and the bit tests. Most queries are of a few domains.
+KNOWN_THIS_PERIOD = 65_536
 
 
 class SeenError(ValueError):
@@ -110,12 +113,20 @@ class SeenDomains:
         self._turn_at = -math.inf      # the clock's value at which the period must be looked at again
         self._current: NameFilter | None = None
         self._previous: NameFilter | None = None
+        self._known: set[str] = set()   # KNOWN_THIS_PERIOD: held by the current filter, as this process saw
 
     def observe(self, domain: str) -> bool:
         """True when `domain` is new (neither period holds it); it is remembered either way (read-only: not)."""
         if self.clock() >= self._turn_at:
             self._turn()
+        known = self._known
+        if domain in known:
+            return False
         current = self._current
+        if self.writable:
+            if len(known) >= KNOWN_THIS_PERIOD:
+                known.clear()
+            known.add(domain)
         if domain in current:
             return False
         positions = current.positions(domain)
@@ -153,6 +164,7 @@ class SeenDomains:
         self._current = (self._filters[index] if periods[index] == period
                          else _filter(memoryview(bytearray(self.geometry.filter_bytes)), self.geometry))
         self._previous = self._filters[1 - index] if periods[1 - index] == period - 1 else None
+        self._known = set()
         self._turn_at = (period + 1) * days * DAY
 
     def __enter__(self) -> SeenDomains:

@@ -71,6 +71,9 @@ def test_a_domain_asked_for_every_period_never_ages(tmp_path):
     for _ in range(10):
         clock.days_later(1)
         assert seen.observe("example.org") is False
+        # Written into each new period's filter, not only remembered by this process: `fraudwall check`
+        # and the other workers read the file.
+        assert read_seen(tmp_path / FILE_NAME, clock).seen("example.org")
 
 
 def test_a_new_period_empties_the_older_filter_in_the_file(tmp_path):

@@ -14,8 +14,9 @@ remembered, unless `[nod] action` blocks. A query allowed by a list or the allow
 remembered nor judged. A policy whose scorer is "off" (or whose mode is) keeps it from acting, not from
 remembering; one whose scorer only warns turns `action = "block"` into a warning.
 
-What it costs a query: the registrable domain (cached per name), one xxh3 hash and a few bit tests in
-the shared mapped memory (blocklists/seen.py).
+What it costs a query: the registrable domain (cached per name), then a set look-up when this worker has
+met the domain since the period began, else one xxh3 hash and a few bit tests in the shared mapped memory
+(blocklists/seen.py).
 """
 
 from __future__ import annotations
