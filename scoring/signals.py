@@ -17,7 +17,7 @@ from fraudwall.scoring.brands import Brand
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
-from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
+from fraudwall.scoring.infrastructure import VENDOR_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
 from fraudwall.scoring.traits import (PLAIN_FRONTS, SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step,
@@ -325,14 +325,18 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII.
     `read_traits`: `read_domain_traits`, or a cache of it (domains share their traits: the TLD's alone,
     a hyphen under it ...)."""
+    if f"{label}.{suffix}" in VENDOR_DOMAINS:
+        # A vendor's own domain (app.link, service-now.com) has a known registrant: the TLD's rank and the
+        # label's words and shape, priors on unknown ones, say nothing (`service-now` holds 'service').
+        vendor = ((INFRASTRUCTURE, domain_kind(label, suffix, None)),)
+        return DomainPart((), (), False, vendor, (read_traits or read_domain_traits)(vendor))
     text = decode_label(label) if label.startswith("xn--") else label
     plain = text.replace("-", "") if "-" in text else text
     # One pass says whether any fraud word, lure word or long token can be in the label: for
     # most labels none is, and the searches for each are skipped.
     any_word = index.gate(plain) is not None
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
-    # A provider's own domain (app.link) has a known registrant: the TLD's rank, a prior on unknown ones, says nothing.
-    traits = list(tld_trait(suffix)) if f"{label}.{suffix}" not in PROVIDER_DOMAINS else []
+    traits = list(tld_trait(suffix))
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
     shape = label_shape(label)
@@ -429,10 +433,10 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if first:
         labels, read = labels[first:], read[first:]
     signals: list[Signal] = []
-    # ban.kcomm.com: the brand split by a dot (not where a provider's label follows: it was not chosen to complete
+    # ban.kcomm.com: the brand split by a dot (not where a vendor's label follows: it was not chosen to complete
     # a brand, microsoft.onelink.me is no microsoftonline)
     key = (labels[-1], label)
-    split = readings.get(key, _UNREAD) if registrable not in PROVIDER_DOMAINS else None
+    split = readings.get(key, _UNREAD) if registrable not in VENDOR_DOMAINS else None
     if split is _UNREAD:
         split = _remember(readings, key, _split_signal(index, labels[-1], label))
     if split is not None:
