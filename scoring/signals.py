@@ -13,7 +13,7 @@ import re
 from collections import OrderedDict
 from typing import NamedTuple
 
-from fraudwall.scoring.brands import Brand
+from fraudwall.scoring.brands import Brand, Group
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
@@ -97,6 +97,18 @@ def _country(suffix: str) -> str | None:
 _GENERIC_COUNTRY_CODES = frozenset({"io", "me", "co", "tv", "cc", "ai", "ly", "to", "gg", "ws", "fm",
                                     "la", "sh", "ac", "vc", "so", "sc", "nu", "am", "tk", "ml", "ga",
                                     "cf", "gq", "gl", "im"})
+
+
+# The country codes where a Chinese brand's customers read its acronym as the brand, whether it runs a
+# site there or not: boc.tw and qq.tw are the look-alikes of Chinese-language scams.
+_CHINESE_CODES = frozenset({"cn", "hk", "mo", "tw"})
+
+
+def _acronym_abroad(brand: Brand, suffix: str) -> bool:
+    """Whether the country code `suffix` ends in is outside the brand's market: the brand runs no domain
+    under it (`_abroad`) and, for a Chinese brand, it is none of `_CHINESE_CODES`."""
+    country = _abroad(brand, suffix)
+    return country is not None and not (brand.group is Group.CN and country in _CHINESE_CODES)
 
 
 def _abroad(brand: Brand, suffix: str) -> str | None:
@@ -365,6 +377,11 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
             # the .com of such a word that the brand does not run (its own would be in its domains):
             # another's since the web began (Telegram is on .org; the word's .com, a newspaper's).
             value, why = TLD_SWAP_ABROAD, ", though the word is in everyday use there"
+        elif len(plain) <= SHORT_TOKEN and _country(suffix) and _acronym_abroad(brand, suffix):
+            # ups.ee, cib.hu, boc.lk: three characters or fewer are an acronym that some organisation of every
+            # country holds (Hungary's CIB Bank, the Bank of Ceylon); outside the brand's own market it is a
+            # hint, as an everyday word is (a ranked TLD or a word makes it warn).
+            value, why = TLD_SWAP_ABROAD, ", an acronym that organisations of that country use too"
         signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}{why}", brand.domain)
         return (signal,), (), True
