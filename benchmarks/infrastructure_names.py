@@ -92,7 +92,8 @@ def _tenant(rng: random.Random, brand: str) -> str:
                        f"{brand}.us.auth0.com", f"{brand}.onelogin.com", f"{brand}.b2clogin.com",
                        f"{brand}.zendesk.com", f"{brand}.freshservice.com", f"{brand}.atlassian.net",
                        f"{brand}.wd{rng.randrange(1, 13)}.myworkdayjobs.com", f"{brand}.slack.com",
-                       f"{brand}.zoom.us", f"{brand}.webex.com"])
+                       f"{brand}.zoom.us", f"{brand}.webex.com", f"{brand}.onmicrosoft.com",
+                       f"{brand}.microsoftcrmportals.com", f"{brand}.auth.{rng.choice(_REGIONS[:3])}.amazoncognito.com"])
 
 
 def _workload(rng: random.Random) -> str:

@@ -48,6 +48,9 @@ PROVIDER_DOMAINS = frozenset({
     # Deep-link services: an app's links answer under a name the service gives it after the app
     # (Branch: `<app>.app.link`, `<app>.test-app.link`; AppsFlyer OneLink: `<app>.onelink.me`).
     "app.link", "test-app.link", "onelink.me",
+    # GoDaddy: its hosting and mail servers (its help pages' server settings: smtpout.secureserver.net,
+    # imap.secureserver.net; cPanel hosting servers as <server>.prod.<data centre>.secureserver.net).
+    "secureserver.net",
 })
 
 # Registrable domains of software-as-a-service platforms that give each customer (a tenant) a name of its
@@ -63,7 +66,9 @@ PROVIDER_DOMAINS = frozenset({
 # Zendesk's (`<subdomain>.zendesk.com`); Freshworks' (`<company>.freshdesk.com`, `<company>.freshservice.com`);
 # Atlassian Cloud's site URL (`<site>.atlassian.net`); Workday's career sites
 # (`<tenant>.wd5.myworkdayjobs.com`); Slack's workspace URL (`<workspace>.slack.com`); Zoom's vanity URL
-# (`<company>.zoom.us`); Webex's site URL (`<site>.webex.com`). Microsoft's `<tenant>.sharepoint.com` is
+# (`<company>.zoom.us`); Webex's site URL (`<site>.webex.com`); Microsoft 365's initial domain of a tenant
+# (`<tenant>.onmicrosoft.com`) and Power Apps portals' (`<portal>.microsoftcrmportals.com`); Amazon Cognito's
+# prefix domain (`<prefix>.auth.<region>.amazoncognito.com`). Microsoft's `<tenant>.sharepoint.com` is
 # Microsoft's own domain (brands.toml). The vendor's own label says nothing of the tenant (`service-now`
 # holds the fraud word 'service', `onelogin` 'login', `auth0` the sign-in step); the tenant's label is
 # judged (scorer.Scorer), and anyone can open a tenant on most of these.
@@ -72,7 +77,7 @@ TENANT_DOMAINS = frozenset({
     "salesforce.com", "force.com", "site.com", "salesforce-sites.com",
     "okta.com", "oktapreview.com", "okta-emea.com", "auth0.com", "onelogin.com", "b2clogin.com", "ciamlogin.com",
     "zendesk.com", "freshdesk.com", "freshservice.com", "atlassian.net", "myworkdayjobs.com",
-    "slack.com", "zoom.us", "webex.com",
+    "slack.com", "zoom.us", "webex.com", "onmicrosoft.com", "microsoftcrmportals.com", "amazoncognito.com",
 })
 
 # Domains whose registrant is known and that name what stands in front after the vendor's customer: a

@@ -131,12 +131,17 @@ class Scorer:
             return list(domain.signals), domain, [], domain.words, name, suffix, None
         signals = list(domain.signals)
         subdomain = sub.split(".")
+        tenant = registrable in TENANT_DOMAINS
         read = read_labels(self.index, subdomain, self._readings)
-        on_platform = (self._on_platform(subdomain, registrable) if self._is_suffix(registrable)
-                       else self._on_platform(subdomain, registrable, tenant=True) if registrable in TENANT_DOMAINS
-                       else None)
+        on_platform = (self._on_platform(subdomain, registrable, tenant)
+                       if tenant or self._is_suffix(registrable) else None)
         sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable,
                                                                  self._readings, read)
+        if tenant and not on_platform:
+            # The first label is the tenant's name, the customer's choice; those after it are the vendor's layout
+            # (`my`, `sandbox.my`, `auth.us-east-1`): their words say nothing. A brand's domain spelled out
+            # there (`paypal.com.okta.com`), which no vendor's layout makes, is still judged.
+            sub_words = read[0].words
         signals += sub_signals
         return (signals, domain, subdomain, domain.words + sub_words, name, suffix,
                 [reading.front for reading in read])
@@ -151,14 +156,13 @@ class Scorer:
         that stays the weaker brand-in-a-subdomain hint; nor a letter replaced (`telegraf.github.io`):
         customers pick names by the million there, and such a slip is mostly a word.
 
-        `tenant`: `platform` is a software-as-a-service platform's domain (infrastructure.TENANT_DOMAINS),
-        whose customer's label comes first, before the vendor's own (`<tenant>.wd5.myworkdayjobs.com`). Nor
-        is a brand's exact name next to a word that is no fraud word a look-alike there: companies name
-        their tenants so (`<brand>-admin.okta.com`, `<brand>--uat.sandbox.my.salesforce.com`)."""
+        `tenant`: `platform` is a software-as-a-service platform's domain (infrastructure.TENANT_DOMAINS), whose
+        customer's label comes first, before the vendor's own, which say nothing (`<tenant>.auth.<region>.
+        amazoncognito.com`). Nor is a brand's exact name next to a word that is no fraud word a look-alike
+        there: companies name their tenants so (`<brand>-admin.okta.com`, `<brand>--uat.sandbox.my.salesforce.com`)."""
         if written_address(subdomain):
             return None
-        at = 0 if tenant else -1
-        label = subdomain[at]
+        label = subdomain[0] if tenant else subdomain[-1]
         head, _, tag = label.rpartition("-")
         if head and len(tag) <= 2 and platform in PROVIDER_DOMAINS:
             label = head    # a provider's tag on its customer's name (Akamai's `<customer>-a`), no slip of it
@@ -169,8 +173,9 @@ class Scorer:
                    and not (tenant and s.rule is Rule.COMBOSQUAT and s.value <= PART)]
         if not signals or (signals[0].rule is Rule.TYPOSQUAT and not deliberate_slip(self.index, label)):
             return None
-        others = subdomain[1:] if tenant else subdomain[:-1]
-        return signals, customer.words + tuple(w for sub in others for w in find_words(sub))
+        if tenant:
+            return signals, customer.words
+        return signals, customer.words + tuple(w for sub in subdomain[:-1] for w in find_words(sub))
 
     def _own_host_in_front(self, sub: str) -> tuple[Brand, str] | None:
         """The brand whose own host `sub` is, in front of a content-delivery provider's domain: providers

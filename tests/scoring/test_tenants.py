@@ -18,6 +18,9 @@ from fraudwall.scoring.score import Verdict
     "hsbc.onelogin.com",                         # ... and 'login'
     "chase.wd5.myworkdayjobs.com",               # the platform's label held a rare letter pair ('yj')
     "verizon.zendesk.com",
+    "hsbc.onmicrosoft.com",                      # a Microsoft 365 tenant's initial domain: 'microsoft' is the
+    "hsbc.microsoftcrmportals.com",              # platform's own; these blocked before
+    "hsbc.auth.eu-west-1.amazoncognito.com",     # the vendor's layout label 'auth' is no fraud word of the tenant
 ])
 def test_a_brands_tenant_on_a_platform_is_allowed(scorer, name):
     score = scorer.score(name)
@@ -38,6 +41,8 @@ def test_the_platforms_own_label_adds_nothing_to_a_tenant(scorer, name):
     ("paypa1.service-now.com", "homoglyph"),
     ("paypa1.okta.com", "homoglyph"),
     ("paypal-secure.atlassian.net", "combosquat"),
+    ("paypal-login.auth.us-east-1.amazoncognito.com", "combosquat"),
+    ("paypa1.onmicrosoft.com", "homoglyph"),
 ])
 def test_a_look_alike_or_a_fraud_word_as_the_tenant_blocks(scorer, name, rule):
     score = scorer.score(name)
