@@ -21,7 +21,9 @@ cloud-workload: a workload's host under an invented company domain, as Kubernete
 (`<name>-<10 digits>.<region>.elb...`), behind a region and an environment; blocklist-lookup: a
 spam filter's lookup of a domain (a brand's, a made-up one, a look-alike) or of an address in a DNS
 blocklist's documented query zone (`<domain>.dbl.spamhaus.org`, `<reversed address>.zen.spamhaus.org`);
-each of those four one more after every eighth name), tab-separated.
+brand-tenant: a brand's name as a software-as-a-service platform's tenant, in the vendor's documented
+layout (`<company>.service-now.com`, `<company>.my.salesforce.com`, `<org>-admin.okta.com`,
+`<tenant>.wd5.myworkdayjobs.com` ...); each of those five one more after every eighth name), tab-separated.
 """
 
 from __future__ import annotations
@@ -81,6 +83,19 @@ def _customer(rng: random.Random, brand: str) -> str:
                        f"{brand}.test-app.link", f"{brand}.onelink.me"])
 
 
+def _tenant(rng: random.Random, brand: str) -> str:
+    """A brand's tenant on a software-as-a-service platform, in the layouts the vendors document
+    (scoring/infrastructure.py, TENANT_DOMAINS), at times with the tag the vendor or the company adds."""
+    return rng.choice([f"{brand}.service-now.com", f"{brand}dev.service-now.com", f"{brand}.my.salesforce.com",
+                       f"{brand}--uat.sandbox.my.salesforce.com", f"{brand}.lightning.force.com",
+                       f"{brand}.okta.com", f"{brand}-admin.okta.com", f"{brand}.oktapreview.com",
+                       f"{brand}.us.auth0.com", f"{brand}.onelogin.com", f"{brand}.b2clogin.com",
+                       f"{brand}.zendesk.com", f"{brand}.freshservice.com", f"{brand}.atlassian.net",
+                       f"{brand}.wd{rng.randrange(1, 13)}.myworkdayjobs.com", f"{brand}.slack.com",
+                       f"{brand}.zoom.us", f"{brand}.webex.com", f"{brand}.onmicrosoft.com",
+                       f"{brand}.microsoftcrmportals.com", f"{brand}.auth.{rng.choice(_REGIONS[:3])}.amazoncognito.com"])
+
+
 def _workload(rng: random.Random) -> str:
     """A cloud workload's host under an invented company domain: a pod or a load balancer, a region, an environment."""
     domain = rng.choice(_WORDS) + rng.choice(_WORDS) + rng.choice([".com", ".net", ".io"])
@@ -114,6 +129,7 @@ def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
     customer = random.Random(f"{seed}:customer")
     workload = random.Random(f"{seed}:workload")
     lookup = random.Random(f"{seed}:lookup")
+    tenant = random.Random(f"{seed}:tenant")
     providers = sorted(PROVIDER_DOMAINS)
     brand_domains = sorted(d for b in load_brands() for d in b.domains if not d.startswith("www."))
     brand_labels = sorted({b.domain.split(".")[0] for b in load_brands()})
@@ -136,6 +152,7 @@ def generate(count: int = 2000, seed: int = 1) -> Iterator[tuple[str, str]]:
             yield _customer(customer, customer.choice(brand_labels)), "brand-at-provider"
             yield _workload(workload), "cloud-workload"
             yield _lookup(lookup, lookup.choice(brand_domains)), "blocklist-lookup"
+            yield _tenant(tenant, tenant.choice(brand_labels)), "brand-tenant"
 
 
 def main(argv: list[str] | None = None) -> int:

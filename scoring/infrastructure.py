@@ -26,8 +26,8 @@ from typing import Iterable
 from fraudwall.scoring.combo import word_pattern
 from fraudwall.scoring.score import Rule, Signal
 
-__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "SERVICE_LABELS", "brand_as_customer", "domain_kind",
-           "record_owner"]
+__all__ = ["INFRA_WORDS", "LOOKUP_DOMAINS", "PROVIDER_DOMAINS", "SERVICE_LABELS", "TENANT_DOMAINS", "VENDOR_DOMAINS",
+           "brand_as_customer", "domain_kind", "record_owner"]
 
 # Registrable domains that content-delivery and cloud providers document as the
 # names their edges and endpoints answer under (each provider's own documentation
@@ -48,7 +48,42 @@ PROVIDER_DOMAINS = frozenset({
     # Deep-link services: an app's links answer under a name the service gives it after the app
     # (Branch: `<app>.app.link`, `<app>.test-app.link`; AppsFlyer OneLink: `<app>.onelink.me`).
     "app.link", "test-app.link", "onelink.me",
+    # GoDaddy: its hosting and mail servers (its help pages' server settings: smtpout.secureserver.net,
+    # imap.secureserver.net; cPanel hosting servers as <server>.prod.<data centre>.secureserver.net).
+    "secureserver.net",
 })
+
+# Registrable domains of software-as-a-service platforms that give each customer (a tenant) a name of its
+# own in front of the vendor's domain, the customer's name first: `<company>.service-now.com`. Each vendor's
+# own documentation of its tenants' names (none comes from a ranking or a feed): ServiceNow's instance URL
+# (`<instance>.service-now.com`; its government cloud's `<instance>.servicenowservices.com`); Salesforce's
+# "My Domain URL formats" (`<mydomain>.my.salesforce.com`, `<mydomain>.lightning.force.com`,
+# `<mydomain>--c.vf.force.com`, `<mydomain>.file.force.com`, `<mydomain>.my.site.com`,
+# `<mydomain>.my.salesforce-sites.com`, `<mydomain>--<sandbox>.sandbox.my.salesforce.com`); Okta's org URL
+# (`<org>.okta.com`, `<org>-admin.okta.com`, `<org>.oktapreview.com`, `<org>.okta-emea.com`); Auth0's tenant
+# domain (`<tenant>.<region>.auth0.com`); OneLogin's (`<subdomain>.onelogin.com`); Microsoft Entra's
+# customer tenants (Azure AD B2C's `<tenant>.b2clogin.com`, External ID's `<tenant>.ciamlogin.com`);
+# Zendesk's (`<subdomain>.zendesk.com`); Freshworks' (`<company>.freshdesk.com`, `<company>.freshservice.com`);
+# Atlassian Cloud's site URL (`<site>.atlassian.net`); Workday's career sites
+# (`<tenant>.wd5.myworkdayjobs.com`); Slack's workspace URL (`<workspace>.slack.com`); Zoom's vanity URL
+# (`<company>.zoom.us`); Webex's site URL (`<site>.webex.com`); Microsoft 365's initial domain of a tenant
+# (`<tenant>.onmicrosoft.com`) and Power Apps portals' (`<portal>.microsoftcrmportals.com`); Amazon Cognito's
+# prefix domain (`<prefix>.auth.<region>.amazoncognito.com`). Microsoft's `<tenant>.sharepoint.com` is
+# Microsoft's own domain (brands.toml). The vendor's own label says nothing of the tenant (`service-now`
+# holds the fraud word 'service', `onelogin` 'login', `auth0` the sign-in step); the tenant's label is
+# judged (scorer.Scorer), and anyone can open a tenant on most of these.
+TENANT_DOMAINS = frozenset({
+    "service-now.com", "servicenowservices.com",
+    "salesforce.com", "force.com", "site.com", "salesforce-sites.com",
+    "okta.com", "oktapreview.com", "okta-emea.com", "auth0.com", "onelogin.com", "b2clogin.com", "ciamlogin.com",
+    "zendesk.com", "freshdesk.com", "freshservice.com", "atlassian.net", "myworkdayjobs.com",
+    "slack.com", "zoom.us", "webex.com", "onmicrosoft.com", "microsoftcrmportals.com", "amazoncognito.com",
+})
+
+# Domains whose registrant is known and that name what stands in front after the vendor's customer: a
+# provider's endpoints (PROVIDER_DOMAINS) and a platform's tenants (TENANT_DOMAINS). The domain's own label,
+# its TLD and the vendor's labels in front (`my`, `wd5`, `global.ssl`) say nothing of the customer.
+VENDOR_DOMAINS = PROVIDER_DOMAINS | TENANT_DOMAINS
 
 # Registrable domains of the DNS blocklists that mail servers query: a name in front of one is a lookup of
 # that name or address (`paypal.com.dbl.spamhaus.org`, `2.0.0.127.zen.spamhaus.org`), made by a spam filter
@@ -100,6 +135,8 @@ def domain_kind(label: str, suffix: str, tld_tier: str | None, may_hold_word: bo
     `may_hold_word` False: a cheaper test (`BrandIndex.gate`, which knows INFRA_WORDS) found none."""
     if f"{label}.{suffix}" in PROVIDER_DOMAINS:
         return f"{label}.{suffix} is a content-delivery or cloud provider's domain"
+    if f"{label}.{suffix}" in TENANT_DOMAINS:
+        return f"{label}.{suffix} is a software-as-a-service platform's domain, where each customer has a name"
     if not may_hold_word or tld_tier in ("high", "mid"):
         return ""
     word = _INFRA_WORDS.search(label)
@@ -112,15 +149,15 @@ _CUSTOMER_NAME_MAX = 0.6
 
 
 def brand_as_customer(host: str, subdomain: list[str] | tuple[str, ...], signals: Iterable[Signal]) -> bool:
-    """Whether the brand signals of `host` are only a brand's name in front of a provider's domain
-    (PROVIDER_DOMAINS), `subdomain` being the labels in front of its registrable domain.
+    """Whether the brand signals of `host` are only a brand's name in front of a vendor's domain
+    (VENDOR_DOMAINS), `subdomain` being the labels in front of its registrable domain.
 
     Providers name a customer's endpoint after the customer: Fastly `<service>.global.ssl.fastly.net`,
     Akamai `<customer>-a.akamaihd.net`, Azure Front Door `<endpoint>-<hash>.z01.azurefd.net`, Branch
-    `<app>.app.link`. Such a name is the brand's own or the weak hint it always was (0.56); the
-    provider's layout (labels, hashes, depth) and its domain's TLD say nothing more, so the host is
-    judged as infrastructure. A brand spelled out with a domain ending, or next to a fraud or lure
-    word, is judged as anywhere."""
+    `<app>.app.link`; platforms name a tenant so (`<company>.service-now.com`). Such a name is the brand's
+    own or the weak hint it always was (0.56); the vendor's layout (labels, hashes, depth) and its domain
+    say nothing more, so the host is judged as infrastructure. A brand spelled out with a domain ending,
+    or next to a fraud or lure word, is judged as anywhere."""
     registrable = host.split(".", len(subdomain))[-1] if subdomain else host
-    return registrable in PROVIDER_DOMAINS and all(
+    return registrable in VENDOR_DOMAINS and all(
         signal.rule is Rule.BRAND_SUBDOMAIN and signal.value < _CUSTOMER_NAME_MAX for signal in signals)

@@ -9,11 +9,12 @@ from typing import Callable
 from fraudwall.scoring.brands import Brand, load_brands
 from fraudwall.scoring.combo import find_words
 from fraudwall.scoring.index import BrandIndex
-from fraudwall.scoring.infrastructure import LOOKUP_DOMAINS, PROVIDER_DOMAINS, brand_as_customer, record_owner
+from fraudwall.scoring.infrastructure import (LOOKUP_DOMAINS, PROVIDER_DOMAINS, TENANT_DOMAINS, brand_as_customer,
+                                              record_owner)
 from fraudwall.scoring.names import normalise_name, public_suffixes
 from fraudwall.scoring.score import Rule, Score, Verdict, combine
 from fraudwall.scoring.settings import ScorerSettings
-from fraudwall.scoring.signals import (DomainPart, DomainTraits, context_signals, deliberate_slip, domain_signals,
+from fraudwall.scoring.signals import (PART, DomainPart, DomainTraits, context_signals, deliberate_slip, domain_signals,
                                        read_domain_traits, read_labels, subdomain_signals, written_address)
 
 __all__ = ["Scorer"]
@@ -130,15 +131,22 @@ class Scorer:
             return list(domain.signals), domain, [], domain.words, name, suffix, None
         signals = list(domain.signals)
         subdomain = sub.split(".")
+        tenant = registrable in TENANT_DOMAINS
         read = read_labels(self.index, subdomain, self._readings)
-        on_platform = self._on_platform(subdomain, registrable) if self._is_suffix(registrable) else None
+        on_platform = (self._on_platform(subdomain, registrable, tenant)
+                       if tenant or self._is_suffix(registrable) else None)
         sub_signals, sub_words = on_platform or subdomain_signals(self.index, subdomain, label, registrable,
                                                                  self._readings, read)
+        if tenant and not on_platform:
+            # The first label is the tenant's name, the customer's choice; those after it are the vendor's layout
+            # (`my`, `sandbox.my`, `auth.us-east-1`): their words say nothing. A brand's domain spelled out
+            # there (`paypal.com.okta.com`), which no vendor's layout makes, is still judged.
+            sub_words = read[0].words
         signals += sub_signals
         return (signals, domain, subdomain, domain.words + sub_words, name, suffix,
                 [reading.front for reading in read])
 
-    def _on_platform(self, subdomain: list[str], platform: str):
+    def _on_platform(self, subdomain: list[str], platform: str, tenant: bool = False):
         """The brand signals of the customer's label on a platform where customers name their sites (a rule
         of the public suffix list's private section: github.io, netlify.app, duckdns.org), and the fraud words
         no brand explains; None when that label holds no look-alike.
@@ -146,18 +154,27 @@ class Scorer:
         `paypa1.netlify.app` and `paypal-login.github.io` are judged as those labels are under a TLD. Not
         the brand's exact name (a TLD swap): companies keep their own pages there (`google.github.io`), so
         that stays the weaker brand-in-a-subdomain hint; nor a letter replaced (`telegraf.github.io`):
-        customers pick names by the million there, and such a slip is mostly a word."""
+        customers pick names by the million there, and such a slip is mostly a word.
+
+        `tenant`: `platform` is a software-as-a-service platform's domain (infrastructure.TENANT_DOMAINS), whose
+        customer's label comes first, before the vendor's own, which say nothing (`<tenant>.auth.<region>.
+        amazoncognito.com`). Nor is a brand's exact name next to a word that is no fraud word a look-alike
+        there: companies name their tenants so (`<brand>-admin.okta.com`, `<brand>--uat.sandbox.my.salesforce.com`)."""
         if written_address(subdomain):
             return None
-        label = subdomain[-1]
+        label = subdomain[0] if tenant else subdomain[-1]
         head, _, tag = label.rpartition("-")
         if head and len(tag) <= 2 and platform in PROVIDER_DOMAINS:
             label = head    # a provider's tag on its customer's name (Akamai's `<customer>-a`), no slip of it
         customer = self._domain_part(label, platform)
-        signals = [s._replace(reason=f"{s.reason}, on {platform}, where anyone names a site")
-                   for s in customer.signals if s.rule is not Rule.TLD_SWAP]
+        where = f"on {platform}, where anyone names {'a tenant' if tenant else 'a site'}"
+        signals = [s._replace(reason=f"{s.reason}, {where}")
+                   for s in customer.signals if s.rule is not Rule.TLD_SWAP
+                   and not (tenant and s.rule is Rule.COMBOSQUAT and s.value <= PART)]
         if not signals or (signals[0].rule is Rule.TYPOSQUAT and not deliberate_slip(self.index, label)):
             return None
+        if tenant:
+            return signals, customer.words
         return signals, customer.words + tuple(w for sub in subdomain[:-1] for w in find_words(sub))
 
     def _own_host_in_front(self, sub: str) -> tuple[Brand, str] | None:

@@ -13,11 +13,11 @@ import re
 from collections import OrderedDict
 from typing import NamedTuple
 
-from fraudwall.scoring.brands import Brand
+from fraudwall.scoring.brands import Brand, Group
 from fraudwall.scoring.combo import find_words, has_words, split_words
 from fraudwall.scoring.homoglyph import decode_label, loose_skeleton, skeleton
 from fraudwall.scoring.index import BrandIndex, Match
-from fraudwall.scoring.infrastructure import PROVIDER_DOMAINS, domain_kind
+from fraudwall.scoring.infrastructure import VENDOR_DOMAINS, domain_kind
 from fraudwall.scoring.score import Rule, Signal
 from fraudwall.scoring.tld import tld_tier, tld_trait
 from fraudwall.scoring.traits import (PLAIN_FRONTS, SIGN_IN, STRUCTURE_CAP, WEIGHTS, FrontLabel, credential_step,
@@ -97,6 +97,18 @@ def _country(suffix: str) -> str | None:
 _GENERIC_COUNTRY_CODES = frozenset({"io", "me", "co", "tv", "cc", "ai", "ly", "to", "gg", "ws", "fm",
                                     "la", "sh", "ac", "vc", "so", "sc", "nu", "am", "tk", "ml", "ga",
                                     "cf", "gq", "gl", "im"})
+
+
+# The country codes where a Chinese brand's customers read its acronym as the brand, whether it runs a
+# site there or not: boc.tw and qq.tw are the look-alikes of Chinese-language scams.
+_CHINESE_CODES = frozenset({"cn", "hk", "mo", "tw"})
+
+
+def _acronym_abroad(brand: Brand, suffix: str) -> bool:
+    """Whether the country code `suffix` ends in is outside the brand's market: the brand runs no domain
+    under it (`_abroad`) and, for a Chinese brand, it is none of `_CHINESE_CODES`."""
+    country = _abroad(brand, suffix)
+    return country is not None and not (brand.group is Group.CN and country in _CHINESE_CODES)
 
 
 def _abroad(brand: Brand, suffix: str) -> str | None:
@@ -325,14 +337,18 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII.
     `read_traits`: `read_domain_traits`, or a cache of it (domains share their traits: the TLD's alone,
     a hyphen under it ...)."""
+    if f"{label}.{suffix}" in VENDOR_DOMAINS:
+        # A vendor's own domain (app.link, service-now.com) has a known registrant: the TLD's rank and the
+        # label's words and shape, priors on unknown ones, say nothing (`service-now` holds 'service').
+        vendor = ((INFRASTRUCTURE, domain_kind(label, suffix, None)),)
+        return DomainPart((), (), False, vendor, (read_traits or read_domain_traits)(vendor))
     text = decode_label(label) if label.startswith("xn--") else label
     plain = text.replace("-", "") if "-" in text else text
     # One pass says whether any fraud word, lure word or long token can be in the label: for
     # most labels none is, and the searches for each are skipped.
     any_word = index.gate(plain) is not None
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
-    # A provider's own domain (app.link) has a known registrant: the TLD's rank, a prior on unknown ones, says nothing.
-    traits = list(tld_trait(suffix)) if f"{label}.{suffix}" not in PROVIDER_DOMAINS else []
+    traits = list(tld_trait(suffix))
     if any_word:
         traits += [("lure", w) for w in lure_words(text)]
     shape = label_shape(label)
@@ -361,6 +377,11 @@ def _brand_signals(index: BrandIndex, text: str, suffix: str, plain: str, any_wo
             # the .com of such a word that the brand does not run (its own would be in its domains):
             # another's since the web began (Telegram is on .org; the word's .com, a newspaper's).
             value, why = TLD_SWAP_ABROAD, ", though the word is in everyday use there"
+        elif len(plain) <= SHORT_TOKEN and _country(suffix) and _acronym_abroad(brand, suffix):
+            # ups.ee, cib.hu, boc.lk: three characters or fewer are an acronym that some organisation of every
+            # country holds (Hungary's CIB Bank, the Bank of Ceylon); outside the brand's own market it is a
+            # hint, as an everyday word is (a ranked TLD or a word makes it warn).
+            value, why = TLD_SWAP_ABROAD, ", an acronym that organisations of that country use too"
         signal = Signal(value, Rule.TLD_SWAP, f"brand '{plain}' under .{suffix}, which is not "
                         f"its own domain {brand.domain}{why}", brand.domain)
         return (signal,), (), True
@@ -429,10 +450,10 @@ def subdomain_signals(index: BrandIndex, labels: list[str], label: str, registra
     if first:
         labels, read = labels[first:], read[first:]
     signals: list[Signal] = []
-    # ban.kcomm.com: the brand split by a dot (not where a provider's label follows: it was not chosen to complete
+    # ban.kcomm.com: the brand split by a dot (not where a vendor's label follows: it was not chosen to complete
     # a brand, microsoft.onelink.me is no microsoftonline)
     key = (labels[-1], label)
-    split = readings.get(key, _UNREAD) if registrable not in PROVIDER_DOMAINS else None
+    split = readings.get(key, _UNREAD) if registrable not in VENDOR_DOMAINS else None
     if split is _UNREAD:
         split = _remember(readings, key, _split_signal(index, labels[-1], label))
     if split is not None:

@@ -20,6 +20,7 @@ from fraudwall.scoring.score import Verdict
     "x1y2z3.gslb.examplecdn.net",
     "a2z8qx7.dfw.tlmtrycdn.net",
     "n2k4m6q9.telemetry-in.exampleanalytics.io",
+    "p3plzcpnl500001.prod.phx3.secureserver.net",    # a hosting server's name: 'secure' is GoDaddy's word
 ])
 def test_hashes_and_counters_under_serving_domains_are_allowed_with_a_reason(scorer, name):
     score = scorer.score(name)

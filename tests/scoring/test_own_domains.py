@@ -63,3 +63,23 @@ def test_a_brands_own_hyphenated_label_under_another_suffix_is_a_tld_swap_not_a_
     assert scorer.score("credit-agricole.top").verdict is Verdict.BLOCK
     assert scorer.score("pay-pal.com").verdict is Verdict.BLOCK
     assert scorer.score("bank-of-america.com").verdict is Verdict.BLOCK
+
+
+@pytest.mark.parametrize("name", ["ups.ee", "irs.de", "ccb.de", "okx.com.tr", "189.de"])
+def test_an_acronym_under_a_country_code_outside_the_brands_market_is_a_hint(scorer, name):
+    # Some organisation of every country holds each three-letter acronym: a hint, as an everyday word is.
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "tld-swap" and score.value == 0.56, score
+
+
+@pytest.mark.parametrize("name, verdict", [
+    ("boc.hk", Verdict.WARN),       # a Chinese brand's acronym under a Chinese-language code: its customers'
+    ("qq.tw", Verdict.WARN),
+    ("ups.io", Verdict.WARN),       # a country code sold as a generic TLD is no country's
+    ("jd.id", Verdict.WARN),        # a ranked TLD (.id, low) still makes it warn
+    ("ups.top", Verdict.BLOCK),
+    ("ups-login.de", Verdict.BLOCK),
+    ("ebay.ee", Verdict.WARN),      # four letters: a name, not an acronym
+])
+def test_an_acronym_in_its_market_or_with_a_second_hint_is_still_flagged(scorer, name, verdict):
+    assert scorer.score(name).verdict is verdict

@@ -6,15 +6,22 @@ import pytest
 from fraudwall.scoring.score import Verdict
 
 
-@pytest.mark.parametrize("name, rule", [
-    ("paypal-login.github.io", "combosquat"),
-    ("paypa1.netlify.app", "homoglyph"),
-    ("secure.paypal-login.web.app", "combosquat"),
+@pytest.mark.parametrize("name, rule, named", [
+    ("paypal-login.github.io", "combosquat", "a site"),
+    ("paypa1.netlify.app", "homoglyph", "a site"),
+    ("secure.paypal-login.web.app", "combosquat", "a site"),
+    # A software-as-a-service platform's tenant (infrastructure.TENANT_DOMAINS), the first label: test_tenants.py
+    ("paypal-login.service-now.com", "combosquat", "a tenant"),
+    ("paypa1.service-now.com", "homoglyph", "a tenant"),
+    ("paypa1.okta.com", "homoglyph", "a tenant"),
+    ("paypal-secure.atlassian.net", "combosquat", "a tenant"),
+    ("paypal-login.auth.us-east-1.amazoncognito.com", "combosquat", "a tenant"),
+    ("paypa1.onmicrosoft.com", "homoglyph", "a tenant"),
 ])
-def test_a_look_alike_as_the_customers_label_on_a_platform_blocks(scorer, name, rule):
+def test_a_look_alike_as_the_customers_label_on_a_platform_blocks(scorer, name, rule, named):
     score = scorer.score(name)
     assert score.verdict is Verdict.BLOCK and score.rule == rule, score
-    assert "where anyone names a site" in score.reasons[0]
+    assert f"where anyone names {named}" in score.reasons[0]
 
 
 def test_a_slip_of_a_brand_on_a_dynamic_dns_name_warns(scorer):
