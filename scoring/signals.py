@@ -333,6 +333,21 @@ def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
     return tuple(m for m in found if m.token in masked)
 
 
+def _within_a_number(token: str, label: str) -> bool:
+    """Whether `token` is a brand's number (10000, 95588) that stands in `label` only as part of a longer
+    number: in front of a domain, ids, counters and hashes run digits together (`d18fa310000bfb`), and
+    the brand's number is one only where no digit touches it (`kefu10000`, `10000-tuikuan`)."""
+    if not token.isdigit():
+        return False
+    start = label.find(token)
+    while start >= 0:
+        end = start + len(token)
+        if not ((start and label[start - 1].isdigit()) or (end < len(label) and label[end].isdigit())):
+            return False
+        start = label.find(token, start + 1)
+    return True
+
+
 def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None) -> DomainPart:
     """Signals of a registrable domain that no brand owns: `label` is its first label, ASCII.
     `read_traits`: `read_domain_traits`, or a cache of it (domains share their traits: the TLD's alone,
@@ -526,7 +541,8 @@ def _read_label(index: BrandIndex, label: str, readings: OrderedDict) -> LabelRe
             shown = _remember(readings, key, _brand_shown(index, part))
         if shown is not None:
             return LabelReading(words, shown, part, None, front)
-    inside = next(iter(_inside(index, label)), None) if any_word else None
+    inside = next((m for m in _inside(index, label) if not _within_a_number(m.token, label)), None) \
+        if any_word else None
     if words or inside is not None or front.lures:
         return LabelReading(words, None, "", inside, front)
     return _PLAIN_READINGS[2 * front.machine_made + front.suffix_dash]   # most labels: see PLAIN_FRONTS

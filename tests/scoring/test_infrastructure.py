@@ -163,3 +163,16 @@ def test_a_mail_record_is_judged_as_the_domain_it_belongs_to(scorer, name, verdi
 ])
 def test_a_brands_own_name_in_front_explains_the_word_it_holds(scorer, name, flagged):
     assert (scorer.score(name).verdict is not Verdict.ALLOW) is flagged
+
+
+@pytest.mark.parametrize("name", ["d18fa310000bfb.example.com", "c0a8110000e7.example.net", "r2310086977.example.org"])
+def test_a_brands_number_inside_a_longer_number_in_front_is_an_id_not_the_brand(scorer, name):
+    # China Telecom's 10000 and China Mobile's 10086, run into other digits of a hash or a counter.
+    score = scorer.score(name)
+    assert score.brand is None and score.verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", ["kefu10000.example.top", "10086-kefu.example.top"])
+def test_a_brands_number_standing_on_its_own_in_front_still_counts(scorer, name):
+    score = scorer.score(name)
+    assert score.brand is not None and score.verdict is not Verdict.ALLOW
