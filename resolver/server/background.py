@@ -3,8 +3,9 @@
 One of each per host, however many workers answer queries: N workers used to run N feed schedulers
 (and fetch each feed N times). The feed schedule is a tick of the supervisor's own loop (it only reads
 the catalogue and starts an import child). The at-risk watcher reads the query log and may wait on a
-webhook, so it runs in a thread; the supervisor forks a worker only while that thread holds no lock
-(`fork_guard`), so no worker starts life with a lock taken by a thread it does not have.
+webhook, so it runs in a thread, as does the reading of the store into the page cache at start; the
+supervisor forks a worker only while neither thread holds a lock (`fork_guard`: the watcher's, SQLite's),
+so no worker starts life with a lock taken by a thread it does not have.
 Its gauge reaches /metrics the way the workers' counts do: a snapshot in the metrics folder.
 The zone transfer server (`[xfr] listen`, `resolver/xfr/`) is a process of its own, started here and
 started again when it dies: a transfer of millions of names takes neither a worker's CPU nor this loop's.
@@ -175,7 +176,10 @@ class Background:
     def _warm(self, db) -> None:
         """The store's segments read once into the page cache at start (blocklists/background.py)."""
         started = time.monotonic()
-        files = lookup_files(db)
+        with self.fork_guard:
+            # The catalogue is read with SQLite, whose mutexes a forked worker would inherit held if this
+            # thread had one: its first read of the store would then hang (a reload right after the start).
+            files = lookup_files(db)
         read = warm_page_cache(files, self._stop)
         if read:
             log.info("read %d MB of the store's %d segment files into the page cache in %.1f s",
