@@ -334,9 +334,9 @@ def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
 
 
 def _within_a_number(token: str, label: str) -> bool:
-    """Whether `token` is a brand's number (10000, 95588) that stands in `label` only as part of a longer
+    """Whether `token` is a brand's number (10000, 10086) that stands in `label` only as part of a longer
     number: in front of a domain, ids, counters and hashes run digits together (`d18fa310000bfb`), and
-    the brand's number is one only where no digit touches it (`kefu10000`, `10000-tuikuan`)."""
+    the brand's number is one only where no digit touches it (`kefu10000`, `10086-kefu`)."""
     if not token.isdigit():
         return False
     start = label.find(token)
