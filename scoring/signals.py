@@ -229,7 +229,8 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
 
     `with_words` False: `label` is known to hold no fraud word (`combo.has_words`); `inner`
     False: no long token either (`BrandIndex.gate`)."""
-    core, words = split_words(label) if with_words else (label, ())
+    core, taken = split_words(label) if with_words else (label, ())
+    words = taken
     if words and core:
         plain = core.replace("-", "")
         brand = index.token(plain)
@@ -242,6 +243,12 @@ def _combo(index: BrandIndex, label: str, with_words: bool = True, inner: bool =
                            f"{kind} {said} next to brand '{match.token}'{slip}",
                            match.brand.domain), ())
     words = find_words(label) if with_words else ()
+    if words:
+        for match in _inside(index, label):
+            if any(word in match.token for word in words):
+                # walletconnectkefu: the split took the brand's own 'wallet' off the front; the word at
+                # the end, too short to be looked for inside, is the one next to the brand.
+                words = _unexplained(tuple(dict.fromkeys(words + taken)), label, match.token)
     if not words and "-" in label:
         match = _brand_part(index, label)
         if match is not None:
@@ -333,6 +340,14 @@ def _inside(index: BrandIndex, text: str) -> tuple[Match, ...]:
     return tuple(m for m in found if m.token in masked)
 
 
+def _unexplained(words: tuple[str, ...], label: str, token: str) -> tuple[str, ...]:
+    """`words` found in `label` less those its brand `token` holds each time (walletconnect-docs: 'wallet'
+    is the brand's own name, not a word next to it); `walletconnect-wallet` keeps it."""
+    if not words or not token:
+        return words
+    return tuple([w for w in words if label.count(w) > token.count(w)])
+
+
 def _within_a_number(token: str, label: str) -> bool:
     """Whether `token` is a brand's number (10000, 10086) that stands in `label` only as part of a longer
     number: in front of a domain, ids, counters and hashes run digits together (`d18fa310000bfb`), and
@@ -365,7 +380,11 @@ def domain_signals(index: BrandIndex, label: str, suffix: str, read_traits=None)
     signals, words, found = _brand_signals(index, text, suffix, plain, any_word)
     traits = list(tld_trait(suffix))
     if any_word:
-        traits += [("lure", w) for w in lure_words(text)]
+        lures = lure_words(text)
+        if lures and found:
+            for match in _inside(index, plain):
+                lures = _unexplained(lures, plain, match.token)
+        traits += [("lure", w) for w in lures]
     shape = label_shape(label)
     if found and shape and signals[0].rule is Rule.COMBOSQUAT and signals[0].value >= INSIDE_WITH_WORDS:
         # A brand and the fraud words next to it make a long label (`exampletravelservices`): its length
@@ -540,9 +559,13 @@ def _read_label(index: BrandIndex, label: str, readings: OrderedDict) -> LabelRe
         if shown is _UNREAD:
             shown = _remember(readings, key, _brand_shown(index, part))
         if shown is not None:
-            return LabelReading(words, shown, part, None, front)
+            return LabelReading(_unexplained(words, label, part), shown, part, None,
+                                front._replace(lures=_unexplained(front.lures, label, part)))
     inside = next((m for m in _inside(index, label) if not _within_a_number(m.token, label)), None) \
         if any_word else None
+    if inside is not None:
+        words = _unexplained(words, label, inside.token)
+        front = front._replace(lures=_unexplained(front.lures, label, inside.token))
     if words or inside is not None or front.lures:
         return LabelReading(words, None, "", inside, front)
     return _PLAIN_READINGS[2 * front.machine_made + front.suffix_dash]   # most labels: see PLAIN_FRONTS

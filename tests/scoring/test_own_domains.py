@@ -83,3 +83,36 @@ def test_an_acronym_under_a_country_code_outside_the_brands_market_is_a_hint(sco
 ])
 def test_an_acronym_in_its_market_or_with_a_second_hint_is_still_flagged(scorer, name, verdict):
     assert scorer.score(name).verdict is verdict
+
+
+@pytest.mark.parametrize("name", [
+    "yahoo.co.uk", "yahoo.com.br", "ymail.com",        # Yahoo Mail's address domains
+    "hotmail.fr", "hotmail.co.uk", "outlook.de",       # Outlook.com's
+])
+def test_a_mail_service_s_country_address_domains_are_its_own(scorer, name):
+    score = scorer.score(name)
+    assert score.verdict is Verdict.ALLOW and score.rule == "brand-domain"
+
+
+def test_a_mail_service_s_name_under_a_domain_it_does_not_run_is_still_a_tld_swap(scorer):
+    assert scorer.score("yahoo.kz").verdict is Verdict.WARN
+    assert scorer.score("hotmail.xyz").verdict is Verdict.BLOCK
+
+
+@pytest.mark.parametrize("name, verdict", [
+    # 'wallet' is part of the brand's name: next to another word it is the brand and that word, not a
+    # fraud word as well (these blocked as "brand 'walletconnect' with fraud words 'wallet'").
+    ("walletconnect-docs.com", Verdict.WARN),
+    ("trustwallet-admin.com", Verdict.WARN),
+    ("walletconnect-admin.okta.com", Verdict.ALLOW),   # a tenant named after its company
+    # A fraud word besides the brand's own, or the word again, still counts.
+    ("walletconnect-login.com", Verdict.BLOCK),
+    ("walletconnect-wallet.com", Verdict.BLOCK),
+    ("walletconnectkefu.com", Verdict.WARN),           # the word at the end, not the brand's own at the front
+    ("trustwallet-verify.com", Verdict.BLOCK),
+    ("trustwallet-login.example.com", Verdict.WARN),
+])
+def test_a_word_the_brand_s_own_name_holds_is_not_a_fraud_word_next_to_it(scorer, name, verdict):
+    score = scorer.score(name)
+    assert score.verdict is verdict, score
+    assert not any("'wallet'" in reason for reason in score.reasons) or name.count("wallet") > 1
