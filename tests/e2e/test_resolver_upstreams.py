@@ -22,11 +22,21 @@ def address(port: int) -> str:
 @pytest.fixture
 def silent_upstream() -> Iterator[int]:
     """A UDP and TCP port that takes queries and never answers (a black-holed resolver)."""
-    udp_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp_socket.bind(("127.0.0.1", 0))
-    port = udp_socket.getsockname()[1]
-    tcp_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp_socket.bind(("127.0.0.1", port))
+    # The port the system picks for UDP may be held for TCP (another test's server, a connection's
+    # TIME_WAIT): another one is picked then.
+    for _ in range(50):
+        udp_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp_socket.bind(("127.0.0.1", 0))
+        port = udp_socket.getsockname()[1]
+        tcp_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp_socket.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            udp_socket.close()
+            tcp_socket.close()
+    else:
+        pytest.fail("no port free for both UDP and TCP on 127.0.0.1", pytrace=False)
     tcp_socket.listen()
     yield port
     udp_socket.close()
